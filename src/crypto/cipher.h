@@ -40,7 +40,9 @@ const char *cipher_mode_name(enum cipher_mode mode);
 
 int cipher_init(struct cipher *c, enum cipher_mode mode,
 		const uint8_t secret[static CIPHER_SECRET_LEN]);
-/* Re-keys from a new secret (same mode) without allocating. */
+/* Re-keys from a new secret (same mode), reusing the AEAD contexts. The
+ * HKDF step allocates inside OpenSSL 3.0 (every digest start does), so this
+ * belongs to key updates (once per key_update_bytes), never to every packet. */
 int cipher_rekey(struct cipher *c, const uint8_t secret[static CIPHER_SECRET_LEN]);
 void cipher_done(struct cipher *c);
 
