@@ -48,11 +48,11 @@ void cipher_done(struct cipher *c);
 
 /* Seals buf[0..len) in place and appends the tag(s): buf must have room for
  * len + cipher_overhead(mode) bytes. Returns 0 or -EIO. */
-int cipher_seal(struct cipher *c, uint64_t counter, const uint8_t *ad, size_t ad_len,
-		uint8_t *buf, size_t len);
+int cipher_seal(struct cipher *c, uint64_t counter, const uint8_t *ad, size_t ad_len, uint8_t *buf,
+		size_t len);
 /* Opens buf[0..len) (ciphertext with its tags) in place; the plaintext is
  * buf[0..len - overhead). Returns 0, -EBADMSG (forgery) or -EINVAL (len < overhead). */
-int cipher_open(struct cipher *c, uint64_t counter, const uint8_t *ad, size_t ad_len,
-		uint8_t *buf, size_t len);
+int cipher_open(struct cipher *c, uint64_t counter, const uint8_t *ad, size_t ad_len, uint8_t *buf,
+		size_t len);
 
 #endif

@@ -33,8 +33,8 @@ bool hmac_sha256_verify(const uint8_t *key, size_t key_len, const void *data, si
 			const uint8_t *tag, size_t tag_len);
 
 /* HKDF-Extract and HKDF-Expand (RFC 5869). Expand allows out_len <= 255*32. */
-int hkdf_sha256_extract(uint8_t ret_prk[static SHA256_LEN], const uint8_t *salt,
-			size_t salt_len, const uint8_t *ikm, size_t ikm_len);
+int hkdf_sha256_extract(uint8_t ret_prk[static SHA256_LEN], const uint8_t *salt, size_t salt_len,
+			const uint8_t *ikm, size_t ikm_len);
 int hkdf_sha256_expand(uint8_t *out, size_t out_len, const uint8_t prk[static SHA256_LEN],
 		       const uint8_t *info, size_t info_len);
 /* Extract then Expand. Returns -EINVAL if out_len > 255*32. */

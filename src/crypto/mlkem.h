@@ -12,10 +12,10 @@
 
 #include "crypto/rng.h"
 
-#define MLKEM768_EK_LEN   1184
-#define MLKEM768_DK_LEN   2400
-#define MLKEM768_CT_LEN   1088
-#define MLKEM768_SS_LEN   32
+#define MLKEM768_EK_LEN	  1184
+#define MLKEM768_DK_LEN	  2400
+#define MLKEM768_CT_LEN	  1088
+#define MLKEM768_SS_LEN	  32
 #define MLKEM768_SEED_LEN 32
 
 /* ML-KEM.KeyGen_internal(d, z), FIPS 203 Algorithm 16. */

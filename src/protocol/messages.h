@@ -25,7 +25,7 @@ enum msg_type {
 };
 
 enum msg_flag {
-	MSG_FLAG_KEM = 0x01,       /* INIT: ML-KEM key offered; RESP: ciphertext present */
+	MSG_FLAG_KEM = 0x01,	   /* INIT: ML-KEM key offered; RESP: ciphertext present */
 	MSG_FLAG_KEY_PHASE = 0x01, /* TRANSPORT: key phase bit */
 };
 
@@ -34,11 +34,11 @@ enum msg_len {
 	MSG_TAI64N_LEN = 12,
 	MSG_MAC_LEN = 16,
 	MSG_COOKIE_LEN = 16,
-	MSG_ENC_STATIC_LEN = X25519_KEY_LEN + AEAD_TAG_LEN,     /* 48 */
-	MSG_ENC_EK_LEN = MLKEM768_EK_LEN + AEAD_TAG_LEN,        /* 1200 */
-	MSG_ENC_CT_LEN = MLKEM768_CT_LEN + AEAD_TAG_LEN,        /* 1104 */
-	MSG_ENC_TIMESTAMP_LEN = MSG_TAI64N_LEN + AEAD_TAG_LEN,  /* 28 */
-	MSG_PARAMS_MAX = 512,                                   /* session parameters, plain */
+	MSG_ENC_STATIC_LEN = X25519_KEY_LEN + AEAD_TAG_LEN,    /* 48 */
+	MSG_ENC_EK_LEN = MLKEM768_EK_LEN + AEAD_TAG_LEN,       /* 1200 */
+	MSG_ENC_CT_LEN = MLKEM768_CT_LEN + AEAD_TAG_LEN,       /* 1104 */
+	MSG_ENC_TIMESTAMP_LEN = MSG_TAI64N_LEN + AEAD_TAG_LEN, /* 28 */
+	MSG_PARAMS_MAX = 152, /* session parameters, plain: keeps message 2 < message 1 */
 };
 
 /* Handshake initiation (client -> server):
@@ -56,8 +56,8 @@ enum msg_init_layout {
 	INIT_OFF_EPHEMERAL = 8,
 	INIT_OFF_STATIC = 40,
 	INIT_OFF_EK = 88,
-	INIT_LEN_CLASSIC = 88 + MSG_ENC_TIMESTAMP_LEN + 2 * MSG_MAC_LEN,  /* 148 */
-	INIT_LEN_KEM = INIT_LEN_CLASSIC + MSG_ENC_EK_LEN,                /* 1348 */
+	INIT_LEN_CLASSIC = 88 + MSG_ENC_TIMESTAMP_LEN + 2 * MSG_MAC_LEN, /* 148 */
+	INIT_LEN_KEM = INIT_LEN_CLASSIC + MSG_ENC_EK_LEN,		 /* 1348 */
 };
 
 /* Handshake response (server -> client):
@@ -112,27 +112,27 @@ enum msg_transport_layout {
  *   empty, or all zero bytes: keepalive
  */
 enum control_type {
-	CONTROL_PADDING = 0x00,    /* keepalive: only zero bytes follow */
+	CONTROL_PADDING = 0x00,	   /* keepalive: only zero bytes follow */
 	CONTROL_DISCONNECT = 0x01, /* u8 reason */
-	CONTROL_CONFIG = 0x02,     /* u16 len, session parameters (params.h encoding) */
+	CONTROL_CONFIG = 0x02,	   /* u16 len, session parameters (params.h encoding) */
 	CONTROL_PATH_PROBE = 0x03, /* 8-byte challenge */
 	CONTROL_PATH_REPLY = 0x04, /* 8-byte challenge echoed */
 };
 
 /* Limits and timers (seconds unless noted). Names follow WireGuard's where the
  * meaning is the same; docs/protocol.md §Limits explains each. */
-#define LL_REKEY_AFTER_MESSAGES    (UINT64_C(1) << 60)
+#define LL_REKEY_AFTER_MESSAGES	   (UINT64_C(1) << 60)
 #define LL_REJECT_AFTER_MESSAGES   (UINT64_MAX - (UINT64_C(1) << 13))
 #define LL_AESGCM_UPDATE_MESSAGES  (UINT64_C(1) << 24) /* key update per AES-GCM key */
-#define LL_REKEY_AFTER_TIME        120
+#define LL_REKEY_AFTER_TIME	   120
 #define LL_REJECT_AFTER_TIME_EXTRA 60 /* reject = rekey_after_time + this */
-#define LL_REKEY_TIMEOUT           5
-#define LL_KEEPALIVE_TIMEOUT       10
-#define LL_OLD_KEY_KEEP_TIME       5 /* previous key after a key update */
+#define LL_REKEY_TIMEOUT	   5
+#define LL_KEEPALIVE_TIMEOUT	   10
+#define LL_OLD_KEY_KEEP_TIME	   5 /* previous key after a key update */
 #define LL_COOKIE_SECRET_MAX_AGE   120
 #define LL_COOKIE_CLIENT_MAX_AGE   115
-#define LL_TIMESTAMP_WINDOW        30 /* default +-bound on handshake timestamps */
-#define LL_REPLAY_WINDOW_BITS      8192
-#define LL_NS_PER_S                UINT64_C(1000000000)
+#define LL_TIMESTAMP_WINDOW	   30 /* default +-bound on handshake timestamps */
+#define LL_REPLAY_WINDOW_BITS	   8192
+#define LL_NS_PER_S		   UINT64_C(1000000000)
 
 #endif
