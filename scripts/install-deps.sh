@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what LostLove needs to build and test on Debian 12 (run as root).
+# Idempotent: packages already present are left alone.
+set -euo pipefail
+
+packages=(
+	build-essential meson ninja-build pkg-config
+	libssl-dev libcmocka-dev libjansson-dev
+	valgrind clang libclang-rt-14-dev clang-format
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "install-deps: all packages present"
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: need root to install: ${missing[*]}" >&2
+	exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

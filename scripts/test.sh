@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs dependencies, then
+#   1. plain build (-O2, -Werror): unit tests + constant-time tests (valgrind)
+#   2. AddressSanitizer + UndefinedBehaviorSanitizer build: unit tests
+#   3. valgrind memcheck over the unit tests: no leaks, no invalid accesses
+#   4. clang + libFuzzer build: every fuzz target over its seed corpus, then
+#      a short fuzzing run each (FUZZ_SECONDS, default 20)
+#   5. clang-format check of every C file
+# Ends with one line "N passed, M failed" over all stages; exit 1 on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+passed=0
+failed=0
+
+say() { printf '\n==> %s\n' "$*"; }
+
+# meson test prints "Ok: N" and "Fail: N" (and Expected Fail, Unexpected Pass,
+# Timeout); fold them into the totals.
+count_meson() {
+	local log=$1 ok fail xfail upass timeout
+	ok=$(awk '/^Ok:/ {print $2}' "$log" | tail -n1)
+	xfail=$(awk '/^Expected Fail:/ {print $3}' "$log" | tail -n1)
+	fail=$(awk '/^Fail:/ {print $2}' "$log" | tail -n1)
+	upass=$(awk '/^Unexpected Pass:/ {print $3}' "$log" | tail -n1)
+	timeout=$(awk '/^Timeout:/ {print $2}' "$log" | tail -n1)
+	passed=$((passed + ${ok:-0} + ${xfail:-0}))
+	failed=$((failed + ${fail:-0} + ${upass:-0} + ${timeout:-0}))
+}
+
+run_meson_tests() {
+	local dir=$1
+	shift
+	local log
+	log=$(mktemp)
+	if ! meson test -C "$dir" --print-errorlogs "$@" 2>&1 | tee "$log"; then
+		:
+	fi
+	if ! grep -q '^Ok:' "$log"; then
+		echo "meson test in $dir produced no summary" >&2
+		failed=$((failed + 1))
+	fi
+	count_meson "$log"
+	rm -f "$log"
+}
+
+setup() {
+	local dir=$1
+	shift
+	if [ -d "$dir" ]; then
+		meson setup --reconfigure "$dir" "$@" >/dev/null
+	else
+		meson setup "$dir" "$@" >/dev/null
+	fi
+	ninja -C "$dir"
+}
+
+say "dependencies"
+scripts/install-deps.sh
+
+say "1. plain build: unit + constant-time tests"
+setup build
+run_meson_tests build
+
+say "2. AddressSanitizer + UndefinedBehaviorSanitizer"
+setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dct_tests=disabled
+run_meson_tests build-asan --suite unit
+
+say "3. valgrind memcheck (leaks, invalid accesses)"
+run_meson_tests build --suite unit --timeout-multiplier 4 \
+	--wrapper 'valgrind --quiet --error-exitcode=97 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite'
+
+say "4. libFuzzer targets (clang, ASan + UBSan)"
+CC=clang setup build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined -Db_lundef=false \
+	-Dct_tests=disabled
+run_meson_tests build-fuzz --suite fuzz
+scratch=$(mktemp -d)
+for exe in build-fuzz/tests/fuzz/fuzz_*; do
+	[ -x "$exe" ] || continue
+	name=${exe##*/fuzz_}
+	mkdir -p "$scratch/$name"
+	cp -r "tests/fuzz/corpus/$name/." "$scratch/$name/" 2>/dev/null || true
+	echo "fuzz $name: ${FUZZ_SECONDS}s"
+	if "$exe" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$scratch/$name" \
+		>"$scratch/$name.log" 2>&1; then
+		grep -E 'stat::number_of_executed_units|stat::peak_rss' "$scratch/$name.log" || true
+		passed=$((passed + 1))
+	else
+		tail -n 40 "$scratch/$name.log"
+		echo "fuzz $name: FAILED (crash input kept in $PWD/build-fuzz/)"
+		cp "$scratch"/crash-* "$scratch"/leak-* "$scratch"/timeout-* build-fuzz/ 2>/dev/null || true
+		failed=$((failed + 1))
+	fi
+done
+rm -rf "$scratch"
+
+say "5. clang-format"
+unformatted=$(git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror 2>&1 | grep -c 'error:' || true)
+if [ "$unformatted" = 0 ]; then
+	passed=$((passed + 1))
+else
+	git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror 2>&1 | grep 'error:' | head -20
+	failed=$((failed + 1))
+fi
+
+echo
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
