@@ -1,6 +1,6 @@
-/* Message 1 as the server receives it: cookie_validate, then (with mac1
- * recomputed so the fuzzer gets past it) handshake_consume_init and, on
- * success, handshake_create_response. */
+/* Message 1 as the server receives it: cookie_validate on the raw input,
+ * then (with mac1 recomputed so the fuzzer gets past it)
+ * handshake_consume_init and, on success, handshake_create_response. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,14 +23,14 @@ static struct handshake_peer *lookup(void *ctx, const uint8_t pub[static 32])
 
 static void setup(void)
 {
-	uint8_t spriv[32], spub[32], cpriv[32], cpub[32], psk[32] = {7};
+	struct fuzz_keys k;
 	struct rng_det d;
-	struct rng r = fuzz_rng(&d, 3);
-	fuzz_keypair(spriv, spub, 1);
-	fuzz_keypair(cpriv, cpub, 2);
-	if (handshake_peer_init(&user, spriv, cpub, psk) ||
-	    handshake_responder_init(&resp, spriv, KEM_OPTIONAL, lookup, NULL) ||
-	    cookie_checker_init(&checker, spub, 0, &r) || cookie_mac1_key(mac1_key, spub))
+	struct rng r = fuzz_rng(&d, 0x66);
+	fuzz_example_keys(&k);
+	if (handshake_peer_init(&user, k.server_priv, k.client_pub, k.psk) ||
+	    handshake_responder_init(&resp, k.server_priv, KEM_OPTIONAL, lookup, NULL) ||
+	    cookie_checker_init(&checker, k.server_pub, 0, &r) ||
+	    cookie_mac1_key(mac1_key, k.server_pub))
 		abort();
 }
 
@@ -42,6 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct handshake_pending p;
 	struct transport_keys keys;
 	struct session_params params = {.mode = CIPHER_CHACHAPOLY};
+	struct rng_det d;
+	struct rng r = fuzz_rng(&d, 0x55);
 	size_t out_len;
 	if (!ready++)
 		setup();
@@ -52,11 +54,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cookie_mac1(msg + size - 32, mac1_key, msg, size) != 0)
 		abort();
 	memset(user.last_timestamp, 0, sizeof(user.last_timestamp));
-	if (handshake_consume_init(&resp, msg, size, UINT64_C(1764000000000000000), &p) != HS_OK)
+	if (handshake_consume_init(&resp, msg, size, FUZZ_UNIX_NS, &p) != HS_OK)
 		return 0;
-	struct rng_det d;
-	struct rng r = fuzz_rng(&d, 4);
-	(void)handshake_create_response(&resp, &p, &params, 1, &r, out, sizeof(out), &out_len,
-					&keys);
+	(void)handshake_create_response(&resp, &p, &params, FUZZ_SERVER_IDX, &r, out, sizeof(out),
+					&out_len, &keys);
 	return 0;
 }

@@ -1,7 +1,8 @@
 /* The worked example of docs/protocol.md: fixed keys and seeds -> message 1,
  * message 2 and the first data packet. The expected bytes are read from the
  * document itself (fenced blocks tagged ```hex <name>), so the spec and the
- * code cannot drift apart. `test_worked_example --print` emits the blocks. */
+ * code cannot drift apart. `test_worked_example --print` emits the blocks;
+ * `--corpus tests/fuzz/corpus` writes seed inputs for the fuzz targets. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -67,7 +68,7 @@ static void fill(uint8_t *b, uint8_t v)
 	memset(b, v, 32);
 }
 
-static void run_example(struct example *ex)
+static void run_example_kem(struct example *ex, enum kem_policy kem)
 {
 	struct handshake_initiator client;
 	struct handshake_responder resp;
@@ -86,13 +87,11 @@ static void run_example(struct example *ex)
 	rng_det_init(&sd, seed);
 	struct rng crng = rng_det_as_rng(&cd), srng = rng_det_as_rng(&sd);
 
-	assert_int_equal(handshake_initiator_init(&client, ex->client_priv, ex->server_pub, ex->psk,
-						  KEM_REQUIRED),
-			 0);
+	assert_int_equal(
+	    handshake_initiator_init(&client, ex->client_priv, ex->server_pub, ex->psk, kem), 0);
 	assert_int_equal(handshake_peer_init(&ex_peer, ex->server_priv, ex->client_pub, ex->psk),
 			 0);
-	assert_int_equal(
-	    handshake_responder_init(&resp, ex->server_priv, KEM_REQUIRED, lookup, NULL), 0);
+	assert_int_equal(handshake_responder_init(&resp, ex->server_priv, kem, lookup, NULL), 0);
 	assert_int_equal(handshake_create_init(&client, EX_CLIENT_IDX, EX_UNIX_NS, 0, &crng,
 					       ex->msg1, sizeof(ex->msg1), &ex->msg1_len),
 			 HS_OK);
@@ -117,6 +116,61 @@ static void run_example(struct example *ex)
 	handshake_initiator_done(&client);
 	handshake_responder_done(&resp);
 	handshake_peer_done(&ex_peer);
+}
+
+static void run_example(struct example *ex)
+{
+	run_example_kem(ex, KEM_REQUIRED);
+}
+
+static void write_file(const char *dir, const char *name, const uint8_t *b, size_t len)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(b, 1, len, f) != len || fclose(f) != 0) {
+		perror(path);
+		exit(1);
+	}
+}
+
+/* Seed corpora for tests/fuzz: real messages of both kinds. */
+static void write_corpus(const char *root)
+{
+	static struct example kem, classic;
+	char dir[4096];
+	uint8_t params[MSG_PARAMS_MAX];
+	size_t params_len;
+	struct session_params p = example_params();
+	run_example_kem(&kem, KEM_REQUIRED);
+	run_example_kem(&classic, KEM_OFF);
+	snprintf(dir, sizeof(dir), "%s/handshake_init", root);
+	write_file(dir, "msg1-kem", kem.msg1, kem.msg1_len);
+	write_file(dir, "msg1-classic", classic.msg1, classic.msg1_len);
+	snprintf(dir, sizeof(dir), "%s/handshake_resp", root);
+	write_file(dir, "msg2-kem", kem.msg2, kem.msg2_len);
+	write_file(dir, "msg2-classic", classic.msg2, classic.msg2_len);
+	struct cookie_checker checker;
+	struct rng_det cd;
+	uint8_t seed[32], reply[COOKIE_REPLY_LEN], src[6] = {127, 0, 0, 1, 1, 2};
+	fill(seed, 0x66);
+	rng_det_init(&cd, seed);
+	struct rng crng = rng_det_as_rng(&cd);
+	if (cookie_checker_init(&checker, kem.server_pub, 0, &crng) != 0 ||
+	    cookie_reply_create(&checker, reply, kem.msg1, kem.msg1_len, EX_CLIENT_IDX, src,
+				sizeof(src), &crng) != 0)
+		exit(1);
+	write_file(dir, "cookie-reply", reply, sizeof(reply));
+	snprintf(dir, sizeof(dir), "%s/params", root);
+	if (params_encode(&p, params, sizeof(params), &params_len) != 0)
+		exit(1);
+	write_file(dir, "example", params, params_len);
+	p.has_addr6 = false;
+	p.n_dns4 = 0;
+	p.mode = CIPHER_AES256GCM;
+	if (params_encode(&p, params, sizeof(params), &params_len) != 0)
+		exit(1);
+	write_file(dir, "ipv4-only", params, params_len);
 }
 
 struct block {
@@ -213,6 +267,10 @@ static void test_deterministic(void **state)
 
 int main(int argc, char **argv)
 {
+	if (argc > 2 && strcmp(argv[1], "--corpus") == 0) {
+		write_corpus(argv[2]);
+		return 0;
+	}
 	if (argc > 1 && strcmp(argv[1], "--print") == 0) {
 		static struct example ex;
 		run_example(&ex);
