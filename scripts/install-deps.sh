@@ -7,6 +7,7 @@ packages=(
 	build-essential meson ninja-build pkg-config
 	libssl-dev libcmocka-dev libjansson-dev
 	valgrind clang libclang-rt-14-dev clang-format
+	python3 python3-cryptography
 )
 
 missing=()

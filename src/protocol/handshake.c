@@ -14,7 +14,7 @@
 #include "crypto/hmac.h"
 #include "util/endian.h"
 
-static const char construction[] = "Noise_IKpsk2hfs_25519+MLKEM768_ChaChaPoly_SHA256";
+static const char construction[] = "LostLove_v1_IKpsk2_25519_MLKEM768_ChaChaPoly_SHA256";
 static const char identifier[] = "lostlove v1";
 
 /* Noise SymmetricState plus a cipher context reused for every key of one

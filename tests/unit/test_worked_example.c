@@ -188,6 +188,7 @@ static size_t blocks(const struct example *ex, struct block *b)
 	b[n++] = (struct block){"msg2", ex->msg2, ex->msg2_len};
 	b[n++] = (struct block){"secret-i2r", ex->ck.send_secret, 32};
 	b[n++] = (struct block){"secret-r2i", ex->ck.recv_secret, 32};
+	b[n++] = (struct block){"inner-packet", ping, sizeof(ping)};
 	b[n++] = (struct block){"data1", ex->data, ex->data_len};
 	return n;
 }
