@@ -1,0 +1,122 @@
+/* Loaded configuration: what the config loader (core/config.c) produces
+ * and the daemons consume. One immutable snapshot per load; a reload builds
+ * a new one, validates it whole, then swaps it in (users only, for now).
+ *
+ * Server: config/server.toml (+ obfuscation.toml and users.toml beside it
+ * unless named otherwise). Client: one TOML file. docs/configuration.md
+ * documents every key, its default and bounds. */
+#ifndef LL_CORE_CONFIG_H
+#define LL_CORE_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/cipher.h"
+#include "protocol/handshake.h"
+
+#define CONFIG_MAX_DNS    4
+#define CONFIG_MAX_ROUTES 64
+#define CONFIG_NAME_MAX   64
+
+/* An IPv4 or IPv6 prefix; family 4 or 6 (0 = unset). */
+struct config_prefix {
+	int family;
+	uint8_t addr[16];
+	uint8_t len;
+};
+
+struct config_user {
+	char name[CONFIG_NAME_MAX];
+	uint8_t public_key[32];
+	uint8_t psk[32];
+	struct config_prefix ipv4; /* /32 host address inside the server's tun prefix */
+	struct config_prefix ipv6; /* /128, or unset when IPv6 is off */
+	bool enabled;
+};
+
+enum config_protocol { PROTOCOL_UDP, PROTOCOL_TCP, PROTOCOL_BOTH };
+enum config_firewall { FIREWALL_NFTABLES, FIREWALL_NONE };
+enum config_log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+struct server_config {
+	char path[PATH_MAX]; /* the server.toml it came from */
+	/* [server] */
+	char bind_address[64]; /* numeric IPv4/IPv6 address; "::" = dual stack */
+	uint16_t port;
+	enum config_protocol protocol; /* only UDP is served so far */
+	uint32_t max_connections;
+	uint32_t worker_threads;       /* resolved: 0 in the file = online CPUs */
+	char private_key_file[PATH_MAX];
+	/* [network] */
+	char tun_name[16];
+	struct config_prefix tun_address;  /* server's IPv4 address + pool prefix */
+	struct config_prefix tun_address6; /* server's IPv6 address + prefix, if enable_ipv6 */
+	uint16_t mtu;
+	bool enable_ipv6;
+	struct config_prefix dns[CONFIG_MAX_DNS];
+	unsigned n_dns;
+	bool client_to_client;
+	enum config_firewall firewall;
+	char egress_interface[16]; /* "" = the interface of the default route */
+	/* [crypto] */
+	enum cipher_mode mode;
+	enum kem_policy kem; /* from qrl_enabled */
+	uint32_t key_rotation_interval_s;
+	uint64_t key_rotation_bytes;
+	uint32_t timestamp_window_s;
+	/* [performance] */
+	uint32_t buffer_pool_size;
+	uint32_t buffer_size;
+	/* [monitoring] */
+	enum config_log_level log_level;
+	/* [limits] */
+	uint64_t rate_limit_per_user; /* bytes/s, 0 = none */
+	uint32_t connection_timeout_s;
+	uint16_t keepalive_s;
+	uint32_t handshakes_per_ip_per_s;
+	/* users */
+	char users_file[PATH_MAX];
+	struct config_user *users; /* owned */
+	size_t n_users;
+};
+
+struct client_config {
+	char path[PATH_MAX];
+	char server_host[256]; /* name or numeric address */
+	uint16_t server_port;
+	uint8_t server_public_key[32];
+	uint8_t private_key[32];
+	uint8_t psk[32];
+	char tun_name[16];
+	uint16_t mtu; /* 0 = take the server's */
+	struct config_prefix routes[CONFIG_MAX_ROUTES]; /* 0.0.0.0/0 + ::/0 = full tunnel */
+	unsigned n_routes;
+	bool use_server_dns;
+	enum kem_policy kem;
+	uint16_t keepalive_s; /* 0 = take the server's */
+	enum config_log_level log_level;
+};
+
+/* Diagnostics: every problem is one line "FILE:LINE: key 'a.b': message"
+ * appended to a caller's buffer; warnings ("not yet supported") too. */
+struct config_diag {
+	char *text; /* owned, NUL-terminated, may be NULL when empty */
+	size_t len;
+	unsigned errors, warnings;
+};
+void config_diag_free(struct config_diag *d);
+
+/* Loads server.toml at path and the files it names. Returns 0, or -EINVAL
+ * with every error in *diag (not just the first). *ret is filled only on
+ * success; release it with server_config_free. */
+int server_config_load(const char *path, struct server_config *ret, struct config_diag *diag);
+void server_config_free(struct server_config *c);
+/* Reloads only the users file of a loaded config into *ret_users. */
+int server_config_load_users(const struct server_config *c, struct config_user **ret_users,
+			     size_t *ret_n, struct config_diag *diag);
+
+int client_config_load(const char *path, struct client_config *ret, struct config_diag *diag);
+
+#endif
