@@ -67,7 +67,7 @@ static bool params_valid(const struct session_params *p)
 		return false;
 	if (p->mtu && (p->mtu < 576 || (p->has_addr6 && p->mtu < 1280)))
 		return false;
-	return p->rekey_time_s == 0 || p->rekey_time_s >= 10;
+	return p->rekey_time_s == 0 || p->rekey_time_s >= 5;
 }
 
 int params_encode(const struct session_params *p, uint8_t *out, size_t cap, size_t *ret_len)

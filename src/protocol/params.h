@@ -26,7 +26,7 @@ enum params_tlv {
 	PARAMS_T_DNS6 = 0x05,	      /* 16-byte address */
 	PARAMS_T_MTU = 0x06,	      /* u16, 576..65535 for IPv4-only, >= 1280 with IPv6 */
 	PARAMS_T_KEEPALIVE = 0x07,    /* u16 seconds, 0 = off */
-	PARAMS_T_REKEY_TIME = 0x08,   /* u32 seconds between full handshakes, >= 10 */
+	PARAMS_T_REKEY_TIME = 0x08,   /* u32 seconds between full handshakes, >= 5 */
 	PARAMS_T_UPDATE_BYTES = 0x09, /* u64 bytes between symmetric key updates, 0 = off */
 };
 

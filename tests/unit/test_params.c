@@ -73,7 +73,7 @@ static void test_rejects(void **state)
 	    /* 5 */ {{PARAMS_T_CIPHER, 1, 1, 0x7f, 0}, 5},		 /* unknown critical */
 	    /* 6 */ {{PARAMS_T_CIPHER, 1, 1, PARAMS_T_ADDR4, 5, 10, 0, 0, 2, 33}, 10}, /* /33 */
 	    /* 7 */ {{PARAMS_T_CIPHER, 1, 1, PARAMS_T_MTU, 2, 0x10, 0x00}, 7},	       /* MTU 16 */
-	    /* 8 */ {{PARAMS_T_CIPHER, 1, 1, PARAMS_T_REKEY_TIME, 4, 5, 0, 0, 0}, 9},  /* 5 s */
+	    /* 8 */ {{PARAMS_T_CIPHER, 1, 1, PARAMS_T_REKEY_TIME, 4, 4, 0, 0, 0}, 9},  /* 4 s */
 	    /* 9 */ {{PARAMS_T_CIPHER, 1, 1, PARAMS_T_MTU, 2, 0x05}, 6}, /* truncated value */
 	    /* 10 */ {{PARAMS_T_CIPHER, 1, 1, PARAMS_T_MTU}, 4},	 /* truncated header */
 	    /* 11 */ {{PARAMS_T_CIPHER}, 1},				 /* lone type */
