@@ -19,5 +19,8 @@ void replay_init(struct replay *r);
 /* True if counter is new (and records it); false if seen before, too old
  * (more than LL_REPLAY_WINDOW_BITS - 64 below the greatest), or >= limit. */
 bool replay_check(struct replay *r, uint64_t counter, uint64_t limit);
+/* Same verdict as replay_check but records nothing: lets a receiver drop an
+ * obvious replay before spending an AEAD open on it. */
+bool replay_is_new(const struct replay *r, uint64_t counter, uint64_t limit);
 
 #endif

@@ -109,7 +109,8 @@ enum transport_result transport_seal(struct transport *t, uint8_t *pkt, size_t c
 
 /* Opens one packet in place. On success the plaintext (inner packet ||
  * padding) is pkt[TRANSPORT_HEADER_LEN .. + *ret_plain_len). On any error no
- * state changes. */
+ * state changes (except TRANSPORT_E_INTERNAL during a key update, which may
+ * drop the previous key early). */
 enum transport_result transport_open(struct transport *t, uint8_t *pkt, size_t len,
 				     size_t *ret_plain_len, uint64_t now_ns);
 
