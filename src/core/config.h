@@ -16,9 +16,9 @@
 #include "crypto/cipher.h"
 #include "protocol/handshake.h"
 
-#define CONFIG_MAX_DNS    4
+#define CONFIG_MAX_DNS	  4
 #define CONFIG_MAX_ROUTES 64
-#define CONFIG_NAME_MAX   64
+#define CONFIG_NAME_MAX	  64
 
 /* An IPv4 or IPv6 prefix; family 4 or 6 (0 = unset). */
 struct config_prefix {
@@ -47,7 +47,7 @@ struct server_config {
 	uint16_t port;
 	enum config_protocol protocol; /* only UDP is served so far */
 	uint32_t max_connections;
-	uint32_t worker_threads;       /* resolved: 0 in the file = online CPUs */
+	uint32_t worker_threads; /* resolved: 0 in the file = online CPUs */
 	char private_key_file[PATH_MAX];
 	/* [network] */
 	char tun_name[16];
@@ -90,7 +90,7 @@ struct client_config {
 	uint8_t private_key[32];
 	uint8_t psk[32];
 	char tun_name[16];
-	uint16_t mtu; /* 0 = take the server's */
+	uint16_t mtu;					/* 0 = take the server's */
 	struct config_prefix routes[CONFIG_MAX_ROUTES]; /* 0.0.0.0/0 + ::/0 = full tunnel */
 	unsigned n_routes;
 	bool use_server_dns;

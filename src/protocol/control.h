@@ -24,19 +24,19 @@ enum plain_kind control_classify(const uint8_t *plain, size_t len, size_t *ret_i
 
 enum disconnect_reason {
 	DISCONNECT_SHUTDOWN = 1, /* server stopping or restarting */
-	DISCONNECT_KICKED = 2,   /* removed by an administrator */
-	DISCONNECT_EXPIRED = 3,  /* account expired or disabled */
-	DISCONNECT_QUOTA = 4,    /* data limit reached */
-	DISCONNECT_CLIENT = 5,   /* client going away */
+	DISCONNECT_KICKED = 2,	 /* removed by an administrator */
+	DISCONNECT_EXPIRED = 3,	 /* account expired or disabled */
+	DISCONNECT_QUOTA = 4,	 /* data limit reached */
+	DISCONNECT_CLIENT = 5,	 /* client going away */
 };
 
 #define CONTROL_CHALLENGE_LEN 8
 
 struct control_msg {
 	enum control_type type;
-	uint8_t reason;                            /* DISCONNECT */
-	uint8_t challenge[CONTROL_CHALLENGE_LEN];  /* PATH_PROBE / PATH_REPLY */
-	const uint8_t *config;                     /* CONFIG: borrowed from the input */
+	uint8_t reason;				  /* DISCONNECT */
+	uint8_t challenge[CONTROL_CHALLENGE_LEN]; /* PATH_PROBE / PATH_REPLY */
+	const uint8_t *config;			  /* CONFIG: borrowed from the input */
 	size_t config_len;
 };
 

@@ -40,12 +40,12 @@ struct transport_keys {
 };
 
 struct transport_limits {
-	uint64_t key_update_bytes;      /* 0 = only the AES-GCM packet limit applies */
-	uint64_t rekey_after_messages;  /* default LL_REKEY_AFTER_MESSAGES */
+	uint64_t key_update_bytes;	/* 0 = only the AES-GCM packet limit applies */
+	uint64_t rekey_after_messages;	/* default LL_REKEY_AFTER_MESSAGES */
 	uint64_t reject_after_messages; /* default LL_REJECT_AFTER_MESSAGES */
-	uint64_t rekey_after_ns;        /* default LL_REKEY_AFTER_TIME s */
-	uint64_t reject_after_ns;       /* default rekey + LL_REJECT_AFTER_TIME_EXTRA s */
-	uint64_t old_key_keep_ns;       /* default LL_OLD_KEY_KEEP_TIME s */
+	uint64_t rekey_after_ns;	/* default LL_REKEY_AFTER_TIME s */
+	uint64_t reject_after_ns;	/* default rekey + LL_REJECT_AFTER_TIME_EXTRA s */
+	uint64_t old_key_keep_ns;	/* default LL_OLD_KEY_KEEP_TIME s */
 };
 
 /* Fills the defaults listed above. */
@@ -55,16 +55,16 @@ struct transport_tx {
 	struct cipher cipher;
 	uint8_t secret[CIPHER_SECRET_LEN];
 	uint8_t phase;
-	uint64_t counter;       /* next counter to use */
-	uint64_t bytes_in_key;  /* plaintext bytes sealed under the current key */
+	uint64_t counter;      /* next counter to use */
+	uint64_t bytes_in_key; /* plaintext bytes sealed under the current key */
 	uint64_t packets_in_key;
 };
 
 struct transport_rx {
 	struct cipher cur, next, prev;
 	uint8_t cur_secret[CIPHER_SECRET_LEN];
-	uint8_t phase;           /* phase of cur */
-	uint64_t cur_first;      /* lowest counter authenticated under cur */
+	uint8_t phase;	    /* phase of cur */
+	uint64_t cur_first; /* lowest counter authenticated under cur */
 	bool has_prev;
 	uint64_t prev_expiry_ns; /* prev is wiped after this */
 	struct replay replay;
@@ -81,15 +81,15 @@ struct transport {
 
 enum transport_result {
 	TRANSPORT_OK = 0,
-	TRANSPORT_OK_REKEY,       /* sealed, but the session wants a new handshake */
-	TRANSPORT_E_EXPIRED,      /* key older than reject_after: refused */
-	TRANSPORT_E_EXHAUSTED,    /* counter limit reached: refused, nothing sealed */
-	TRANSPORT_E_SPACE,        /* buffer too small */
-	TRANSPORT_E_MALFORMED,    /* wrong type, flags, reserved bytes or length */
-	TRANSPORT_E_INDEX,        /* receiver index is not ours */
-	TRANSPORT_E_AUTH,         /* AEAD failure (forgery, wrong key) */
-	TRANSPORT_E_REPLAY,       /* duplicate or too old */
-	TRANSPORT_E_INTERNAL,     /* crypto library failure */
+	TRANSPORT_OK_REKEY,    /* sealed, but the session wants a new handshake */
+	TRANSPORT_E_EXPIRED,   /* key older than reject_after: refused */
+	TRANSPORT_E_EXHAUSTED, /* counter limit reached: refused, nothing sealed */
+	TRANSPORT_E_SPACE,     /* buffer too small */
+	TRANSPORT_E_MALFORMED, /* wrong type, flags, reserved bytes or length */
+	TRANSPORT_E_INDEX,     /* receiver index is not ours */
+	TRANSPORT_E_AUTH,      /* AEAD failure (forgery, wrong key) */
+	TRANSPORT_E_REPLAY,    /* duplicate or too old */
+	TRANSPORT_E_INTERNAL,  /* crypto library failure */
 };
 
 /* Keys the session; takes a copy of keys (the caller wipes its own). now_ns is
