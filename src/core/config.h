@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "crypto/cipher.h"
 #include "protocol/handshake.h"
@@ -19,6 +20,7 @@
 #define CONFIG_MAX_DNS	  4
 #define CONFIG_MAX_ROUTES 64
 #define CONFIG_NAME_MAX	  64
+#define CONFIG_MAX_USERS  100000 /* in users.toml; more belong in the store */
 
 /* An IPv4 or IPv6 prefix; family 4 or 6 (0 = unset). */
 struct config_prefix {
@@ -26,6 +28,13 @@ struct config_prefix {
 	uint8_t addr[16];
 	uint8_t len;
 };
+
+/* "10.8.0.1/24", "fd00:8::1/64", or a bare address (full length). Host bits
+ * beyond len are kept (a host address inside its prefix). 0 or -EINVAL. */
+int config_prefix_parse(const char *s, struct config_prefix *ret);
+/* The inverse; "/len" only when len is not the full length. */
+#define CONFIG_PREFIX_STRLEN 64
+void config_prefix_format(const struct config_prefix *p, char buf[static CONFIG_PREFIX_STRLEN]);
 
 struct config_user {
 	char name[CONFIG_NAME_MAX];
@@ -39,6 +48,8 @@ struct config_user {
 enum config_protocol { PROTOCOL_UDP, PROTOCOL_TCP, PROTOCOL_BOTH };
 enum config_firewall { FIREWALL_NFTABLES, FIREWALL_NONE };
 enum config_log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+enum config_stealth { STEALTH_OFF, STEALTH_STANDARD, STEALTH_MAXIMUM };
+enum config_disguise { DISGUISE_NGINX };
 
 struct server_config {
 	char path[PATH_MAX]; /* the server.toml it came from */
@@ -49,6 +60,7 @@ struct server_config {
 	uint32_t max_connections;
 	uint32_t worker_threads; /* resolved: 0 in the file = online CPUs */
 	char private_key_file[PATH_MAX];
+	char obfuscation_file[PATH_MAX]; /* read if it exists (absolute, like the others) */
 	/* [network] */
 	char tun_name[16];
 	struct config_prefix tun_address;  /* server's IPv4 address + pool prefix */
@@ -66,13 +78,24 @@ struct server_config {
 	uint32_t key_rotation_interval_s;
 	uint64_t key_rotation_bytes;
 	uint32_t timestamp_window_s;
+	bool ecc_enabled, hse_enabled; /* as written and checked; mode and kem carry the meaning */
+	/* [obfuscation] (here or in obfuscation_file): validated, not applied
+	 * yet: traffic is sent unobfuscated until the obfuscation issue */
+	bool obfuscation_enabled;
+	enum config_stealth stealth_mode;
+	enum config_disguise disguise_as;
+	char fallback_site[256]; /* "" = the built-in mimic */
 	/* [performance] */
+	bool zero_copy, io_uring; /* accepted, not applied: epoll + batched syscalls */
 	uint32_t buffer_pool_size;
 	uint32_t buffer_size;
 	/* [monitoring] */
+	bool enable_metrics; /* accepted, not applied yet (the API issue) */
+	uint16_t metrics_port;
 	enum config_log_level log_level;
 	/* [limits] */
-	uint64_t rate_limit_per_user; /* bytes/s, 0 = none */
+	uint64_t rate_limit_per_user;	     /* bytes/s, 0 = none; not enforced yet */
+	uint32_t max_streams_per_connection; /* accepted, not applied: one path per session */
 	uint32_t connection_timeout_s;
 	uint16_t keepalive_s;
 	uint32_t handshakes_per_ip_per_s;
@@ -100,7 +123,8 @@ struct client_config {
 };
 
 /* Diagnostics: every problem is one line "FILE:LINE: key 'a.b': message"
- * appended to a caller's buffer; warnings ("not yet supported") too. */
+ * appended to a caller's buffer; warnings ("not yet supported") too. Start
+ * from a zeroed struct; loads append to it. Secrets never appear in it. */
 struct config_diag {
 	char *text; /* owned, NUL-terminated, may be NULL when empty */
 	size_t len;
@@ -116,7 +140,20 @@ void server_config_free(struct server_config *c);
 /* Reloads only the users file of a loaded config into *ret_users. */
 int server_config_load_users(const struct server_config *c, struct config_user **ret_users,
 			     size_t *ret_n, struct config_diag *diag);
+/* Frees (and wipes) a users array from server_config_load_users; accepts NULL. */
+void server_config_free_users(struct config_user *users, size_t n);
+/* Reload support: warns in *diag about every option of new that differs
+ * from old and needs a restart (all of them, for now). Returns how many. */
+unsigned server_config_diff(const struct server_config *old, const struct server_config *new,
+			    struct config_diag *diag);
+/* The effective configuration as TOML (--dump-config), users included,
+ * secrets redacted. Returns 0 or -EIO. */
+int server_config_dump(const struct server_config *c, FILE *out);
 
+/* Loads a client config; same contract as server_config_load. Release
+ * with client_config_free (wipes the keys). */
 int client_config_load(const char *path, struct client_config *ret, struct config_diag *diag);
+void client_config_free(struct client_config *c);
+int client_config_dump(const struct client_config *c, FILE *out);
 
 #endif

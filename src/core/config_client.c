@@ -1,0 +1,195 @@
+/* The client's configuration: one file with one [client] table
+ * (docs/configuration.md). It holds the client's private key and PSK, so
+ * both are CONFIG_SENSITIVE: never echoed in a message, redacted in a dump,
+ * and wiped by client_config_free. */
+#include "core/config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config_impl.h"
+#include "crypto/ct.h"
+#include "util/toml.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define CLI(member)  CONFIG_FIELD(client_config, member)
+
+static int parse_server(const struct config_option *o, const struct toml_value *v, void *target,
+			struct config_problem *ret);
+static void format_server(const struct config_option *o, const void *target, char *buf, size_t len);
+static int check_mtu(const struct config_option *o, const void *target, struct config_problem *ret);
+
+static const struct config_option client_options[] = {
+    {"client", "server", CONFIG_CUSTOM, CONFIG_REQUIRED, CLI(server_host), .parse = parse_server,
+     .format = format_server},
+    {"client", "server_public_key", CONFIG_CUSTOM, CONFIG_REQUIRED, CLI(server_public_key),
+     .parse = config_parse_key, .format = config_format_key},
+    {"client", "private_key", CONFIG_CUSTOM, CONFIG_REQUIRED | CONFIG_SENSITIVE, CLI(private_key),
+     .parse = config_parse_key, .format = config_format_key},
+    {"client", "psk", CONFIG_CUSTOM, CONFIG_REQUIRED | CONFIG_SENSITIVE, CLI(psk),
+     .parse = config_parse_key, .format = config_format_key},
+    {"client", "tun_name", CONFIG_STRING, 0, CLI(tun_name), .min = 1, .max = 15, .def = "\"ll0\"",
+     .check = config_check_ifname},
+    {"client", "mtu", CONFIG_UINT, 0, CLI(mtu), .min = 0, .max = 9000, .def = "0",
+     .check = check_mtu},
+    {"client", "routes", CONFIG_CUSTOM, 0, CLI(routes), CONFIG_AUX(client_config, n_routes),
+     .max = CONFIG_MAX_ROUTES, .def = "[\"0.0.0.0/0\", \"::/0\"]", .parse = config_parse_prefixes,
+     .format = config_format_prefixes},
+    {"client", "dns", CONFIG_BOOL, 0, CLI(use_server_dns), .def = "true"},
+    {"client", "qrl_enabled", CONFIG_CUSTOM, 0, CLI(kem), .def = "true", .parse = config_parse_kem,
+     .format = config_format_kem},
+    {"client", "keepalive", CONFIG_UINT, 0, CLI(keepalive_s), .min = 0, .max = 3600, .def = "0"},
+    {"client", "log_level", CONFIG_ENUM, 0, CLI(log_level), .names = config_log_levels,
+     .def = "\"info\""},
+};
+
+#define N_CLIENT ARRAY_LEN(client_options)
+
+static int check_mtu(const struct config_option *o, const void *target, struct config_problem *ret)
+{
+	uint16_t mtu;
+	memcpy(&mtu, (const char *)target + o->offset, sizeof(mtu));
+	if (mtu == 0 || mtu >= 576)
+		return 0;
+	return config_table_fail(ret, "must be 0 (take the server's) or 576 to 9000");
+}
+
+/* A DNS name: dot-separated labels of letters, digits and '-' (RFC 1123);
+ * all-numeric names must be IPv4 addresses. */
+static bool is_hostname(const char *s, size_t len)
+{
+	size_t label = 0;
+	bool numeric = true;
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i <= len; i++) {
+		char c = i < len ? s[i] : '.';
+		if (c == '.') {
+			if (label == 0 || s[i - 1] == '-' || s[i - label] == '-')
+				return false;
+			label = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
+			   (c >= '0' && c <= '9')) {
+			numeric &= c >= '0' && c <= '9';
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return !numeric;
+}
+
+static int parse_port(const char *s, uint16_t *ret)
+{
+	unsigned long v = 0;
+	size_t n = strlen(s);
+	if (n == 0 || n > 5 || s[0] == '0')
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v > 65535)
+		return -EINVAL;
+	*ret = (uint16_t)v;
+	return 0;
+}
+
+/* Splits "host:port" / "[v6]:port": the host (unbracketed) into c. */
+static int split_server(const char *s, struct client_config *c, struct config_problem *ret)
+{
+	const char *end, *port;
+	bool bracketed = s[0] == '[';
+	uint8_t a[16];
+	if (bracketed) {
+		end = strchr(s, ']');
+		if (!end || end[1] != ':')
+			return config_table_fail(ret, "must be \"[IPv6 address]:port\"");
+		port = end + 2;
+		s++;
+	} else {
+		end = strrchr(s, ':');
+		if (!end)
+			return config_table_fail(ret, "must be \"host:port\"; the port is missing");
+		if (memchr(s, ':', (size_t)(end - s)))
+			return config_table_fail(ret, "write an IPv6 address in brackets, such as "
+						      "\"[2001:db8::1]:443\"");
+		port = end + 1;
+	}
+	size_t n = (size_t)(end - s);
+	if (n >= sizeof(c->server_host))
+		return config_table_fail(ret, "the host name is too long");
+	memcpy(c->server_host, s, n);
+	c->server_host[n] = '\0';
+	if (parse_port(port, &c->server_port) != 0)
+		return config_table_fail(ret, "the port must be 1 to 65535");
+	if (inet_pton(AF_INET, c->server_host, a) == 1 ||
+	    inet_pton(AF_INET6, c->server_host, a) == 1)
+		return 0;
+	if (bracketed || !is_hostname(c->server_host, n))
+		return config_table_fail(ret, "\"%.64s\" is neither an IP address nor a host name",
+					 c->server_host);
+	return 0;
+}
+
+static int parse_server(const struct config_option *o, const struct toml_value *v, void *target,
+			struct config_problem *ret)
+{
+	const char *s;
+	(void)o;
+	if (toml_get_string(v, &s, NULL) != 0)
+		return config_table_fail_type(ret, "a string \"host:port\"", v);
+	return split_server(s, target, ret);
+}
+
+static void format_server(const struct config_option *o, const void *target, char *buf, size_t len)
+{
+	const struct client_config *c = target;
+	bool v6 = strchr(c->server_host, ':') != NULL;
+	(void)o;
+	snprintf(buf, len, "\"%s%s%s:%u\"", v6 ? "[" : "", c->server_host, v6 ? "]" : "",
+		 c->server_port);
+}
+
+int client_config_load(const char *path, struct client_config *ret, struct config_diag *diag)
+{
+	struct config_origin origin[N_CLIENT] = {{0}};
+	struct config_table t;
+	unsigned errors = diag->errors;
+	struct client_config *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	config_begin(&t, client_options, N_CLIENT, origin, path, diag);
+	if (snprintf(c->path, sizeof(c->path), "%s", path) >= (int)sizeof(c->path))
+		config_table_report_at(&t, true, path, 0, NULL, "path too long");
+	struct toml_value *root = t.errors ? NULL : config_table_read(&t, path, NULL);
+	if (root) {
+		config_table_apply_root(&t, path, root, "client", c);
+		config_table_defaults(&t, c);
+		toml_free(root);
+	}
+	int r = diag->errors != errors ? -EINVAL : 0;
+	if (r == 0)
+		*ret = *c;
+	client_config_free(c);
+	free(c);
+	return r;
+}
+
+void client_config_free(struct client_config *c)
+{
+	if (!c)
+		return;
+	ct_wipe(c->private_key, sizeof(c->private_key));
+	ct_wipe(c->psk, sizeof(c->psk));
+}
+
+int client_config_dump(const struct client_config *c, FILE *out)
+{
+	fprintf(out, "# effective configuration from %s; secrets redacted\n\n[client]\n", c->path);
+	return config_table_dump(client_options, N_CLIENT, "client", c, out);
+}
