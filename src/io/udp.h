@@ -1,0 +1,78 @@
+/* UDP sockets and batched datagram I/O (recvmmsg/sendmmsg).
+ *
+ * A struct udp_batch is a fixed array of message slots owned by one
+ * thread: the receive side fills it with one recvmmsg, the send side
+ * queues datagrams into it and sends them with one sendmmsg per flush.
+ * The buffers are the caller's (a per-worker pool): the batch only points
+ * at them and never allocates. */
+#ifndef LL_IO_UDP_H
+#define LL_IO_UDP_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define UDP_BATCH	     32
+#define UDP_ENDPOINT_KEY_MAX 18 /* IPv6 address + port */
+
+/* An IPv4 or IPv6 socket address. */
+struct udp_endpoint {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in4;
+		struct sockaddr_in6 in6;
+	};
+	socklen_t len;
+};
+
+/* Numeric address ("10.0.0.1", "::", "fd00::1") and port. -EINVAL otherwise. */
+int udp_endpoint_parse(struct udp_endpoint *ret, const char *addr, uint16_t port);
+/* Name or numeric address, first result (getaddrinfo; blocks). */
+int udp_endpoint_resolve(struct udp_endpoint *ret, const char *host, uint16_t port);
+bool udp_endpoint_equal(const struct udp_endpoint *a, const struct udp_endpoint *b);
+/* IP address bytes (4 for IPv4 and IPv4-mapped IPv6, else 16) then the
+ * big-endian port: the source identity the cookie and the rate limiter
+ * key on. Returns the length. */
+size_t udp_endpoint_key(const struct udp_endpoint *ep, uint8_t ret[static UDP_ENDPOINT_KEY_MAX]);
+/* The address as "1.2.3.4:5" or "[::1]:5" into buf. */
+#define UDP_ENDPOINT_STR_MAX 56
+const char *udp_endpoint_str(const struct udp_endpoint *ep, char buf[static UDP_ENDPOINT_STR_MAX]);
+
+struct udp_options {
+	bool reuseport;
+	uint32_t mark;	  /* SO_MARK, 0 = none */
+	int buffer_bytes; /* SO_RCVBUF/SO_SNDBUF, 0 = system default */
+};
+
+/* A non-blocking, close-on-exec socket bound to bind_to; an IPv6 wildcard
+ * ("::") is dual stack. */
+int udp_open(const struct udp_endpoint *bind_to, const struct udp_options *o, int *ret_fd);
+
+struct udp_batch {
+	unsigned n;
+	struct mmsghdr msgs[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	struct udp_endpoint peers[UDP_BATCH];
+};
+
+/* Receives up to UDP_BATCH datagrams, datagram i into bufs[i] (cap bytes
+ * each): its length is b->msgs[i].msg_len, its sender b->peers[i].
+ * Returns the count, 0 when nothing is waiting, or a negative errno. */
+int udp_recv_batch(int fd, struct udp_batch *b, uint8_t *const bufs[], size_t cap);
+/* True if datagram i did not fit its buffer. */
+bool udp_batch_truncated(const struct udp_batch *b, unsigned i);
+
+/* Queues a datagram; false when the batch is full (flush first). */
+bool udp_batch_add(struct udp_batch *b, uint8_t *buf, size_t len, const struct udp_endpoint *to);
+/* Sends every queued datagram, continuing past one that fails. The batch
+ * keeps its entries: the caller reclaims the buffers (b->iov[i].iov_base,
+ * i < b->n) and then empties it (b->n = 0). Returns the number of
+ * datagrams that failed; *ret_last_error is the errno of the last. */
+unsigned udp_send_batch(int fd, struct udp_batch *b, int *ret_last_error);
+
+/* One datagram, for the control path. 0 or a negative errno. */
+int udp_send(int fd, const uint8_t *buf, size_t len, const struct udp_endpoint *to);
+
+#endif
