@@ -1,0 +1,34 @@
+/* TUN devices: IP packets without any header (IFF_TUN | IFF_NO_PI), one
+ * file descriptor per queue. With multi_queue the device is created with
+ * IFF_MULTI_QUEUE and every tun_open of the same name attaches one more
+ * queue; the kernel spreads flows over the queues, so each data-plane
+ * worker reads and writes its own.
+ *
+ * The device lives as long as one of its queues is open (it is not
+ * persistent): closing the last fd removes it, with its addresses and
+ * routes. */
+#ifndef LL_IO_TUN_H
+#define LL_IO_TUN_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Opens (creating if needed) a queue of the device name ("" = let the
+ * kernel pick "tunN"); the fd is non-blocking and close-on-exec. The
+ * device's actual name goes to ret_name. */
+int tun_open(const char *name, bool multi_queue, char ret_name[static IFNAMSIZ], int *ret_fd);
+
+struct tun_config {
+	uint32_t mtu;
+	bool has_addr4, has_addr6;
+	uint8_t addr4[4], prefix4;
+	uint8_t addr6[16], prefix6;
+};
+
+/* Sets the MTU and the addresses, then brings the link up. */
+int tun_configure(const char *name, const struct tun_config *c);
+/* Removes the addresses of c (the link stays). */
+int tun_unconfigure(const char *name, const struct tun_config *c);
+
+#endif
