@@ -1,0 +1,273 @@
+/* Sessions and their RCU tables; the model and the locking rules are in
+ * session.h. */
+#include "core/session.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/ct.h"
+#include "util/log.h"
+
+#define PAD_TO 16
+
+struct session *session_new(const struct transport_keys *keys,
+			    const struct transport_limits *limits, const struct udp_endpoint *from,
+			    uint64_t now_ns)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	if (transport_init(&s->transport, keys, limits, now_ns) != 0) {
+		free(s);
+		return NULL;
+	}
+	pthread_spin_init(&s->tx_lock, PTHREAD_PROCESS_PRIVATE);
+	pthread_spin_init(&s->rx_lock, PTHREAD_PROCESS_PRIVATE);
+	cds_lfht_node_init(&s->by_index);
+	cds_lfht_node_init(&s->by_addr4);
+	cds_lfht_node_init(&s->by_addr6);
+	s->index = keys->local_index;
+	s->endpoint = *from;
+	s->rx_from = *from;
+	s->created_ns = now_ns;
+	s->last_rx_ns = now_ns;
+	s->last_tx_ns = now_ns;
+	return s;
+}
+
+void session_free(struct session *s)
+{
+	if (!s)
+		return;
+	transport_done(&s->transport);
+	pthread_spin_destroy(&s->tx_lock);
+	pthread_spin_destroy(&s->rx_lock);
+	ct_wipe(s, sizeof(*s));
+	free(s);
+}
+
+static void free_rcu(struct rcu_head *head)
+{
+	session_free(caa_container_of(head, struct session, rcu));
+}
+
+bool session_is_confirmed(const struct session *s)
+{
+	return __atomic_load_n(&s->confirmed, __ATOMIC_ACQUIRE);
+}
+
+/* True for exactly one caller: the packet that confirmed the session. */
+static bool confirm_once(struct session *s)
+{
+	int expected = 0;
+
+	if (session_is_confirmed(s))
+		return false;
+	return __atomic_compare_exchange_n(&s->confirmed, &expected, 1, false, __ATOMIC_RELEASE,
+					   __ATOMIC_RELAXED);
+}
+
+static bool opened(enum transport_result r)
+{
+	return r == TRANSPORT_OK || r == TRANSPORT_OK_REKEY;
+}
+
+/* Called with rx_lock held after a packet authenticated; true if it came
+ * from a new address. */
+static bool note_rx(struct session *s, const struct udp_endpoint *from, size_t len, uint64_t now_ns)
+{
+	__atomic_store_n(&s->rx_bytes, s->rx_bytes + len, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->last_rx_ns, now_ns, __ATOMIC_RELAXED);
+	if (udp_endpoint_equal(&s->rx_from, from))
+		return false;
+	s->rx_from = *from;
+	return true;
+}
+
+enum transport_result session_open(struct session *s, uint8_t *pkt, size_t len,
+				   const struct udp_endpoint *from, uint64_t now_ns,
+				   size_t *ret_plain_len, enum session_rx *ret_event)
+{
+	enum transport_result r;
+	bool roamed = false;
+
+	pthread_spin_lock(&s->rx_lock);
+	r = transport_open(&s->transport, pkt, len, ret_plain_len, now_ns);
+	if (opened(r))
+		roamed = note_rx(s, from, len, now_ns);
+	pthread_spin_unlock(&s->rx_lock);
+	if (roamed) {
+		pthread_spin_lock(&s->tx_lock);
+		s->endpoint = *from;
+		pthread_spin_unlock(&s->tx_lock);
+	}
+	*ret_event = opened(r) && confirm_once(s) ? SESSION_RX_CONFIRMED : SESSION_RX_OK;
+	return r;
+}
+
+enum transport_result session_seal(struct session *s, uint8_t *pkt, size_t cap, size_t plain_len,
+				   uint64_t now_ns, struct udp_endpoint *ret_to, size_t *ret_len)
+{
+	enum transport_result r;
+
+	pthread_spin_lock(&s->tx_lock);
+	r = transport_seal(&s->transport, pkt, cap, plain_len, PAD_TO, ret_len, now_ns);
+	if (r == TRANSPORT_OK || r == TRANSPORT_OK_REKEY) {
+		*ret_to = s->endpoint;
+		__atomic_store_n(&s->tx_bytes, s->tx_bytes + plain_len, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->last_tx_ns, now_ns, __ATOMIC_RELAXED);
+	}
+	pthread_spin_unlock(&s->tx_lock);
+	return r;
+}
+
+/* ---- tables ---- */
+
+static unsigned long mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= UINT64_C(0xff51afd7ed558ccd);
+	x ^= x >> 33;
+	x *= UINT64_C(0xc4ceb9fe1a85ec53);
+	x ^= x >> 33;
+	return (unsigned long)x;
+}
+
+static unsigned long hash_addr(const uint8_t *addr, size_t len)
+{
+	uint64_t a = 0, b = 0;
+
+	memcpy(&a, addr, len < 8 ? len : 8);
+	if (len > 8)
+		memcpy(&b, addr + 8, 8);
+	return mix64(a ^ mix64(b));
+}
+
+static int match_index(struct cds_lfht_node *node, const void *key)
+{
+	const struct session *s = caa_container_of(node, struct session, by_index);
+
+	return s->index == *(const uint32_t *)key;
+}
+
+static int match_addr4(struct cds_lfht_node *node, const void *key)
+{
+	const struct session *s = caa_container_of(node, struct session, by_addr4);
+
+	return memcmp(s->addrs.addr4, key, 4) == 0;
+}
+
+static int match_addr6(struct cds_lfht_node *node, const void *key)
+{
+	const struct session *s = caa_container_of(node, struct session, by_addr6);
+
+	return memcmp(s->addrs.addr6, key, 16) == 0;
+}
+
+static struct cds_lfht *new_table(void)
+{
+	return cds_lfht_new_flavor(64, 64, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
+				   &urcu_memb_flavor, NULL);
+}
+
+int session_table_init(struct session_table *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->by_index = new_table();
+	t->by_addr4 = new_table();
+	t->by_addr6 = new_table();
+	if (!t->by_index || !t->by_addr4 || !t->by_addr6) {
+		session_table_done(t);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void session_table_done(struct session_table *t)
+{
+	if (t->by_index)
+		(void)cds_lfht_destroy(t->by_index, NULL);
+	if (t->by_addr4)
+		(void)cds_lfht_destroy(t->by_addr4, NULL);
+	if (t->by_addr6)
+		(void)cds_lfht_destroy(t->by_addr6, NULL);
+	memset(t, 0, sizeof(*t));
+}
+
+struct session *session_find_index(struct session_table *t, uint32_t index)
+{
+	struct cds_lfht_iter iter;
+	struct cds_lfht_node *node;
+
+	cds_lfht_lookup(t->by_index, mix64(index), match_index, &index, &iter);
+	node = cds_lfht_iter_get_node(&iter);
+	return node ? caa_container_of(node, struct session, by_index) : NULL;
+}
+
+struct session *session_find_addr(struct session_table *t, const uint8_t *addr, size_t len)
+{
+	struct cds_lfht_iter iter;
+	struct cds_lfht_node *node;
+
+	if (len == 4) {
+		cds_lfht_lookup(t->by_addr4, hash_addr(addr, 4), match_addr4, addr, &iter);
+		node = cds_lfht_iter_get_node(&iter);
+		return node ? caa_container_of(node, struct session, by_addr4) : NULL;
+	}
+	cds_lfht_lookup(t->by_addr6, hash_addr(addr, 16), match_addr6, addr, &iter);
+	node = cds_lfht_iter_get_node(&iter);
+	return node ? caa_container_of(node, struct session, by_addr6) : NULL;
+}
+
+int session_add_index(struct session_table *t, struct session *s)
+{
+	struct cds_lfht_node *got;
+
+	urcu_memb_read_lock();
+	got =
+	    cds_lfht_add_unique(t->by_index, mix64(s->index), match_index, &s->index, &s->by_index);
+	urcu_memb_read_unlock();
+	if (got != &s->by_index)
+		return -EEXIST;
+	s->in_index = true;
+	t->count++;
+	return 0;
+}
+
+void session_publish_addrs(struct session_table *t, struct session *s)
+{
+	struct cds_lfht_node *old;
+
+	urcu_memb_read_lock();
+	if (s->addrs.has4 && !s->in_addr4) {
+		old = cds_lfht_add_replace(t->by_addr4, hash_addr(s->addrs.addr4, 4), match_addr4,
+					   s->addrs.addr4, &s->by_addr4);
+		if (old)
+			caa_container_of(old, struct session, by_addr4)->in_addr4 = false;
+		s->in_addr4 = true;
+	}
+	if (s->addrs.has6 && !s->in_addr6) {
+		old = cds_lfht_add_replace(t->by_addr6, hash_addr(s->addrs.addr6, 16), match_addr6,
+					   s->addrs.addr6, &s->by_addr6);
+		if (old)
+			caa_container_of(old, struct session, by_addr6)->in_addr6 = false;
+		s->in_addr6 = true;
+	}
+	urcu_memb_read_unlock();
+}
+
+void session_remove(struct session_table *t, struct session *s)
+{
+	urcu_memb_read_lock();
+	if (s->in_index && cds_lfht_del(t->by_index, &s->by_index) == 0)
+		t->count--;
+	if (s->in_addr4)
+		(void)cds_lfht_del(t->by_addr4, &s->by_addr4);
+	if (s->in_addr6)
+		(void)cds_lfht_del(t->by_addr6, &s->by_addr6);
+	urcu_memb_read_unlock();
+	s->in_index = s->in_addr4 = s->in_addr6 = false;
+	urcu_memb_call_rcu(&s->rcu, free_rcu);
+}
