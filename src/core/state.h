@@ -1,0 +1,50 @@
+/* State the server keeps across restarts: the greatest handshake
+ * timestamp accepted from each user public key (docs/protocol.md §3.2: a
+ * recorded message 1 must not be replayable against a restarted server).
+ *
+ * File format, one entry per line (comments start with '#'):
+ *   <public key, base64> <TAI64N timestamp, 24 hex digits>
+ * Keys of users no longer configured are kept: a user who is removed and
+ * added back must not become replayable either.
+ *
+ * Saving is atomic and durable: a temporary file beside the target,
+ * fsync, rename, fsync of the directory. The server saves once per batch
+ * of accepted handshakes, before it sends their responses (group commit):
+ * a response the client acts on always has its timestamp on disk.
+ * Control thread only. */
+#ifndef LL_CORE_STATE_H
+#define LL_CORE_STATE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "protocol/tai64n.h"
+
+struct state_entry {
+	uint8_t key[32];
+	uint8_t timestamp[TAI64N_LEN];
+};
+
+struct state {
+	char path[PATH_MAX];
+	struct state_entry *v; /* sorted by key */
+	size_t n, cap;
+	bool dirty;
+};
+
+/* Reads path; a missing file is an empty state. On a malformed file,
+ * returns -EINVAL with "path:line: message" in err. */
+int state_load(struct state *st, const char *path, char *err, size_t err_len);
+void state_free(struct state *st);
+
+/* The stored timestamp of key, or NULL. */
+const uint8_t *state_get(const struct state *st, const uint8_t key[static 32]);
+/* Records ts for key if it is later than the stored one (marks dirty). */
+int state_update(struct state *st, const uint8_t key[static 32],
+		 const uint8_t ts[static TAI64N_LEN]);
+/* Writes the file if dirty. 0 or a negative errno. */
+int state_save(struct state *st);
+
+#endif

@@ -1,0 +1,124 @@
+/* Persistent handshake timestamps (core/state.c): a missing file is
+ * empty, timestamps only grow, the file round-trips (and keeps keys of
+ * every user), saving is atomic (no temporary file left), malformed
+ * files are refused with their line number. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/state.h"
+
+static char dir[] = "/tmp/ll-test-state-XXXXXX";
+static char path[sizeof(dir) + 16];
+
+static int setup(void **state)
+{
+	(void)state;
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/lostlove.state", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(path);
+	rmdir(dir);
+	return 0;
+}
+
+static void ts(uint8_t out[TAI64N_LEN], uint8_t v)
+{
+	memset(out, 0, TAI64N_LEN);
+	out[0] = 0x40;
+	out[7] = v;
+}
+
+static void test_round_trip(void **state)
+{
+	struct state st;
+	uint8_t k1[32], k2[32], t[TAI64N_LEN], t_old[TAI64N_LEN];
+	char err[256], tmp[sizeof(path) + 8];
+	struct stat sb;
+
+	(void)state;
+	memset(k1, 1, 32);
+	memset(k2, 2, 32);
+	unlink(path);
+	assert_int_equal(state_load(&st, path, err, sizeof(err)), 0);
+	assert_null(state_get(&st, k1));
+	ts(t, 5);
+	assert_int_equal(state_update(&st, k1, t), 0);
+	ts(t, 9);
+	assert_int_equal(state_update(&st, k2, t), 0);
+	ts(t_old, 3);
+	assert_int_equal(state_update(&st, k1, t_old), 0); /* older: ignored */
+	assert_int_equal(state_get(&st, k1)[7], 5);
+	assert_int_equal(state_save(&st), 0);
+	assert_false(st.dirty);
+	state_free(&st);
+
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	assert_int_equal(access(tmp, F_OK), -1); /* renamed away */
+
+	assert_int_equal(state_load(&st, path, err, sizeof(err)), 0);
+	assert_int_equal(st.n, 2);
+	assert_int_equal(state_get(&st, k1)[7], 5);
+	assert_int_equal(state_get(&st, k2)[7], 9);
+	state_free(&st);
+}
+
+static void write_file(const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_malformed(void **state)
+{
+	static const char *const bad[] = {
+	    "# comment\nnot-a-key 000000000000000000000000\n",
+	    "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE= 00\n",
+	    "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE= 400000000000000500000000 extra\n",
+	};
+	struct state st;
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_file(bad[i]);
+		err[0] = '\0';
+		assert_int_equal(state_load(&st, path, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, i == 0 ? ":2:" : ":1:"));
+		state_free(&st);
+	}
+	write_file("\n# only comments\n\nAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE= "
+		   "400000000000000500000000\n");
+	assert_int_equal(state_load(&st, path, err, sizeof(err)), 0);
+	assert_int_equal(st.n, 1);
+	state_free(&st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_malformed),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
