@@ -1,0 +1,460 @@
+/* Firewall model: one table, two base chains, rebuilt as a whole.
+ *
+ * forward (filter, policy accept): packets that neither enter nor leave the
+ * TUN device fall through untouched. From the TUN device: a source outside
+ * the client pool is dropped (anti-spoof backstop behind the per-peer
+ * allowed-IPs check), TCP SYNs get their MSS clamped to the route MTU,
+ * then only tun -> egress (and tun -> tun with client_to_client) passes.
+ * To the TUN device: only replies (established/related) from the egress
+ * interface, and client-to-client traffic when allowed.
+ *
+ * postrouting (nat, srcnat): the pool is masqueraded out the egress interface.
+ *
+ * The script starts with "table; delete table" so that loading it replaces
+ * any stale table from a crashed run in the same transaction: there is never
+ * a moment with a half-built table or none at all. */
+#include "network/firewall.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <nftables/libnftables.h>
+
+#define TABLE	       FIREWALL_FAMILY " " FIREWALL_TABLE
+#define IP_FORWARD     "/proc/sys/net/ipv4/ip_forward"
+#define IP6_FORWARD    "/proc/sys/net/ipv6/conf/all/forwarding"
+#define ROUTE4	       "/proc/net/route"
+#define ROUTE6	       "/proc/net/ipv6_route"
+#define RTF_UP_FLAG    0x0001u
+#define RTF_REJ_FLAG   0x0200u
+#define ROUTE_LINE_MAX 512
+
+static const char script_remove[] = "table " TABLE "\ndelete table " TABLE "\n";
+
+__attribute__((format(printf, 4, 5))) static int set_error(char *err, size_t err_len, int code,
+							   const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && err_len) {
+		va_start(ap, fmt);
+		vsnprintf(err, err_len, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+/* Kernel interface names, restricted to characters that need no quoting
+ * in nft and cannot end a string: nothing can be injected into a script. */
+static bool ifname_is_valid(const char *name)
+{
+	size_t len = strnlen(name, FIREWALL_IFNAME_SIZE);
+
+	if (len == 0 || len >= FIREWALL_IFNAME_SIZE || !strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static int check_ifname(const char *what, const char *name, char *err, size_t err_len)
+{
+	if (ifname_is_valid(name))
+		return 0;
+	/* Shown escaped (the name is untrusted), at most the field's 16 bytes,
+	 * 4 characters each: shown never truncates. */
+	char shown[4 * FIREWALL_IFNAME_SIZE + 1];
+	size_t n = 0;
+	for (size_t i = 0; i < FIREWALL_IFNAME_SIZE && name[i]; i++) {
+		unsigned char c = (unsigned char)name[i];
+		n += (size_t)snprintf(
+		    shown + n, sizeof(shown) - n,
+		    c > 0x20 && c < 0x7f && c != '"' && c != '\\' ? "%c" : "\\x%02x", c);
+	}
+	shown[n] = '\0';
+	return set_error(err, err_len, -EINVAL,
+			 "%s \"%s\": 1 to 15 characters of [A-Za-z0-9_.-] expected", what, shown);
+}
+
+static int check_spec(const struct firewall_spec *spec, char *err, size_t err_len)
+{
+	int r = check_ifname("tun_name", spec->tun_name, err, err_len);
+
+	if (r == 0 && spec->egress_interface[0] != '\0')
+		r = check_ifname("egress_interface", spec->egress_interface, err, err_len);
+	if (r < 0)
+		return r;
+	if (!strncmp(spec->tun_name, spec->egress_interface, FIREWALL_IFNAME_SIZE))
+		return set_error(err, err_len, -EINVAL, "egress interface \"%s\" is the TUN device",
+				 spec->tun_name);
+	if (spec->pool4_len < 1 || spec->pool4_len > 32)
+		return set_error(err, err_len, -EINVAL,
+				 "IPv4 pool prefix length %u: 1..32 expected", spec->pool4_len);
+	if (spec->has_pool6 && (spec->pool6_len < 1 || spec->pool6_len > 128))
+		return set_error(err, err_len, -EINVAL,
+				 "IPv6 pool prefix length %u: 1..128 expected", spec->pool6_len);
+	return 0;
+}
+
+/* An append-only text buffer; overflow is sticky and reported once. */
+struct text {
+	char *p;
+	size_t len, cap;
+	bool overflow;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (t->overflow)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= t->cap - t->len)
+		t->overflow = true;
+	else
+		t->len += (size_t)n;
+}
+
+/* "a.b.c.d/len" or "x::/len" with the host bits cleared. */
+static void format_prefix(char *out, size_t out_len, int family, const uint8_t *addr, unsigned len)
+{
+	uint8_t net[16] = {0};
+	char text[INET6_ADDRSTRLEN];
+
+	memcpy(net, addr, family == AF_INET ? 4 : 16);
+	for (unsigned i = 0; i < 128; i++)
+		if (i >= len)
+			net[i / 8] &= (uint8_t) ~(0x80u >> (i % 8));
+	inet_ntop(family, net, text, sizeof(text));
+	snprintf(out, out_len, "%s/%u", text, len);
+}
+
+static void put_forward(struct text *t, const struct firewall_spec *s, const char *pool4,
+			const char *pool6)
+{
+	const char *tun = s->tun_name, *eg = s->egress_interface;
+	const char *syn = "tcp flags & (syn | rst) == syn tcp option maxseg size set rt mtu";
+
+	put(t, "\tchain forward {\n");
+	put(t, "\t\ttype filter hook forward priority filter; policy accept;\n");
+	put(t, "\t\tiifname \"%s\" ip saddr != %s counter drop\n", tun, pool4);
+	if (s->has_pool6)
+		put(t, "\t\tiifname \"%s\" ip6 saddr != %s counter drop\n", tun, pool6);
+	else
+		put(t, "\t\tiifname \"%s\" meta nfproto ipv6 counter drop\n", tun);
+	put(t, "\t\tiifname \"%s\" %s\n", tun, syn);
+	put(t, "\t\toifname \"%s\" %s\n", tun, syn);
+	put(t, "\t\tiifname \"%s\" oifname \"%s\" counter %s\n", tun, tun,
+	    s->client_to_client ? "accept" : "drop");
+	put(t, "\t\tiifname \"%s\" oifname \"%s\" accept\n", tun, eg);
+	put(t, "\t\tiifname \"%s\" counter drop\n", tun);
+	put(t, "\t\tiifname \"%s\" oifname \"%s\" ct state established,related accept\n", eg, tun);
+	put(t, "\t\toifname \"%s\" counter drop\n", tun);
+	put(t, "\t}\n");
+}
+
+static void put_postrouting(struct text *t, const struct firewall_spec *s, const char *pool4,
+			    const char *pool6)
+{
+	const char *eg = s->egress_interface;
+
+	put(t, "\tchain postrouting {\n");
+	put(t, "\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
+	put(t, "\t\toifname \"%s\" ip saddr %s masquerade\n", eg, pool4);
+	if (s->has_pool6)
+		put(t, "\t\toifname \"%s\" ip6 saddr %s masquerade\n", eg, pool6);
+	put(t, "\t}\n");
+}
+
+int firewall_render(const struct firewall_spec *spec, char *out, size_t out_len, char *err,
+		    size_t err_len)
+{
+	struct text t = {out, 0, out_len, out_len == 0};
+	char pool4[INET6_ADDRSTRLEN + 5], pool6[INET6_ADDRSTRLEN + 5] = "";
+	int r = check_spec(spec, err, err_len);
+
+	if (r < 0)
+		return r;
+	if (spec->egress_interface[0] == '\0')
+		return set_error(err, err_len, -EINVAL, "egress interface not resolved");
+	format_prefix(pool4, sizeof(pool4), AF_INET, spec->pool4, spec->pool4_len);
+	if (spec->has_pool6)
+		format_prefix(pool6, sizeof(pool6), AF_INET6, spec->pool6, spec->pool6_len);
+	put(&t, "%s", script_remove);
+	put(&t, "table " TABLE " {\n");
+	put_forward(&t, spec, pool4, pool6);
+	put_postrouting(&t, spec, pool4, pool6);
+	put(&t, "}\n");
+	if (t.overflow)
+		return set_error(err, err_len, -ENOSPC, "ruleset longer than %zu bytes", out_len);
+	return 0;
+}
+
+/* Route selection shared by both families: the usable default route with
+ * the lowest metric wins; ties keep the first. */
+static void consider_route(const char *iface, unsigned flags, unsigned metric, char *best,
+			   unsigned *best_metric)
+{
+	if (!(flags & RTF_UP_FLAG) || (flags & RTF_REJ_FLAG) || !strcmp(iface, "lo"))
+		return;
+	if (best[0] != '\0' && metric >= *best_metric)
+		return;
+	snprintf(best, FIREWALL_IFNAME_SIZE, "%s", iface);
+	*best_metric = metric;
+}
+
+/* /proc/net/route: Iface Destination Gateway Flags RefCnt Use Metric Mask ...
+ * (hex, host byte order). Returns 0, or -ENOENT without a default route. */
+static int default_route4(FILE *f, char ret_name[static FIREWALL_IFNAME_SIZE])
+{
+	char line[ROUTE_LINE_MAX], iface[FIREWALL_IFNAME_SIZE];
+	unsigned dest, gw, flags, metric, mask, best_metric = 0;
+
+	ret_name[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%15s %x %x %x %*d %*d %u %x", iface, &dest, &gw, &flags, &metric,
+			   &mask) == 6 &&
+		    dest == 0 && mask == 0)
+			consider_route(iface, flags, metric, ret_name, &best_metric);
+	}
+	return ret_name[0] ? 0 : -ENOENT;
+}
+
+/* /proc/net/ipv6_route: dest dest_len src src_len next_hop metric refcnt use
+ * flags iface (hex). */
+static int default_route6(FILE *f, char ret_name[static FIREWALL_IFNAME_SIZE])
+{
+	char line[ROUTE_LINE_MAX], dest[33], iface[FIREWALL_IFNAME_SIZE];
+	unsigned dest_len, metric, flags, best_metric = 0;
+
+	ret_name[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%32s %x %*s %*x %*s %x %*x %*x %x %15s", dest, &dest_len, &metric,
+			   &flags, iface) == 5 &&
+		    dest_len == 0 && strspn(dest, "0") == 32)
+			consider_route(iface, flags, metric, ret_name, &best_metric);
+	}
+	return ret_name[0] ? 0 : -ENOENT;
+}
+
+static int default_route(const char *path, int (*parse)(FILE *, char *), char *ret_name)
+{
+	FILE *f = fopen(path, "re");
+	int r;
+
+	if (!f)
+		return -errno;
+	r = parse(f, ret_name);
+	fclose(f);
+	return r;
+}
+
+static int resolve_egress(struct firewall_spec *spec, char *err, size_t err_len)
+{
+	char *name = spec->egress_interface;
+	int r;
+
+	if (name[0] != '\0')
+		return 0;
+	r = default_route(ROUTE4, default_route4, name);
+	if (r < 0 && spec->has_pool6)
+		r = default_route(ROUTE6, default_route6, name);
+	if (r == -ENOENT)
+		return set_error(err, err_len, -ENETUNREACH,
+				 "no default route to take the egress interface from: set "
+				 "egress_interface");
+	if (r < 0)
+		return set_error(err, err_len, r, "reading the routes in /proc/net: %s",
+				 strerror(-r));
+	return check_ifname("egress interface of the default route", name, err, err_len);
+}
+
+static int check_exists(const char *what, const char *name, char *err, size_t err_len)
+{
+	int e;
+
+	if (if_nametoindex(name) != 0)
+		return 0;
+	e = errno;
+	if (e == ENODEV)
+		return set_error(err, err_len, -ENODEV, "%s \"%s\": no such interface", what, name);
+	return set_error(err, err_len, -e, "%s \"%s\": %s", what, name, strerror(e));
+}
+
+/* Copies the first line of libnftables' error text (the "Error: ..." one). */
+static void copy_nft_error(const char *text, char *err, size_t err_len)
+{
+	size_t n = text ? strcspn(text, "\n") : 0;
+
+	if (n == 0)
+		set_error(err, err_len, 0, "nft: command failed without a message");
+	else
+		set_error(err, err_len, 0, "nft: %.*s", (int)n, text);
+}
+
+/* libnftables reports a missing privilege as a generic failure, with the
+ * reason printed on stderr rather than into its error buffer: check first. */
+static bool has_net_admin(void)
+{
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &hdr, data) != 0)
+		return true; /* unknown: let libnftables try */
+	return data[CAP_TO_INDEX(CAP_NET_ADMIN)].effective & CAP_TO_MASK(CAP_NET_ADMIN);
+}
+
+static int nft_apply(const char *script, char *err, size_t err_len)
+{
+	struct nft_ctx *nft;
+	int r = 0;
+
+	if (!has_net_admin())
+		return set_error(err, err_len, -EPERM, "nft: CAP_NET_ADMIN needed");
+	nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!nft)
+		return set_error(err, err_len, -ENOMEM, "nft: cannot create a context");
+	if (nft_ctx_buffer_output(nft) != 0 || nft_ctx_buffer_error(nft) != 0) {
+		r = set_error(err, err_len, -ENOMEM, "nft: cannot buffer output");
+		goto free_ctx;
+	}
+	if (nft_run_cmd_from_buffer(nft, script) != 0) {
+		copy_nft_error(nft_ctx_get_error_buffer(nft), err, err_len);
+		r = -EIO;
+	}
+free_ctx:
+	nft_ctx_free(nft);
+	return r;
+}
+
+static int sysctl_read(const char *path, char *ret_value)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, ret_value, 1);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n < 0)
+		return (int)n;
+	return n == 1 ? 0 : -EIO;
+}
+
+static int sysctl_write(const char *path, char value)
+{
+	char text[2] = {value, '\n'};
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, sizeof(text));
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n < 0)
+		return (int)n;
+	return n == (ssize_t)sizeof(text) ? 0 : -EIO;
+}
+
+/* Sets a forwarding sysctl to 1; *ret_changed tells whether it was 0. */
+static int forwarding_enable(const char *path, bool *ret_changed, char *err, size_t err_len)
+{
+	char value;
+	int r = sysctl_read(path, &value);
+
+	*ret_changed = false;
+	if (r == 0 && value == '1')
+		return 0;
+	if (r == 0)
+		r = sysctl_write(path, '1');
+	if (r < 0)
+		return set_error(err, err_len, r, "%s: %s", path, strerror(-r));
+	*ret_changed = true;
+	return 0;
+}
+
+static int forwarding_restore(const char *path, bool *changed, char *err, size_t err_len)
+{
+	int r;
+
+	if (!*changed)
+		return 0;
+	r = sysctl_write(path, '0');
+	if (r < 0)
+		return set_error(err, err_len, r, "%s: %s", path, strerror(-r));
+	*changed = false;
+	return 0;
+}
+
+int firewall_setup(struct firewall *fw, const struct firewall_spec *spec, char *err, size_t err_len)
+{
+	struct firewall_spec s = *spec;
+	struct firewall now = {false, false};
+	char script[FIREWALL_RULESET_MAX];
+	int r = check_spec(&s, err, err_len);
+
+	if (r == 0)
+		r = resolve_egress(&s, err, err_len);
+	if (r == 0)
+		r = check_exists("tun_name", s.tun_name, err, err_len);
+	if (r == 0)
+		r = check_exists("egress_interface", s.egress_interface, err, err_len);
+	if (r == 0)
+		r = firewall_render(&s, script, sizeof(script), err, err_len);
+	if (r == 0)
+		r = nft_apply(script, err, err_len);
+	if (r < 0)
+		return r;
+	r = forwarding_enable(IP_FORWARD, &now.enabled_ip_forward, err, err_len);
+	if (r < 0)
+		goto remove_table;
+	if (s.has_pool6) {
+		r = forwarding_enable(IP6_FORWARD, &now.enabled_ip6_forward, err, err_len);
+		if (r < 0)
+			goto restore_ip_forward;
+	}
+	fw->enabled_ip_forward |= now.enabled_ip_forward;
+	fw->enabled_ip6_forward |= now.enabled_ip6_forward;
+	return 0;
+
+restore_ip_forward:
+	(void)forwarding_restore(IP_FORWARD, &now.enabled_ip_forward, NULL, 0);
+remove_table:
+	(void)nft_apply(script_remove, NULL, 0);
+	return r;
+}
+
+int firewall_teardown(struct firewall *fw, char *err, size_t err_len)
+{
+	int r = 0, r2;
+
+	/* Forwarding goes off before the filter that fences it goes away. */
+	if (fw) {
+		r = forwarding_restore(IP6_FORWARD, &fw->enabled_ip6_forward, err, err_len);
+		r2 = forwarding_restore(IP_FORWARD, &fw->enabled_ip_forward, r < 0 ? NULL : err,
+					err_len);
+		r = r < 0 ? r : r2;
+	}
+	r2 = nft_apply(script_remove, r < 0 ? NULL : err, err_len);
+	return r < 0 ? r : r2;
+}

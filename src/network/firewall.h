@@ -1,0 +1,56 @@
+/* The server's firewall and NAT: one nftables table of our own ("inet
+ * lostlove"), loaded through libnftables as one atomic transaction and
+ * removed on exit, plus IPv4/IPv6 forwarding. Other tables are never
+ * touched; the host's own traffic is never dropped by our chains (policy
+ * accept), only traffic entering or leaving the TUN device is decided here.
+ *
+ * Errors: 0 or a negative errno, with a one-line message in err (which may
+ * be NULL). Nothing is logged. Needs CAP_NET_ADMIN in the network namespace. */
+#ifndef LL_NETWORK_FIREWALL_H
+#define LL_NETWORK_FIREWALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FIREWALL_FAMILY	     "inet"
+#define FIREWALL_TABLE	     "lostlove"
+#define FIREWALL_IFNAME_SIZE 16	  /* IFNAMSIZ: at most 15 characters */
+#define FIREWALL_RULESET_MAX 4096 /* firewall_render never needs more */
+
+struct firewall_spec {
+	char tun_name[FIREWALL_IFNAME_SIZE];
+	char egress_interface[FIREWALL_IFNAME_SIZE]; /* "" = the default route's */
+	uint8_t pool4[4];			     /* client prefix; host bits ignored */
+	uint8_t pool4_len;			     /* 1..32 */
+	bool has_pool6;
+	uint8_t pool6[16];
+	uint8_t pool6_len; /* 1..128 */
+	bool client_to_client;
+};
+
+/* What setup changed, for teardown to undo. Zero it before the first setup. */
+struct firewall {
+	bool enabled_ip_forward;  /* net.ipv4.ip_forward was 0 */
+	bool enabled_ip6_forward; /* net.ipv6.conf.all.forwarding was 0 */
+};
+
+/* Writes the nft script that setup loads (pure: no I/O). spec->egress_interface
+ * must be set. Interface names may only hold [A-Za-z0-9_.-]. Returns 0,
+ * -EINVAL for a bad spec, -ENOSPC if out_len is too small. */
+int firewall_render(const struct firewall_spec *spec, char *out, size_t out_len, char *err,
+		    size_t err_len);
+
+/* Loads the table (atomically replacing a stale one from a crashed run),
+ * then enables forwarding (IPv6 only with has_pool6). An empty egress
+ * interface is resolved from the main routing table's default route (IPv4
+ * first, then IPv6). May be called again on reload; on failure this call
+ * leaves no table behind. A crashed run's forwarding setting stays on. */
+int firewall_setup(struct firewall *fw, const struct firewall_spec *spec, char *err,
+		   size_t err_len);
+
+/* Restores the forwarding settings fw records (fw may be NULL: crash cleanup)
+ * and removes the table; an absent table is not an error. */
+int firewall_teardown(struct firewall *fw, char *err, size_t err_len);
+
+#endif

@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# e2e: network/firewall.c in three network namespaces, never the host's.
+#
+#   llfw-client-PID             llfw-server-PID                      llfw-inet-PID
+#  +-------------------+      +-------------------------------+      +-------------------+
+#  | cl0 10.8.0.2/32   |------| lltun0 10.8.0.1/24   mtu 1380 |      |                   |
+#  |     10.9.0.2/32   |      |        fd00:8::1/64           |      |                   |
+#  |     fd00:8::2/128 |      | eg0    192.0.2.1/24           |------| in0 192.0.2.2/24  |
+#  | default via       |      |        2001:db8::1/64         |      |     2001:db8::2/64|
+#  |   10.8.0.1,       |      | default via 192.0.2.2,        |      | socat listeners:  |
+#  |   fd00:8::1       |      |   2001:db8::2                 |      | :9000 (v4, v6),   |
+#  +-------------------+      +-------------------------------+      | :9001 (v4)        |
+#                                                                    +-------------------+
+#
+# lltun0 stands in for the VPN TUN device (a veth: the firewall only sees an
+# interface name). The "internet" has no route back to the client pools, so a
+# client reaches it only if the server masquerades; the listeners echo the
+# peer address they saw, which must be the server's egress address. The
+# tunnel's smaller MTU makes MSS clamping visible: both ends would use 1460
+# (no TCP timestamps, so "mss" in ss is the peer's MSS) unless the SYN and
+# the SYN-ACK are each clamped to 1380 - 40 ("rt mtu" is the smaller of the
+# route MTUs towards both ends).
+#
+# Checks: the table loads (egress found from the default route), loading it
+# again replaces it identically (stale table of a crashed run), forwarding
+# is enabled, IPv4 and IPv6 masquerade, MSS clamping both ways, the anti-spoof and tun->tun drops
+# count packets, teardown removes the table (and is fine when it is absent),
+# a held setup restores forwarding on teardown, bad interface names and a
+# missing CAP_NET_ADMIN are rejected before anything is loaded.
+#
+# Usage: firewall.sh BUILD_DIR    (root; exits 77 = skipped otherwise)
+set -euo pipefail
+
+build=${1:?usage: firewall.sh BUILD_DIR}
+tool=$build/tests/e2e/firewall_tool
+
+if [ "$(id -u)" != 0 ]; then
+	echo "firewall.sh: needs root (network namespaces, nftables): skipped"
+	exit 77
+fi
+for cmd in ip nft socat ss ping setpriv; do
+	command -v "$cmd" >/dev/null || {
+		echo "firewall.sh: $cmd not found (install iproute2, nftables, socat, iputils-ping, util-linux)" >&2
+		exit 1
+	}
+done
+[ -x "$tool" ] || {
+	echo "firewall.sh: $tool not built" >&2
+	exit 1
+}
+
+C=llfw-client-$$
+S=llfw-server-$$
+I=llfw-inet-$$
+pids=()
+
+cleanup() {
+	local rc=$?
+	set +e
+	for pid in "${pids[@]}"; do
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	# Anything still running inside our namespaces was started here (a
+	# listener's child, say); it would keep a deleted namespace alive.
+	for ns in "$C" "$S" "$I"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	if [ "$rc" = 0 ]; then echo "firewall.sh: PASS"; else echo "firewall.sh: FAIL ($rc)"; fi
+	exit "$rc"
+}
+trap cleanup EXIT
+
+PS4='+ firewall.sh:${LINENO}: '
+set -x
+
+fail() {
+	set +x
+	echo "firewall.sh: FAILED: $*" >&2
+	exit 1
+}
+
+s() { ip netns exec "$S" "$@"; }
+c() { ip netns exec "$C" "$@"; }
+i() { ip netns exec "$I" "$@"; }
+
+# Waits (up to 5 s) until a command succeeds: a real condition, not a sleep.
+wait_for() {
+	local tries=50
+	until "$@"; do
+		tries=$((tries - 1))
+		[ "$tries" -gt 0 ] || fail "timed out waiting for: $*"
+		sleep 0.1
+	done
+}
+
+forwarding() { echo "$(s cat /proc/sys/net/ipv4/ip_forward)$(s cat /proc/sys/net/ipv6/conf/all/forwarding)"; }
+has_table() { s nft list tables | grep -qx 'table inet lostlove'; }
+# Packets counted by the rule whose text (before "counter") is $1.
+counted() { s nft list chain inet lostlove forward | sed -n "s|^\t*$1 counter packets \([0-9]*\) .*|\1|p"; }
+
+# --- topology -------------------------------------------------------------
+for ns in "$C" "$S" "$I"; do
+	ip netns add "$ns"
+	# No duplicate address detection: addresses are usable at once.
+	ip netns exec "$ns" sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	ip -n "$ns" link set lo up
+	ip netns exec "$ns" sysctl -q -w net.ipv4.tcp_timestamps=0
+done
+ip -n "$C" link add cl0 type veth peer name lltun0 netns "$S"
+ip -n "$S" link add eg0 type veth peer name in0 netns "$I"
+
+c ip addr add 10.8.0.2/32 dev cl0
+c ip addr add 10.9.0.2/32 dev cl0
+c ip addr add fd00:8::2/128 dev cl0 nodad
+c ip link set cl0 up
+c ip route add 10.8.0.1/32 dev cl0
+c ip route add default via 10.8.0.1 dev cl0
+c ip -6 route add fd00:8::1/128 dev cl0
+c ip -6 route add default via fd00:8::1 dev cl0
+
+s ip addr add 10.8.0.1/24 dev lltun0
+s ip addr add fd00:8::1/64 dev lltun0 nodad
+s ip addr add 192.0.2.1/24 dev eg0
+s ip addr add 2001:db8::1/64 dev eg0 nodad
+s ip link set lltun0 mtu 1380 up
+s ip link set eg0 up
+s ip route add default via 192.0.2.2
+s ip -6 route add default via 2001:db8::2
+# Reverse-path filtering would hide the spoofed packets from our rule.
+s sysctl -q -w net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.lltun0.rp_filter=0
+
+i ip addr add 192.0.2.2/24 dev in0
+i ip addr add 2001:db8::2/64 dev in0 nodad
+i ip link set in0 up
+
+[ "$(forwarding)" = 00 ] || fail "a fresh namespace forwards already"
+
+# --- bad input: rejected, nothing loaded ------------------------------------
+pool=(--pool4 10.8.0.0/24 --pool6 fd00:8::/64)
+for bad in 'lltun0";flush' 'a b' '' 'toolongname12345678' '..'; do
+	if err=$(s "$tool" setup --tun "$bad" "${pool[@]}" 2>&1); then
+		fail "tun name '$bad' accepted"
+	fi
+	grep -q 'tun_name' <<<"$err" || fail "no message for '$bad'"
+done
+! s "$tool" setup --tun lltun0 --egress 'eg0"' "${pool[@]}" || fail "bad egress accepted"
+! s "$tool" setup --tun nosuch0 "${pool[@]}" || fail "missing TUN device accepted"
+if err=$(s setpriv --bounding-set -net_admin --inh-caps -net_admin "$tool" setup --tun lltun0 "${pool[@]}" 2>&1); then
+	fail "setup without CAP_NET_ADMIN succeeded"
+fi
+grep -q 'CAP_NET_ADMIN needed (Operation not permitted)' <<<"$err" || fail "no EPERM message"
+! has_table || fail "a rejected setup left a table"
+[ "$(forwarding)" = 00 ] || fail "a rejected setup enabled forwarding"
+
+# --- setup, and setup again over the "stale" table -------------------------
+s "$tool" setup --tun lltun0 "${pool[@]}"
+has_table || fail "no table after setup"
+first=$(s nft list table inet lostlove)
+grep -q 'oifname "eg0" ip saddr 10.8.0.0/24 masquerade' <<<"$first" ||
+	fail "egress not resolved to eg0"
+s "$tool" setup --tun lltun0 "${pool[@]}"
+[ "$(s nft list table inet lostlove)" = "$first" ] || fail "second setup differs"
+[ "$(s nft list tables | grep -c lostlove)" = 1 ] || fail "more than one table"
+[ "$(forwarding)" = 11 ] || fail "forwarding not enabled"
+
+# --- masquerade -------------------------------------------------------------
+# Background processes are started without the i() wrapper so that $! is
+# the process itself (ip netns exec execs it), which cleanup kills.
+ip netns exec "$I" socat TCP4-LISTEN:9000,reuseaddr,fork SYSTEM:'echo "$SOCAT_PEERADDR"' &
+pids+=($!)
+ip netns exec "$I" socat TCP6-LISTEN:9000,ipv6only=1,reuseaddr,fork SYSTEM:'echo "$SOCAT_PEERADDR"' &
+pids+=($!)
+wait_for eval '[ "$(i ss -Hltn "sport = :9000" | wc -l)" = 2 ]'
+
+seen4=$(c socat -T 5 -u TCP4:192.0.2.2:9000,connect-timeout=5 STDOUT)
+[ "$seen4" = 192.0.2.1 ] || fail "IPv4 peer seen as '$seen4', not the egress address"
+seen6=$(c socat -T 5 -u 'TCP6:[2001:db8::2]:9000,connect-timeout=5' STDOUT)
+[ "$seen6" = '[2001:0db8:0000:0000:0000:0000:0000:0001]' ] ||
+	fail "IPv6 peer seen as '$seen6', not the egress address"
+
+# --- MSS clamping: SYN out of the tunnel, SYN-ACK into it --------------------
+# The listener reports its own view, then holds the connection until the
+# client closes, so that the client's socket can be inspected meanwhile.
+# (socat's address syntax: no quotes or parentheses inside SYSTEM:, "\:" for ":".)
+ip netns exec "$I" socat TCP4-LISTEN:9001,reuseaddr SYSTEM:'ss -Htni state established sport = \:9001 | grep -ow mss\:[0-9]*; cat >/dev/null' &
+pids+=($!)
+wait_for eval '[ "$(i ss -Hltn "sport = :9001" | wc -l)" = 1 ]'
+coproc conn { ip netns exec "$C" socat -T 10 - TCP4:192.0.2.2:9001,connect-timeout=5; }
+pids+=("$conn_PID")
+conn_pid=$conn_PID
+read -r -t 10 inet_mss <&"${conn[0]}" || fail "no answer on :9001"
+[ "$inet_mss" = mss:1340 ] || fail "client SYN not clamped: internet side has $inet_mss"
+client_mss=$(c ss -Htni state established dport = :9001 | grep -ow 'mss:[0-9]*')
+[ "$client_mss" = mss:1340 ] || fail "SYN-ACK not clamped: client side has $client_mss"
+eval "exec ${conn[1]}>&-"
+wait "$conn_pid" || fail "connection to :9001 did not end cleanly"
+
+# --- drops: spoofed source, client to client --------------------------------
+! c ping -c 1 -W 1 -I 10.9.0.2 192.0.2.2 || fail "spoofed ping answered"
+[ "$(counted 'iifname "lltun0" ip saddr != 10.8.0.0/24')" -ge 1 ] || fail "spoof not counted"
+! c ping -c 1 -W 1 10.8.0.3 || fail "client-to-client ping answered"
+[ "$(counted 'iifname "lltun0" oifname "lltun0"')" -ge 1 ] || fail "tun->tun not counted"
+
+# --- teardown (after a "crash": no forwarding state) ------------------------
+s "$tool" teardown
+! has_table || fail "table left after teardown"
+s "$tool" teardown
+! c socat -T 2 -u TCP4:192.0.2.2:9000,connect-timeout=2 STDOUT || fail "reached without NAT"
+
+# --- a held setup: teardown restores forwarding ------------------------------
+s sysctl -q -w net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
+coproc fw { ip netns exec "$S" "$tool" run --tun lltun0 --egress eg0 "${pool[@]}" --client-to-client; }
+pids+=("$fw_PID")
+read -r -t 10 line <&"${fw[0]}" || fail "firewall_tool run did not start"
+[ "$line" = ready ] || fail "firewall_tool run said '$line'"
+[ "$(forwarding)" = 11 ] || fail "forwarding not enabled by run"
+s nft list chain inet lostlove forward | grep -q 'iifname "lltun0" oifname "lltun0" counter packets [0-9]* bytes [0-9]* accept' ||
+	fail "client_to_client not accepted"
+fw_pid=$fw_PID
+eval "exec ${fw[1]}>&-"
+wait "$fw_pid" || fail "firewall_tool run failed"
+[ "$(forwarding)" = 00 ] || fail "forwarding not restored"
+! has_table || fail "table left after run"
