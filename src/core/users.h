@@ -1,0 +1,42 @@
+/* The server's user table as the handshake sees it: one entry per enabled
+ * configured user, sorted by public key, each with its precomputed
+ * handshake peer (static-static DH, PSK, greatest accepted timestamp).
+ * Built at startup and again on reload (a new table, swapped in whole);
+ * used by the control thread only. */
+#ifndef LL_CORE_USERS_H
+#define LL_CORE_USERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "protocol/handshake.h"
+
+struct session;
+struct state;
+
+struct user {
+	struct config_user cfg;
+	struct handshake_peer peer; /* peer.user points back here */
+	struct session *session;    /* the user's live session, or NULL */
+};
+
+struct users {
+	struct user *v;
+	size_t n;
+};
+
+/* Builds the table from the enabled users of cfg; timestamps from st
+ * (may be NULL). -EINVAL if a user's key is unusable (low order) or two
+ * users share a key, with the user's name in err. */
+int users_build(struct users *ret, const struct config_user *cfg, size_t n,
+		const uint8_t server_priv[static 32], const struct state *st, char *err,
+		size_t err_len);
+/* Wipes PSKs and DH results. */
+void users_free(struct users *u);
+
+struct user *users_find(const struct users *u, const uint8_t key[static 32]);
+/* A handshake_lookup_fn over a struct users (ctx). */
+struct handshake_peer *users_lookup(void *ctx, const uint8_t key[static 32]);
+
+#endif

@@ -1,0 +1,112 @@
+/* The server's handshake user table and its private key file
+ * (core/users.c, core/keyfile.c): disabled users left out, lookup by
+ * key, duplicate keys refused with both names, timestamps restored from
+ * the state; a missing key file created 0600 and read back the same, a
+ * malformed one refused. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/keyfile.h"
+#include "core/state.h"
+#include "core/users.h"
+#include "crypto/x25519.h"
+
+static uint8_t server_priv[32];
+
+static struct config_user user(const char *name, uint8_t seed, bool enabled)
+{
+	struct config_user u = {.enabled = enabled};
+	uint8_t priv[32];
+
+	snprintf(u.name, sizeof(u.name), "%s", name);
+	memset(priv, seed, 32);
+	assert_int_equal(x25519_public(u.public_key, priv), 0);
+	memset(u.psk, seed + 1, 32);
+	return u;
+}
+
+static void test_build_find(void **state)
+{
+	struct config_user cfg[3] = {user("a", 1, true), user("b", 2, false), user("c", 3, true)};
+	struct users u;
+	struct state st = {0};
+	uint8_t ts[TAI64N_LEN] = {0x40, [7] = 9};
+	char err[128];
+
+	(void)state;
+	memset(server_priv, 0x55, 32);
+	assert_int_equal(state_update(&st, cfg[2].public_key, ts), 0);
+	assert_int_equal(users_build(&u, cfg, 3, server_priv, &st, err, sizeof(err)), 0);
+	assert_int_equal(u.n, 2);
+	assert_string_equal(users_find(&u, cfg[0].public_key)->cfg.name, "a");
+	assert_null(users_find(&u, cfg[1].public_key)); /* disabled */
+	assert_ptr_equal(users_lookup(&u, cfg[2].public_key)->user,
+			 users_find(&u, cfg[2].public_key));
+	assert_memory_equal(users_find(&u, cfg[2].public_key)->peer.last_timestamp, ts, TAI64N_LEN);
+	users_free(&u);
+	state_free(&st);
+}
+
+static void test_duplicate(void **state)
+{
+	struct config_user cfg[2] = {user("first", 1, true), user("second", 1, true)};
+	struct users u;
+	char err[128] = "";
+
+	(void)state;
+	assert_int_equal(users_build(&u, cfg, 2, server_priv, NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "first"));
+	assert_non_null(strstr(err, "second"));
+}
+
+static void test_keyfile(void **state)
+{
+	char dir[] = "/tmp/ll-test-key-XXXXXX", path[64], err[256];
+	uint8_t k1[32], k2[32];
+	bool created, loose;
+	struct stat sb;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/server.key", dir);
+	assert_int_equal(keyfile_load_or_create(path, k1, &created, &loose, err, sizeof(err)), 0);
+	assert_true(created);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(keyfile_load_or_create(path, k2, &created, &loose, err, sizeof(err)), 0);
+	assert_false(created);
+	assert_false(loose);
+	assert_memory_equal(k1, k2, 32);
+	chmod(path, 0644);
+	assert_int_equal(keyfile_load_or_create(path, k2, &created, &loose, err, sizeof(err)), 0);
+	assert_true(loose);
+	f = fopen(path, "w");
+	fputs("not a key\n", f);
+	fclose(f);
+	assert_int_equal(keyfile_load_or_create(path, k2, &created, &loose, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, path));
+	unlink(path);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_build_find),
+	    cmocka_unit_test(test_duplicate),
+	    cmocka_unit_test(test_keyfile),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
