@@ -1,0 +1,30 @@
+/* Handshake admission on the control thread: the second half of the
+ * server's handshake pipeline (docs/protocol.md §8). Workers check mac1,
+ * answer cookies under load and apply the per-IP limit, then queue the
+ * message (struct hs_item); admission runs handshake_consume_init and
+ * handshake_create_response in batches, creates the sessions, persists
+ * the accepted timestamps once per batch (group commit) and only then
+ * sends the responses. */
+#ifndef LL_CORE_ADMISSION_H
+#define LL_CORE_ADMISSION_H
+
+#include <stdint.h>
+
+#include "io/udp.h"
+#include "protocol/messages.h"
+
+struct server;
+
+/* What a worker hands to the control thread. */
+struct hs_item {
+	struct udp_endpoint from;
+	uint16_t worker; /* whose socket answers */
+	uint16_t len;
+	uint8_t msg[INIT_LEN_KEM];
+};
+
+/* Takes the waiting handshakes off the queue, at most one batch; returns
+ * how many it took (the caller comes back while the queue is not empty). */
+unsigned admission_run(struct server *srv);
+
+#endif

@@ -1,0 +1,258 @@
+/* The receive path: datagrams from the worker's UDP socket.
+ *
+ *   transport  -> find session by receiver index -> open in place ->
+ *                 keepalive | control | IP -> router -> TUN or client
+ *   init       -> mac1 / cookie check -> per-IP limit -> control thread
+ *   other      -> drop
+ *
+ * Each step returns WORKER_DROP_NONE or why it dropped the packet; rx_one
+ * counts it. Nothing is logged per packet. The whole batch runs inside
+ * one RCU read-side critical section, so the sessions found stay valid
+ * until the batch is done. */
+#include "core/rx.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <urcu/urcu-memb.h>
+
+#include "core/admission.h"
+#include "core/queue.h"
+#include "core/session.h"
+#include "core/worker.h"
+#include "crypto/rng.h"
+#include "network/router.h"
+#include "protocol/control.h"
+#include "util/endian.h"
+
+#define BATCHES_PER_CALL 8
+
+static enum worker_drop drop_of_transport(enum transport_result r)
+{
+	switch (r) {
+	case TRANSPORT_OK:
+	case TRANSPORT_OK_REKEY:
+		return WORKER_DROP_NONE;
+	case TRANSPORT_E_AUTH:
+		return WORKER_DROP_AUTH;
+	case TRANSPORT_E_REPLAY:
+		return WORKER_DROP_REPLAY;
+	case TRANSPORT_E_EXPIRED:
+	case TRANSPORT_E_EXHAUSTED:
+		return WORKER_DROP_EXPIRED;
+	case TRANSPORT_E_INDEX:
+		return WORKER_DROP_UNKNOWN_INDEX;
+	case TRANSPORT_E_INTERNAL:
+	case TRANSPORT_E_SPACE:
+		return WORKER_DROP_SEAL;
+	default:
+		return WORKER_DROP_MALFORMED;
+	}
+}
+
+static void *find_client(void *ctx, const uint8_t *addr, size_t len)
+{
+	return session_find_addr(ctx, addr, len);
+}
+
+/* Seals the inner packet (already at TRANSPORT_HEADER_LEN in slot i's
+ * buffer) for another client and hands the buffer to the send batch; the
+ * slot gets a fresh buffer. */
+static enum worker_drop forward(struct worker *w, unsigned i, struct session *dst, size_t len)
+{
+	uint8_t *buf = w->rx_bufs[i], *fresh;
+	struct udp_endpoint to;
+	size_t out_len;
+	enum worker_drop d;
+
+	if (!session_is_confirmed(dst))
+		return WORKER_DROP_UNCONFIRMED;
+	fresh = pool_get(&w->pool);
+	if (!fresh)
+		return WORKER_DROP_NO_BUFFER;
+	d = drop_of_transport(
+	    session_seal(dst, buf, w->shared->buf_size, len, w->now_ns, &to, &out_len));
+	if (d != WORKER_DROP_NONE) {
+		pool_put(&w->pool, fresh);
+		return d;
+	}
+	w->rx_bufs[i] = fresh;
+	worker_send(w, buf, out_len, &to);
+	return WORKER_DROP_NONE;
+}
+
+static enum worker_drop to_tun(struct worker *w, const uint8_t *ip, size_t len)
+{
+	if (write(w->tun_fd, ip, len) != (ssize_t)len)
+		return WORKER_DROP_TUN_WRITE;
+	return WORKER_DROP_NONE;
+}
+
+static enum worker_drop rx_ip(struct worker *w, unsigned i, struct session *s, size_t len)
+{
+	uint8_t *ip = w->rx_bufs[i] + TRANSPORT_HEADER_LEN;
+	void *dst = NULL;
+
+	switch (router_from_client(&s->addrs, ip, len, w->shared->client_to_client, find_client,
+				   w->shared->sessions, &dst)) {
+	case ROUTER_TO_TUN:
+		return to_tun(w, ip, len);
+	case ROUTER_TO_CLIENT:
+		return forward(w, i, dst, len);
+	case ROUTER_DROP_SPOOFED:
+		return WORKER_DROP_SPOOFED;
+	case ROUTER_DROP_C2C:
+		return WORKER_DROP_C2C;
+	default:
+		return WORKER_DROP_PLAINTEXT;
+	}
+}
+
+/* A client may tell us it leaves; the control thread ends the session. */
+static enum worker_drop rx_control(struct worker *w, struct session *s, const uint8_t *msg,
+				   size_t len)
+{
+	struct control_msg m;
+
+	if (control_decode(&m, msg, len) < 0 || m.type != CONTROL_DISCONNECT)
+		return WORKER_DROP_CONTROL;
+	__atomic_store_n(&s->leaving, 1, __ATOMIC_RELAXED);
+	worker_notify(w);
+	return WORKER_DROP_NONE;
+}
+
+static enum worker_drop rx_plain(struct worker *w, unsigned i, struct session *s, size_t plain_len)
+{
+	const uint8_t *plain = w->rx_bufs[i] + TRANSPORT_HEADER_LEN;
+	size_t inner_len;
+
+	switch (control_classify(plain, plain_len, &inner_len)) {
+	case PLAIN_KEEPALIVE:
+		return WORKER_DROP_NONE;
+	case PLAIN_IPV4:
+	case PLAIN_IPV6:
+		return rx_ip(w, i, s, inner_len);
+	case PLAIN_CONTROL:
+		return rx_control(w, s, plain, inner_len);
+	default:
+		return WORKER_DROP_PLAINTEXT;
+	}
+}
+
+static enum worker_drop rx_transport(struct worker *w, unsigned i, size_t len,
+				     const struct udp_endpoint *from)
+{
+	uint8_t *pkt = w->rx_bufs[i];
+	struct session *s;
+	enum session_rx event;
+	enum worker_drop d;
+	size_t plain_len;
+
+	if (len < TRANSPORT_HEADER_LEN)
+		return WORKER_DROP_MALFORMED;
+	s = session_find_index(w->shared->sessions, le32_load(pkt + TRANSPORT_OFF_RECEIVER));
+	if (!s)
+		return WORKER_DROP_UNKNOWN_INDEX;
+	d = drop_of_transport(session_open(s, pkt, len, from, w->now_ns, &plain_len, &event));
+	if (d != WORKER_DROP_NONE)
+		return d;
+	if (event == SESSION_RX_CONFIRMED)
+		worker_notify(w);
+	worker_count(&w->stats.rx_packets, 1);
+	worker_count(&w->stats.rx_bytes, len);
+	return rx_plain(w, i, s, plain_len);
+}
+
+static enum worker_drop send_cookie(struct worker *w, const uint8_t *msg, size_t len,
+				    const struct udp_endpoint *from, const uint8_t *key,
+				    size_t key_len)
+{
+	uint8_t *buf = pool_get(&w->pool);
+
+	if (!buf)
+		return WORKER_DROP_NO_BUFFER;
+	if (cookie_reply_create(&w->cookies, buf, msg, len, le32_load(msg + INIT_OFF_SENDER), key,
+				key_len, &rng_system) < 0) {
+		pool_put(&w->pool, buf);
+		return WORKER_DROP_SEAL;
+	}
+	worker_count(&w->stats.cookie_replies, 1);
+	worker_send(w, buf, COOKIE_REPLY_LEN, from);
+	return WORKER_DROP_NONE;
+}
+
+static bool under_load(const struct queue *q)
+{
+	return queue_len(q) > q->capacity / 2;
+}
+
+static enum worker_drop queue_handshake(struct worker *w, const uint8_t *msg, size_t len,
+					const struct udp_endpoint *from)
+{
+	struct hs_item item;
+
+	item.from = *from;
+	item.worker = (uint16_t)w->id;
+	item.len = (uint16_t)len;
+	memcpy(item.msg, msg, len);
+	if (queue_push(w->shared->hs_queue, &item) < 0)
+		return WORKER_DROP_HS_QUEUE_FULL;
+	worker_count(&w->stats.handshakes_queued, 1);
+	return WORKER_DROP_NONE;
+}
+
+/* The cheap checks of docs/protocol.md §8 before any public-key work. */
+static enum worker_drop rx_init(struct worker *w, const uint8_t *msg, size_t len,
+				const struct udp_endpoint *from)
+{
+	uint8_t key[UDP_ENDPOINT_KEY_MAX];
+	size_t key_len = udp_endpoint_key(from, key);
+	enum cookie_mac_state macs;
+
+	if (len != INIT_LEN_KEM && len != INIT_LEN_CLASSIC)
+		return WORKER_DROP_MALFORMED;
+	macs = cookie_validate(&w->cookies, msg, len, key, key_len);
+	if (macs == COOKIE_MAC_INVALID)
+		return WORKER_DROP_MAC1;
+	if (macs == COOKIE_MAC2_BAD || (macs != COOKIE_MAC2_OK && under_load(w->shared->hs_queue)))
+		return send_cookie(w, msg, len, from, key, key_len);
+	if (!ratelimit_allow(&w->ratelimit, key, key_len - 2, w->now_ns))
+		return WORKER_DROP_RATELIMIT;
+	return queue_handshake(w, msg, len, from);
+}
+
+static enum worker_drop rx_one(struct worker *w, unsigned i)
+{
+	const struct udp_batch *b = &w->rx;
+	size_t len = b->msgs[i].msg_len;
+
+	if (udp_batch_truncated(b, i))
+		return WORKER_DROP_TRUNCATED;
+	if (len < MSG_HEADER_LEN)
+		return WORKER_DROP_MALFORMED;
+	switch (w->rx_bufs[i][0]) {
+	case MSG_TRANSPORT:
+		return rx_transport(w, i, len, &b->peers[i]);
+	case MSG_HANDSHAKE_INIT:
+		return rx_init(w, w->rx_bufs[i], len, &b->peers[i]);
+	default:
+		return WORKER_DROP_BAD_TYPE;
+	}
+}
+
+void rx_udp_ready(struct worker *w)
+{
+	for (int round = 0; round < BATCHES_PER_CALL; round++) {
+		int n = udp_recv_batch(w->udp_fd, &w->rx, w->rx_bufs, w->shared->buf_size);
+		if (n <= 0)
+			return;
+		w->now_ns = loop_now_ns();
+		urcu_memb_read_lock();
+		for (unsigned i = 0; i < (unsigned)n; i++)
+			worker_drop(w, rx_one(w, i));
+		urcu_memb_read_unlock();
+		if (n < UDP_BATCH)
+			return;
+	}
+}

@@ -1,0 +1,83 @@
+/* The send path: packets the host routes into the TUN device, read from
+ * the worker's queue, sealed in place for the session that owns the
+ * destination address, and queued in the send batch (flushed once per
+ * loop turn).
+ *
+ * Buffer layout: the packet is read at TRANSPORT_HEADER_LEN, leaving
+ * room for the header in front and for padding and tags behind, so
+ * transport_seal works in place. */
+#include "core/tx.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#include <urcu/urcu-memb.h>
+
+#include "core/session.h"
+#include "core/worker.h"
+#include "crypto/cipher.h"
+#include "network/router.h"
+
+#define PACKETS_PER_CALL 64
+#define TAIL_ROOM	 (15 + CIPHER_MAX_OVERHEAD) /* padding to 16, tags */
+
+static enum worker_drop tx_one(struct worker *w, uint8_t *buf, size_t len)
+{
+	const uint8_t *src, *dst;
+	int alen = router_addrs(buf + TRANSPORT_HEADER_LEN, len, &src, &dst);
+	struct session *s;
+	struct udp_endpoint to;
+	size_t out_len;
+	enum transport_result r;
+
+	if (alen < 0)
+		return WORKER_DROP_MALFORMED;
+	s = session_find_addr(w->shared->sessions, dst, (size_t)alen);
+	if (!s)
+		return WORKER_DROP_NO_SESSION;
+	if (!session_is_confirmed(s))
+		return WORKER_DROP_UNCONFIRMED;
+	r = session_seal(s, buf, w->shared->buf_size, len, w->now_ns, &to, &out_len);
+	if (r == TRANSPORT_E_EXPIRED || r == TRANSPORT_E_EXHAUSTED)
+		return WORKER_DROP_EXPIRED;
+	if (r != TRANSPORT_OK && r != TRANSPORT_OK_REKEY)
+		return WORKER_DROP_SEAL;
+	w->tun_buf = NULL;
+	worker_send(w, buf, out_len, &to);
+	return WORKER_DROP_NONE;
+}
+
+/* A buffer to read into, flushing the send batch to free some if the
+ * pool ran dry. */
+static uint8_t *spare(struct worker *w)
+{
+	if (!w->tun_buf)
+		w->tun_buf = pool_get(&w->pool);
+	if (!w->tun_buf) {
+		worker_flush(w);
+		w->tun_buf = pool_get(&w->pool);
+	}
+	return w->tun_buf;
+}
+
+void tx_tun_ready(struct worker *w)
+{
+	size_t room = w->shared->buf_size - TRANSPORT_HEADER_LEN - TAIL_ROOM;
+
+	w->now_ns = loop_now_ns();
+	urcu_memb_read_lock();
+	for (int i = 0; i < PACKETS_PER_CALL; i++) {
+		uint8_t *buf = spare(w);
+		ssize_t n;
+
+		if (!buf) {
+			worker_drop(w, WORKER_DROP_NO_BUFFER);
+			break;
+		}
+		n = read(w->tun_fd, buf + TRANSPORT_HEADER_LEN, room);
+		if (n <= 0)
+			break;
+		worker_drop(w, tx_one(w, buf, (size_t)n));
+	}
+	urcu_memb_read_unlock();
+}

@@ -1,0 +1,237 @@
+/* Data-plane worker lifecycle, send batch and statistics; the packet
+ * paths are rx.c (from UDP) and tx.c (from TUN). Model in worker.h. */
+#include "core/worker.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <urcu/urcu-memb.h>
+
+#include "core/rx.h"
+#include "core/tx.h"
+#include "crypto/rng.h"
+#include "util/log.h"
+
+#define TICK_MS	       1000
+#define RATELIMIT_SIZE 8192
+#define HS_BURST       5
+
+static const char *const drop_names[WORKER_DROP_COUNT] = {
+    [WORKER_DROP_NONE] = "none",
+    [WORKER_DROP_TRUNCATED] = "truncated",
+    [WORKER_DROP_BAD_TYPE] = "bad_type",
+    [WORKER_DROP_MALFORMED] = "malformed",
+    [WORKER_DROP_MAC1] = "mac1",
+    [WORKER_DROP_RATELIMIT] = "ratelimit",
+    [WORKER_DROP_HS_QUEUE_FULL] = "hs_queue_full",
+    [WORKER_DROP_UNKNOWN_INDEX] = "unknown_index",
+    [WORKER_DROP_AUTH] = "auth",
+    [WORKER_DROP_REPLAY] = "replay",
+    [WORKER_DROP_EXPIRED] = "expired",
+    [WORKER_DROP_PLAINTEXT] = "plaintext",
+    [WORKER_DROP_CONTROL] = "control",
+    [WORKER_DROP_SPOOFED] = "spoofed",
+    [WORKER_DROP_C2C] = "client_to_client",
+    [WORKER_DROP_NO_SESSION] = "no_session",
+    [WORKER_DROP_UNCONFIRMED] = "unconfirmed",
+    [WORKER_DROP_TUN_WRITE] = "tun_write",
+    [WORKER_DROP_UDP_SEND] = "udp_send",
+    [WORKER_DROP_NO_BUFFER] = "no_buffer",
+    [WORKER_DROP_SEAL] = "seal",
+};
+
+const char *worker_drop_name(enum worker_drop d)
+{
+	return (unsigned)d < WORKER_DROP_COUNT ? drop_names[d] : "unknown";
+}
+
+static void on_udp(struct loop *l, struct loop_op *op, int res)
+{
+	(void)l;
+	(void)res;
+	rx_udp_ready(op->ctx);
+}
+
+static void on_tun(struct loop *l, struct loop_op *op, int res)
+{
+	(void)l;
+	(void)res;
+	tx_tun_ready(op->ctx);
+}
+
+static void on_tick(struct loop *l, void *ctx)
+{
+	struct worker *w = ctx;
+
+	(void)l;
+	(void)cookie_checker_tick(&w->cookies, loop_now_ns(), &rng_system);
+}
+
+static void on_flush(struct loop *l, void *ctx)
+{
+	(void)l;
+	worker_flush(ctx);
+}
+
+static int fill_rx_slots(struct worker *w)
+{
+	for (unsigned i = 0; i < UDP_BATCH; i++) {
+		w->rx_bufs[i] = pool_get(&w->pool);
+		if (!w->rx_bufs[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int init_loop(struct worker *w)
+{
+	int r;
+
+	w->loop = loop_new();
+	if (!w->loop)
+		return -errno;
+	w->udp_op =
+	    (struct loop_op){.kind = LOOP_OP_POLL, .fd = w->udp_fd, .done = on_udp, .ctx = w};
+	w->tun_op =
+	    (struct loop_op){.kind = LOOP_OP_POLL, .fd = w->tun_fd, .done = on_tun, .ctx = w};
+	r = loop_submit(w->loop, &w->udp_op);
+	if (r == 0)
+		r = loop_submit(w->loop, &w->tun_op);
+	loop_set_tick(w->loop, TICK_MS, on_tick, w);
+	loop_set_flush(w->loop, on_flush, w);
+	return r;
+}
+
+static int init_guards(struct worker *w)
+{
+	const struct worker_shared *sh = w->shared;
+	uint64_t seed;
+	int r = rng_fill(&rng_system, (uint8_t *)&seed, sizeof(seed));
+
+	if (r == 0)
+		r = ratelimit_init(&w->ratelimit, RATELIMIT_SIZE, sh->hs_per_ip_per_s, HS_BURST,
+				   seed);
+	if (r == 0)
+		r = cookie_checker_init(&w->cookies, sh->server_pub, loop_now_ns(), &rng_system);
+	return r;
+}
+
+int worker_init(struct worker *w, unsigned id, const struct worker_shared *shared, int udp_fd,
+		int tun_fd)
+{
+	int r;
+
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	w->shared = shared;
+	w->udp_fd = udp_fd;
+	w->tun_fd = tun_fd;
+	r = pool_init(&w->pool, shared->pool_count, shared->buf_size);
+	if (r == 0)
+		r = fill_rx_slots(w);
+	if (r == 0)
+		r = init_guards(w);
+	if (r == 0)
+		r = init_loop(w);
+	if (r < 0)
+		worker_done(w);
+	return r;
+}
+
+static void *run(void *arg)
+{
+	struct worker *w = arg;
+	int r;
+
+	urcu_memb_register_thread();
+	r = loop_run(w->loop);
+	if (r < 0)
+		log_error(LOG_GROUP_IO, "worker %u: event loop failed: %s", w->id, strerror(-r));
+	worker_flush(w);
+	urcu_memb_unregister_thread();
+	return NULL;
+}
+
+int worker_start(struct worker *w)
+{
+	int r = pthread_create(&w->thread, NULL, run, w);
+
+	w->started = r == 0;
+	return -r;
+}
+
+void worker_stop(struct worker *w)
+{
+	if (!w->started)
+		return;
+	loop_stop(w->loop);
+	pthread_join(w->thread, NULL);
+	w->started = false;
+}
+
+void worker_done(struct worker *w)
+{
+	if (!w)
+		return;
+	loop_free(w->loop);
+	cookie_checker_done(&w->cookies);
+	ratelimit_done(&w->ratelimit);
+	pool_done(&w->pool);
+	if (w->udp_fd >= 0)
+		close(w->udp_fd);
+	if (w->tun_fd >= 0)
+		close(w->tun_fd);
+	memset(w, 0, sizeof(*w));
+	w->udp_fd = w->tun_fd = -1;
+}
+
+void worker_flush(struct worker *w)
+{
+	struct udp_batch *b = &w->tx;
+	int err = 0;
+	unsigned failed;
+	size_t bytes = 0;
+
+	if (b->n == 0)
+		return;
+	failed = udp_send_batch(w->udp_fd, b, &err);
+	for (unsigned i = 0; i < b->n; i++) {
+		bytes += b->iov[i].iov_len;
+		pool_put(&w->pool, b->iov[i].iov_base);
+	}
+	worker_count(&w->stats.tx_packets, b->n - failed);
+	worker_count(&w->stats.tx_bytes, bytes);
+	worker_count(&w->stats.drops[WORKER_DROP_UDP_SEND], failed);
+	if (failed)
+		log_debug(LOG_GROUP_UDP, "worker %u: %u of %u datagrams not sent: %s", w->id,
+			  failed, b->n, strerror(err));
+	b->n = 0;
+}
+
+void worker_send(struct worker *w, uint8_t *buf, size_t len, const struct udp_endpoint *to)
+{
+	if (udp_batch_add(&w->tx, buf, len, to))
+		return;
+	worker_flush(w);
+	(void)udp_batch_add(&w->tx, buf, len, to);
+}
+
+void worker_notify(struct worker *w)
+{
+	uint64_t one = 1;
+
+	(void)!write(w->shared->notify_fd, &one, sizeof(one));
+}
+
+static void add_counters(uint64_t *sum, const uint64_t *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sum[i] += __atomic_load_n(&v[i], __ATOMIC_RELAXED);
+}
+
+void worker_stats_add(const struct worker *w, struct worker_stats *sum)
+{
+	/* struct worker_stats is a plain array of uint64_t */
+	add_counters((uint64_t *)sum, (const uint64_t *)&w->stats, sizeof(*sum) / sizeof(uint64_t));
+}

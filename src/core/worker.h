@@ -1,0 +1,133 @@
+/* A data-plane worker (DESIGN §5): one thread running its own event loop
+ * over its own SO_REUSEPORT UDP socket and its own queue of the
+ * multi-queue TUN device, with its own buffer pool, batches, cookie
+ * checker, per-IP handshake limiter and statistics.
+ *
+ *   UDP  -> rx.c: transport packets are opened in place and go to the TUN
+ *           queue (or, sealed again in place, to another client);
+ *           handshake initiations pass the cookie check and the per-IP
+ *           limit and are queued for the control thread.
+ *   TUN  -> tx.c: packets are sealed in place for the session owning the
+ *           destination address and queued in the send batch.
+ *   Each loop turn ends with one sendmmsg of the send batch (flush).
+ *
+ * Nothing is allocated per packet. Workers read the session table under
+ * RCU and never change it: a confirmed session or a client's DISCONNECT
+ * is reported to the control thread through shared->notify_fd.
+ * Statistics are per worker, written only by it, summed on read. */
+#ifndef LL_CORE_WORKER_H
+#define LL_CORE_WORKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth/ratelimit.h"
+#include "core/pool.h"
+#include "io/loop.h"
+#include "io/udp.h"
+#include "protocol/cookie.h"
+
+struct queue;
+struct session_table;
+
+/* Why a packet was dropped; one counter each. The packet paths return
+ * WORKER_DROP_NONE or the reason, and the caller counts it. */
+enum worker_drop {
+	WORKER_DROP_NONE = 0,	   /* not dropped */
+	WORKER_DROP_TRUNCATED,	   /* datagram larger than a buffer */
+	WORKER_DROP_BAD_TYPE,	   /* unknown or unexpected message type */
+	WORKER_DROP_MALFORMED,	   /* wrong length or header */
+	WORKER_DROP_MAC1,	   /* handshake without a valid mac1 */
+	WORKER_DROP_RATELIMIT,	   /* per-IP handshake limit */
+	WORKER_DROP_HS_QUEUE_FULL, /* control thread behind */
+	WORKER_DROP_UNKNOWN_INDEX, /* no session has this receiver index */
+	WORKER_DROP_AUTH,	   /* AEAD failure */
+	WORKER_DROP_REPLAY,	   /* counter seen or too old */
+	WORKER_DROP_EXPIRED,	   /* key past reject-after-time / counter limit */
+	WORKER_DROP_PLAINTEXT,	   /* plaintext neither IP, control nor keepalive */
+	WORKER_DROP_CONTROL,	   /* control message malformed or not for a server */
+	WORKER_DROP_SPOOFED,	   /* inner source is not the client's address */
+	WORKER_DROP_C2C,	   /* to another client, client_to_client off */
+	WORKER_DROP_NO_SESSION,	   /* TUN packet to an address no client holds */
+	WORKER_DROP_UNCONFIRMED,   /* session not confirmed yet */
+	WORKER_DROP_TUN_WRITE,	   /* TUN queue full or write error */
+	WORKER_DROP_UDP_SEND,	   /* sendmmsg refused it */
+	WORKER_DROP_NO_BUFFER,	   /* pool empty */
+	WORKER_DROP_SEAL,	   /* seal failed (internal) */
+	WORKER_DROP_COUNT,
+};
+
+const char *worker_drop_name(enum worker_drop d);
+
+struct worker_stats {
+	uint64_t drops[WORKER_DROP_COUNT];
+	uint64_t rx_packets, rx_bytes; /* transport packets opened */
+	uint64_t tx_packets, tx_bytes; /* datagrams sent */
+	uint64_t handshakes_queued, cookie_replies;
+};
+
+/* What all workers share, read-only while they run. */
+struct worker_shared {
+	struct session_table *sessions;
+	struct queue *hs_queue; /* of struct hs_item (admission.h) */
+	int notify_fd;		/* eventfd of the control thread */
+	bool client_to_client;
+	size_t buf_size;   /* bytes per pool buffer */
+	size_t pool_count; /* buffers per worker */
+	uint32_t hs_per_ip_per_s;
+	uint8_t server_pub[32];
+};
+
+struct worker {
+	unsigned id;
+	const struct worker_shared *shared;
+	pthread_t thread;
+	bool started;
+	struct loop *loop;
+	int udp_fd, tun_fd; /* owned */
+	struct loop_op udp_op, tun_op;
+	struct pool pool;
+	uint8_t *rx_bufs[UDP_BATCH]; /* always full: the receive slots */
+	uint8_t *tun_buf;	     /* spare for the next TUN read, or NULL */
+	struct udp_batch rx, tx;
+	struct cookie_checker cookies;
+	struct ratelimit ratelimit;
+	struct worker_stats stats;
+	uint64_t now_ns; /* monotonic, sampled once per batch */
+};
+
+/* Takes ownership of udp_fd and tun_fd (closed by worker_done, also on
+ * failure). */
+int worker_init(struct worker *w, unsigned id, const struct worker_shared *shared, int udp_fd,
+		int tun_fd);
+int worker_start(struct worker *w);
+/* Stops the loop and joins the thread. */
+void worker_stop(struct worker *w);
+void worker_done(struct worker *w);
+
+/* Adds w's counters to *sum (safe while w runs). */
+void worker_stats_add(const struct worker *w, struct worker_stats *sum);
+
+/* For rx.c / tx.c. */
+static inline void worker_count(uint64_t *counter, uint64_t n)
+{
+	__atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+static inline void worker_drop(struct worker *w, enum worker_drop d)
+{
+	if (d != WORKER_DROP_NONE)
+		worker_count(&w->stats.drops[d], 1);
+}
+
+/* Queues a datagram in the send batch, flushing first when it is full;
+ * takes ownership of buf (a pool buffer). */
+void worker_send(struct worker *w, uint8_t *buf, size_t len, const struct udp_endpoint *to);
+/* Sends the batch now. */
+void worker_flush(struct worker *w);
+/* Wakes the control thread (a session to look at). */
+void worker_notify(struct worker *w);
+
+#endif
