@@ -1,0 +1,234 @@
+/* Handshake admission on the control thread; the pipeline is in
+ * admission.h. One batch:
+ *
+ *   1. for each queued message 1: consume it (identifies the user and
+ *      advances their timestamp), refuse over max_connections, build the
+ *      session parameters, write message 2, create the session and put it
+ *      in the index table (nothing can use it before message 2 arrives);
+ *   2. write the state file once for the batch (group commit);
+ *   3. only then hand each session to the registry and send message 2.
+ * If the state cannot be written, the batch's sessions are dropped and
+ * no response leaves: a timestamp that is not on disk could be replayed
+ * after a restart. */
+#include "core/admission.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/registry.h"
+#include "core/server.h"
+#include "crypto/ct.h"
+#include "crypto/rng.h"
+#include "io/loop.h"
+#include "util/log.h"
+
+#define BATCH 16
+
+struct reply {
+	struct session *s;
+	struct user *user;
+	const struct hs_item *item;
+	size_t len;
+	uint8_t msg[RESP_LEN_MAX];
+};
+
+/* Failures that say something about the sender's credentials get the
+ * fail2ban line; the others are malformed input, counted only. */
+static bool is_auth_failure(enum handshake_result r)
+{
+	return r == HS_E_DECRYPT || r == HS_E_UNKNOWN_PEER || r == HS_E_TIMESTAMP ||
+	       r == HS_E_REPLAY || r == HS_E_KEM_REQUIRED;
+}
+
+static void copy_prefix(bool *ret_has, uint8_t *addr, uint8_t *ret_len,
+			const struct config_prefix *user, const struct config_prefix *pool,
+			size_t alen)
+{
+	*ret_has = user->family != 0;
+	if (!*ret_has)
+		return;
+	memcpy(addr, user->addr, alen);
+	*ret_len = pool->len;
+}
+
+static void add_dns(struct session_params *p, const struct server_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->n_dns; i++) {
+		const struct config_prefix *d = &cfg->dns[i];
+		if (d->family == 4 && p->n_dns4 < PARAMS_MAX_DNS)
+			memcpy(p->dns4[p->n_dns4++], d->addr, 4);
+		else if (d->family == 6 && p->n_dns6 < PARAMS_MAX_DNS && p->has_addr6)
+			memcpy(p->dns6[p->n_dns6++], d->addr, 16);
+	}
+}
+
+static void build_params(struct session_params *p, const struct server_config *cfg,
+			 const struct user *u)
+{
+	memset(p, 0, sizeof(*p));
+	p->mode = cfg->mode;
+	copy_prefix(&p->has_addr4, p->addr4, &p->prefix4, &u->cfg.ipv4, &cfg->tun_address, 4);
+	if (cfg->enable_ipv6)
+		copy_prefix(&p->has_addr6, p->addr6, &p->prefix6, &u->cfg.ipv6, &cfg->tun_address6,
+			    16);
+	add_dns(p, cfg);
+	p->mtu = cfg->mtu;
+	p->keepalive_s = cfg->keepalive_s;
+	p->rekey_time_s = cfg->key_rotation_interval_s;
+	p->update_bytes = cfg->key_rotation_bytes;
+}
+
+static void build_limits(struct transport_limits *l, const struct server_config *cfg)
+{
+	transport_limits_default(l);
+	l->key_update_bytes = cfg->key_rotation_bytes;
+	if (cfg->key_rotation_interval_s) {
+		l->rekey_after_ns = (uint64_t)cfg->key_rotation_interval_s * LL_NS_PER_S;
+		l->reject_after_ns =
+		    l->rekey_after_ns + (uint64_t)LL_REJECT_AFTER_TIME_EXTRA * LL_NS_PER_S;
+	}
+}
+
+/* A receiver index no session uses (0 is never handed out). */
+static uint32_t fresh_index(struct server *srv)
+{
+	uint32_t index = 0;
+	struct session *taken;
+
+	do {
+		if (rng_fill(&rng_system, (uint8_t *)&index, sizeof(index)) < 0)
+			index = 0;
+		urcu_memb_read_lock();
+		taken = index ? session_find_index(&srv->sessions, index) : NULL;
+		urcu_memb_read_unlock();
+	} while (!index || taken);
+	return index;
+}
+
+static struct session *make_session(struct server *srv, const struct user *u,
+				    const struct session_params *p, struct transport_keys *keys,
+				    const struct udp_endpoint *from)
+{
+	struct transport_limits limits;
+	struct session *s;
+
+	build_limits(&limits, srv->cfg);
+	s = session_new(keys, &limits, from, loop_now_ns());
+	if (!s)
+		return NULL;
+	s->addrs.has4 = p->has_addr4;
+	memcpy(s->addrs.addr4, p->addr4, 4);
+	s->addrs.has6 = p->has_addr6;
+	memcpy(s->addrs.addr6, p->addr6, 16);
+	memcpy(s->user_key, u->cfg.public_key, 32);
+	snprintf(s->user_name, sizeof(s->user_name), "%s", u->cfg.name);
+	if (session_add_index(&srv->sessions, s) < 0) {
+		session_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Message 2 and the session for an accepted message 1. */
+static int respond(struct server *srv, struct handshake_pending *p, struct reply *out)
+{
+	struct user *u = p->peer->user;
+	struct session_params params;
+	struct transport_keys keys;
+	enum handshake_result r;
+	int ret = 0;
+
+	build_params(&params, srv->cfg, u);
+	r = handshake_create_response(&srv->responder, p, &params, fresh_index(srv), &rng_system,
+				      out->msg, sizeof(out->msg), &out->len, &keys);
+	srv->hs_results[r]++;
+	if (r != HS_OK) {
+		ret = -EPROTO;
+		goto out;
+	}
+	out->user = u;
+	out->s = make_session(srv, u, &params, &keys, &out->item->from);
+	if (!out->s)
+		ret = -ENOMEM;
+out:
+	ct_wipe(&keys, sizeof(keys));
+	return ret;
+}
+
+static bool at_capacity(const struct server *srv, const struct user *u)
+{
+	return !u->session && srv->cfg->max_connections &&
+	       srv->connected >= srv->cfg->max_connections;
+}
+
+static int admit(struct server *srv, const struct hs_item *item, struct reply *out)
+{
+	struct handshake_pending p;
+	enum handshake_result r =
+	    handshake_consume_init(&srv->responder, item->msg, item->len, loop_unix_ns(), &p);
+	struct user *u;
+	int ret;
+
+	if (r != HS_OK) {
+		srv->hs_results[r]++;
+		if (is_auth_failure(r))
+			log_auth_failure(&item->from.sa, handshake_result_name(r));
+		return -EACCES;
+	}
+	u = p.peer->user;
+	(void)state_update(&srv->state, u->cfg.public_key, p.timestamp);
+	if (at_capacity(srv, u)) {
+		srv->hs_refused_full++;
+		log_debug(LOG_GROUP_HS, "max_connections (%u) reached: refusing a handshake",
+			  srv->cfg->max_connections);
+		handshake_pending_clear(&p);
+		return -EUSERS;
+	}
+	out->item = item;
+	ret = respond(srv, &p, out);
+	handshake_pending_clear(&p);
+	return ret;
+}
+
+static void send_reply(struct server *srv, const struct reply *rp)
+{
+	int fd = srv->workers[rp->item->worker % srv->n_workers].udp_fd;
+	int r = udp_send(fd, rp->msg, rp->len, &rp->item->from);
+
+	if (r < 0)
+		log_debug(LOG_GROUP_HS, "cannot send handshake response: %s", strerror(-r));
+}
+
+/* Step 2 and 3 of the batch (see the top of the file). */
+static void commit(struct server *srv, struct reply *replies, unsigned n)
+{
+	int r = state_save(&srv->state);
+
+	if (r < 0) {
+		log_error(LOG_GROUP_HS, "cannot write %s: %s; refusing %u handshake(s)",
+			  srv->state.path, strerror(-r), n);
+		for (unsigned i = 0; i < n; i++)
+			session_remove(&srv->sessions, replies[i].s);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		registry_adopt(srv, replies[i].user, replies[i].s);
+		send_reply(srv, &replies[i]);
+	}
+}
+
+unsigned admission_run(struct server *srv)
+{
+	struct hs_item items[BATCH];
+	struct reply replies[BATCH];
+	unsigned n = (unsigned)queue_pop(&srv->hs_queue, items, BATCH), ok = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		if (admit(srv, &items[i], &replies[ok]) == 0)
+			ok++;
+	if (ok)
+		commit(srv, replies, ok);
+	ct_wipe(replies, sizeof(replies));
+	return n;
+}

@@ -1,0 +1,177 @@
+/* The control thread's session registry; the model is in registry.h.
+ *
+ * Per user, u->session is the newest session and s->replaces links to
+ * the older, confirmed one it will replace; at most two sessions per user
+ * exist at a time. Unconfirmed sessions are also on the srv->pending
+ * list. */
+#include "core/registry.h"
+
+#include <string.h>
+
+#include "core/server.h"
+#include "io/loop.h"
+#include "protocol/control.h"
+#include "util/log.h"
+
+#define PENDING_MAX_AGE_NS ((uint64_t)LL_REKEY_TIMEOUT * 3 * LL_NS_PER_S)
+
+static void pending_add(struct server *srv, struct session *s)
+{
+	s->next_pending = srv->pending;
+	srv->pending = s;
+	s->in_pending = true;
+}
+
+static void pending_del(struct server *srv, struct session *s)
+{
+	for (struct session **p = &srv->pending; *p; p = &(*p)->next_pending) {
+		if (*p == s) {
+			*p = s->next_pending;
+			break;
+		}
+	}
+	s->next_pending = NULL;
+	s->in_pending = false;
+}
+
+static void log_session(const char *what, const struct session *s)
+{
+	char name[96], ep[UDP_ENDPOINT_STR_MAX];
+
+	log_info(LOG_GROUP_CORE, "user %s %s, endpoint %s",
+		 log_quote(name, sizeof(name), s->user_name), what,
+		 udp_endpoint_str(&s->endpoint, ep));
+}
+
+void registry_adopt(struct server *srv, struct user *u, struct session *s)
+{
+	struct session *keep = u->session;
+
+	if (keep && !session_is_confirmed(keep)) {
+		/* a retransmitted or repeated handshake: the newer one wins */
+		struct session *older = keep->replaces;
+		keep->replaces = NULL;
+		registry_retire(srv, keep, 0, NULL);
+		keep = older;
+	}
+	s->replaces = keep;
+	if (!keep)
+		session_publish_addrs(&srv->sessions, s);
+	if (!u->session)
+		srv->connected++;
+	u->session = s;
+	pending_add(srv, s);
+}
+
+static void promote(struct server *srv, struct session *s)
+{
+	struct session *old = s->replaces;
+
+	pending_del(srv, s);
+	session_publish_addrs(&srv->sessions, s);
+	s->replaces = NULL;
+	if (old)
+		registry_retire(srv, old, 0, NULL);
+	if (old)
+		log_debug(LOG_GROUP_HS, "session %08x replaces %08x", s->index, old->index);
+	else
+		log_session("connected", s);
+}
+
+void registry_promote(struct server *srv, uint64_t now_ns)
+{
+	struct session *next;
+
+	for (struct session *s = srv->pending; s; s = next) {
+		next = s->next_pending;
+		if (session_is_confirmed(s))
+			promote(srv, s);
+		else if (now_ns - s->created_ns > PENDING_MAX_AGE_NS)
+			registry_retire(srv, s, 0, NULL);
+	}
+}
+
+static void send_disconnect(struct server *srv, struct session *s, uint8_t reason)
+{
+	struct control_msg m = {.type = CONTROL_DISCONNECT, .reason = reason};
+	uint8_t msg[8];
+	size_t len;
+
+	if (control_encode(&m, msg, sizeof(msg), &len) == 0)
+		(void)server_send_plain(srv, s, msg, len);
+}
+
+/* Unlinks s from its user: the user falls back to the session s was
+ * going to replace, if any. */
+static void unlink_user(struct server *srv, struct session *s)
+{
+	struct user *u = users_find(&srv->users, s->user_key);
+
+	if (!u)
+		return;
+	if (u->session == s) {
+		u->session = s->replaces;
+		if (!u->session)
+			srv->connected--;
+	} else if (u->session && u->session->replaces == s) {
+		u->session->replaces = NULL;
+	}
+	s->replaces = NULL;
+}
+
+void registry_retire(struct server *srv, struct session *s, uint8_t reason, const char *why)
+{
+	if (reason && session_is_confirmed(s))
+		send_disconnect(srv, s, reason);
+	if (why)
+		log_session(why, s);
+	unlink_user(srv, s);
+	if (s->in_pending)
+		pending_del(srv, s);
+	session_remove(&srv->sessions, s);
+}
+
+void registry_retire_all(struct server *srv, uint8_t reason)
+{
+	struct cds_lfht_iter iter;
+	struct session *s;
+
+	urcu_memb_read_lock();
+	cds_lfht_for_each_entry(srv->sessions.by_index, &iter, s, by_index)
+	    registry_retire(srv, s, reason, NULL);
+	urcu_memb_read_unlock();
+}
+
+static bool same_prefix(const struct config_prefix *a, const struct config_prefix *b)
+{
+	return a->family == b->family && a->len == b->len && memcmp(a->addr, b->addr, 16) == 0;
+}
+
+/* A session stays across a reload only if what it was built from stays. */
+static bool same_user(const struct user *a, const struct user *b)
+{
+	return memcmp(a->cfg.psk, b->cfg.psk, 32) == 0 && same_prefix(&a->cfg.ipv4, &b->cfg.ipv4) &&
+	       same_prefix(&a->cfg.ipv6, &b->cfg.ipv6);
+}
+
+unsigned registry_rebind(struct server *srv, struct users *fresh)
+{
+	unsigned ended = 0;
+
+	for (size_t i = 0; i < srv->users.n; i++) {
+		struct user *u = &srv->users.v[i];
+		struct user *nu = users_find(fresh, u->cfg.public_key);
+		if (!u->session)
+			continue;
+		if (nu && same_user(u, nu)) {
+			nu->session = u->session;
+			u->session = NULL;
+			continue;
+		}
+		while (u->session) {
+			registry_retire(srv, u->session, DISCONNECT_KICKED, "removed by a reload");
+			ended++;
+		}
+	}
+	return ended;
+}

@@ -1,0 +1,584 @@
+/* The server daemon; the threading model is in server.h.
+ *
+ * Startup, in order: signals blocked before any thread exists (every
+ * thread inherits the mask, liburcu's too; the control loop reads them
+ * from a signalfd), private key, state file, user
+ * table, handshake responder, session tables, TUN device, workers (each
+ * with its UDP socket and TUN queue), firewall, control loop; then the
+ * "ready" line. Shutdown undoes it in reverse after telling every client
+ * DISCONNECT(shutdown). */
+#include "core/server.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "core/admission.h"
+#include "core/keyfile.h"
+#include "core/registry.h"
+#include "core/timers.h"
+#include "crypto/ct.h"
+#include "crypto/keyenc.h"
+#include "crypto/x25519.h"
+#include "io/loop.h"
+#include "io/tun.h"
+#include "protocol/control.h"
+#include "util/log.h"
+
+#define HS_QUEUE_LEN	   1024
+#define HS_BATCHES_PER_RUN 4
+#define STATE_FILE	   "lostlove.state"
+#define STATS_EVERY_TICKS  (60 * 1000 / TIMERS_TICK_MS)
+#define SOCKET_BUFFER	   (4 << 20)
+
+/* ---- startup ---- */
+
+/* SIGUSR1 cannot go through the signalfd: liburcu's helper threads keep
+ * it unblocked (its signal flavour uses it), so the kernel may deliver it
+ * there. A handler, which runs on whichever thread gets it, wakes the
+ * control loop instead. The one global of the daemon: handlers get no
+ * context. */
+static int stats_wake_fd = -1;
+
+static void on_sigusr1(int sig)
+{
+	uint64_t one = 1;
+
+	(void)sig;
+	(void)!write(stats_wake_fd, &one, sizeof(one));
+}
+
+static int catch_sigusr1(struct server *srv)
+{
+	struct sigaction sa = {.sa_handler = on_sigusr1, .sa_flags = SA_RESTART};
+
+	srv->stats_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (srv->stats_fd < 0)
+		return -errno;
+	stats_wake_fd = srv->stats_fd;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGUSR1, &sa, NULL) < 0 ? -errno : 0;
+}
+
+static int block_signals(struct server *srv)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		return -EINVAL;
+	signal(SIGPIPE, SIG_IGN);
+	srv->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (srv->signal_fd < 0)
+		return -errno;
+	return catch_sigusr1(srv);
+}
+
+static int load_key(struct server *srv)
+{
+	const char *path = srv->cfg->private_key_file;
+	char err[256], b64[KEY_BASE64_LEN + 1];
+	bool created, loose;
+	int r = keyfile_load_or_create(path, srv->priv, &created, &loose, err, sizeof(err));
+
+	if (r == 0)
+		r = x25519_public(srv->pub, srv->priv);
+	if (r < 0) {
+		log_error(LOG_GROUP_CORE, "private key: %s", err);
+		return r;
+	}
+	key_to_base64(b64, srv->pub);
+	if (created)
+		log_info(LOG_GROUP_CORE, "generated a new private key in %s", path);
+	if (loose)
+		log_warn(LOG_GROUP_CORE, "%s is readable by others: chmod 600 it", path);
+	log_info(LOG_GROUP_CORE, "public key: %s", b64);
+	return 0;
+}
+
+static int load_state(struct server *srv)
+{
+	char dir[PATH_MAX], path[PATH_MAX + sizeof(STATE_FILE) + 1], err[PATH_MAX + 64];
+	int r;
+
+	snprintf(dir, sizeof(dir), "%s", srv->cfg->private_key_file);
+	snprintf(path, sizeof(path), "%s/%s", dirname(dir), STATE_FILE);
+	r = state_load(&srv->state, path, err, sizeof(err));
+	if (r < 0)
+		log_error(LOG_GROUP_CORE, "state: %s", err);
+	return r;
+}
+
+static int load_users(struct server *srv)
+{
+	const struct server_config *cfg = srv->cfg;
+	char err[256];
+	int r = users_build(&srv->users, cfg->users, cfg->n_users, srv->priv, &srv->state, err,
+			    sizeof(err));
+
+	if (r < 0) {
+		log_error(LOG_GROUP_CORE, "users: %s", err);
+		return r;
+	}
+	r = handshake_responder_init(&srv->responder, srv->priv, cfg->kem, users_lookup,
+				     &srv->users);
+	if (r == 0 && cfg->timestamp_window_s)
+		srv->responder.timestamp_window_ns =
+		    (uint64_t)cfg->timestamp_window_s * LL_NS_PER_S;
+	log_info(LOG_GROUP_CORE, "%zu user(s) enabled", srv->users.n);
+	return r;
+}
+
+static void tun_config_of(const struct server_config *cfg, struct tun_config *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->mtu = cfg->mtu;
+	t->has_addr4 = cfg->tun_address.family == 4;
+	memcpy(t->addr4, cfg->tun_address.addr, 4);
+	t->prefix4 = cfg->tun_address.len;
+	t->has_addr6 = cfg->enable_ipv6 && cfg->tun_address6.family == 6;
+	memcpy(t->addr6, cfg->tun_address6.addr, 16);
+	t->prefix6 = cfg->tun_address6.len;
+}
+
+static int open_tun(struct server *srv)
+{
+	struct tun_config t;
+	int r = tun_open(srv->cfg->tun_name, true, srv->tun_name, &srv->tun_fd);
+
+	if (r < 0) {
+		log_error(LOG_GROUP_TUN, "cannot create TUN device '%s': %s", srv->cfg->tun_name,
+			  strerror(-r));
+		return r;
+	}
+	tun_config_of(srv->cfg, &t);
+	r = tun_configure(srv->tun_name, &t);
+	if (r < 0)
+		log_error(LOG_GROUP_TUN, "cannot configure %s: %s", srv->tun_name, strerror(-r));
+	return r;
+}
+
+/* Largest datagram either way: a message 1 with ML-KEM, or a packet of
+ * mtu bytes with header, padding and tags. */
+static size_t buffer_size(const struct server_config *cfg)
+{
+	size_t data = TRANSPORT_HEADER_LEN + cfg->mtu + 15 + CIPHER_MAX_OVERHEAD;
+	size_t need = data > INIT_LEN_KEM ? data : INIT_LEN_KEM;
+
+	return (need + 63) & ~(size_t)63;
+}
+
+static int init_shared(struct server *srv)
+{
+	const struct server_config *cfg = srv->cfg;
+	struct worker_shared *sh = &srv->shared;
+	size_t per_worker = cfg->buffer_pool_size / srv->n_workers;
+
+	sh->sessions = &srv->sessions;
+	sh->hs_queue = &srv->hs_queue;
+	sh->client_to_client = cfg->client_to_client;
+	sh->buf_size = buffer_size(cfg);
+	sh->pool_count = per_worker > 8 * UDP_BATCH ? per_worker : 8 * UDP_BATCH;
+	sh->hs_per_ip_per_s = cfg->handshakes_per_ip_per_s;
+	memcpy(sh->server_pub, srv->pub, 32);
+	if (cfg->buffer_size && cfg->buffer_size < sh->buf_size) {
+		log_error(LOG_GROUP_CORE, "buffer_size %u is below the %zu bytes mtu %u needs",
+			  cfg->buffer_size, sh->buf_size, cfg->mtu);
+		return -EINVAL;
+	}
+	sh->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	return sh->notify_fd < 0 ? -errno : 0;
+}
+
+static int open_udp(const struct server_config *cfg, int *ret_fd)
+{
+	struct udp_endpoint ep;
+	struct udp_options o = {.reuseport = true, .buffer_bytes = SOCKET_BUFFER};
+	int r = udp_endpoint_parse(&ep, cfg->bind_address, cfg->port);
+
+	if (r == 0)
+		r = udp_open(&ep, &o, ret_fd);
+	if (r < 0)
+		log_error(LOG_GROUP_UDP, "cannot listen on %s port %u: %s", cfg->bind_address,
+			  cfg->port, strerror(-r));
+	return r;
+}
+
+/* Worker i gets a UDP socket of its own and TUN queue i (queue 0 is the
+ * one that created the device). */
+static int start_worker(struct server *srv, unsigned i)
+{
+	char name[IFNAMSIZ];
+	int udp_fd = -1, tun_fd = srv->tun_fd, r;
+
+	if (i > 0) {
+		r = tun_open(srv->tun_name, true, name, &tun_fd);
+		if (r < 0) {
+			log_error(LOG_GROUP_TUN, "cannot attach TUN queue %u: %s", i, strerror(-r));
+			return r;
+		}
+	}
+	srv->tun_fd = i == 0 ? -1 : srv->tun_fd;
+	r = open_udp(srv->cfg, &udp_fd);
+	if (r < 0) {
+		close(tun_fd);
+		return r;
+	}
+	r = worker_init(&srv->workers[i], i, &srv->shared, udp_fd, tun_fd);
+	if (r == 0)
+		r = worker_start(&srv->workers[i]);
+	if (r < 0)
+		log_error(LOG_GROUP_CORE, "cannot start worker %u: %s", i, strerror(-r));
+	return r;
+}
+
+static int start_workers(struct server *srv)
+{
+	int r = 0;
+
+	srv->n_workers = srv->cfg->worker_threads ? srv->cfg->worker_threads : 1;
+	srv->workers = calloc(srv->n_workers, sizeof(*srv->workers));
+	if (!srv->workers)
+		return -ENOMEM;
+	for (unsigned i = 0; i < srv->n_workers; i++)
+		srv->workers[i].udp_fd = srv->workers[i].tun_fd = -1;
+	r = init_shared(srv);
+	for (unsigned i = 0; i < srv->n_workers && r == 0; i++)
+		r = start_worker(srv, i);
+	return r;
+}
+
+static void firewall_spec_of(const struct server *srv, struct firewall_spec *s)
+{
+	const struct server_config *cfg = srv->cfg;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->tun_name, sizeof(s->tun_name), "%s", srv->tun_name);
+	snprintf(s->egress_interface, sizeof(s->egress_interface), "%s", cfg->egress_interface);
+	memcpy(s->pool4, cfg->tun_address.addr, 4);
+	s->pool4_len = cfg->tun_address.len;
+	s->has_pool6 = cfg->enable_ipv6 && cfg->tun_address6.family == 6;
+	memcpy(s->pool6, cfg->tun_address6.addr, 16);
+	s->pool6_len = cfg->tun_address6.len;
+	s->client_to_client = cfg->client_to_client;
+}
+
+static int setup_firewall(struct server *srv)
+{
+	struct firewall_spec spec;
+	char err[256] = "";
+	int r;
+
+	if (srv->cfg->firewall != FIREWALL_NFTABLES)
+		return 0;
+	firewall_spec_of(srv, &spec);
+	r = firewall_setup(&srv->fw, &spec, err, sizeof(err));
+	if (r < 0) {
+		log_error(LOG_GROUP_CORE, "firewall: %s", err);
+		return r;
+	}
+	srv->fw_up = true;
+	return 0;
+}
+
+/* ---- the control loop ---- */
+
+static void log_diag(const struct config_diag *diag)
+{
+	const char *p = diag->text;
+
+	while (p && *p) {
+		size_t n = strcspn(p, "\n");
+		log_error(LOG_GROUP_CORE, "%.*s", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+}
+
+/* SIGHUP: a new user table, or the old one kept if anything is wrong. */
+static void reload(struct server *srv)
+{
+	struct config_user *list = NULL;
+	struct config_diag diag = {0};
+	struct users fresh;
+	char err[256];
+	size_t n = 0;
+	unsigned ended;
+
+	if (server_config_load_users(srv->cfg, &list, &n, &diag) < 0) {
+		log_error(LOG_GROUP_CORE, "reload failed; keeping the current users");
+		log_diag(&diag);
+		goto out;
+	}
+	if (users_build(&fresh, list, n, srv->priv, &srv->state, err, sizeof(err)) < 0) {
+		log_error(LOG_GROUP_CORE, "reload failed (%s); keeping the current users", err);
+		goto out;
+	}
+	ended = registry_rebind(srv, &fresh);
+	users_free(&srv->users);
+	srv->users = fresh;
+	log_info(LOG_GROUP_CORE, "reloaded users: %zu enabled, %u session(s) ended", fresh.n,
+		 ended);
+out:
+	server_config_free_users(list, n);
+	config_diag_free(&diag);
+}
+
+static void on_signal(struct loop *l, struct loop_op *op, int res)
+{
+	struct server *srv = op->ctx;
+
+	if (res != (int)sizeof(srv->sig_buf))
+		return;
+	switch (srv->sig_buf.ssi_signo) {
+	case SIGTERM:
+	case SIGINT:
+		log_info(LOG_GROUP_CORE, "stopping (%s)", strsignal((int)srv->sig_buf.ssi_signo));
+		loop_stop(l);
+		break;
+	case SIGHUP:
+		reload(srv);
+		break;
+	}
+}
+
+static void on_stats(struct loop *l, struct loop_op *op, int res)
+{
+	(void)l;
+	(void)res;
+	server_log_stats(op->ctx);
+}
+
+static void on_handshakes(struct loop *l, struct loop_op *op, int res)
+{
+	struct server *srv = op->ctx;
+	uint64_t one = 1;
+
+	(void)l;
+	(void)res;
+	for (int i = 0; i < HS_BATCHES_PER_RUN; i++)
+		if (admission_run(srv) == 0)
+			return;
+	if (queue_len(&srv->hs_queue))
+		(void)!write(srv->hs_queue.wake_fd, &one, sizeof(one)); /* come back next turn */
+}
+
+static void on_notify(struct loop *l, struct loop_op *op, int res)
+{
+	(void)l;
+	(void)res;
+	registry_promote(op->ctx, loop_now_ns());
+}
+
+static void on_tick(struct loop *l, void *ctx)
+{
+	struct server *srv = ctx;
+
+	(void)l;
+	timers_tick(srv);
+	if (++srv->ticks % STATS_EVERY_TICKS == 0 &&
+	    log_is_enabled(LOG_GROUP_CORE, LOG_LEVEL_DEBUG))
+		server_log_stats(srv);
+}
+
+static int submit_read(struct server *srv, struct loop_op *op, int fd, uint64_t *buf,
+		       loop_done_fn fn)
+{
+	*op = (struct loop_op){.kind = LOOP_OP_READ,
+			       .fd = fd,
+			       .buf = buf,
+			       .len = sizeof(*buf),
+			       .done = fn,
+			       .ctx = srv};
+	return loop_submit(srv->loop, op);
+}
+
+static int start_loop(struct server *srv)
+{
+	int r;
+
+	srv->loop = loop_new();
+	if (!srv->loop)
+		return -errno;
+	srv->signal_op = (struct loop_op){.kind = LOOP_OP_READ,
+					  .fd = srv->signal_fd,
+					  .buf = &srv->sig_buf,
+					  .len = sizeof(srv->sig_buf),
+					  .done = on_signal,
+					  .ctx = srv};
+	r = loop_submit(srv->loop, &srv->signal_op);
+	if (r == 0)
+		r = submit_read(srv, &srv->hs_op, srv->hs_queue.wake_fd, &srv->hs_buf,
+				on_handshakes);
+	if (r == 0)
+		r = submit_read(srv, &srv->notify_op, srv->shared.notify_fd, &srv->notify_buf,
+				on_notify);
+	if (r == 0)
+		r = submit_read(srv, &srv->stats_op, srv->stats_fd, &srv->stats_buf, on_stats);
+	loop_set_tick(srv->loop, TIMERS_TICK_MS, on_tick, srv);
+	return r;
+}
+
+static int setup(struct server *srv)
+{
+	int r = load_key(srv);
+
+	if (r == 0)
+		r = load_state(srv);
+	if (r == 0)
+		r = load_users(srv);
+	if (r == 0)
+		r = session_table_init(&srv->sessions);
+	if (r == 0)
+		r = queue_init(&srv->hs_queue, HS_QUEUE_LEN, sizeof(struct hs_item));
+	if (r == 0)
+		r = open_tun(srv);
+	if (r == 0)
+		r = start_workers(srv);
+	if (r == 0)
+		r = setup_firewall(srv);
+	if (r == 0)
+		r = start_loop(srv);
+	return r;
+}
+
+/* ---- shutdown ---- */
+
+static void stop_data_plane(struct server *srv)
+{
+	char err[256] = "";
+
+	for (unsigned i = 0; i < srv->n_workers; i++)
+		worker_stop(&srv->workers[i]);
+	if (srv->fw_up && firewall_teardown(&srv->fw, err, sizeof(err)) < 0)
+		log_error(LOG_GROUP_CORE, "firewall teardown: %s", err);
+	for (unsigned i = 0; i < srv->n_workers; i++)
+		worker_done(&srv->workers[i]);
+	free(srv->workers);
+	if (srv->tun_fd >= 0)
+		close(srv->tun_fd);
+}
+
+static void teardown(struct server *srv)
+{
+	int r;
+
+	if (srv->workers)
+		registry_retire_all(srv, DISCONNECT_SHUTDOWN);
+	stop_data_plane(srv);
+	urcu_memb_barrier(); /* every session freed */
+	if (srv->sessions.by_index)
+		session_table_done(&srv->sessions);
+	r = srv->state.path[0] ? state_save(&srv->state) : 0;
+	if (r < 0)
+		log_error(LOG_GROUP_CORE, "cannot write %s: %s", srv->state.path, strerror(-r));
+	state_free(&srv->state);
+	handshake_responder_done(&srv->responder);
+	users_free(&srv->users);
+	queue_done(&srv->hs_queue);
+	loop_free(srv->loop);
+	if (srv->shared.notify_fd >= 0)
+		close(srv->shared.notify_fd);
+	if (srv->signal_fd >= 0)
+		close(srv->signal_fd);
+	signal(SIGUSR1, SIG_IGN);
+	if (srv->stats_fd >= 0)
+		close(srv->stats_fd);
+	ct_wipe(srv->priv, sizeof(srv->priv));
+}
+
+int server_run(const struct server_config *cfg)
+{
+	struct server *srv = calloc(1, sizeof(*srv));
+	int r;
+
+	if (!srv)
+		return 1;
+	srv->cfg = cfg;
+	srv->signal_fd = srv->tun_fd = srv->hs_queue.wake_fd = srv->shared.notify_fd = -1;
+	srv->stats_fd = -1;
+	/* before any thread exists, liburcu's included: they inherit the mask */
+	r = block_signals(srv);
+	urcu_memb_register_thread();
+	if (r == 0)
+		r = setup(srv);
+	if (r == 0) {
+		log_info(LOG_GROUP_CORE, "ready: udp %s:%u tun %s", cfg->bind_address, cfg->port,
+			 srv->tun_name);
+		r = loop_run(srv->loop);
+	}
+	teardown(srv);
+	urcu_memb_unregister_thread();
+	free(srv);
+	return r == 0 ? 0 : 1;
+}
+
+/* ---- for the other control-thread modules ---- */
+
+int server_send_plain(struct server *srv, struct session *s, const uint8_t *plain, size_t len)
+{
+	uint8_t buf[TRANSPORT_HEADER_LEN + 64 + 15 + CIPHER_MAX_OVERHEAD];
+	struct udp_endpoint to;
+	size_t out_len;
+	enum transport_result r;
+
+	if (len > 64)
+		return -EMSGSIZE;
+	if (len)
+		memcpy(buf + TRANSPORT_HEADER_LEN, plain, len);
+	r = session_seal(s, buf, sizeof(buf), len, loop_now_ns(), &to, &out_len);
+	if (r != TRANSPORT_OK && r != TRANSPORT_OK_REKEY)
+		return -EKEYEXPIRED;
+	return udp_send(srv->workers[0].udp_fd, buf, out_len, &to);
+}
+
+/* Appends to a line being built; cuts silently at the end. */
+static void append(char *line, size_t cap, size_t *pos, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void append(char *line, size_t cap, size_t *pos, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*pos >= cap)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line + *pos, cap - *pos, fmt, ap);
+	va_end(ap);
+	*pos = n < 0 ? cap : *pos + (size_t)n;
+}
+
+void server_log_stats(struct server *srv)
+{
+	struct worker_stats st = {0};
+	char line[LOG_LINE_MAX - 64];
+	size_t pos = 0;
+	uint64_t failed = 0;
+
+	for (unsigned i = 0; i < srv->n_workers; i++)
+		worker_stats_add(&srv->workers[i], &st);
+	for (int r = HS_OK + 1; r < SERVER_HS_RESULTS; r++)
+		failed += srv->hs_results[r];
+	append(line, sizeof(line), &pos,
+	       "stats: users %u, sessions %zu, rx %" PRIu64 " pkt %" PRIu64 " B, tx %" PRIu64
+	       " pkt %" PRIu64 " B, handshakes ok %" PRIu64 " failed %" PRIu64 " cookies %" PRIu64
+	       "; drops:",
+	       srv->connected, srv->sessions.count, st.rx_packets, st.rx_bytes, st.tx_packets,
+	       st.tx_bytes, srv->hs_results[HS_OK], failed, st.cookie_replies);
+	for (int d = WORKER_DROP_NONE + 1; d < WORKER_DROP_COUNT; d++)
+		if (st.drops[d])
+			append(line, sizeof(line), &pos, " %s=%" PRIu64,
+			       worker_drop_name((enum worker_drop)d), st.drops[d]);
+	log_info(LOG_GROUP_CORE, "%s", line);
+}

@@ -1,0 +1,75 @@
+/* The server daemon: startup, the control thread, reload and shutdown.
+ *
+ * Threads. The calling thread becomes the control thread: it owns the
+ * configuration, the user table, the state file, the session registry
+ * (every change to the session tables) and the timers, and runs its own
+ * event loop over a signalfd (TERM/INT stop, HUP reloads users), an
+ * eventfd that a SIGUSR1 handler writes (log statistics), the handshake
+ * queue and the workers' notify eventfd.
+ * The N workers (worker.h) run the data plane and never block on it.
+ *
+ * The struct is shared by the control-thread modules (admission.c,
+ * registry.c, timers.c); workers see only struct worker_shared. */
+#ifndef LL_CORE_SERVER_H
+#define LL_CORE_SERVER_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/signalfd.h>
+
+#include "core/config.h"
+#include "core/queue.h"
+#include "core/session.h"
+#include "core/state.h"
+#include "core/users.h"
+#include "core/worker.h"
+#include "network/firewall.h"
+#include "protocol/handshake.h"
+
+struct loop;
+
+/* Handshake outcomes counted on the control thread, by handshake_result. */
+#define SERVER_HS_RESULTS (HS_E_INTERNAL + 1)
+
+struct server {
+	const struct server_config *cfg; /* borrowed from the caller */
+	uint8_t priv[32], pub[32];
+	struct users users;
+	struct state state;
+	struct handshake_responder responder;
+	struct session_table sessions;
+	struct queue hs_queue;
+	struct worker_shared shared;
+	struct worker *workers;
+	unsigned n_workers;
+	char tun_name[IFNAMSIZ];
+	int tun_fd; /* queue 0 until worker 0 takes it */
+	struct firewall fw;
+	bool fw_up;
+	/* control loop */
+	struct loop *loop;
+	int signal_fd, stats_fd;
+	struct loop_op signal_op, hs_op, notify_op, stats_op;
+	struct signalfd_siginfo sig_buf;
+	uint64_t hs_buf, notify_buf, stats_buf;
+	unsigned ticks;
+	/* registry (registry.c) */
+	struct session *pending; /* unconfirmed sessions, via next_pending */
+	unsigned connected;	 /* users with a session */
+	uint64_t hs_results[SERVER_HS_RESULTS];
+	uint64_t hs_refused_full; /* max_connections reached */
+};
+
+/* Runs the server with cfg until SIGTERM/SIGINT. Returns the process exit
+ * status: 0 after a clean shutdown, 1 if startup failed (logged). */
+int server_run(const struct server_config *cfg);
+
+/* Seals plain[0..len) for s and sends it from the control thread
+ * (keepalives, control messages). 0 or a negative errno. */
+int server_send_plain(struct server *srv, struct session *s, const uint8_t *plain, size_t len);
+
+/* Logs one line of statistics (SIGUSR1, and at debug level on exit). */
+void server_log_stats(struct server *srv);
+
+#endif

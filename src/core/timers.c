@@ -1,0 +1,47 @@
+/* Session timers; see timers.h. */
+#include "core/timers.h"
+
+#include "core/registry.h"
+#include "core/server.h"
+#include "io/loop.h"
+#include "util/log.h"
+
+static uint64_t since(uint64_t now, const uint64_t *then)
+{
+	uint64_t t = __atomic_load_n(then, __ATOMIC_RELAXED);
+
+	return now > t ? now - t : 0;
+}
+
+static bool keys_expired(const struct session *s, uint64_t now)
+{
+	return now - s->transport.birth_ns >= s->transport.limits.reject_after_ns;
+}
+
+static void check(struct server *srv, struct session *s, uint64_t now)
+{
+	uint64_t idle_ns = (uint64_t)srv->cfg->connection_timeout_s * LL_NS_PER_S;
+	uint64_t keepalive_ns = (uint64_t)srv->cfg->keepalive_s * LL_NS_PER_S;
+
+	if (__atomic_load_n(&s->leaving, __ATOMIC_RELAXED))
+		registry_retire(srv, s, 0, "disconnected");
+	else if (idle_ns && since(now, &s->last_rx_ns) > idle_ns)
+		registry_retire(srv, s, 0, "timed out");
+	else if (keys_expired(s, now))
+		registry_retire(srv, s, 0, "expired (no rekey)");
+	else if (keepalive_ns && session_is_confirmed(s) &&
+		 since(now, &s->last_tx_ns) >= keepalive_ns)
+		(void)server_send_plain(srv, s, NULL, 0);
+}
+
+void timers_tick(struct server *srv)
+{
+	uint64_t now = loop_now_ns();
+	struct cds_lfht_iter iter;
+	struct session *s;
+
+	registry_promote(srv, now);
+	urcu_memb_read_lock();
+	cds_lfht_for_each_entry(srv->sessions.by_index, &iter, s, by_index) check(srv, s, now);
+	urcu_memb_read_unlock();
+}
