@@ -1,0 +1,646 @@
+/* The client daemon's shell; the model is in client.h and client_sm.h.
+ *
+ * Sessions. cur is the session in use; after a rekey the previous one is
+ * kept as prev for receiving only, until the server's first packet under
+ * cur shows it switched (or CLIENT_PREV_KEEP_S passed). Single threaded:
+ * one packet buffer serves every path, nothing is allocated per packet. */
+#include "core/client.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "core/client_sm.h"
+#include "crypto/ct.h"
+#include "crypto/rng.h"
+#include "io/loop.h"
+#include "io/tun.h"
+#include "io/udp.h"
+#include "network/dns.h"
+#include "network/route.h"
+#include "protocol/control.h"
+#include "protocol/handshake.h"
+#include "protocol/transport.h"
+#include "util/endian.h"
+#include "util/log.h"
+
+#define TICK_MS		   250
+#define PACKETS_PER_CALL   64
+#define CLIENT_PREV_KEEP_S 10
+#define DEFAULT_MTU	   1420
+#define SOCKET_BUFFER	   (4 << 20)
+#define BUF_SIZE	   (TRANSPORT_HEADER_LEN + 65535 + 15 + CIPHER_MAX_OVERHEAD)
+
+struct client {
+	const struct client_config *cfg;
+	struct client_sm sm;
+	struct handshake_initiator hs;
+	struct transport cur, prev;
+	bool has_cur, has_prev;
+	uint64_t prev_expiry_ns;
+	struct udp_endpoint server;
+	int udp_fd, tun_fd, signal_fd;
+	struct loop *loop;
+	struct loop_op udp_op, tun_op, signal_op;
+	struct signalfd_siginfo sig_buf;
+	char tun_name[IFNAMSIZ];
+	struct tun_config tun_applied;
+	struct route_state routes;
+	bool dns_applied;
+	int status;
+	uint64_t drops;
+	uint8_t buf[BUF_SIZE];
+};
+
+static uint32_t random32(void)
+{
+	uint32_t v = 0;
+
+	(void)rng_fill(&rng_system, (uint8_t *)&v, sizeof(v));
+	return v;
+}
+
+static void fatal(struct client *c, const char *what, int err)
+{
+	log_error(LOG_GROUP_CORE, "%s: %s", what, strerror(-err));
+	c->status = 1;
+	loop_stop(c->loop);
+}
+
+/* ---- the UDP socket ---- */
+
+static void on_udp(struct loop *l, struct loop_op *op, int res);
+
+static void close_socket(struct client *c)
+{
+	if (c->udp_fd < 0)
+		return;
+	(void)loop_cancel(c->loop, &c->udp_op);
+	close(c->udp_fd);
+	c->udp_fd = -1;
+}
+
+/* A fresh socket connected to the server, marked so that a full-tunnel
+ * policy rule lets it bypass the tunnel (network/route.h). */
+static int open_socket(struct client *c)
+{
+	struct udp_endpoint any;
+	struct udp_options o = {.mark = ROUTE_FWMARK, .buffer_bytes = SOCKET_BUFFER};
+	int fd, r;
+
+	close_socket(c);
+	(void)udp_endpoint_parse(&any, c->server.sa.sa_family == AF_INET ? "0.0.0.0" : "::", 0);
+	r = udp_open(&any, &o, &fd);
+	if (r < 0)
+		return r;
+	if (connect(fd, &c->server.sa, c->server.len) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	c->udp_fd = fd;
+	c->udp_op = (struct loop_op){.kind = LOOP_OP_POLL, .fd = fd, .done = on_udp, .ctx = c};
+	return loop_submit(c->loop, &c->udp_op);
+}
+
+static int send_datagram(struct client *c, const uint8_t *buf, size_t len)
+{
+	if (c->udp_fd < 0)
+		return -ENOTCONN;
+	if (send(c->udp_fd, buf, len, MSG_DONTWAIT) < 0)
+		return -errno;
+	client_sm_sent(&c->sm, loop_now_ns());
+	return 0;
+}
+
+/* ---- sessions ---- */
+
+static void send_init(struct client *c)
+{
+	size_t len;
+	enum handshake_result r =
+	    handshake_create_init(&c->hs, random32() | 1, loop_unix_ns(), loop_now_ns(),
+				  &rng_system, c->buf, sizeof(c->buf), &len);
+	int err;
+
+	if (r != HS_OK) {
+		log_error(LOG_GROUP_HS, "cannot create a handshake: %s", handshake_result_name(r));
+		return;
+	}
+	err = send_datagram(c, c->buf, len);
+	if (err < 0)
+		log_debug(LOG_GROUP_HS, "cannot send the handshake: %s", strerror(-err));
+	client_sm_init_sent(&c->sm, loop_now_ns());
+}
+
+static void drop_sessions(struct client *c)
+{
+	if (c->has_cur)
+		transport_done(&c->cur);
+	if (c->has_prev)
+		transport_done(&c->prev);
+	c->has_cur = c->has_prev = false;
+}
+
+/* The state machine went to BACKOFF: say so (a stable line) and stop
+ * using the session; the device and routes stay. */
+static void backoff_started(struct client *c)
+{
+	log_info(LOG_GROUP_CORE, "reconnecting in %u ms: %s", c->sm.delay_ms, c->sm.reason);
+	drop_sessions(c);
+}
+
+static void fail(struct client *c, const char *reason)
+{
+	if (c->sm.state == CLIENT_BACKOFF)
+		return;
+	client_sm_fail(&c->sm, loop_now_ns(), reason, random32());
+	backoff_started(c);
+}
+
+static bool is_path_error(int err)
+{
+	return err == -ENETUNREACH || err == -EADDRNOTAVAIL || err == -EHOSTUNREACH ||
+	       err == -ENETDOWN;
+}
+
+/* Errors of a send that say nothing about the server: congestion, and
+ * ICMP port unreachable (ignored as WireGuard does: anyone can forge it). */
+static bool is_transient(int err)
+{
+	return err == -EAGAIN || err == -ENOBUFS || err == -ECONNREFUSED;
+}
+
+static void after_send(struct client *c, int err)
+{
+	if (err == 0 || is_transient(err))
+		return;
+	if (is_path_error(err) && open_socket(c) == 0)
+		return; /* our address changed: a new socket, and the server roams */
+	fail(c, "cannot send to the server");
+}
+
+/* Seals the plaintext at TRANSPORT_HEADER_LEN in c->buf with cur and
+ * sends it. */
+static void seal_and_send(struct client *c, size_t plain_len)
+{
+	uint64_t now = loop_now_ns();
+	size_t len;
+	enum transport_result r;
+
+	if (!c->has_cur) {
+		c->drops++;
+		return;
+	}
+	r = transport_seal(&c->cur, c->buf, sizeof(c->buf), plain_len, 16, &len, now);
+	if (r == TRANSPORT_E_EXPIRED || r == TRANSPORT_E_EXHAUSTED) {
+		fail(c, "the session keys expired");
+		return;
+	}
+	if (r != TRANSPORT_OK && r != TRANSPORT_OK_REKEY) {
+		c->drops++;
+		return;
+	}
+	after_send(c, send_datagram(c, c->buf, len));
+	if (r == TRANSPORT_OK_REKEY && client_sm_want_rekey(&c->sm, now))
+		send_init(c);
+}
+
+static void send_control(struct client *c, const struct control_msg *m)
+{
+	size_t len;
+
+	if (control_encode(m, c->buf + TRANSPORT_HEADER_LEN, 64, &len) == 0)
+		seal_and_send(c, len);
+}
+
+/* ---- the tunnel device, routes and DNS ---- */
+
+static void on_tun(struct loop *l, struct loop_op *op, int res);
+
+static void tun_config_of(const struct client *c, const struct session_params *p,
+			  struct tun_config *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->mtu = c->cfg->mtu ? c->cfg->mtu : p->mtu ? p->mtu : DEFAULT_MTU;
+	t->has_addr4 = p->has_addr4;
+	memcpy(t->addr4, p->addr4, 4);
+	t->prefix4 = p->prefix4;
+	t->has_addr6 = p->has_addr6;
+	memcpy(t->addr6, p->addr6, 16);
+	t->prefix6 = p->prefix6;
+}
+
+static int open_tun(struct client *c)
+{
+	int r = tun_open(c->cfg->tun_name, false, c->tun_name, &c->tun_fd);
+
+	if (r < 0)
+		return r;
+	c->tun_op =
+	    (struct loop_op){.kind = LOOP_OP_POLL, .fd = c->tun_fd, .done = on_tun, .ctx = c};
+	return loop_submit(c->loop, &c->tun_op);
+}
+
+static void apply_routes(struct client *c)
+{
+	struct route_prefix p[CONFIG_MAX_ROUTES];
+	const struct client_config *cfg = c->cfg;
+	char err[128] = "";
+	int n;
+
+	for (unsigned i = 0; i < cfg->n_routes; i++) {
+		p[i].family = cfg->routes[i].family;
+		memcpy(p[i].addr, cfg->routes[i].addr, 16);
+		p[i].len = cfg->routes[i].len;
+	}
+	n = route_apply(&c->routes, (int)if_nametoindex(c->tun_name), p, cfg->n_routes, err,
+			sizeof(err));
+	if (n != 0)
+		log_warn(LOG_GROUP_CORE, "%d route(s) not installed; first: %s", n, err);
+}
+
+static void apply_dns(struct client *c, const struct session_params *p)
+{
+	char text[DNS_MAX][INET6_ADDRSTRLEN];
+	const char *list[DNS_MAX];
+	unsigned n = 0;
+	int r;
+
+	for (unsigned i = 0; i < p->n_dns4 && n < DNS_MAX; i++, n++)
+		list[n] = inet_ntop(AF_INET, p->dns4[i], text[n], sizeof(text[n]));
+	for (unsigned i = 0; i < p->n_dns6 && n < DNS_MAX; i++, n++)
+		list[n] = inet_ntop(AF_INET6, p->dns6[i], text[n], sizeof(text[n]));
+	if (!c->cfg->use_server_dns || n == 0 || c->dns_applied)
+		return;
+	r = dns_apply(c->tun_name, list, n);
+	c->dns_applied = r == 0;
+	if (r == -ENOENT)
+		log_info(LOG_GROUP_CORE, "DNS was not applied (no resolvectl); servers: %s%s%s",
+			 list[0], n > 1 ? " " : "", n > 1 ? list[1] : "");
+	else if (r < 0)
+		log_warn(LOG_GROUP_CORE, "DNS was not applied: resolvectl failed");
+}
+
+/* The first handshake creates the device; later ones change only what
+ * the server changed. */
+static int apply_network(struct client *c, const struct session_params *p)
+{
+	struct tun_config t;
+	bool first = c->tun_fd < 0;
+	int r = 0;
+
+	tun_config_of(c, p, &t);
+	if (first)
+		r = open_tun(c);
+	else if (memcmp(&t, &c->tun_applied, sizeof(t)) != 0)
+		(void)tun_unconfigure(c->tun_name, &c->tun_applied);
+	else
+		return 0;
+	if (r == 0)
+		r = tun_configure(c->tun_name, &t);
+	if (r < 0)
+		return r;
+	c->tun_applied = t;
+	if (first)
+		apply_routes(c);
+	apply_dns(c, p);
+	return 0;
+}
+
+static void log_connected(const struct session_params *p)
+{
+	char addr[INET6_ADDRSTRLEN] = "";
+
+	if (p->has_addr4)
+		inet_ntop(AF_INET, p->addr4, addr, sizeof(addr));
+	else if (p->has_addr6)
+		inet_ntop(AF_INET6, p->addr6, addr, sizeof(addr));
+	log_info(LOG_GROUP_CORE, "connected: %s/%u", addr, p->has_addr4 ? p->prefix4 : p->prefix6);
+}
+
+/* ---- receiving ---- */
+
+static void limits_of(const struct session_params *p, struct transport_limits *l)
+{
+	uint32_t rekey = p->rekey_time_s ? p->rekey_time_s : LL_REKEY_AFTER_TIME;
+
+	transport_limits_default(l);
+	l->key_update_bytes = p->update_bytes;
+	l->rekey_after_ns = (uint64_t)rekey * LL_NS_PER_S;
+	l->reject_after_ns = (uint64_t)(rekey + LL_REJECT_AFTER_TIME_EXTRA) * LL_NS_PER_S;
+}
+
+/* The new session becomes cur; the old one stays for receiving. */
+static int install(struct client *c, const struct transport_keys *keys,
+		   const struct session_params *p, uint64_t now)
+{
+	struct transport_limits limits;
+
+	limits_of(p, &limits);
+	if (c->has_prev)
+		transport_done(&c->prev);
+	c->has_prev = c->has_cur;
+	if (c->has_cur)
+		c->prev = c->cur;
+	c->prev_expiry_ns = now + (uint64_t)CLIENT_PREV_KEEP_S * LL_NS_PER_S;
+	c->has_cur = transport_init(&c->cur, keys, &limits, now) == 0;
+	return c->has_cur ? 0 : -ENOMEM;
+}
+
+static void on_response(struct client *c, size_t len)
+{
+	struct transport_keys keys;
+	struct session_params p;
+	uint64_t now = loop_now_ns();
+	enum handshake_result hr = handshake_consume_response(&c->hs, c->buf, len, &keys, &p);
+	int r;
+
+	if (hr != HS_OK) {
+		log_debug(LOG_GROUP_HS, "handshake response refused: %s",
+			  handshake_result_name(hr));
+		goto out;
+	}
+	r = install(c, &keys, &p, now);
+	if (r == 0)
+		r = apply_network(c, &p);
+	if (r < 0) {
+		fatal(c, "cannot set up the tunnel", r);
+		goto out;
+	}
+	log_connected(&p);
+	client_sm_established(&c->sm, now, p.keepalive_s, p.rekey_time_s);
+	seal_and_send(c, 0); /* key confirmation */
+out:
+	ct_wipe(&keys, sizeof(keys));
+}
+
+static void on_cookie(struct client *c, size_t len)
+{
+	if (handshake_consume_cookie(&c->hs, c->buf, len, loop_now_ns()) != HS_OK) {
+		c->drops++;
+		return;
+	}
+	log_debug(LOG_GROUP_HS, "cookie received: the server is under load");
+	send_init(c); /* now with mac2 */
+}
+
+static struct transport *session_for(struct client *c, uint32_t index, uint64_t now)
+{
+	if (c->has_cur && c->cur.local_index == index)
+		return &c->cur;
+	if (c->has_prev && c->prev.local_index == index && now < c->prev_expiry_ns)
+		return &c->prev;
+	return NULL;
+}
+
+static void on_control(struct client *c, const uint8_t *msg, size_t len)
+{
+	static const char *const reasons[] = {
+	    [DISCONNECT_SHUTDOWN] = "the server is shutting down",
+	    [DISCONNECT_KICKED] = "the server removed this user",
+	    [DISCONNECT_EXPIRED] = "the account expired",
+	    [DISCONNECT_QUOTA] = "the data limit is reached",
+	};
+	struct control_msg m;
+
+	if (control_decode(&m, msg, len) < 0 || m.type != CONTROL_DISCONNECT) {
+		c->drops++;
+		return;
+	}
+	fail(c, m.reason < sizeof(reasons) / sizeof(reasons[0]) && reasons[m.reason]
+		    ? reasons[m.reason]
+		    : "the server disconnected");
+}
+
+static void deliver(struct client *c, const uint8_t *plain, size_t plain_len)
+{
+	size_t inner;
+
+	switch (control_classify(plain, plain_len, &inner)) {
+	case PLAIN_KEEPALIVE:
+		break;
+	case PLAIN_IPV4:
+	case PLAIN_IPV6:
+		if (c->tun_fd < 0 || write(c->tun_fd, plain, inner) != (ssize_t)inner)
+			c->drops++;
+		break;
+	case PLAIN_CONTROL:
+		on_control(c, plain, inner);
+		break;
+	default:
+		c->drops++;
+	}
+}
+
+static void on_transport(struct client *c, size_t len)
+{
+	uint64_t now = loop_now_ns();
+	struct transport *t;
+	size_t plain_len;
+
+	if (len < TRANSPORT_HEADER_LEN)
+		goto drop;
+	t = session_for(c, le32_load(c->buf + TRANSPORT_OFF_RECEIVER), now);
+	if (!t || transport_open(t, c->buf, len, &plain_len, now) != TRANSPORT_OK)
+		goto drop;
+	client_sm_received(&c->sm, now);
+	if (t == &c->cur && c->has_prev) {
+		transport_done(&c->prev); /* the server uses the new keys */
+		c->has_prev = false;
+	}
+	deliver(c, c->buf + TRANSPORT_HEADER_LEN, plain_len);
+	return;
+drop:
+	c->drops++;
+}
+
+static void on_datagram(struct client *c, size_t len)
+{
+	if (len < MSG_HEADER_LEN) {
+		c->drops++;
+		return;
+	}
+	switch (c->buf[0]) {
+	case MSG_HANDSHAKE_RESP:
+		on_response(c, len);
+		break;
+	case MSG_COOKIE_REPLY:
+		on_cookie(c, len);
+		break;
+	case MSG_TRANSPORT:
+		on_transport(c, len);
+		break;
+	default:
+		c->drops++;
+	}
+}
+
+static void on_udp(struct loop *l, struct loop_op *op, int res)
+{
+	struct client *c = op->ctx;
+
+	(void)l;
+	(void)res;
+	for (int i = 0; i < PACKETS_PER_CALL && c->udp_fd >= 0; i++) {
+		ssize_t n = recv(c->udp_fd, c->buf, sizeof(c->buf), MSG_DONTWAIT);
+		if (n < 0)
+			return; /* EAGAIN, or an ICMP error we do not act on */
+		on_datagram(c, (size_t)n);
+	}
+}
+
+/* ---- sending ---- */
+
+static void on_tun(struct loop *l, struct loop_op *op, int res)
+{
+	struct client *c = op->ctx;
+	size_t room = sizeof(c->buf) - TRANSPORT_HEADER_LEN - 15 - CIPHER_MAX_OVERHEAD;
+
+	(void)l;
+	(void)res;
+	for (int i = 0; i < PACKETS_PER_CALL; i++) {
+		ssize_t n = read(c->tun_fd, c->buf + TRANSPORT_HEADER_LEN, room);
+		if (n <= 0)
+			return;
+		seal_and_send(c, (size_t)n);
+	}
+}
+
+/* ---- timers and signals ---- */
+
+/* A new round of handshakes: look the server up again (its address may
+ * have changed) and start from a new socket. */
+static int new_round(struct client *c)
+{
+	int r = udp_endpoint_resolve(&c->server, c->cfg->server_host, c->cfg->server_port);
+
+	if (r < 0) {
+		log_warn(LOG_GROUP_CORE, "cannot resolve %s", c->cfg->server_host);
+		return r;
+	}
+	return open_socket(c);
+}
+
+static void act(struct client *c, unsigned actions)
+{
+	if (actions & CLIENT_ACT_BACKOFF) {
+		backoff_started(c);
+		return;
+	}
+	if (actions & CLIENT_ACT_NEW_SOCKET)
+		after_send(c, open_socket(c) < 0 ? -ENETDOWN : 0);
+	if ((actions & CLIENT_ACT_SEND_INIT) && c->sm.state == CLIENT_CONNECTING &&
+	    c->sm.attempts == 1 && new_round(c) < 0) {
+		fail(c, "cannot reach the server");
+		return;
+	}
+	if (actions & CLIENT_ACT_SEND_INIT)
+		send_init(c);
+	if (actions & CLIENT_ACT_KEEPALIVE)
+		seal_and_send(c, 0);
+}
+
+static void on_tick(struct loop *l, void *ctx)
+{
+	struct client *c = ctx;
+	uint64_t now = loop_now_ns();
+
+	(void)l;
+	if (c->has_prev && now >= c->prev_expiry_ns) {
+		transport_done(&c->prev);
+		c->has_prev = false;
+	}
+	act(c, client_sm_tick(&c->sm, now, random32()));
+}
+
+static void on_signal(struct loop *l, struct loop_op *op, int res)
+{
+	struct client *c = op->ctx;
+
+	if (res != (int)sizeof(c->sig_buf))
+		return;
+	if (c->sig_buf.ssi_signo == SIGTERM || c->sig_buf.ssi_signo == SIGINT) {
+		log_info(LOG_GROUP_CORE, "stopping (%s)", strsignal((int)c->sig_buf.ssi_signo));
+		loop_stop(l);
+	}
+}
+
+/* ---- lifecycle ---- */
+
+static int setup(struct client *c)
+{
+	const struct client_config *cfg = c->cfg;
+	sigset_t set;
+	int r;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	c->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	c->loop = loop_new();
+	if (c->signal_fd < 0 || !c->loop)
+		return -errno;
+	c->signal_op = (struct loop_op){
+	    LOOP_OP_READ, c->signal_fd, &c->sig_buf, sizeof(c->sig_buf), on_signal, c, 0};
+	r = loop_submit(c->loop, &c->signal_op);
+	if (r == 0)
+		r = handshake_initiator_init(&c->hs, cfg->private_key, cfg->server_public_key,
+					     cfg->psk, cfg->kem);
+	loop_set_tick(c->loop, TICK_MS, on_tick, c);
+	client_sm_init(&c->sm, cfg->keepalive_s);
+	return r;
+}
+
+static void teardown(struct client *c)
+{
+	if (c->has_cur) {
+		struct control_msg m = {.type = CONTROL_DISCONNECT, .reason = DISCONNECT_CLIENT};
+		send_control(c, &m);
+	}
+	drop_sessions(c);
+	route_remove(&c->routes);
+	if (c->dns_applied)
+		dns_revert(c->tun_name);
+	if (c->tun_fd >= 0)
+		close(c->tun_fd);
+	close_socket(c);
+	loop_free(c->loop);
+	if (c->signal_fd >= 0)
+		close(c->signal_fd);
+	handshake_initiator_done(&c->hs);
+}
+
+int client_run(const struct client_config *cfg)
+{
+	struct client *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return 1;
+	c->cfg = cfg;
+	c->udp_fd = c->tun_fd = c->signal_fd = -1;
+	r = setup(c);
+	if (r < 0) {
+		log_error(LOG_GROUP_CORE, "cannot start: %s", strerror(-r));
+		c->status = 1;
+	} else {
+		act(c, client_sm_start(&c->sm, loop_now_ns()));
+		r = loop_run(c->loop);
+		if (r < 0)
+			c->status = 1;
+	}
+	teardown(c);
+	r = c->status;
+	ct_wipe(c, sizeof(*c));
+	free(c);
+	return r;
+}
