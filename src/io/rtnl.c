@@ -74,6 +74,23 @@ int rtnl_link_set(int ifindex, uint32_t mtu, bool up)
 	return request(nlh);
 }
 
+int rtnl_link_no_ipv6_ll(int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = put_header(buf, RTM_NEWLINK, 0);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	struct nlattr *spec, *inet6;
+
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+	inet6 = mnl_attr_nest_start(nlh, AF_INET6);
+	mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+	mnl_attr_nest_end(nlh, inet6);
+	mnl_attr_nest_end(nlh, spec);
+	return request(nlh);
+}
+
 /* IPv6 addresses skip duplicate address detection: the tunnel is a
  * point-to-point link that we number ourselves, and DAD would leave the
  * address unusable ("tentative") for a second or more. */

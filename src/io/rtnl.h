@@ -12,6 +12,10 @@
 #include <stdint.h>
 
 int rtnl_link_set(int ifindex, uint32_t mtu, bool up);
+/* No IPv6 link-local address on the link (addr_gen_mode none): set while
+ * the link is down. A tunnel numbered by us needs none, and without one
+ * the kernel sends no router solicitations through it. */
+int rtnl_link_no_ipv6_ll(int ifindex);
 int rtnl_addr(bool add, int ifindex, int family, const uint8_t *addr, uint8_t prefix_len);
 
 /* A route to dst/dst_len through ifindex in table (RT_TABLE_MAIN = 254). */

@@ -52,7 +52,9 @@ static int set_addrs(bool add, int ifindex, const struct tun_config *c)
 	return r;
 }
 
-/* The MTU goes first: IPv6 refuses an address on a link below 1280. */
+/* The MTU goes first: IPv6 refuses an address on a link below 1280.
+ * Suppressing the link-local address fails harmlessly on a kernel
+ * without IPv6. */
 int tun_configure(const char *name, const struct tun_config *c)
 {
 	int ifindex = ifindex_of(name);
@@ -60,7 +62,11 @@ int tun_configure(const char *name, const struct tun_config *c)
 
 	if (ifindex < 0)
 		return ifindex;
-	r = rtnl_link_set(ifindex, c->mtu, true);
+	r = rtnl_link_set(ifindex, c->mtu, false);
+	if (r == 0)
+		(void)rtnl_link_no_ipv6_ll(ifindex);
+	if (r == 0)
+		r = rtnl_link_set(ifindex, 0, true);
 	if (r == 0)
 		r = set_addrs(true, ifindex, c);
 	return r;
