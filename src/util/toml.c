@@ -421,7 +421,7 @@ static int open_array_table(struct toml_parser *p, struct toml_value *table, str
 			    int line, int column)
 {
 	struct toml_slot *s = toml_node_find(table, k->s, k->len);
-	struct toml_value *array;
+	struct toml_value *array = NULL;
 	int r;
 
 	if (s && !(s->value->flags & TOML_F_AOT))
@@ -499,7 +499,7 @@ static int new_container(struct toml_parser *p, enum toml_type type, int depth,
 /* array = '[' [ values ] ws-comment-newline ']', trailing comma allowed */
 static int parse_array(struct toml_parser *p, int depth, struct toml_value **ret)
 {
-	struct toml_value *array, *v;
+	struct toml_value *array = NULL, *v = NULL;
 	char tmp[24];
 	int r = new_container(p, TOML_ARRAY, depth, &array);
 	if (r)
@@ -538,7 +538,7 @@ free_array:
  * no trailing comma (TOML 1.0). */
 static int parse_inline_table(struct toml_parser *p, int depth, struct toml_value **ret)
 {
-	struct toml_value *table;
+	struct toml_value *table = NULL;
 	char tmp[24];
 	int r = new_container(p, TOML_TABLE, depth, &table);
 	if (r)
