@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs dependencies, then
-#   1. plain build (-O2, -Werror): unit tests + constant-time tests (valgrind)
+#   1. plain build (-O2, -Werror): unit, constant-time (valgrind), interop and
+#      e2e (root, network namespaces) tests; then a release (-O3) build
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer build: unit tests
 #   3. valgrind memcheck over the unit tests: no leaks, no invalid accesses
 #   4. clang + libFuzzer build: every fuzz target over its seed corpus, then
@@ -62,6 +63,13 @@ scripts/install-deps.sh
 say "1. plain build: unit + constant-time tests"
 setup build
 run_meson_tests build
+
+say "1b. release build (-O3 -Werror: optimiser-only warnings)"
+if setup build-release --buildtype=release; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+fi
 
 say "2. AddressSanitizer + UndefinedBehaviorSanitizer"
 setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dct_tests=disabled
