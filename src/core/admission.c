@@ -162,6 +162,20 @@ static bool at_capacity(const struct server *srv, const struct user *u)
 	       srv->connected >= srv->cfg->max_connections;
 }
 
+/* Refused handshakes are counted; the operator hears of it once a minute
+ * at most, not once per refused client. */
+static void warn_full(struct server *srv)
+{
+	uint64_t now = loop_now_ns();
+
+	srv->hs_refused_full++;
+	if (srv->full_warned_ns && now - srv->full_warned_ns < 60 * LL_NS_PER_S)
+		return;
+	srv->full_warned_ns = now;
+	log_warn(LOG_GROUP_HS, "max_connections (%u) reached: refusing new users",
+		 srv->cfg->max_connections);
+}
+
 static int admit(struct server *srv, const struct hs_item *item, struct reply *out)
 {
 	struct handshake_pending p;
@@ -179,9 +193,7 @@ static int admit(struct server *srv, const struct hs_item *item, struct reply *o
 	u = p.peer->user;
 	(void)state_update(&srv->state, u->cfg.public_key, p.timestamp);
 	if (at_capacity(srv, u)) {
-		srv->hs_refused_full++;
-		log_debug(LOG_GROUP_HS, "max_connections (%u) reached: refusing a handshake",
-			  srv->cfg->max_connections);
+		warn_full(srv);
 		handshake_pending_clear(&p);
 		return -EUSERS;
 	}

@@ -573,9 +573,10 @@ void server_log_stats(struct server *srv)
 	append(line, sizeof(line), &pos,
 	       "stats: users %u, sessions %zu, rx %" PRIu64 " pkt %" PRIu64 " B, tx %" PRIu64
 	       " pkt %" PRIu64 " B, handshakes ok %" PRIu64 " failed %" PRIu64 " cookies %" PRIu64
-	       "; drops:",
+	       " refused_full %" PRIu64 "; drops:",
 	       srv->connected, srv->sessions.count, st.rx_packets, st.rx_bytes, st.tx_packets,
-	       st.tx_bytes, srv->hs_results[HS_OK], failed, st.cookie_replies);
+	       st.tx_bytes, srv->hs_results[HS_OK], failed, st.cookie_replies,
+	       srv->hs_refused_full);
 	for (int d = WORKER_DROP_NONE + 1; d < WORKER_DROP_COUNT; d++)
 		if (st.drops[d])
 			append(line, sizeof(line), &pos, " %s=%" PRIu64,

@@ -59,6 +59,7 @@ struct server {
 	unsigned connected;	 /* users with a session */
 	uint64_t hs_results[SERVER_HS_RESULTS];
 	uint64_t hs_refused_full; /* max_connections reached */
+	uint64_t full_warned_ns;
 };
 
 /* Runs the server with cfg until SIGTERM/SIGINT. Returns the process exit
