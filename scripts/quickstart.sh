@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Quick start on a fresh Debian 12 machine (as root): installs what is
+# needed, builds, creates a server configuration with generated keys and
+# one user (first run only; later runs reuse it), prints that user's client
+# configuration, then runs the server in the foreground (Ctrl-C stops it).
+#
+#   sudo scripts/quickstart.sh [--dir DIR] [--endpoint HOST] [--port N] [--user NAME]
+#
+# DIR defaults to /etc/lostlove; HOST to this machine's address on its
+# default route (what clients must reach; pass --endpoint behind NAT).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dir=/etc/lostlove
+endpoint=""
+port=443
+user=user1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--dir) dir=$2; shift 2 ;;
+	--endpoint) endpoint=$2; shift 2 ;;
+	--port) port=$2; shift 2 ;;
+	--user) user=$2; shift 2 ;;
+	-h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+	*) echo "quickstart: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+	esac
+done
+
+log() { echo "quickstart: $*" >&2; }
+
+build() {
+	scripts/install-deps.sh >&2
+	if [ -d build ]; then meson setup --reconfigure build >/dev/null; else meson setup build >/dev/null; fi
+	ninja -C build >&2
+}
+
+default_endpoint() {
+	# a route lookup only: nothing is sent
+	ip -o route get 192.0.2.1 2>/dev/null | sed -n 's/.* src \([^ ]*\).*/\1/p'
+}
+
+# Writes server.toml, the server key, users.toml with one user and that
+# user's client.toml, unless server.toml already exists.
+configure() {
+	local admin=build/src/cmd/lostlove-admin
+	if [ -f "$dir/server.toml" ]; then
+		log "reusing the configuration in $dir"
+		return
+	fi
+	install -d -m 0700 "$dir"
+	umask 077
+	sed "s/^port = 443/port = $port/" config/server.toml >"$dir/server.toml"
+	cp config/obfuscation.toml "$dir/obfuscation.toml"
+	"$admin" genkey >"$dir/server.key"
+	local server_pub client_priv client_pub psk
+	server_pub=$("$admin" pubkey <"$dir/server.key")
+	client_priv=$("$admin" genkey)
+	client_pub=$(echo "$client_priv" | "$admin" pubkey)
+	psk=$("$admin" genpsk)
+	cat >"$dir/users.toml" <<EOT
+# Users allowed to connect (docs/configuration.md). Reload with: systemctl reload lostlove-server
+[[user]]
+name = "$user"
+public_key = "$client_pub"
+psk = "$psk"
+ipv4 = "10.8.0.2"
+ipv6 = "fd00:8::2"
+EOT
+	cat >"$dir/$user.client.toml" <<EOT
+# LostLove client configuration for "$user": lostlove-client -c $user.client.toml
+[client]
+server = "$endpoint_str:$port"
+server_public_key = "$server_pub"
+private_key = "$client_priv"
+psk = "$psk"
+routes = ["0.0.0.0/0", "::/0"]
+EOT
+	log "created $dir (server key, users.toml with '$user', $user.client.toml)"
+}
+
+build
+[ -n "$endpoint" ] || endpoint=$(default_endpoint)
+[ -n "$endpoint" ] || { log "no default route: pass --endpoint HOST"; exit 1; }
+case "$endpoint" in *:*) endpoint_str="[$endpoint]" ;; *) endpoint_str=$endpoint ;; esac
+configure
+build/src/cmd/lostlove-server --check-config -c "$dir/server.toml" >&2
+
+echo "----- client configuration for '$user' ($dir/$user.client.toml) -----"
+cat "$dir/$user.client.toml"
+echo "----- run it on the client with: sudo lostlove-client -c $user.client.toml -----"
+exec build/src/cmd/lostlove-server -c "$dir/server.toml"
