@@ -2,8 +2,15 @@
  *
  * Sessions. cur is the session in use; after a rekey the previous one is
  * kept as prev for receiving only, until the server's first packet under
- * cur shows it switched (or CLIENT_PREV_KEEP_S passed). Single threaded:
- * one packet buffer serves every path, nothing is allocated per packet. */
+ * cur shows it switched (or CLIENT_PREV_KEEP_S passed).
+ *
+ * Buffers. Datagrams are received in batches (recvmmsg) into the slots of
+ * a buffer pool; packets read from the TUN device are sealed in place in
+ * pool buffers and sent in one sendmmsg at the end of the loop turn.
+ * Buffers are sized for any MTU, but the pool is a lazily committed
+ * mapping, so only the bytes packets touch cost memory. Handshakes and
+ * keepalives use their own small buffer and go out at once. Nothing is
+ * allocated per packet. */
 #include "core/client.h"
 
 #include <arpa/inet.h>
@@ -17,6 +24,7 @@
 #include <unistd.h>
 
 #include "core/client_sm.h"
+#include "core/pool.h"
 #include "crypto/ct.h"
 #include "crypto/rng.h"
 #include "io/loop.h"
@@ -36,6 +44,8 @@
 #define DEFAULT_MTU	   1420
 #define SOCKET_BUFFER	   (4 << 20)
 #define BUF_SIZE	   (TRANSPORT_HEADER_LEN + 65535 + 15 + CIPHER_MAX_OVERHEAD)
+#define MSG_SIZE	   2048		   /* handshakes, keepalives, control */
+#define POOL_COUNT	   (3 * UDP_BATCH) /* receive slots + send batch + spare */
 
 struct client {
 	const struct client_config *cfg;
@@ -55,7 +65,10 @@ struct client {
 	bool dns_applied;
 	int status;
 	uint64_t drops;
-	uint8_t buf[BUF_SIZE];
+	struct pool pool;
+	uint8_t *rx_bufs[UDP_BATCH];
+	struct udp_batch rx, tx;
+	uint8_t msg[MSG_SIZE];
 };
 
 static uint32_t random32(void)
@@ -126,14 +139,14 @@ static void send_init(struct client *c)
 	size_t len;
 	enum handshake_result r =
 	    handshake_create_init(&c->hs, random32() | 1, loop_unix_ns(), loop_now_ns(),
-				  &rng_system, c->buf, sizeof(c->buf), &len);
+				  &rng_system, c->msg, sizeof(c->msg), &len);
 	int err;
 
 	if (r != HS_OK) {
 		log_error(LOG_GROUP_HS, "cannot create a handshake: %s", handshake_result_name(r));
 		return;
 	}
-	err = send_datagram(c, c->buf, len);
+	err = send_datagram(c, c->msg, len);
 	if (err < 0)
 		log_debug(LOG_GROUP_HS, "cannot send the handshake: %s", strerror(-err));
 	client_sm_init_sent(&c->sm, loop_now_ns());
@@ -186,38 +199,68 @@ static void after_send(struct client *c, int err)
 	fail(c, "cannot send to the server");
 }
 
-/* Seals the plaintext at TRANSPORT_HEADER_LEN in c->buf with cur and
- * sends it. */
-static void seal_and_send(struct client *c, size_t plain_len)
+/* Seals the plaintext at TRANSPORT_HEADER_LEN in buf with cur; false
+ * if the packet cannot go (counted, or the session is over). */
+static bool seal(struct client *c, uint8_t *buf, size_t cap, size_t plain_len, size_t *ret_len)
 {
 	uint64_t now = loop_now_ns();
-	size_t len;
 	enum transport_result r;
 
 	if (!c->has_cur) {
 		c->drops++;
-		return;
+		return false;
 	}
-	r = transport_seal(&c->cur, c->buf, sizeof(c->buf), plain_len, 16, &len, now);
+	r = transport_seal(&c->cur, buf, cap, plain_len, 16, ret_len, now);
 	if (r == TRANSPORT_E_EXPIRED || r == TRANSPORT_E_EXHAUSTED) {
 		fail(c, "the session keys expired");
-		return;
+		return false;
 	}
 	if (r != TRANSPORT_OK && r != TRANSPORT_OK_REKEY) {
 		c->drops++;
-		return;
+		return false;
 	}
-	after_send(c, send_datagram(c, c->buf, len));
 	if (r == TRANSPORT_OK_REKEY && client_sm_want_rekey(&c->sm, now))
 		send_init(c);
+	return true;
+}
+
+/* Sends plain_len bytes at TRANSPORT_HEADER_LEN in c->msg at once
+ * (keepalives, control messages). */
+static void send_plain(struct client *c, size_t plain_len)
+{
+	size_t len;
+
+	if (seal(c, c->msg, sizeof(c->msg), plain_len, &len))
+		after_send(c, send_datagram(c, c->msg, len));
 }
 
 static void send_control(struct client *c, const struct control_msg *m)
 {
 	size_t len;
 
-	if (control_encode(m, c->buf + TRANSPORT_HEADER_LEN, 64, &len) == 0)
-		seal_and_send(c, len);
+	if (control_encode(m, c->msg + TRANSPORT_HEADER_LEN, 64, &len) == 0)
+		send_plain(c, len);
+}
+
+/* Sends the batch the TUN path queued: once per loop turn. */
+static void flush(struct client *c)
+{
+	struct udp_batch *b = &c->tx;
+	unsigned failed = 0;
+	int err = 0;
+
+	if (b->n == 0)
+		return;
+	if (c->udp_fd >= 0)
+		failed = udp_send_batch(c->udp_fd, b, &err);
+	for (unsigned i = 0; i < b->n; i++)
+		pool_put(&c->pool, b->iov[i].iov_base);
+	c->drops += failed;
+	if (failed < b->n)
+		client_sm_sent(&c->sm, loop_now_ns());
+	b->n = 0;
+	if (failed)
+		after_send(c, -err);
 }
 
 /* ---- the tunnel device, routes and DNS ---- */
@@ -354,12 +397,12 @@ static int install(struct client *c, const struct transport_keys *keys,
 	return c->has_cur ? 0 : -ENOMEM;
 }
 
-static void on_response(struct client *c, size_t len)
+static void on_response(struct client *c, const uint8_t *msg, size_t len)
 {
 	struct transport_keys keys;
 	struct session_params p;
 	uint64_t now = loop_now_ns();
-	enum handshake_result hr = handshake_consume_response(&c->hs, c->buf, len, &keys, &p);
+	enum handshake_result hr = handshake_consume_response(&c->hs, msg, len, &keys, &p);
 	int r;
 
 	if (hr != HS_OK) {
@@ -376,14 +419,14 @@ static void on_response(struct client *c, size_t len)
 	}
 	log_connected(&p);
 	client_sm_established(&c->sm, now, p.keepalive_s, p.rekey_time_s);
-	seal_and_send(c, 0); /* key confirmation */
+	send_plain(c, 0); /* key confirmation */
 out:
 	ct_wipe(&keys, sizeof(keys));
 }
 
-static void on_cookie(struct client *c, size_t len)
+static void on_cookie(struct client *c, const uint8_t *msg, size_t len)
 {
-	if (handshake_consume_cookie(&c->hs, c->buf, len, loop_now_ns()) != HS_OK) {
+	if (handshake_consume_cookie(&c->hs, msg, len, loop_now_ns()) != HS_OK) {
 		c->drops++;
 		return;
 	}
@@ -439,7 +482,7 @@ static void deliver(struct client *c, const uint8_t *plain, size_t plain_len)
 	}
 }
 
-static void on_transport(struct client *c, size_t len)
+static void on_transport(struct client *c, uint8_t *pkt, size_t len)
 {
 	uint64_t now = loop_now_ns();
 	struct transport *t;
@@ -447,35 +490,35 @@ static void on_transport(struct client *c, size_t len)
 
 	if (len < TRANSPORT_HEADER_LEN)
 		goto drop;
-	t = session_for(c, le32_load(c->buf + TRANSPORT_OFF_RECEIVER), now);
-	if (!t || transport_open(t, c->buf, len, &plain_len, now) != TRANSPORT_OK)
+	t = session_for(c, le32_load(pkt + TRANSPORT_OFF_RECEIVER), now);
+	if (!t || transport_open(t, pkt, len, &plain_len, now) != TRANSPORT_OK)
 		goto drop;
 	client_sm_received(&c->sm, now);
 	if (t == &c->cur && c->has_prev) {
 		transport_done(&c->prev); /* the server uses the new keys */
 		c->has_prev = false;
 	}
-	deliver(c, c->buf + TRANSPORT_HEADER_LEN, plain_len);
+	deliver(c, pkt + TRANSPORT_HEADER_LEN, plain_len);
 	return;
 drop:
 	c->drops++;
 }
 
-static void on_datagram(struct client *c, size_t len)
+static void on_datagram(struct client *c, uint8_t *buf, size_t len)
 {
 	if (len < MSG_HEADER_LEN) {
 		c->drops++;
 		return;
 	}
-	switch (c->buf[0]) {
+	switch (buf[0]) {
 	case MSG_HANDSHAKE_RESP:
-		on_response(c, len);
+		on_response(c, buf, len);
 		break;
 	case MSG_COOKIE_REPLY:
-		on_cookie(c, len);
+		on_cookie(c, buf, len);
 		break;
 	case MSG_TRANSPORT:
-		on_transport(c, len);
+		on_transport(c, buf, len);
 		break;
 	default:
 		c->drops++;
@@ -485,32 +528,63 @@ static void on_datagram(struct client *c, size_t len)
 static void on_udp(struct loop *l, struct loop_op *op, int res)
 {
 	struct client *c = op->ctx;
+	int n = UDP_BATCH;
 
 	(void)l;
 	(void)res;
-	for (int i = 0; i < PACKETS_PER_CALL && c->udp_fd >= 0; i++) {
-		ssize_t n = recv(c->udp_fd, c->buf, sizeof(c->buf), MSG_DONTWAIT);
-		if (n < 0)
-			return; /* EAGAIN, or an ICMP error we do not act on */
-		on_datagram(c, (size_t)n);
+	for (int round = 0; round < 4 && n == UDP_BATCH && c->udp_fd >= 0; round++) {
+		n = udp_recv_batch(c->udp_fd, &c->rx, c->rx_bufs, BUF_SIZE);
+		for (int i = 0; i < n; i++)
+			if (udp_batch_truncated(&c->rx, (unsigned)i))
+				c->drops++;
+			else
+				on_datagram(c, c->rx_bufs[i], c->rx.msgs[i].msg_len);
 	}
 }
 
 /* ---- sending ---- */
 
+/* Reads one packet from the TUN device into a pool buffer, seals it in
+ * place and queues it; false when there is nothing (more) to read. */
+static bool tun_one(struct client *c)
+{
+	size_t room = BUF_SIZE - TRANSPORT_HEADER_LEN - 15 - CIPHER_MAX_OVERHEAD, len;
+	uint8_t *buf = pool_get(&c->pool);
+	ssize_t n;
+
+	if (!buf) {
+		flush(c);
+		buf = pool_get(&c->pool);
+		if (!buf)
+			return false;
+	}
+	n = read(c->tun_fd, buf + TRANSPORT_HEADER_LEN, room);
+	if (n <= 0 || !seal(c, buf, BUF_SIZE, (size_t)n, &len)) {
+		pool_put(&c->pool, buf);
+		return n > 0;
+	}
+	if (!udp_batch_add(&c->tx, buf, len, &c->server)) {
+		flush(c);
+		(void)udp_batch_add(&c->tx, buf, len, &c->server);
+	}
+	return true;
+}
+
 static void on_tun(struct loop *l, struct loop_op *op, int res)
 {
 	struct client *c = op->ctx;
-	size_t room = sizeof(c->buf) - TRANSPORT_HEADER_LEN - 15 - CIPHER_MAX_OVERHEAD;
 
 	(void)l;
 	(void)res;
-	for (int i = 0; i < PACKETS_PER_CALL; i++) {
-		ssize_t n = read(c->tun_fd, c->buf + TRANSPORT_HEADER_LEN, room);
-		if (n <= 0)
-			return;
-		seal_and_send(c, (size_t)n);
-	}
+	for (int i = 0; i < PACKETS_PER_CALL; i++)
+		if (!tun_one(c))
+			break;
+}
+
+static void on_flush(struct loop *l, void *ctx)
+{
+	(void)l;
+	flush(ctx);
 }
 
 /* ---- timers and signals ---- */
@@ -544,7 +618,7 @@ static void act(struct client *c, unsigned actions)
 	if (actions & CLIENT_ACT_SEND_INIT)
 		send_init(c);
 	if (actions & CLIENT_ACT_KEEPALIVE)
-		seal_and_send(c, 0);
+		send_plain(c, 0);
 }
 
 static void on_tick(struct loop *l, void *ctx)
@@ -595,7 +669,12 @@ static int setup(struct client *c)
 	if (r == 0)
 		r = handshake_initiator_init(&c->hs, cfg->private_key, cfg->server_public_key,
 					     cfg->psk, cfg->kem);
+	if (r == 0)
+		r = pool_init(&c->pool, POOL_COUNT, BUF_SIZE);
+	for (unsigned i = 0; i < UDP_BATCH && r == 0; i++)
+		c->rx_bufs[i] = pool_get(&c->pool);
 	loop_set_tick(c->loop, TICK_MS, on_tick, c);
+	loop_set_flush(c->loop, on_flush, c);
 	client_sm_init(&c->sm, cfg->keepalive_s);
 	return r;
 }
@@ -617,6 +696,7 @@ static void teardown(struct client *c)
 	if (c->signal_fd >= 0)
 		close(c->signal_fd);
 	handshake_initiator_done(&c->hs);
+	pool_done(&c->pool);
 }
 
 int client_run(const struct client_config *cfg)
