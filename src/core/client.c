@@ -608,8 +608,10 @@ static void act(struct client *c, unsigned actions)
 		backoff_started(c);
 		return;
 	}
-	if (actions & CLIENT_ACT_NEW_SOCKET)
-		after_send(c, open_socket(c) < 0 ? -ENETDOWN : 0);
+	if ((actions & CLIENT_ACT_NEW_SOCKET) && open_socket(c) < 0) {
+		fail(c, "cannot open a new socket");
+		return;
+	}
 	if ((actions & CLIENT_ACT_SEND_INIT) && c->sm.state == CLIENT_CONNECTING &&
 	    c->sm.attempts == 1 && new_round(c) < 0) {
 		fail(c, "cannot reach the server");

@@ -215,21 +215,31 @@ static int open_udp(const struct server_config *cfg, int *ret_fd)
 	return r;
 }
 
-/* Worker i gets a UDP socket of its own and TUN queue i (queue 0 is the
- * one that created the device). */
-static int start_worker(struct server *srv, unsigned i)
+/* TUN queue i: queue 0 is the one that created the device (it passes to
+ * worker 0); the others attach to it. */
+static int tun_queue(struct server *srv, unsigned i, int *ret_fd)
 {
 	char name[IFNAMSIZ];
-	int udp_fd = -1, tun_fd = srv->tun_fd, r;
+	int r;
 
-	if (i > 0) {
-		r = tun_open(srv->tun_name, true, name, &tun_fd);
-		if (r < 0) {
-			log_error(LOG_GROUP_TUN, "cannot attach TUN queue %u: %s", i, strerror(-r));
-			return r;
-		}
+	if (i == 0) {
+		*ret_fd = srv->tun_fd;
+		srv->tun_fd = -1;
+		return 0;
 	}
-	srv->tun_fd = i == 0 ? -1 : srv->tun_fd;
+	r = tun_open(srv->tun_name, true, name, ret_fd);
+	if (r < 0)
+		log_error(LOG_GROUP_TUN, "cannot attach TUN queue %u: %s", i, strerror(-r));
+	return r;
+}
+
+/* Worker i gets a UDP socket of its own and TUN queue i. */
+static int start_worker(struct server *srv, unsigned i)
+{
+	int udp_fd, tun_fd, r = tun_queue(srv, i, &tun_fd);
+
+	if (r < 0)
+		return r;
 	r = open_udp(srv->cfg, &udp_fd);
 	if (r < 0) {
 		close(tun_fd);
