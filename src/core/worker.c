@@ -203,9 +203,12 @@ void worker_flush(struct worker *w)
 	worker_count(&w->stats.tx_packets, b->n - failed);
 	worker_count(&w->stats.tx_bytes, bytes);
 	worker_count(&w->stats.drops[WORKER_DROP_UDP_SEND], failed);
-	if (failed)
+	if (failed && log_is_enabled(LOG_GROUP_UDP, LOG_LEVEL_DEBUG) &&
+	    w->now_ns - w->send_error_logged_ns >= LL_NS_PER_S) {
+		w->send_error_logged_ns = w->now_ns; /* one line a second at most */
 		log_debug(LOG_GROUP_UDP, "worker %u: %u of %u datagrams not sent: %s", w->id,
 			  failed, b->n, strerror(err));
+	}
 	b->n = 0;
 }
 

@@ -96,6 +96,7 @@ struct worker {
 	struct ratelimit ratelimit;
 	struct worker_stats stats;
 	uint64_t now_ns; /* monotonic, sampled once per batch */
+	uint64_t send_error_logged_ns;
 };
 
 /* Takes ownership of udp_fd and tun_fd (closed by worker_done, also on
