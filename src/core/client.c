@@ -152,13 +152,19 @@ static void send_init(struct client *c)
 	client_sm_init_sent(&c->sm, loop_now_ns());
 }
 
+static void drop_prev(struct client *c)
+{
+	if (c->has_prev)
+		transport_done(&c->prev);
+	c->has_prev = false;
+}
+
 static void drop_sessions(struct client *c)
 {
 	if (c->has_cur)
 		transport_done(&c->cur);
-	if (c->has_prev)
-		transport_done(&c->prev);
-	c->has_cur = c->has_prev = false;
+	c->has_cur = false;
+	drop_prev(c);
 }
 
 /* The state machine went to BACKOFF: say so (a stable line) and stop
@@ -387,8 +393,7 @@ static int install(struct client *c, const struct transport_keys *keys,
 	struct transport_limits limits;
 
 	limits_of(p, &limits);
-	if (c->has_prev)
-		transport_done(&c->prev);
+	drop_prev(c);
 	c->has_prev = c->has_cur;
 	if (c->has_cur)
 		c->prev = c->cur;
@@ -494,10 +499,8 @@ static void on_transport(struct client *c, uint8_t *pkt, size_t len)
 	if (!t || transport_open(t, pkt, len, &plain_len, now) != TRANSPORT_OK)
 		goto drop;
 	client_sm_received(&c->sm, now);
-	if (t == &c->cur && c->has_prev) {
-		transport_done(&c->prev); /* the server uses the new keys */
-		c->has_prev = false;
-	}
+	if (t == &c->cur)
+		drop_prev(c); /* the server uses the new keys */
 	deliver(c, pkt + TRANSPORT_HEADER_LEN, plain_len);
 	return;
 drop:
@@ -629,10 +632,8 @@ static void on_tick(struct loop *l, void *ctx)
 	uint64_t now = loop_now_ns();
 
 	(void)l;
-	if (c->has_prev && now >= c->prev_expiry_ns) {
-		transport_done(&c->prev);
-		c->has_prev = false;
-	}
+	if (now >= c->prev_expiry_ns)
+		drop_prev(c);
 	act(c, client_sm_tick(&c->sm, now, random32()));
 }
 
