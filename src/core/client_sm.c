@@ -45,7 +45,7 @@ void client_sm_established(struct client_sm *sm, uint64_t now_ns, uint16_t keepa
 	sm->state = CLIENT_CONNECTED;
 	sm->keepalive_ns = (uint64_t)ka * S;
 	sm->dead_ns = 3 * probe + 5 * S;
-	sm->stale_ns = 2 * probe + 2 * S;
+	sm->stale_ns = probe + TIMEOUT_NS;
 	sm->rekey_ns = (uint64_t)(rekey_s ? rekey_s : LL_REKEY_AFTER_TIME) * S;
 	sm->established_ns = now_ns;
 	sm->last_rx_ns = now_ns;
@@ -114,7 +114,7 @@ static unsigned tick_connected(struct client_sm *sm, uint64_t now_ns, uint32_t r
 		return client_sm_fail(sm, now_ns, "the server stopped answering", random);
 	if (quiet >= sm->stale_ns && !sm->socket_renewed) {
 		sm->socket_renewed = true;
-		act |= CLIENT_ACT_NEW_SOCKET;
+		act |= CLIENT_ACT_NEW_SOCKET | client_sm_want_rekey(sm, now_ns);
 	}
 	if (!sm->rekeying && now_ns - sm->established_ns >= sm->rekey_ns)
 		act |= client_sm_want_rekey(sm, now_ns);

@@ -11,8 +11,10 @@
  *   CONNECTED  --keepalive s without sending--> send a keepalive
  *              --rekey time since the handshake (or the transport asks)
  *                 --> resend message 1 while the old keys keep working
- *              --nothing received for 2 x keepalive + 2 s--> new socket
- *                 (a new local address or port; the server roams)
+ *              --nothing received for keepalive + Rekey-Timeout (the
+ *                 server missed a keepalive)--> new socket (a new local
+ *                 address or port; the server roams) and a new
+ *                 handshake (a restarted server has lost the session)
  *              --nothing received for 3 x keepalive + 5 s, DISCONNECT,
  *                 or a send error --> BACKOFF
  *   BACKOFF    --delay over--> CONNECTING
@@ -49,7 +51,7 @@ struct client_sm {
 	enum client_state state;
 	uint64_t keepalive_ns; /* 0 = no keepalives */
 	uint64_t dead_ns;      /* nothing received this long: reconnect */
-	uint64_t stale_ns;     /* nothing received this long: new socket */
+	uint64_t stale_ns;     /* nothing received this long: new socket, handshake */
 	uint64_t rekey_ns;
 	uint16_t keepalive_override_s; /* from the client config, 0 = server's */
 	uint64_t init_sent_ns, established_ns, last_rx_ns, last_tx_ns, retry_at_ns;

@@ -1,7 +1,8 @@
 /* The client's state machine (core/client_sm.c), driven through its
  * timers as a numbered script: connect, retransmit, give up and back off
  * (doubling to 30 s, with jitter), keepalives, rekey by time and on the
- * transport's request, socket renewal, dead-peer detection. */
+ * transport's request, socket renewal with a new handshake when the
+ * server goes quiet, dead-peer detection. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -82,16 +83,20 @@ static void test_connected_timers(void **state)
 	assert_int_equal(client_sm_tick(&sm, T0 + 10 * S, 0), KA);
 	client_sm_sent(&sm, T0 + 10 * S);
 	/* 3: sending resets it */
-	assert_int_equal(client_sm_tick(&sm, T0 + 15 * S, 0), 0);
-	/* 4: quiet 2 x 10 + 2 s: renew the socket, once */
-	client_sm_sent(&sm, T0 + 22 * S);
-	assert_int_equal(client_sm_tick(&sm, T0 + 22 * S, 0), SOCK);
-	assert_int_equal(client_sm_tick(&sm, T0 + 23 * S, 0), 0);
-	/* 5: a packet arrives: all well again */
+	assert_int_equal(client_sm_tick(&sm, T0 + 14 * S, 0), 0);
+	/* 4: quiet 10 + 5 s, a keepalive of the server missed: a new socket
+	 * and a new handshake, once */
+	client_sm_sent(&sm, T0 + 15 * S);
+	assert_int_equal(client_sm_tick(&sm, T0 + 15 * S, 0), SOCK | INIT);
+	assert_int_equal(client_sm_tick(&sm, T0 + 16 * S, 0), 0);
+	/* 5: the handshake is retransmitted while it goes unanswered */
+	client_sm_sent(&sm, T0 + 20 * S);
+	assert_int_equal(client_sm_tick(&sm, T0 + 20 * S, 0), INIT);
+	/* 6: a packet arrives: all well again */
 	client_sm_received(&sm, T0 + 24 * S);
 	client_sm_sent(&sm, T0 + 24 * S);
-	assert_int_equal(client_sm_tick(&sm, T0 + 25 * S, 0), 0);
-	/* 6: quiet 3 x 10 + 5 s: reconnect */
+	assert_int_equal(client_sm_tick(&sm, T0 + 24 * S, 0), 0);
+	/* 7: quiet 3 x 10 + 5 s: reconnect */
 	for (t = T0 + 25 * S; t < T0 + 24 * S + 35 * S; t += S) {
 		unsigned a = client_sm_tick(&sm, t, 0);
 		client_sm_sent(&sm, t);
@@ -136,9 +141,10 @@ static void test_keepalive_override(void **state)
 	assert_int_equal(client_sm_tick(&sm, T0 + 5 * S, 0), KA);
 	client_sm_init(&sm, 0);
 	client_sm_start(&sm, T0);
-	client_sm_established(&sm, T0, 0, 120); /* keepalives off */
+	client_sm_established(&sm, T0, 0, 120); /* keepalives off: probe as if 25 s */
 	client_sm_sent(&sm, T0);
-	assert_int_equal(client_sm_tick(&sm, T0 + 60 * S, 0), SOCK);
+	assert_int_equal(client_sm_tick(&sm, T0 + 29 * S, 0), 0);
+	assert_int_equal(client_sm_tick(&sm, T0 + 30 * S, 0), SOCK | INIT);
 }
 
 int main(void)
