@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <pthread.h>
+#include <sched.h>
 #include <poll.h>
 #include <string.h>
 #include <unistd.h>
@@ -64,7 +65,7 @@ static void test_init_invalid(void **state)
 	queue_done(&q);
 }
 
-enum { PRODUCERS = 4, PER_PRODUCER = 20000 };
+enum { PRODUCERS = 4, PER_PRODUCER = 2000 };
 
 struct producer {
 	struct queue *q;
@@ -80,6 +81,9 @@ static void *produce(void *arg)
 		it.seq = i;
 		if (queue_push(p->q, &it) == 0)
 			i++;
+		else
+			sched_yield(); /* full: let the consumer run (valgrind serialises threads)
+					*/
 	}
 	return NULL;
 }
@@ -105,6 +109,8 @@ static void test_threads(void **state)
 			next[out[i].producer]++;
 		}
 		got += (uint32_t)n;
+		if (n == 0)
+			sched_yield();
 	}
 	for (int i = 0; i < PRODUCERS; i++)
 		pthread_join(th[i], NULL);
