@@ -102,7 +102,7 @@ static const struct config_option server_options[] = {
     {"crypto", "hse_enabled", CONFIG_BOOL, 0, SRV(hse_enabled)},
     {"crypto", "qrl_enabled", CONFIG_CUSTOM, 0, SRV(kem), .def = "true", .parse = config_parse_kem,
      .format = config_format_kem},
-    {"crypto", "key_rotation_interval", CONFIG_UINT, 0, SRV(key_rotation_interval_s), .min = 10,
+    {"crypto", "key_rotation_interval", CONFIG_UINT, 0, SRV(key_rotation_interval_s), .min = 5,
      .max = 86400, .def = "120"},
     {"crypto", "key_rotation_bytes", CONFIG_UINT, 0, SRV(key_rotation_bytes), .min = 0,
      .max = INT64_MAX, .def = "0", .check = check_rotation_bytes},

@@ -481,9 +481,9 @@ static const struct bad_case bad_server[] = {
      "XOR design was unsound; the cascade replaces it); remove hse_enabled, or choose mode = "
      "\"balanced\" or \"performance\""},
     /* 21 */
-    {"[crypto]\nkey_rotation_interval = 5\n",
-     "server.toml:2: key 'crypto.key_rotation_interval': must be between 10 and 86400 (found "
-     "5)"},
+    {"[crypto]\nkey_rotation_interval = 4\n",
+     "server.toml:2: key 'crypto.key_rotation_interval': must be between 5 and 86400 (found "
+     "4)"},
     /* 22 */
     {"[crypto]\nkey_rotation_bytes = 1000\n",
      "server.toml:2: key 'crypto.key_rotation_bytes': must be 0 (only the AES-GCM packet "
