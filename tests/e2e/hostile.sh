@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# hostile: junk and floods from an attacker's address while a client uses the
+# tunnel. The server must stay up, answer nothing to anything that does not
+# prove knowledge of its public key (mac1), rate-limit a flood of valid
+# initiations from one address, refuse a far-future timestamp without
+# locking its user out (CVE-2021-46873), and keep the tunnel working, during
+# and after.
+#
+#   ┌──── cli ───────────┐      ┌──── srv ───────────────┐      ┌──── atk ─────────┐
+#   │ ll0 10.8.0.2/24    │      │ ll0 10.8.0.1/24        │      │ udpjunk          │
+#   │ c0 198.51.100.2/24 ├──────┤ s0 198.51.100.1/24     │      │                  │
+#   └────────────────────┘ veth │ s2 192.0.2.1/24        ├──────┤ a0 192.0.2.2/24  │
+#                               │    server :51820       │ veth └──────────────────┘
+#                               └────────────────────────┘
+#
+# udpjunk (tests/e2e/udpjunk.c) counts replies by message type. "mallory" is
+# a real account whose keys the attacker holds (the worst case for the rate
+# limiter); alice is the client whose tunnel must keep working.
+source "$(dirname "$0")/lib.sh" "$@"
+
+say "topology"
+ns_add cli
+ns_add srv
+ns_add atk
+veth cli c0 srv s0
+veth srv s2 atk a0
+addr cli c0 198.51.100.2/24
+addr srv s0 198.51.100.1/24
+addr srv s2 192.0.2.1/24
+addr atk a0 192.0.2.2/24
+
+say "keys and configuration"
+add_user alice 10.8.0.2 fd00:8::2
+add_user mallory 10.8.0.9 fd00:8::9
+SRV_HS_PER_IP=20
+write_server_config
+write_client_config alice 198.51.100.1:51820 '[]'
+SERVER_PUB=$(key_of server pub)
+
+say "server and client"
+start_server
+start_client alice cli
+ping_ok cli 10.8.0.1
+spawn ping-during cli ping -i 0.2 -w 170 10.8.0.1
+
+# junk MODE COUNT RATE [udpjunk args...]: runs udpjunk from the attacker and
+# sets REPLIES, TYPE2, TYPE3, SENT.
+junk() {
+	local mode=$1 count=$2 rate=$3 out
+	shift 3
+	pretty atk "$LL_UDPJUNK" --to 192.0.2.1:51820 --mode "$mode" --count "$count" --rate "$rate" "$@"
+	out=$(nq atk "$LL_UDPJUNK" --to 192.0.2.1:51820 --mode "$mode" --count "$count" \
+		--rate "$rate" --wait-ms 1500 --max-seconds 60 "$@")
+	echo "$out"
+	SENT=$(sed -E 's/.* sent=([0-9]+).*/\1/' <<<"$out")
+	REPLIES=$(sed -E 's/.* replies=([0-9]+).*/\1/' <<<"$out")
+	TYPE2=$(sed -E 's/.* type2=([0-9]+).*/\1/' <<<"$out")
+	TYPE3=$(sed -E 's/.* type3=([0-9]+).*/\1/' <<<"$out")
+	check_daemons
+}
+
+no_reply() {
+	[ "$REPLIES" = 0 ] || fail "$1: the server answered $REPLIES of $SENT unauthenticated datagrams"
+}
+
+say "random datagrams, truncated and oversized messages: no answer"
+junk random 3000 1500 --seed 1
+no_reply "random datagrams"
+junk truncated 1000 500 --seed 2 --client-key "$LL_TMP/mallory.key" --psk "$LL_TMP/mallory.psk" \
+	--server-key "$SERVER_PUB"
+no_reply "truncated messages"
+junk truncated 1000 500 --seed 3
+no_reply "truncated headers"
+junk oversized 300 150 --seed 4
+no_reply "oversized datagrams"
+
+say "initiations with a wrong server key (bad mac1): no answer"
+junk init 300 150 --seed 5
+no_reply "initiations keyed for another server"
+
+say "initiations from an unknown user: no handshake response"
+from=$(log_lines server)
+junk init 10 5 --seed 6 --server-key "$SERVER_PUB"
+[ "$TYPE2" = 0 ] || fail "the server sent $TYPE2 handshake responses to an unknown user"
+[ "$REPLIES" = "$TYPE3" ] || fail "unexpected reply types to an unknown user's initiations"
+try_until 5 log_has "$(log_of server)" 'auth failure from 192\.0\.2\.2 port [0-9]+: unknown-peer' "$from" ||
+	fail "no 'auth failure from 192.0.2.2 port N: unknown-peer' in the server log; it logged:
+$(tail -n +$((from + 1)) "$(log_of server)" | tail -n 5)"
+tail -n +$((from + 1)) "$(log_of server)" | grep -m 3 'auth failure'
+
+say "a far-future timestamp is refused and does not lock the user out"
+from=$(log_lines server)
+junk init 3 3 --seed 7 --server-key "$SERVER_PUB" --client-key "$LL_TMP/alice.key" \
+	--psk "$LL_TMP/alice.psk" --time-offset 3600
+[ "$TYPE2" = 0 ] || fail "the server answered an initiation timestamped one hour ahead"
+try_until 5 log_has "$(log_of server)" 'auth failure from 192\.0\.2\.2 port [0-9]+: timestamp-out-of-window' "$from" ||
+	fail "no 'timestamp-out-of-window' auth failure for a timestamp one hour ahead; the server logged:
+$(tail -n +$((from + 1)) "$(log_of server)" | tail -n 5)"
+
+say "a flood of valid initiations from one address is rate-limited"
+from=$(log_lines server)
+junk init 1500 500 --seed 8 --server-key "$SERVER_PUB" --client-key "$LL_TMP/mallory.key" \
+	--psk "$LL_TMP/mallory.psk"
+echo "flood: $SENT initiations in ~3 s, $TYPE2 handshake responses, $TYPE3 cookie replies" \
+	"(limit $SRV_HS_PER_IP/s per IP)"
+# ≤ 3 s at 20/s plus a burst: far below what was sent.
+[ "$TYPE2" -le $((SENT / 10)) ] ||
+	fail "the server answered $TYPE2 of $SENT initiations from one address: not rate-limited"
+[ "$((TYPE2 + TYPE3))" -ge 1 ] ||
+	fail "the server answered none of $SENT valid initiations (expected some responses or cookie replies)"
+server_stats
+
+say "the tunnel kept working during the attack"
+stop ping-during INT
+stats=$(grep -E 'packets transmitted' "$(log_of ping-during)")
+echo "ping during the attack: $stats"
+tx=$(awk '{print $1}' <<<"$stats")
+rx=$(awk '{print $4}' <<<"$stats")
+[ -n "$tx" ] && [ "$tx" -gt 0 ] || fail "the background ping reported nothing"
+[ $((rx * 100)) -ge $((tx * 95)) ] ||
+	fail "alice's ping lost $((tx - rx)) of $tx packets during the attack (> 5 %)"
+
+say "and after: alice reconnects from scratch (not locked out) and pings"
+stop_clean client-alice
+start_client alice cli
+ping_ok cli 10.8.0.1
+pass

@@ -1,0 +1,395 @@
+/* udpjunk: hostile traffic against a LostLove server, for the end-to-end
+ * tests. Sends a bounded number of datagrams at a bounded rate to one
+ * target and counts what comes back (by message type):
+ *
+ *   --mode random     random bytes, random length 1..1500; one in four starts
+ *                     with a plausible header (type 1..4, zero flags)
+ *   --mode truncated  a real message 1 (if keys are given) or a typed header,
+ *                     cut short at a random length
+ *   --mode oversized  random datagrams of 1501..65507 bytes, some with a
+ *                     plausible header
+ *   --mode init       fresh handshake initiations made with the library's
+ *                     handshake_create_init: --client-key FILE (a user's
+ *                     private key, or a made-up one if absent), --server-key
+ *                     B64 (the server's public key, or a made-up one),
+ *                     --psk FILE, --time-offset S (shifts the timestamp)
+ *
+ *   --to ADDR:PORT  --count N (≤ 1000000)  --rate PPS (≤ 100000)
+ *   --seed N  --wait-ms N (listen after the last send, ≤ 60000)
+ *   --max-seconds N (hard bound on the whole run, default 60)
+ *
+ * Prints one line:
+ *   udpjunk: mode=M sent=N replies=R type1=a type2=b type3=c type4=d other=e
+ * and exits 0 (the test decides what the numbers mean); 2 on a usage or
+ * system error. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto/keyenc.h"
+#include "crypto/rng.h"
+#include "crypto/x25519.h"
+#include "protocol/handshake.h"
+#include "protocol/messages.h"
+
+#define MAX_DGRAM 65507
+#define MAX_COUNT 1000000
+#define MAX_RATE  100000
+#define MAX_WAIT  60000
+
+enum mode { MODE_RANDOM, MODE_TRUNCATED, MODE_OVERSIZED, MODE_INIT };
+
+struct junk {
+	enum mode mode;
+	int fd;
+	struct sockaddr_storage to;
+	socklen_t to_len;
+	uint64_t rng;
+	unsigned long count, rate;
+	int wait_ms, max_seconds;
+	int64_t time_offset_s;
+	bool have_keys;
+	struct handshake_initiator hs;
+	unsigned long sent, replies, by_type[5];
+};
+
+static void die(const char *what)
+{
+	fprintf(stderr, "udpjunk: %s: %s\n", what, strerror(errno));
+	exit(2);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: udpjunk --to ADDR:PORT --mode random|truncated|oversized|init\n"
+			"               [--count N] [--rate PPS] [--seed N] [--wait-ms N]\n"
+			"               [--max-seconds N] [--client-key FILE] [--server-key B64]\n"
+			"               [--psk FILE] [--time-offset S]\n");
+	exit(2);
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * LL_NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t next_rand(uint64_t *s)
+{
+	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+static void fill_random(struct junk *j, uint8_t *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)next_rand(&j->rng);
+}
+
+static size_t rand_between(struct junk *j, size_t lo, size_t hi)
+{
+	return lo + (size_t)(next_rand(&j->rng) % (hi - lo + 1));
+}
+
+static int parse_target(struct junk *j, const char *text)
+{
+	char host[128];
+	const char *colon;
+	size_t n;
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&j->to;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&j->to;
+
+	if (text[0] == '[') {
+		colon = strstr(text, "]:");
+		if (!colon)
+			return -EINVAL;
+		n = (size_t)(colon - text - 1);
+		text++;
+		colon++;
+	} else {
+		colon = strrchr(text, ':');
+		if (!colon)
+			return -EINVAL;
+		n = (size_t)(colon - text);
+	}
+	if (n >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, text, n);
+	host[n] = '\0';
+	uint16_t port = (uint16_t)strtoul(colon + 1, NULL, 10);
+	memset(&j->to, 0, sizeof(j->to));
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(port);
+		j->to_len = sizeof(*in4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		j->to_len = sizeof(*in6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Reads a base64 key from a file (first 44 characters). */
+static int read_key_file(const char *path, uint8_t ret[static KEY_LEN])
+{
+	char text[KEY_BASE64_LEN + 1] = {0};
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		die(path);
+	size_t n = fread(text, 1, KEY_BASE64_LEN, f);
+	fclose(f);
+	if (n != KEY_BASE64_LEN)
+		return -EINVAL;
+	return key_from_base64(ret, text);
+}
+
+static void setup_keys(struct junk *j, const char *client_key, const char *server_key,
+		       const char *psk_file)
+{
+	uint8_t priv[32], pub[32], server_pub[32], psk[32];
+
+	if (client_key) {
+		if (read_key_file(client_key, priv) < 0)
+			usage();
+	} else if (x25519_keygen(priv, pub, &rng_system) < 0) {
+		die("keygen");
+	}
+	if (server_key) {
+		if (key_from_base64(server_pub, server_key) < 0)
+			usage();
+	} else if (x25519_keygen(pub, server_pub, &rng_system) < 0) {
+		die("keygen");
+	}
+	if (psk_file) {
+		if (read_key_file(psk_file, psk) < 0)
+			usage();
+	} else {
+		rng_fill(&rng_system, psk, sizeof(psk));
+	}
+	if (handshake_initiator_init(&j->hs, priv, server_pub, psk, KEM_OPTIONAL) < 0) {
+		fprintf(stderr, "udpjunk: handshake_initiator_init failed\n");
+		exit(2);
+	}
+	j->have_keys = true;
+	memset(priv, 0, sizeof(priv));
+	memset(psk, 0, sizeof(psk));
+}
+
+/* A real message 1, timestamp shifted by --time-offset. */
+static size_t make_init(struct junk *j, uint8_t *buf, size_t cap)
+{
+	uint64_t unix_ns = clock_ns(CLOCK_REALTIME) + (uint64_t)(j->time_offset_s * 1000000000LL);
+	size_t len = 0;
+
+	enum handshake_result rc =
+	    handshake_create_init(&j->hs, (uint32_t)next_rand(&j->rng), unix_ns,
+				  clock_ns(CLOCK_MONOTONIC), &rng_system, buf, cap, &len);
+	if (rc != HS_OK) {
+		fprintf(stderr, "udpjunk: handshake_create_init: %s\n", handshake_result_name(rc));
+		exit(2);
+	}
+	return len;
+}
+
+static void plausible_header(struct junk *j, uint8_t *buf, size_t len)
+{
+	if (len >= 4) {
+		buf[0] = (uint8_t)rand_between(j, MSG_HANDSHAKE_INIT, MSG_TRANSPORT);
+		buf[1] = (uint8_t)(next_rand(&j->rng) & MSG_FLAG_KEM);
+		buf[2] = buf[3] = 0;
+	}
+}
+
+static size_t make_datagram(struct junk *j, uint8_t *buf)
+{
+	size_t len;
+
+	switch (j->mode) {
+	case MODE_RANDOM:
+		len = rand_between(j, 1, 1500);
+		fill_random(j, buf, len);
+		if (next_rand(&j->rng) % 4 == 0)
+			plausible_header(j, buf, len);
+		return len;
+	case MODE_TRUNCATED:
+		if (j->have_keys) {
+			len = make_init(j, buf, MAX_DGRAM);
+			return rand_between(j, 1, len - 1);
+		}
+		len = rand_between(j, 4, 1347);
+		fill_random(j, buf, len);
+		plausible_header(j, buf, len);
+		return len;
+	case MODE_OVERSIZED:
+		len = rand_between(j, 1501, MAX_DGRAM);
+		fill_random(j, buf, len);
+		if (next_rand(&j->rng) % 2 == 0)
+			plausible_header(j, buf, len);
+		return len;
+	case MODE_INIT:
+		return make_init(j, buf, MAX_DGRAM);
+	}
+	return 0;
+}
+
+static void drain_replies(struct junk *j)
+{
+	static uint8_t buf[65536];
+
+	for (;;) {
+		ssize_t n = recv(j->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0)
+			return;
+		j->replies++;
+		j->by_type[n > 0 && buf[0] >= 1 && buf[0] <= 4 ? buf[0] : 0]++;
+	}
+}
+
+/* Waits until the next send is due (or ms, when listening), taking replies. */
+static void wait_until(struct junk *j, uint64_t deadline_ns)
+{
+	for (uint64_t now = clock_ns(CLOCK_MONOTONIC); now < deadline_ns;
+	     now = clock_ns(CLOCK_MONOTONIC)) {
+		struct pollfd p = {.fd = j->fd, .events = POLLIN};
+		int ms = (int)((deadline_ns - now + 999999) / 1000000);
+		if (poll(&p, 1, ms) > 0)
+			drain_replies(j);
+	}
+	drain_replies(j);
+}
+
+static void run(struct junk *j)
+{
+	static uint8_t buf[MAX_DGRAM];
+	uint64_t start = clock_ns(CLOCK_MONOTONIC);
+	uint64_t hard_end = start + (uint64_t)j->max_seconds * LL_NS_PER_S;
+	uint64_t gap = LL_NS_PER_S / j->rate;
+
+	for (unsigned long i = 0; i < j->count; i++) {
+		if (clock_ns(CLOCK_MONOTONIC) >= hard_end) {
+			fprintf(stderr, "udpjunk: stopped at the time bound\n");
+			break;
+		}
+		size_t len = make_datagram(j, buf);
+		if (sendto(j->fd, buf, len, 0, (struct sockaddr *)&j->to, j->to_len) >= 0)
+			j->sent++;
+		wait_until(j, start + (i + 1) * gap);
+	}
+	wait_until(j, clock_ns(CLOCK_MONOTONIC) + (uint64_t)j->wait_ms * 1000000);
+}
+
+static const char *mode_name(enum mode m)
+{
+	static const char *const names[] = {"random", "truncated", "oversized", "init"};
+	return names[m];
+}
+
+static int parse_mode(const char *s, enum mode *ret)
+{
+	for (int m = MODE_RANDOM; m <= MODE_INIT; m++) {
+		if (strcmp(s, mode_name((enum mode)m)) == 0) {
+			*ret = (enum mode)m;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int main(int argc, char **argv)
+{
+	static struct junk j = {.count = 100, .rate = 100, .wait_ms = 1000, .max_seconds = 60};
+	const char *client_key = NULL, *server_key = NULL, *psk = NULL;
+	bool has_to = false, has_mode = false;
+	static const struct option opts[] = {
+	    {"to", required_argument, NULL, 't'},
+	    {"mode", required_argument, NULL, 'm'},
+	    {"count", required_argument, NULL, 'c'},
+	    {"rate", required_argument, NULL, 'r'},
+	    {"seed", required_argument, NULL, 's'},
+	    {"wait-ms", required_argument, NULL, 'w'},
+	    {"max-seconds", required_argument, NULL, 'x'},
+	    {"client-key", required_argument, NULL, 'k'},
+	    {"server-key", required_argument, NULL, 'S'},
+	    {"psk", required_argument, NULL, 'p'},
+	    {"time-offset", required_argument, NULL, 'o'},
+	    {0},
+	};
+	int c;
+
+	j.rng = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			has_to = parse_target(&j, optarg) == 0;
+			break;
+		case 'm':
+			has_mode = parse_mode(optarg, &j.mode) == 0;
+			break;
+		case 'c':
+			j.count = strtoul(optarg, NULL, 10);
+			break;
+		case 'r':
+			j.rate = strtoul(optarg, NULL, 10);
+			break;
+		case 's':
+			j.rng = strtoull(optarg, NULL, 0);
+			break;
+		case 'w':
+			j.wait_ms = atoi(optarg);
+			break;
+		case 'x':
+			j.max_seconds = atoi(optarg);
+			break;
+		case 'k':
+			client_key = optarg;
+			break;
+		case 'S':
+			server_key = optarg;
+			break;
+		case 'p':
+			psk = optarg;
+			break;
+		case 'o':
+			j.time_offset_s = strtoll(optarg, NULL, 10);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (!has_to || !has_mode || j.count > MAX_COUNT || j.rate == 0 || j.rate > MAX_RATE ||
+	    j.wait_ms < 0 || j.wait_ms > MAX_WAIT || j.max_seconds <= 0 || j.max_seconds > 600)
+		usage();
+	if (j.mode == MODE_INIT || client_key || server_key)
+		setup_keys(&j, client_key, server_key, psk);
+	j.fd = socket(j.to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (j.fd < 0)
+		die("socket");
+	run(&j);
+	printf("udpjunk: mode=%s sent=%lu replies=%lu type1=%lu type2=%lu type3=%lu type4=%lu "
+	       "other=%lu\n",
+	       mode_name(j.mode), j.sent, j.replies, j.by_type[1], j.by_type[2], j.by_type[3],
+	       j.by_type[4], j.by_type[0]);
+	if (j.have_keys)
+		handshake_initiator_done(&j.hs);
+	return 0;
+}
