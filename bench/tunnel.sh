@@ -1,0 +1,319 @@
+#!/usr/bin/env bash
+# bench/tunnel.sh: the tunnel's throughput, latency and CPU cost, next to
+# wireguard-go, OpenVPN and the bare veth path, on one machine, in network
+# namespaces. Run by hand as root (not in CI):
+#
+#   bench/tunnel.sh [BUILD_DIR]       # default build-bench-tun, set up as a release build
+#
+#   ┌──── cli ───────────────────┐        ┌──── srv ───────────────────┐
+#   │ iperf3 -c, ping            │        │ iperf3 -s                  │
+#   │ ll0  10.8.0.2  (LostLove)  │        │ ll0  10.8.0.1              │
+#   │ wgc  10.9.0.2  (wg-go)     │        │ wgs  10.9.0.1              │
+#   │ ovc  10.10.0.2 (OpenVPN)   │        │ ovs  10.10.0.1             │
+#   │ c0   198.51.100.2/24       ├────────┤ s0   198.51.100.1/24 (raw) │
+#   └────────────────────────────┘  veth  └────────────────────────────┘
+#
+# For each path, one at a time (only its daemons running): single-stream TCP
+# client→server ("up") and server→client ("down", iperf3 -R), 4-stream TCP
+# up, ping round trip, and the CPU seconds the tunnel processes (both ends)
+# spent per GB of TCP payload moved (utime+stime from /proc/PID/stat, which
+# counts every thread, before/after each single-stream run). Every figure is
+# the median of 3 runs. Tunnel MTU 1420 everywhere.
+#
+# Writes the tables to bench/RESULTS.md between the markers of its own
+# section (the rest of the file is left as it is) and prints them.
+#
+# Environment: BENCH_SECONDS (per iperf3 run, default 10), BENCH_RUNS (3),
+# BENCH_ONLY (space-separated subset of: raw performance balanced
+# maximum_security wireguard-go openvpn), BENCH_NO_WRITE=1 (print only).
+LL_NAME=tunnel-bench
+ROOT=$(realpath "$(dirname "$0")/..")
+BUILD=${1:-$ROOT/build-bench-tun}
+
+if [ "$(id -u)" != 0 ]; then
+	echo "bench/tunnel.sh: needs root (network namespaces)" >&2
+	exit 1
+fi
+if [ ! -d "$BUILD" ]; then
+	meson setup "$BUILD" "$ROOT" --buildtype=release
+fi
+[ -f "$BUILD/build.ninja" ] && ninja -C "$BUILD" >/dev/null
+for pkg in iperf3:iperf3 wireguard-go:wireguard-go wg:wireguard-tools openvpn:openvpn; do
+	command -v "${pkg%%:*}" >/dev/null || MISSING="${MISSING:-} ${pkg#*:}"
+done
+if [ -n "${MISSING:-}" ]; then
+	echo "installing$MISSING"
+	apt-get install -y --no-install-recommends $MISSING >/dev/null
+fi
+
+source "$ROOT/tests/e2e/lib.sh" "$BUILD"
+
+SECONDS_PER_RUN=${BENCH_SECONDS:-10}
+RUNS=${BENCH_RUNS:-3}
+PATHS=${BENCH_ONLY:-raw performance balanced maximum_security wireguard-go openvpn}
+CLK_TCK=$(getconf CLK_TCK)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+RESULTS="$LL_TMP/results.tsv"
+: >"$RESULTS"
+
+# ---- measurements ----
+
+# cpu_ticks PID...: utime + stime of the processes, in clock ticks.
+cpu_ticks() {
+	local pid total=0 f
+	for pid in "$@"; do
+		read -ra f <"/proc/$pid/stat"
+		# fields 14 and 15 (1-based) after "pid (comm) state": comm has no spaces here
+		total=$((total + f[13] + f[14]))
+	done
+	echo "$total"
+}
+
+# iperf DST ARGS...: prints "bits_per_second bytes" received.
+iperf() {
+	local dst=$1
+	shift
+	nq cli iperf3 -c "$dst" -t "$SECONDS_PER_RUN" -O 1 -J "$@" |
+		python3 -c 'import json, sys
+d = json.load(sys.stdin)["end"]["sum_received"]
+print("%.0f %d" % (d["bits_per_second"], d["bytes"]))'
+}
+
+median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+
+# measure NAME DST PID...: every figure for one path, RUNS times; appends
+# "NAME metric median" lines to $RESULTS.
+measure() {
+	local name=$1 dst=$2
+	shift 2
+	local pids=("$@") dir r bps bytes t0 t1 cpu
+	say "$name: $RUNS × ${SECONDS_PER_RUN} s per figure"
+	try_until 10 nq cli ping -c 1 -W 1 "$dst" || fail "$name: $dst does not answer"
+	for dir in up down; do
+		: >"$LL_TMP/$name.$dir" && : >"$LL_TMP/$name.$dir.cpu"
+		for ((r = 0; r < RUNS; r++)); do
+			local args=()
+			[ "$dir" = down ] && args=(-R)
+			[ ${#pids[@]} -gt 0 ] && t0=$(cpu_ticks "${pids[@]}")
+			read -r bps bytes < <(iperf "$dst" "${args[@]}")
+			echo "$bps" >>"$LL_TMP/$name.$dir"
+			if [ ${#pids[@]} -gt 0 ]; then
+				t1=$(cpu_ticks "${pids[@]}")
+				cpu=$(awk -v t="$((t1 - t0))" -v hz="$CLK_TCK" -v b="$bytes" \
+					'BEGIN {printf "%.2f", (t / hz) / (b / 1e9)}')
+				echo "$cpu" >>"$LL_TMP/$name.$dir.cpu"
+			fi
+			printf '   %-17s TCP %-4s %8.0f Mbit/s  cpu %s s/GB\n' "$name" "$dir" \
+				"$(awk -v b="$bps" 'BEGIN {print b / 1e6}')" "${cpu:--}"
+		done
+		echo "$name tcp_$dir $(median <"$LL_TMP/$name.$dir")" >>"$RESULTS"
+		[ ${#pids[@]} -gt 0 ] &&
+			echo "$name cpu_$dir $(median <"$LL_TMP/$name.$dir.cpu")" >>"$RESULTS"
+	done
+	: >"$LL_TMP/$name.p4"
+	for ((r = 0; r < RUNS; r++)); do
+		read -r bps bytes < <(iperf "$dst" -P 4)
+		echo "$bps" >>"$LL_TMP/$name.p4"
+		printf '   %-17s TCP up×4 %8.0f Mbit/s\n' "$name" "$(awk -v b="$bps" 'BEGIN {print b / 1e6}')"
+	done
+	echo "$name tcp_p4 $(median <"$LL_TMP/$name.p4")" >>"$RESULTS"
+	: >"$LL_TMP/$name.rtt"
+	for ((r = 0; r < RUNS; r++)); do
+		nq cli ping -q -c 100 -i 0.01 "$dst" | awk -F/ '/^rtt/ {print $5}' >>"$LL_TMP/$name.rtt"
+	done
+	echo "$name rtt_ms $(median <"$LL_TMP/$name.rtt")" >>"$RESULTS"
+	printf '   %-17s ping avg %s ms (median of %s × 100)\n' "$name" "$(median <"$LL_TMP/$name.rtt")" "$RUNS"
+}
+
+# ---- the paths ----
+
+bench_raw() {
+	measure raw 198.51.100.1
+}
+
+bench_lostlove() {
+	local mode=$1
+	SRV_MODE=$mode
+	SRV_LOG=info
+	SRV_FIREWALL=none
+	SRV_WORKERS=0
+	SRV_ROT_INT=120
+	write_server_config
+	write_client_config alice 198.51.100.1:51820 '[]'
+	start_server server-$mode srv
+	start_client alice cli
+	measure "lostlove-$mode" 10.8.0.1 "$(pid_of server-$mode)" "$(pid_of client-alice)"
+	stop_clean client-alice
+	stop_clean server-$mode
+}
+
+bench_wireguard_go() {
+	local k="$LL_TMP/wg"
+	wg genkey >"$k-s.key" && wg pubkey <"$k-s.key" >"$k-s.pub"
+	wg genkey >"$k-c.key" && wg pubkey <"$k-c.key" >"$k-c.pub"
+	export WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1
+	spawn wg-srv srv wireguard-go -f wgs
+	spawn wg-cli cli wireguard-go -f wgc
+	wait_until 10 test -S /var/run/wireguard/wgs.sock
+	wait_until 10 test -S /var/run/wireguard/wgc.sock
+	n srv wg set wgs listen-port 51900 private-key "$k-s.key" \
+		peer "$(cat "$k-c.pub")" allowed-ips 10.9.0.2/32
+	n cli wg set wgc private-key "$k-c.key" \
+		peer "$(cat "$k-s.pub")" allowed-ips 10.9.0.0/24 endpoint 198.51.100.1:51900
+	n srv ip addr add 10.9.0.1/24 dev wgs
+	n cli ip addr add 10.9.0.2/24 dev wgc
+	n srv ip link set wgs mtu 1420 up
+	n cli ip link set wgc mtu 1420 up
+	measure wireguard-go 10.9.0.1 "$(pid_of wg-srv)" "$(pid_of wg-cli)"
+	stop wg-cli
+	stop wg-srv
+}
+
+make_openvpn_pki() {
+	local d="$LL_TMP/pki" who
+	mkdir -p "$d"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj /CN=bench-ca -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
+	for who in server client; do
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-subj "/CN=$who" -keyout "$d/$who.key" -out "$d/$who.csr" 2>/dev/null
+		printf 'extendedKeyUsage = %s\nkeyUsage = digitalSignature\n' \
+			"$([ $who = server ] && echo serverAuth || echo clientAuth)" >"$d/$who.ext"
+		openssl x509 -req -in "$d/$who.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
+			-CAcreateserial -days 2 -extfile "$d/$who.ext" -out "$d/$who.crt" 2>/dev/null
+	done
+	pretty + openssl "(a CA and a server and a client certificate, P-256, in pki/)"
+}
+
+bench_openvpn() {
+	local d="$LL_TMP/pki" common
+	make_openvpn_pki
+	common=(--proto udp --dev-type tun --topology p2p --tun-mtu 1420 --data-ciphers AES-256-GCM
+		--disable-dco --ca "$d/ca.crt" --dh none --verb 3 --ping 10)
+	spawn ovpn-srv srv openvpn "${common[@]}" --dev ovs --lport 1194 --tls-server \
+		--cert "$d/server.crt" --key "$d/server.key" --ifconfig 10.10.0.1 10.10.0.2
+	spawn ovpn-cli cli openvpn "${common[@]}" --dev ovc --remote 198.51.100.1 1194 --nobind \
+		--tls-client --remote-cert-tls server --cert "$d/client.crt" --key "$d/client.key" \
+		--ifconfig 10.10.0.2 10.10.0.1
+	wait_for_log ovpn-cli 'Initialization Sequence Completed' 30
+	wait_for_log ovpn-srv 'Initialization Sequence Completed' 30
+	measure openvpn 10.10.0.1 "$(pid_of ovpn-srv)" "$(pid_of ovpn-cli)"
+	stop ovpn-cli
+	stop ovpn-srv
+}
+
+# ---- report ----
+
+get() { awk -v n="$1" -v m="$2" '$1 == n && $2 == m {print $3}' "$RESULTS"; }
+mbit() { local v; v=$(get "$1" "$2"); [ -n "$v" ] && awk -v b="$v" 'BEGIN {printf "%.0f", b / 1e6}' || echo "—"; }
+ratio() {
+	local a b
+	a=$(get "$1" "$3") b=$(get "$2" "$3")
+	[ -n "$a" ] && [ -n "$b" ] && awk -v a="$a" -v b="$b" 'BEGIN {if (b > 0) printf "%.2f×", a / b; else print "—"}' ||
+		echo "—"
+}
+
+report() {
+	local name cols
+	echo "| path | TCP up, 1 stream (Mbit/s) | TCP down, 1 stream | TCP up, 4 streams | ping RTT (ms) | CPU s/GB up | CPU s/GB down |"
+	echo "|---|--:|--:|--:|--:|--:|--:|"
+	for name in raw lostlove-performance lostlove-balanced lostlove-maximum_security wireguard-go openvpn; do
+		[ -n "$(get "$name" tcp_up)" ] || continue
+		echo "| $name | $(mbit "$name" tcp_up) | $(mbit "$name" tcp_down) | $(mbit "$name" tcp_p4) |" \
+			"$(get "$name" rtt_ms) | $(get "$name" cpu_up || true) | $(get "$name" cpu_down || true) |" |
+			sed 's/|  |/| — |/g; s/|  |/| — |/g'
+	done
+	if [ -n "$(get wireguard-go tcp_up)" ] && grep -q '^lostlove-' "$RESULTS"; then
+		echo
+		echo "Ratios to wireguard-go (throughput: higher is better; CPU per GB: lower is better):"
+		echo
+		echo "| LostLove mode | TCP up | TCP down | TCP up ×4 | CPU/GB up | CPU/GB down |"
+		echo "|---|--:|--:|--:|--:|--:|"
+		for name in lostlove-performance lostlove-balanced lostlove-maximum_security; do
+			[ -n "$(get "$name" tcp_up)" ] || continue
+			echo "| ${name#lostlove-} | $(ratio "$name" wireguard-go tcp_up) | $(ratio "$name" wireguard-go tcp_down) |" \
+				"$(ratio "$name" wireguard-go tcp_p4) | $(ratio "$name" wireguard-go cpu_up) | $(ratio "$name" wireguard-go cpu_down) |"
+		done
+	fi
+}
+
+machine() {
+	local commit
+	commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+	[ -z "$(git -C "$ROOT" status --porcelain -- src meson.build 2>/dev/null)" ] ||
+		commit="$commit + uncommitted changes under src/"
+	echo "- machine: $(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(nproc) CPUs," \
+		"Linux $(uname -r), $(date -u +%Y-%m-%d)"
+	local buildtype
+	buildtype=$(meson introspect --buildoptions "$BUILD" 2>/dev/null | python3 -c \
+		'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "buildtype"))' \
+		2>/dev/null || echo unknown)
+	echo "- LostLove $commit, build type $buildtype," \
+		"worker_threads = 0 (all CPUs), firewall none, log_level info"
+	echo "- $(wireguard-go --version | head -n1), $(openvpn --version | head -n1 | cut -d' ' -f1-2)" \
+		"(AES-256-GCM, TLS, --disable-dco), $(iperf3 --version | head -n1 | cut -d' ' -f1-2)"
+	echo "- command: \`bench/tunnel.sh\` (BENCH_SECONDS=$SECONDS_PER_RUN, BENCH_RUNS=$RUNS);" \
+		"medians of $RUNS runs of ${SECONDS_PER_RUN} s (iperf3 -O 1), ping: 100 × 10 ms, averaged"
+	echo "- load average (1/5/15 min) at the start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+write_results() {
+	local file="$ROOT/bench/RESULTS.md" section="$LL_TMP/section.md"
+	{
+		echo "<!-- bench/tunnel.sh: begin (this section is rewritten by each run) -->"
+		echo "## Tunnel: throughput, latency, CPU (bench/tunnel.sh)"
+		echo
+		machine
+		echo
+		report
+		echo
+		echo "CPU s/GB: utime+stime of both tunnel processes (server and client) per 10^9 bytes"
+		echo "of TCP payload received, during the single-stream runs. Both ends, iperf3 and the"
+		echo "tunnel share the machine's CPUs, so throughput is bounded by the whole"
+		echo "machine, not by one side. Target (issue \"A working VPN\"): LostLove single-stream"
+		echo "TCP ≥ 2× wireguard-go both ways, ≤ half its CPU per GB."
+		echo "<!-- bench/tunnel.sh: end -->"
+	} >"$section"
+	cat "$section"
+	[ "${BENCH_NO_WRITE:-0}" = 1 ] && return 0
+	if [ -f "$file" ] && grep -q '<!-- bench/tunnel.sh: begin' "$file"; then
+		python3 - "$file" "$section" <<-'EOF'
+			import re, sys
+			path, sec = sys.argv[1], open(sys.argv[2]).read().rstrip("\n")
+			text = open(path).read()
+			text = re.sub(r"<!-- bench/tunnel.sh: begin.*?<!-- bench/tunnel.sh: end -->", lambda m: sec, text, flags=re.S)
+			open(path, "w").write(text)
+		EOF
+	else
+		{ [ -f "$file" ] && echo; cat "$section"; } >>"$file"
+	fi
+	echo "written to $file"
+}
+
+# ---- main ----
+
+say "topology"
+ns_add cli
+ns_add srv
+veth cli c0 srv s0
+addr cli c0 198.51.100.2/24
+addr srv s0 198.51.100.1/24
+spawn iperf3 srv iperf3 -s
+wait_until 5 tcp_listening srv 5201
+add_user alice 10.8.0.2 fd00:8::2
+
+for p in $PATHS; do
+	case $p in
+	raw) bench_raw ;;
+	performance | balanced | maximum_security) bench_lostlove "$p" ;;
+	wireguard-go) bench_wireguard_go ;;
+	openvpn) bench_openvpn ;;
+	*) fail "unknown path $p" ;;
+	esac
+done
+
+say "results"
+write_results
+stop iperf3
+check_sanitizers
+echo "DONE $LL_NAME"
