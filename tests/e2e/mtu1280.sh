@@ -47,8 +47,10 @@ if ! try_until 40 log_has "$(log_of client-alice)" '^lostlove-client: connected:
   client log: $(tail -n 5 "$(log_of client-alice)")
   server log: $(tail -n 5 "$(log_of server)")"
 fi
-echo "handshake done: client fragmented $(frag_created cli) datagrams, server reassembled $(frag_oks srv);" \
-	"server fragmented $(frag_created srv), client reassembled $(frag_oks cli)"
+# (Reassembly in the server is done by nftables' conntrack defrag when the
+# firewall is loaded, which Ip6ReasmOKs does not count.)
+echo "handshake done: the client made $(frag_created cli) IPv6 fragments, the server" \
+	"$(frag_created srv); reassembled by the stack: server $(frag_oks srv), client $(frag_oks cli)"
 n cli ip link show dev ll0 | grep -o 'mtu [0-9]*'
 tun_mtu=$(nq cli cat /sys/class/net/ll0/mtu)
 
@@ -66,5 +68,5 @@ stream_start down srv cli fd00:8::2 5002 "$MB"
 wait_until 120 stream_sent_ge down "$MB"
 stream_finish down
 echo "summary: tunnel MTU $tun_mtu over an outer MTU of 1280;" \
-	"client Ip6FragCreates=$(frag_created cli), server Ip6FragCreates=$(frag_created srv)"
+	"fragments made: client $(frag_created cli), server $(frag_created srv)"
 pass
