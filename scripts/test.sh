@@ -2,7 +2,7 @@
 # The whole test suite, as CI runs it: installs dependencies, then
 #   1. plain build (-O2, -Werror): unit, constant-time (valgrind), interop and
 #      e2e (root, network namespaces) tests; then a release (-O3) build
-#   2. AddressSanitizer + UndefinedBehaviorSanitizer build: unit tests
+#   2. AddressSanitizer + UndefinedBehaviorSanitizer build: unit and e2e tests
 #   3. valgrind memcheck over the unit tests: no leaks, no invalid accesses
 #   4. clang + libFuzzer build: every fuzz target over its seed corpus, then
 #      a short fuzzing run each (FUZZ_SECONDS, default 20)
@@ -74,6 +74,9 @@ fi
 say "2. AddressSanitizer + UndefinedBehaviorSanitizer"
 setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dct_tests=disabled
 run_meson_tests build-asan --suite unit
+# the daemons themselves under the sanitizers: lib.sh fails a scenario on any
+# sanitizer report in their logs (smaller transfers keep the stage short)
+LL_E2E_MB=40 run_meson_tests build-asan --suite e2e
 
 say "3. valgrind memcheck (leaks, invalid accesses)"
 run_meson_tests build --suite unit --timeout-multiplier 4 \
