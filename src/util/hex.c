@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-static int digit(char c)
+int hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -19,7 +19,8 @@ int hex_decode(uint8_t *out, size_t len, const char *str)
 	if (strlen(str) != 2 * len)
 		return -EINVAL;
 	for (size_t i = 0; i < len; i++) {
-		int hi = digit(str[2 * i]), lo = digit(str[2 * i + 1]);
+		int hi = hex_digit((unsigned char)str[2 * i]),
+		    lo = hex_digit((unsigned char)str[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 		out[i] = (uint8_t)(hi << 4 | lo);

@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Value of one hex digit (either case), or -1. */
+int hex_digit(int c);
+
 /* Decodes exactly 2*len hex digits (either case) from str into out.
  * Returns 0, or -EINVAL on a bad digit or a length mismatch (strlen(str) != 2*len). */
 int hex_decode(uint8_t *out, size_t len, const char *str);

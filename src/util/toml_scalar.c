@@ -6,6 +6,7 @@
  * O(its length) whatever its escapes. The input has been checked to be valid
  * UTF-8 before any of this runs, so only ASCII needs classifying here.
  */
+#include "util/hex.h"
 #include "util/toml_impl.h"
 
 #include <errno.h>
@@ -126,24 +127,13 @@ static int put_utf8(struct toml_parser *p, uint32_t cp)
 	return put(p, u, n);
 }
 
-static int hex_value(int c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* \uXXXX or \UXXXXXXXX: a Unicode scalar value, in UTF-8. */
 static int unicode_escape(struct toml_parser *p, size_t ndigits)
 {
 	size_t esc = p->pos;
 	uint32_t cp = 0;
 	for (size_t i = 0; i < ndigits; i++) {
-		int d = hex_value(at(p, esc + 2 + i));
+		int d = hex_digit(at(p, esc + 2 + i));
 		if (d < 0)
 			return toml_fail(p, esc, "\\%c escape needs %zu hexadecimal digits",
 					 p->s[esc + 1], ndigits);
@@ -289,7 +279,7 @@ static struct toml_value *string_value(struct toml_parser *p)
 static bool is_base_digit(int c, int base)
 {
 	if (base == 16)
-		return hex_value(c) >= 0;
+		return hex_digit(c) >= 0;
 	return c >= '0' && c < '0' + base;
 }
 
@@ -336,7 +326,7 @@ static int to_int(struct toml_parser *p, const struct token *tk, size_t skip, in
 	for (size_t i = skip; i < tk->n; i++) {
 		if (tk->t[i] == '_')
 			continue;
-		uint64_t d = (uint64_t)hex_value((unsigned char)tk->t[i]);
+		uint64_t d = (uint64_t)hex_digit((unsigned char)tk->t[i]);
 		if (v > (limit - d) / (uint64_t)base)
 			return bad_number(p, tk, "out of the 64-bit range");
 		v = v * (uint64_t)base + d;
