@@ -109,6 +109,8 @@ echo "flood: $SENT initiations in ~3 s, $TYPE2 handshake responses, $TYPE3 cooki
 [ "$((TYPE2 + TYPE3))" -ge 1 ] ||
 	fail "the server answered none of $SENT valid initiations (expected some responses or cookie replies)"
 server_stats
+[[ $LL_STATS =~ ratelimit=[1-9] ]] ||
+	fail "the server's counters show no ratelimit drops after a flood of $SENT initiations from one address"
 
 say "the tunnel kept working during the attack"
 stop ping-during INT
