@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -200,15 +201,21 @@ bool udp_batch_add(struct udp_batch *b, uint8_t *buf, size_t len, const struct u
 	return true;
 }
 
-/* sendmmsg stops at the first datagram that fails: count it as failed
+/* sendmmsg stops at the first message that fails: count it as failed
  * and go on with the rest. EAGAIN (socket buffer full) drops what is left
- * rather than spinning: it is congestion, and the inner flows back off. */
-unsigned udp_send_batch(int fd, struct udp_batch *b, int *ret_last_error)
+ * rather than spinning: it is congestion, and the inner flows back off.
+ * Message i carries the datagrams first[i] .. first[i + 1] - 1; returns
+ * the number of datagrams that failed. On a refused GSO message (EIO: no
+ * checksum offload; EINVAL or EMSGSIZE: a segment above the path MTU, as
+ * over a 1280-byte IPv6 path, where plain datagrams are fragmented) with
+ * gso_refused non-NULL, stops there instead and reports its index there. */
+static unsigned send_msgs(int fd, struct mmsghdr *m, unsigned count, const unsigned *first,
+			  int *ret_last_error, int *gso_refused)
 {
 	unsigned done = 0, failed = 0;
 
-	while (done < b->n) {
-		int n = sendmmsg(fd, b->msgs + done, b->n - done, MSG_DONTWAIT);
+	while (done < count) {
+		int n = sendmmsg(fd, m + done, count - done, MSG_DONTWAIT);
 		if (n > 0) {
 			done += (unsigned)n;
 			continue;
@@ -217,13 +224,84 @@ unsigned udp_send_batch(int fd, struct udp_batch *b, int *ret_last_error)
 			continue;
 		*ret_last_error = n < 0 ? errno : EIO;
 		if (n < 0 && errno == EAGAIN) {
-			failed += b->n - done;
+			failed += first[count] - first[done];
 			break;
 		}
-		failed++;
+		if (gso_refused && n < 0 &&
+		    (errno == EIO || errno == EINVAL || errno == EMSGSIZE) &&
+		    m[done].msg_hdr.msg_controllen) {
+			*gso_refused = (int)done;
+			break;
+		}
+		failed += first[done + 1] - first[done];
 		done++;
 	}
 	return failed;
+}
+
+/* Total payload of one UDP_SEGMENT message: an IPv6 datagram's limit. */
+#define GSO_MAX_BYTES 65000u
+#define GSO_MAX_SEGS  64u /* the kernel's UDP_MAX_SEGMENTS before 6.x */
+
+/* Splits the queued datagrams into runs; returns the number of runs. */
+static unsigned make_runs(struct udp_batch *b)
+{
+	unsigned r = 0, i = 0;
+
+	while (i < b->n) {
+		size_t seg = b->iov[i].iov_len, total = seg;
+		unsigned j = i + 1;
+		struct msghdr *h = &b->runs[r].msg_hdr;
+
+		/* extend while same peer, same size; a shorter one ends the run */
+		while (j < b->n && j - i < GSO_MAX_SEGS && b->iov[j].iov_len <= seg &&
+		       total + b->iov[j].iov_len <= GSO_MAX_BYTES &&
+		       udp_endpoint_equal(&b->peers[j], &b->peers[i])) {
+			total += b->iov[j].iov_len;
+			if (b->iov[j++].iov_len < seg)
+				break;
+		}
+		*h = b->msgs[i].msg_hdr;
+		h->msg_iovlen = j - i;
+		if (j - i > 1) {
+			struct cmsghdr *c = &b->ctl[r].align;
+			uint16_t size = (uint16_t)seg;
+
+			h->msg_control = b->ctl[r].buf;
+			h->msg_controllen = sizeof(b->ctl[r].buf);
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(size));
+			memcpy(CMSG_DATA(c), &size, sizeof(size));
+		}
+		b->run_first[r++] = i;
+		i = j;
+	}
+	b->run_first[r] = b->n;
+	return r;
+}
+
+unsigned udp_send_batch(int fd, struct udp_batch *b, int *ret_last_error)
+{
+	unsigned failed, runs, plain_from;
+	int refused = -1;
+
+	if (b->gso_off) {
+		for (unsigned i = 0; i <= b->n; i++)
+			b->run_first[i] = i;
+		return send_msgs(fd, b->msgs, b->n, b->run_first, ret_last_error, NULL);
+	}
+	runs = make_runs(b);
+	failed = send_msgs(fd, b->runs, runs, b->run_first, ret_last_error, &refused);
+	if (refused < 0)
+		return failed;
+	/* the route cannot take GSO: send the rest plainly, now and later */
+	b->gso_off = true;
+	plain_from = b->run_first[refused];
+	for (unsigned i = 0; i <= b->n; i++)
+		b->run_first[i] = i;
+	return failed + send_msgs(fd, b->msgs + plain_from, b->n - plain_from, b->run_first,
+				  ret_last_error, NULL);
 }
 
 int udp_send(int fd, const uint8_t *buf, size_t len, const struct udp_endpoint *to)

@@ -50,11 +50,27 @@ struct udp_options {
  * ("::") is dual stack. */
 int udp_open(const struct udp_endpoint *bind_to, const struct udp_options *o, int *ret_fd);
 
+/* The send side groups consecutive datagrams to the same peer whose
+ * lengths are equal (the last may be shorter) into one UDP_SEGMENT
+ * ("GSO") message: the kernel then routes, filters and hands the whole
+ * run to the device once, not once per datagram. */
+struct udp_gso_ctl {
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	};
+};
+
 struct udp_batch {
 	unsigned n;
+	bool gso_off; /* the socket refused a UDP_SEGMENT send: plain from then on */
 	struct mmsghdr msgs[UDP_BATCH];
 	struct iovec iov[UDP_BATCH];
 	struct udp_endpoint peers[UDP_BATCH];
+	/* send side: one message per run of datagrams */
+	struct mmsghdr runs[UDP_BATCH];
+	unsigned run_first[UDP_BATCH + 1];
+	struct udp_gso_ctl ctl[UDP_BATCH];
 };
 
 /* Receives up to UDP_BATCH datagrams, datagram i into bufs[i] (cap bytes
@@ -66,7 +82,10 @@ bool udp_batch_truncated(const struct udp_batch *b, unsigned i);
 
 /* Queues a datagram; false when the batch is full (flush first). */
 bool udp_batch_add(struct udp_batch *b, uint8_t *buf, size_t len, const struct udp_endpoint *to);
-/* Sends every queued datagram, continuing past one that fails. The batch
+/* Sends every queued datagram, continuing past one that fails, in runs
+ * of UDP_SEGMENT messages unless b->gso_off (set here when the kernel
+ * refuses one: no checksum offload on the route, or a segment above the
+ * path MTU; the refused run is then sent datagram by datagram). The batch
  * keeps its entries: the caller reclaims the buffers (b->iov[i].iov_base,
  * i < b->n) and then empties it (b->n = 0). Returns the number of
  * datagrams that failed; *ret_last_error is the errno of the last. */
