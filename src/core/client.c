@@ -318,8 +318,10 @@ static void apply_routes(struct client *c)
 static void apply_dns(struct client *c, const struct session_params *p)
 {
 	char text[DNS_MAX][INET6_ADDRSTRLEN];
+	char all[DNS_MAX * INET6_ADDRSTRLEN] = "";
 	const char *list[DNS_MAX];
 	unsigned n = 0;
+	size_t len = 0;
 	int r;
 
 	for (unsigned i = 0; i < p->n_dns4 && n < DNS_MAX; i++, n++)
@@ -330,11 +332,19 @@ static void apply_dns(struct client *c, const struct session_params *p)
 		return;
 	r = dns_apply(c->tun_name, list, n);
 	c->dns_applied = r == 0;
-	if (r == -ENOENT)
-		log_info(LOG_GROUP_CORE, "DNS was not applied (no resolvectl); servers: %s%s%s",
-			 list[0], n > 1 ? " " : "", n > 1 ? list[1] : "");
-	else if (r < 0)
-		log_warn(LOG_GROUP_CORE, "DNS was not applied: resolvectl failed");
+	if (r == 0)
+		return;
+	/* Names are still resolved by the system's resolver, which may sit on
+	 * the local network and so be asked outside the tunnel: a warning,
+	 * naming the servers so that they can be set by hand. */
+	for (unsigned i = 0; i < n && len < sizeof(all); i++)
+		len +=
+		    (size_t)snprintf(all + len, sizeof(all) - len, "%s%s", i ? " " : "", list[i]);
+	log_warn(LOG_GROUP_CORE,
+		 "DNS servers from the server not applied: %s; the system resolver is unchanged "
+		 "(servers: %s)",
+		 r == -ENOENT ? "resolvectl (systemd-resolved) not found" : "resolvectl failed",
+		 all);
 }
 
 /* The first handshake creates the device; later ones change only what
