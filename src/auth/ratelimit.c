@@ -1,28 +1,76 @@
-/* Per-IP token buckets; see ratelimit.h. */
+/* Per-IP token buckets shared by all workers; see ratelimit.h. */
 #include "auth/ratelimit.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define PROBES	 4
-#define NS_PER_S UINT64_C(1000000000)
+#ifndef RATELIMIT_STRIPES
+#define RATELIMIT_STRIPES 64 /* a power of two */
+#endif
+#define CACHE_LINE 64
+#define NS_PER_S   UINT64_C(1000000000)
+
+struct ratelimit_lock {
+	_Alignas(CACHE_LINE) pthread_mutex_t mutex;
+};
+
+static size_t next_pow2(size_t n)
+{
+	size_t p = 1;
+
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+static void destroy_locks(struct ratelimit_lock *locks, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		pthread_mutex_destroy(&locks[i].mutex);
+	free(locks);
+}
+
+static int init_locks(struct ratelimit *rl, size_t stripes)
+{
+	rl->locks = aligned_alloc(CACHE_LINE, stripes * sizeof(*rl->locks));
+	if (!rl->locks)
+		return -ENOMEM;
+	for (size_t i = 0; i < stripes; i++) {
+		int r = pthread_mutex_init(&rl->locks[i].mutex, NULL);
+		if (r != 0) {
+			destroy_locks(rl->locks, i);
+			rl->locks = NULL;
+			return -r;
+		}
+	}
+	rl->lock_mask = stripes - 1;
+	return 0;
+}
 
 int ratelimit_init(struct ratelimit *rl, size_t size, uint32_t per_s, uint32_t burst, uint64_t seed)
 {
-	size_t n = 1;
+	size_t n, buckets, stripes;
+	int r;
 
 	memset(rl, 0, sizeof(*rl));
 	if (per_s == 0)
 		return 0;
-	if (size < PROBES || size > (SIZE_MAX >> 1) / sizeof(*rl->table))
+	if (size < RATELIMIT_WAYS || size > (SIZE_MAX >> 2) / sizeof(*rl->table))
 		return -EINVAL;
-	while (n < size)
-		n <<= 1;
+	n = next_pow2(size);
+	buckets = n / RATELIMIT_WAYS;
+	stripes = buckets < RATELIMIT_STRIPES ? buckets : RATELIMIT_STRIPES;
 	rl->table = calloc(n, sizeof(*rl->table));
 	if (!rl->table)
 		return -ENOMEM;
-	rl->mask = n - 1;
+	r = init_locks(rl, stripes);
+	if (r < 0) {
+		free(rl->table);
+		rl->table = NULL;
+		return r;
+	}
+	rl->bucket_mask = buckets - 1;
 	rl->cost_ns = NS_PER_S / per_s;
 	rl->max_ns = rl->cost_ns * (burst ? burst : 1);
 	rl->seed = seed | 1;
@@ -33,6 +81,8 @@ void ratelimit_done(struct ratelimit *rl)
 {
 	if (!rl)
 		return;
+	if (rl->locks)
+		destroy_locks(rl->locks, rl->lock_mask + 1);
 	free(rl->table);
 	memset(rl, 0, sizeof(*rl));
 }
@@ -52,7 +102,7 @@ static void make_prefix(uint64_t ret[2], const uint8_t *ip, size_t ip_len)
 }
 
 /* A keyed multiply-xorshift mix: the seed is random per process, so a
- * sender cannot aim many sources at one group of slots. */
+ * sender cannot aim many sources at one bucket. */
 static size_t hash(const struct ratelimit *rl, const uint64_t prefix[2])
 {
 	uint64_t h = (prefix[0] ^ rl->seed) * UINT64_C(0x9e3779b97f4a7c15);
@@ -63,14 +113,14 @@ static size_t hash(const struct ratelimit *rl, const uint64_t prefix[2])
 	return (size_t)h;
 }
 
-/* The entry of prefix, or a free / least recently used one to take over. */
-static struct ratelimit_entry *find(struct ratelimit *rl, const uint64_t prefix[2])
+/* The entry of prefix in its bucket, or a free / least recently used one
+ * to take over. Called with the bucket's lock held. */
+static struct ratelimit_entry *find(struct ratelimit_entry *bucket, const uint64_t prefix[2])
 {
-	size_t h = hash(rl, prefix);
 	struct ratelimit_entry *victim = NULL;
 
-	for (size_t i = 0; i < PROBES; i++) {
-		struct ratelimit_entry *e = &rl->table[(h + i) & rl->mask];
+	for (size_t i = 0; i < RATELIMIT_WAYS; i++) {
+		struct ratelimit_entry *e = &bucket[i];
 		if (e->last_ns && e->prefix[0] == prefix[0] && e->prefix[1] == prefix[1])
 			return e;
 		if (!victim || e->last_ns < victim->last_ns)
@@ -82,24 +132,40 @@ static struct ratelimit_entry *find(struct ratelimit *rl, const uint64_t prefix[
 	return victim;
 }
 
-bool ratelimit_allow(struct ratelimit *rl, const uint8_t *ip, size_t ip_len, uint64_t now_ns)
+/* Refills e up to now (never moving its time backwards) and takes a token. */
+static bool take(const struct ratelimit *rl, struct ratelimit_entry *e, uint64_t now_ns)
 {
-	uint64_t prefix[2];
-	struct ratelimit_entry *e;
-
-	if (!rl->table)
-		return true;
-	make_prefix(prefix, ip, ip_len);
-	e = find(rl, prefix);
-	if (e->last_ns == 0)
+	if (now_ns == 0)
+		now_ns = 1;
+	if (e->last_ns == 0) {
 		e->credit_ns = rl->max_ns;
-	else if (now_ns > e->last_ns)
+		e->last_ns = now_ns;
+	} else if (now_ns > e->last_ns) {
 		e->credit_ns += now_ns - e->last_ns;
+		e->last_ns = now_ns;
+	}
 	if (e->credit_ns > rl->max_ns)
 		e->credit_ns = rl->max_ns;
-	e->last_ns = now_ns ? now_ns : 1;
 	if (e->credit_ns < rl->cost_ns)
 		return false;
 	e->credit_ns -= rl->cost_ns;
 	return true;
+}
+
+bool ratelimit_allow(struct ratelimit *rl, const uint8_t *ip, size_t ip_len, uint64_t now_ns)
+{
+	uint64_t prefix[2];
+	size_t b;
+	pthread_mutex_t *lock;
+	bool ok;
+
+	if (!rl->table)
+		return true;
+	make_prefix(prefix, ip, ip_len);
+	b = hash(rl, prefix) & rl->bucket_mask;
+	lock = &rl->locks[b & rl->lock_mask].mutex;
+	pthread_mutex_lock(lock);
+	ok = take(rl, find(&rl->table[b * RATELIMIT_WAYS], prefix), now_ns);
+	pthread_mutex_unlock(lock);
+	return ok;
 }
