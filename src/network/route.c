@@ -11,6 +11,8 @@
 
 #include "io/rtnl.h"
 
+#define SRC_VALID_MARK "/proc/sys/net/ipv4/conf/all/src_valid_mark"
+
 static int af(int family)
 {
 	return family == 4 ? AF_INET : AF_INET6;
@@ -28,6 +30,28 @@ static int write_sysctl(const char *path, const char *value)
 	return r;
 }
 
+/* The first character of a sysctl, or '\0' when it cannot be read. */
+static char read_sysctl(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char c = '\0';
+
+	if (fd < 0)
+		return c;
+	if (read(fd, &c, 1) != 1)
+		c = '\0';
+	close(fd);
+	return c;
+}
+
+/* src_valid_mark = 1, remembering whether it was 0 so that route_remove
+ * can put it back. */
+static void set_src_valid_mark(struct route_state *st)
+{
+	if (read_sysctl(SRC_VALID_MARK) == '0' && write_sysctl(SRC_VALID_MARK, "1") == 0)
+		st->set_src_valid_mark = true;
+}
+
 /* The wg-quick recipe for one family (see route.h). */
 static int add_default(struct route_state *st, int family)
 {
@@ -41,7 +65,7 @@ static int add_default(struct route_state *st, int family)
 	if (r == -EEXIST)
 		r = 0;
 	if (r == 0 && family == 4)
-		(void)write_sysctl("/proc/sys/net/ipv4/conf/all/src_valid_mark", "1");
+		set_src_valid_mark(st);
 	return r;
 }
 
@@ -101,4 +125,7 @@ void route_remove(struct route_state *st)
 	if (st->default6)
 		del_default(st, 6);
 	st->default4 = st->default6 = false;
+	if (st->set_src_valid_mark)
+		(void)write_sysctl(SRC_VALID_MARK, "0");
+	st->set_src_valid_mark = false;
 }

@@ -16,7 +16,8 @@
  * filtering accepts the server's answers.
  *
  * struct route_state records what was installed; route_remove undoes
- * exactly that (and is harmless to call twice). */
+ * exactly that, src_valid_mark included when it was 0 (and is harmless
+ * to call twice). */
 #ifndef LL_NETWORK_ROUTE_H
 #define LL_NETWORK_ROUTE_H
 
@@ -39,6 +40,7 @@ struct route_state {
 	struct route_prefix installed[ROUTE_MAX];
 	unsigned n_installed;
 	bool default4, default6; /* rules + table route in place */
+	bool set_src_valid_mark; /* it was 0: route_remove puts it back */
 };
 
 /* Installs routes for prefixes through ifindex. A failing route is
