@@ -312,7 +312,7 @@ static void apply_routes(struct client *c)
 	n = route_apply(&c->routes, (int)if_nametoindex(c->tun_name), p, cfg->n_routes, err,
 			sizeof(err));
 	if (n != 0)
-		log_warn(LOG_GROUP_CORE, "%d route(s) not installed; first: %s", n, err);
+		log_warn(LOG_GROUP_CORE, "%d routing step(s) failed; first: %s", n, err);
 }
 
 static void apply_dns(struct client *c, const struct session_params *p)

@@ -39,6 +39,9 @@
 
 static const char script_remove[] = "table " TABLE "\ndelete table " TABLE "\n";
 
+#define CLIENT_TABLE FIREWALL_FAMILY " " FIREWALL_CLIENT_TABLE
+static const char client_remove[] = "table " CLIENT_TABLE "\ndelete table " CLIENT_TABLE "\n";
+
 __attribute__((format(printf, 4, 5))) static int set_error(char *err, size_t err_len, int code,
 							   const char *fmt, ...)
 {
@@ -457,4 +460,38 @@ int firewall_teardown(struct firewall *fw, char *err, size_t err_len)
 	}
 	r2 = nft_apply(script_remove, r < 0 ? NULL : err, err_len);
 	return r < 0 ? r : r2;
+}
+
+int firewall_client_render(uint32_t mark, char *out, size_t out_len)
+{
+	struct text t = {out, 0, out_len, out_len == 0};
+
+	put(&t, "%s", client_remove);
+	put(&t, "table " CLIENT_TABLE " {\n");
+	put(&t, "\tchain premangle {\n");
+	put(&t, "\t\ttype filter hook prerouting priority mangle; policy accept;\n");
+	put(&t, "\t\tmeta l4proto udp ct mark 0x%x meta mark set ct mark\n", mark);
+	put(&t, "\t}\n");
+	put(&t, "\tchain postmangle {\n");
+	put(&t, "\t\ttype filter hook postrouting priority mangle; policy accept;\n");
+	put(&t, "\t\tmeta l4proto udp meta mark 0x%x ct mark set meta mark\n", mark);
+	put(&t, "\t}\n");
+	put(&t, "}\n");
+	return t.overflow ? -ENOSPC : 0;
+}
+
+int firewall_client_setup(uint32_t mark, char *err, size_t err_len)
+{
+	char script[1024];
+	int r = firewall_client_render(mark, script, sizeof(script));
+
+	if (r < 0)
+		return set_error(err, err_len, r, "client ruleset longer than %zu bytes",
+				 sizeof(script));
+	return nft_apply(script, err, err_len);
+}
+
+int firewall_client_teardown(char *err, size_t err_len)
+{
+	return nft_apply(client_remove, err, err_len);
 }

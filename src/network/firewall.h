@@ -53,4 +53,20 @@ int firewall_setup(struct firewall *fw, const struct firewall_spec *spec, char *
  * and removes the table; an absent table is not an error. */
 int firewall_teardown(struct firewall *fw, char *err, size_t err_len);
 
+/* The client's full tunnel (network/route.h), as wg-quick does it: table
+ * "inet lostlove_client" copies the mark of the tunnel's own UDP packets to
+ * their conntrack entry, and from it onto the server's answers, so that
+ * reverse-path filtering (with net.ipv4.conf.all.src_valid_mark = 1, or an
+ * nft "fib saddr . mark" rule) looks their source up by the main table, not
+ * the tunnel's: strict filtering would otherwise drop them. Other packets
+ * and marks are left alone. */
+#define FIREWALL_CLIENT_TABLE "lostlove_client"
+
+/* The script firewall_client_setup loads (pure); -ENOSPC if out_len is short. */
+int firewall_client_render(uint32_t mark, char *out, size_t out_len);
+/* Loads the table, atomically replacing a stale one. */
+int firewall_client_setup(uint32_t mark, char *err, size_t err_len);
+/* Removes it; an absent table is not an error. */
+int firewall_client_teardown(char *err, size_t err_len);
+
 #endif

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "io/rtnl.h"
+#include "network/firewall.h"
 
 #define SRC_VALID_MARK "/proc/sys/net/ipv4/conf/all/src_valid_mark"
 
@@ -50,6 +51,24 @@ static void set_src_valid_mark(struct route_state *st)
 {
 	if (read_sysctl(SRC_VALID_MARK) == '0' && write_sysctl(SRC_VALID_MARK, "1") == 0)
 		st->set_src_valid_mark = true;
+}
+
+/* The nftables half of the recipe (network/firewall.h); a failure costs
+ * only hosts with strict reverse-path filtering, so it is reported and the
+ * routes stay. */
+static int add_marks(struct route_state *st, char *err, size_t err_len)
+{
+	char why[160] = "";
+	int r;
+
+	if (st->marks)
+		return 0;
+	r = firewall_client_setup(ROUTE_FWMARK, why, sizeof(why));
+	if (r < 0)
+		snprintf(err, err_len, "%s (strict reverse-path filters will drop the answers)",
+			 why);
+	st->marks = r == 0;
+	return r;
 }
 
 /* The wg-quick recipe for one family (see route.h). */
@@ -110,6 +129,8 @@ int route_apply(struct route_state *st, int ifindex, const struct route_prefix *
 			snprintf(err, err_len, "IPv%d route /%u: %s", prefixes[i].family,
 				 prefixes[i].len, strerror(-r));
 	}
+	if ((st->default4 || st->default6) && add_marks(st, err, failures ? 0 : err_len) < 0)
+		failures++;
 	return failures;
 }
 
@@ -125,6 +146,9 @@ void route_remove(struct route_state *st)
 	if (st->default6)
 		del_default(st, 6);
 	st->default4 = st->default6 = false;
+	if (st->marks)
+		(void)firewall_client_teardown(NULL, 0);
+	st->marks = false;
 	if (st->set_src_valid_mark)
 		(void)write_sysctl(SRC_VALID_MARK, "0");
 	st->set_src_valid_mark = false;

@@ -11,9 +11,12 @@
  *   ip route add default dev TUN table T
  *
  * and the client's UDP socket carries SO_MARK M, so it uses the main
- * table and keeps working when the client roams. For IPv4 it also sets
- * net.ipv4.conf.all.src_valid_mark=1, as wg-quick does, so reverse-path
- * filtering accepts the server's answers.
+ * table and keeps working when the client roams. The server's answers
+ * carry no mark, though, and their source's unmarked route is the tunnel:
+ * strict reverse-path filtering would drop them. So, as wg-quick does, an
+ * nftables table (network/firewall.h) copies M from the socket's packets
+ * to their conntrack entry and back onto the answers, and for IPv4
+ * net.ipv4.conf.all.src_valid_mark=1 makes the filter use that mark.
  *
  * struct route_state records what was installed; route_remove undoes
  * exactly that, src_valid_mark included when it was 0 (and is harmless
@@ -40,12 +43,14 @@ struct route_state {
 	struct route_prefix installed[ROUTE_MAX];
 	unsigned n_installed;
 	bool default4, default6; /* rules + table route in place */
+	bool marks;		 /* the nftables table is loaded */
 	bool set_src_valid_mark; /* it was 0: route_remove puts it back */
 };
 
-/* Installs routes for prefixes through ifindex. A failing route is
- * reported in err (the first failure) and skipped; returns the number of
- * failures, or a negative errno when nothing could be done. */
+/* Installs routes for prefixes through ifindex (and, with a default
+ * route, the marks table). A failing step is reported in err (the first
+ * failure) and skipped; returns the number of failures, or a negative
+ * errno when nothing could be done. */
 int route_apply(struct route_state *st, int ifindex, const struct route_prefix *prefixes,
 		unsigned n, char *err, size_t err_len);
 void route_remove(struct route_state *st);

@@ -1,7 +1,8 @@
 /* Firewall (network/firewall.c) without root: the generated nft script for
  * each kind of spec, compared whole; interface-name validation (nothing can
  * be injected into the script); spec bounds; buffer sizes; the default-route
- * parsers on /proc text. Loading the script is tests/e2e/firewall.sh's job.
+ * parsers on /proc text; the client's marks table. Loading the scripts is
+ * tests/e2e/firewall.sh's and full_tunnel.sh's job.
  *
  * The .c is included to reach its static parsers. */
 #include <setjmp.h>
@@ -394,6 +395,31 @@ static void test_nft_error_first_line(void **state)
 	assert_string_equal(err, "nft");
 }
 
+/* The client's marks table (full tunnel), whole; short buffers refused. */
+static void test_client_render(void **state)
+{
+	(void)state;
+	static const char expect[] =
+	    "table inet lostlove_client\n"
+	    "delete table inet lostlove_client\n"
+	    "table inet lostlove_client {\n"
+	    "\tchain premangle {\n"
+	    "\t\ttype filter hook prerouting priority mangle; policy accept;\n"
+	    "\t\tmeta l4proto udp ct mark 0x4c4c meta mark set ct mark\n"
+	    "\t}\n"
+	    "\tchain postmangle {\n"
+	    "\t\ttype filter hook postrouting priority mangle; policy accept;\n"
+	    "\t\tmeta l4proto udp meta mark 0x4c4c ct mark set meta mark\n"
+	    "\t}\n"
+	    "}\n";
+	char out[sizeof(expect)];
+
+	assert_int_equal(firewall_client_render(0x4c4c, out, sizeof(out)), 0);
+	assert_string_equal(out, expect);
+	assert_int_equal(firewall_client_render(0x4c4c, out, sizeof(out) - 1), -ENOSPC);
+	assert_int_equal(firewall_client_render(0x4c4c, NULL, 0), -ENOSPC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -411,6 +437,7 @@ int main(void)
 	    cmocka_unit_test(test_default_route4),
 	    cmocka_unit_test(test_default_route6),
 	    cmocka_unit_test(test_nft_error_first_line),
+	    cmocka_unit_test(test_client_render),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
