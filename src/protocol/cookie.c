@@ -45,31 +45,128 @@ static int make_cookie(uint8_t ret[static MSG_COOKIE_LEN], const uint8_t secret[
 	return mac16(ret, secret, 32, src, src_len);
 }
 
+/* ---- the secrets: one writer at a time, lock-free readers (seqlock) ---- */
+
+#define SECRET_WORDS 4 /* 32 bytes */
+
+int cookie_secrets_init(struct cookie_secrets *s, uint64_t now_ns, const struct rng *rng)
+{
+	uint8_t first[32];
+	int r = rng_fill(rng, first, sizeof(first));
+
+	memset(s, 0, sizeof(*s));
+	s->birth_ns = now_ns;
+	memcpy(s->words, first, sizeof(first));
+	ct_wipe(first, sizeof(first));
+	return r;
+}
+
+void cookie_secrets_done(struct cookie_secrets *s)
+{
+	ct_wipe(s, sizeof(*s));
+}
+
+static bool secret_expired(uint64_t birth_ns, uint64_t now_ns)
+{
+	return now_ns - birth_ns >= LL_COOKIE_SECRET_MAX_AGE * LL_NS_PER_S;
+}
+
+int cookie_secrets_tick(struct cookie_secrets *s, uint64_t now_ns, const struct rng *rng)
+{
+	uint64_t fresh[SECRET_WORDS];
+	uint32_t seq;
+	int r;
+
+	if (!secret_expired(__atomic_load_n(&s->birth_ns, __ATOMIC_RELAXED), now_ns))
+		return 0;
+	r = rng_fill(rng, (uint8_t *)fresh, sizeof(fresh)); /* outside the sequence */
+	if (r < 0)
+		goto out;
+	/* become the writer: seq even -> odd; if another thread is, it rotates */
+	seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+	if ((seq & 1) || !__atomic_compare_exchange_n(&s->seq, &seq, seq + 1, false,
+						      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		goto out;
+	if (!secret_expired(__atomic_load_n(&s->birth_ns, __ATOMIC_RELAXED), now_ns)) {
+		/* another thread rotated since we looked: nothing changed */
+		__atomic_store_n(&s->seq, seq, __ATOMIC_RELEASE);
+		goto out;
+	}
+	/* a reader that sees any store below sees the odd seq after it */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	for (int i = 0; i < SECRET_WORDS; i++) {
+		uint64_t cur = __atomic_load_n(&s->words[i], __ATOMIC_RELAXED);
+		__atomic_store_n(&s->words[SECRET_WORDS + i], cur, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->words[i], fresh[i], __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&s->has_prev, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->birth_ns, now_ns, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
+out:
+	ct_wipe(fresh, sizeof(fresh));
+	return r;
+}
+
+/* A consistent copy of the current and (if any) previous secret: ret[0..32)
+ * and ret[32..64). The caller wipes it. */
+static bool secrets_read(const struct cookie_secrets *s, uint8_t ret[static 64])
+{
+	uint64_t w[2 * SECRET_WORDS];
+	uint32_t seq, again, has_prev;
+
+	do {
+		seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+		for (int i = 0; i < 2 * SECRET_WORDS; i++)
+			w[i] = __atomic_load_n(&s->words[i], __ATOMIC_RELAXED);
+		has_prev = __atomic_load_n(&s->has_prev, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		again = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+	} while ((seq & 1) || seq != again);
+	memcpy(ret, w, sizeof(w));
+	ct_wipe(w, sizeof(w));
+	return has_prev != 0;
+}
+
+/* ---- the checker ---- */
+
+static int checker_keys(struct cookie_checker *c, const uint8_t own_pub[static 32])
+{
+	if (labelled_key(c->mac1_key, label_mac1, own_pub) < 0 ||
+	    labelled_key(c->cookie_key, label_cookie, own_pub) < 0)
+		return -EIO;
+	return 0;
+}
+
 int cookie_checker_init(struct cookie_checker *c, const uint8_t own_pub[static 32], uint64_t now_ns,
 			const struct rng *rng)
 {
 	memset(c, 0, sizeof(*c));
-	c->secret_birth_ns = now_ns;
-	if (labelled_key(c->mac1_key, label_mac1, own_pub) < 0 ||
-	    labelled_key(c->cookie_key, label_cookie, own_pub) < 0)
+	if (checker_keys(c, own_pub) < 0)
 		return -EIO;
-	return rng_fill(rng, c->secret, sizeof(c->secret));
+	return cookie_secrets_init(&c->own, now_ns, rng);
+}
+
+int cookie_checker_init_shared(struct cookie_checker *c, const uint8_t own_pub[static 32],
+			       struct cookie_secrets *shared)
+{
+	memset(c, 0, sizeof(*c));
+	c->shared = shared;
+	return checker_keys(c, own_pub);
+}
+
+static struct cookie_secrets *secrets_of(struct cookie_checker *c)
+{
+	return c->shared ? c->shared : &c->own;
+}
+
+static const struct cookie_secrets *secrets_of_const(const struct cookie_checker *c)
+{
+	return c->shared ? c->shared : &c->own;
 }
 
 int cookie_checker_tick(struct cookie_checker *c, uint64_t now_ns, const struct rng *rng)
 {
-	if (now_ns - c->secret_birth_ns < LL_COOKIE_SECRET_MAX_AGE * LL_NS_PER_S)
-		return 0;
-	uint8_t fresh[32];
-	int r = rng_fill(rng, fresh, sizeof(fresh));
-	if (r == 0) {
-		memcpy(c->prev_secret, c->secret, 32);
-		memcpy(c->secret, fresh, 32);
-		c->has_prev = true;
-		c->secret_birth_ns = now_ns;
-	}
-	ct_wipe(fresh, sizeof(fresh));
-	return r;
+	return cookie_secrets_tick(secrets_of(c), now_ns, rng);
 }
 
 void cookie_checker_done(struct cookie_checker *c)
@@ -91,16 +188,19 @@ static bool mac2_matches(const uint8_t secret[static 32], const uint8_t *msg, si
 enum cookie_mac_state cookie_validate(const struct cookie_checker *c, const uint8_t *msg,
 				      size_t len, const uint8_t *src, size_t src_len)
 {
-	uint8_t mac[MSG_MAC_LEN];
+	uint8_t mac[MSG_MAC_LEN], secrets[64];
+	bool has_prev, ok;
+
 	if (len < MSG_HEADER_LEN + 2 * MSG_MAC_LEN || cookie_mac1(mac, c->mac1_key, msg, len) < 0 ||
 	    !ct_memeq(mac, msg + len - 2 * MSG_MAC_LEN, MSG_MAC_LEN))
 		return COOKIE_MAC_INVALID;
 	if (ct_is_zero(msg + len - MSG_MAC_LEN, MSG_MAC_LEN))
 		return COOKIE_MAC1_ONLY;
-	if (mac2_matches(c->secret, msg, len, src, src_len) ||
-	    (c->has_prev && mac2_matches(c->prev_secret, msg, len, src, src_len)))
-		return COOKIE_MAC2_OK;
-	return COOKIE_MAC2_BAD;
+	has_prev = secrets_read(secrets_of_const(c), secrets);
+	ok = mac2_matches(secrets, msg, len, src, src_len) ||
+	     (has_prev && mac2_matches(secrets + 32, msg, len, src, src_len));
+	ct_wipe(secrets, sizeof(secrets));
+	return ok ? COOKIE_MAC2_OK : COOKIE_MAC2_BAD;
 }
 
 /* Cookie reply: header, receiver index, random 12-byte nonce, then the cookie
@@ -112,16 +212,18 @@ int cookie_reply_create(const struct cookie_checker *c, uint8_t ret_reply[static
 {
 	struct aead aead = {0};
 	uint8_t *nonce = ret_reply + COOKIE_OFF_NONCE, *sealed = ret_reply + COOKIE_OFF_COOKIE;
+	uint8_t secrets[64];
 	int r = -EINVAL;
 	if (len < MSG_HEADER_LEN + 2 * MSG_MAC_LEN)
-		goto out;
+		return r;
+	(void)secrets_read(secrets_of_const(c), secrets);
 	memset(ret_reply, 0, COOKIE_REPLY_LEN);
 	ret_reply[0] = MSG_COOKIE_REPLY;
 	le32_store(ret_reply + COOKIE_OFF_RECEIVER, receiver_index);
 	r = rng_fill(rng, nonce, AEAD_NONCE_LEN);
 	if (r < 0)
 		goto out;
-	r = make_cookie(sealed, c->secret, src, src_len);
+	r = make_cookie(sealed, secrets, src, src_len);
 	if (r < 0)
 		goto out;
 	r = aead_init(&aead, AEAD_CHACHA20_POLY1305, c->cookie_key);
@@ -131,6 +233,7 @@ int cookie_reply_create(const struct cookie_checker *c, uint8_t ret_reply[static
 		      MSG_COOKIE_LEN, sealed + MSG_COOKIE_LEN);
 out:
 	aead_done(&aead);
+	ct_wipe(secrets, sizeof(secrets));
 	return r;
 }
 

@@ -13,7 +13,21 @@
  * a valid mac2, which proves the sender receives at its source address; a
  * message without one gets a cookie reply (52 bytes, smaller than any
  * handshake message: no amplification). A nonzero mac2 that does not verify
- * also gets a cookie reply, so a client whose cookie went stale recovers. */
+ * also gets a cookie reply, so a client whose cookie went stale recovers.
+ *
+ * A server has one secret for all its data-plane workers (struct
+ * cookie_secrets), so a cookie made by any worker validates at any other:
+ * the kernel picks the worker by 4-tuple hash, which a change in the set of
+ * sockets reshuffles. Each worker checks through its own cookie_checker
+ * view of it. One thread rotates it (the control thread's timer); readers
+ * take a consistent copy of the current and previous secrets through a
+ * sequence lock (the same lock-free scheme as the kernel's seqlock): no
+ * lock, no allocation, and a retry only if they meet the few stores of a
+ * rotation, once every LL_COOKIE_SECRET_MAX_AGE s (a rotating thread
+ * preempted inside them makes readers wait until it runs again). The secrets are words
+ * accessed atomically (relaxed) inside the sequence, so there is no data
+ * race even in a reader that retries; the previous secret is overwritten in
+ * place when it expires, and every copy a reader takes is wiped after use. */
 #ifndef LL_PROTOCOL_COOKIE_H
 #define LL_PROTOCOL_COOKIE_H
 
@@ -24,12 +38,32 @@
 #include "crypto/rng.h"
 #include "protocol/messages.h"
 
+/* The server's cookie secrets. seq is even while they are stable and odd
+ * during a rotation; every field is read and written with __atomic builtins
+ * once the secrets are shared. */
+struct cookie_secrets {
+	uint32_t seq;
+	uint32_t has_prev;
+	uint64_t words[8]; /* current secret (32 bytes), then the previous one */
+	uint64_t birth_ns; /* of the current secret, monotonic */
+};
+
+/* Draws the first secret. Not thread safe (nor is _done, which wipes). */
+int cookie_secrets_init(struct cookie_secrets *s, uint64_t now_ns, const struct rng *rng);
+/* Rotates the secret when it is older than LL_COOKIE_SECRET_MAX_AGE: the
+ * current one becomes the previous one (still accepted), the previous one
+ * is overwritten. Safe against concurrent readers and against another
+ * thread ticking at the same time (one of them rotates). */
+int cookie_secrets_tick(struct cookie_secrets *s, uint64_t now_ns, const struct rng *rng);
+void cookie_secrets_done(struct cookie_secrets *s);
+
+/* A receiver's view: its keys, and either secrets of its own or a server's
+ * shared ones. A checker may be copied; shared secrets must outlive it. */
 struct cookie_checker {
 	uint8_t mac1_key[32];
 	uint8_t cookie_key[32];
-	uint8_t secret[32], prev_secret[32];
-	bool has_prev;
-	uint64_t secret_birth_ns; /* monotonic */
+	struct cookie_secrets *shared; /* NULL: own */
+	struct cookie_secrets own;
 };
 
 enum cookie_mac_state {
@@ -39,11 +73,17 @@ enum cookie_mac_state {
 	COOKIE_MAC2_OK,	    /* both good */
 };
 
-/* Keys the checker for messages sent to own_pub; draws the first secret. */
+/* Keys the checker for messages sent to own_pub, with a secret of its own
+ * (drawn here): for a single thread, tests and tools. */
 int cookie_checker_init(struct cookie_checker *c, const uint8_t own_pub[static 32], uint64_t now_ns,
 			const struct rng *rng);
-/* Rotates the secret when it is older than LL_COOKIE_SECRET_MAX_AGE. */
+/* Keys the checker for messages sent to own_pub, over shared secrets: one
+ * per data-plane worker, all over the server's one cookie_secrets. */
+int cookie_checker_init_shared(struct cookie_checker *c, const uint8_t own_pub[static 32],
+			       struct cookie_secrets *shared);
+/* cookie_secrets_tick on the checker's secrets (own or shared). */
 int cookie_checker_tick(struct cookie_checker *c, uint64_t now_ns, const struct rng *rng);
+/* Wipes the checker and its own secrets; shared ones are left alone. */
 void cookie_checker_done(struct cookie_checker *c);
 
 /* Checks the macs at the end of a handshake message of len bytes (len >= 32)
