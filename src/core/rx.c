@@ -3,6 +3,7 @@
  *   transport  -> find session by receiver index -> open in place ->
  *                 keepalive | control | IP -> router -> TUN or client
  *   init       -> mac1 / cookie check -> per-IP limit -> control thread
+ *                 (secret and limiter are the server's, shared by workers)
  *   other      -> drop
  *
  * Each step returns WORKER_DROP_NONE or why it dropped the packet; rx_one
@@ -215,9 +216,10 @@ static enum worker_drop rx_init(struct worker *w, const uint8_t *msg, size_t len
 	macs = cookie_validate(&w->cookies, msg, len, key, key_len);
 	if (macs == COOKIE_MAC_INVALID)
 		return WORKER_DROP_MAC1;
+	worker_count(&w->stats.initiations, 1);
 	if (macs == COOKIE_MAC2_BAD || (macs != COOKIE_MAC2_OK && under_load(w->shared->hs_queue)))
 		return send_cookie(w, msg, len, from, key, key_len);
-	if (!ratelimit_allow(&w->ratelimit, key, key_len - 2, w->now_ns))
+	if (!ratelimit_allow(w->shared->hs_limit, key, key_len - 2, w->now_ns))
 		return WORKER_DROP_RATELIMIT;
 	return queue_handshake(w, msg, len, from);
 }

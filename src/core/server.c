@@ -27,6 +27,7 @@
 #include "core/timers.h"
 #include "crypto/ct.h"
 #include "crypto/keyenc.h"
+#include "crypto/rng.h"
 #include "crypto/x25519.h"
 #include "io/loop.h"
 #include "io/tun.h"
@@ -38,6 +39,10 @@
 #define STATE_FILE	   "lostlove.state"
 #define STATS_EVERY_TICKS  (60 * 1000 / TIMERS_TICK_MS)
 #define SOCKET_BUFFER	   (4 << 20)
+/* The handshake limiter: one table for every worker. 16384 entries of 32
+ * bytes (512 KiB) is what two workers had before it was shared. */
+#define HS_LIMIT_SIZE  16384
+#define HS_LIMIT_BURST 5
 
 /* ---- startup ---- */
 
@@ -190,7 +195,8 @@ static int init_shared(struct server *srv)
 	sh->client_to_client = cfg->client_to_client;
 	sh->buf_size = buffer_size(cfg);
 	sh->pool_count = per_worker > 8 * UDP_BATCH ? per_worker : 8 * UDP_BATCH;
-	sh->hs_per_ip_per_s = cfg->handshakes_per_ip_per_s;
+	sh->hs_limit = &srv->hs_limit;
+	sh->cookie = &srv->cookie;
 	memcpy(sh->server_pub, srv->pub, 32);
 	if (cfg->buffer_size && cfg->buffer_size < sh->buf_size) {
 		log_error(LOG_GROUP_CORE, "buffer_size %u is below the %zu bytes mtu %u needs",
@@ -199,6 +205,22 @@ static int init_shared(struct server *srv)
 	}
 	sh->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	return sh->notify_fd < 0 ? -errno : 0;
+}
+
+/* The handshake guards all workers share: one limiter, one cookie secret. */
+static int init_guards(struct server *srv)
+{
+	uint64_t seed;
+	int r = rng_fill(&rng_system, (uint8_t *)&seed, sizeof(seed));
+
+	if (r == 0)
+		r = ratelimit_init(&srv->hs_limit, HS_LIMIT_SIZE, srv->cfg->handshakes_per_ip_per_s,
+				   HS_LIMIT_BURST, seed);
+	if (r == 0)
+		r = cookie_secrets_init(&srv->cookie, loop_now_ns(), &rng_system);
+	if (r < 0)
+		log_error(LOG_GROUP_CORE, "cannot set up the handshake guards: %s", strerror(-r));
+	return r;
 }
 
 static int open_udp(const struct server_config *cfg, int *ret_fd)
@@ -264,6 +286,8 @@ static int start_workers(struct server *srv)
 	for (unsigned i = 0; i < srv->n_workers; i++)
 		srv->workers[i].udp_fd = srv->workers[i].tun_fd = -1;
 	r = init_shared(srv);
+	if (r == 0)
+		r = init_guards(srv);
 	for (unsigned i = 0; i < srv->n_workers && r == 0; i++)
 		r = start_worker(srv, i);
 	return r;
@@ -396,6 +420,7 @@ static void on_tick(struct loop *l, void *ctx)
 
 	(void)l;
 	timers_tick(srv);
+	(void)cookie_secrets_tick(&srv->cookie, loop_now_ns(), &rng_system);
 	if (++srv->ticks % STATS_EVERY_TICKS == 0 &&
 	    log_is_enabled(LOG_GROUP_CORE, LOG_LEVEL_DEBUG))
 		server_log_stats(srv);
@@ -475,6 +500,8 @@ static void stop_data_plane(struct server *srv)
 	for (unsigned i = 0; i < srv->n_workers; i++)
 		worker_done(&srv->workers[i]);
 	free(srv->workers);
+	ratelimit_done(&srv->hs_limit);
+	cookie_secrets_done(&srv->cookie);
 	if (srv->tun_fd >= 0)
 		close(srv->tun_fd);
 }
@@ -591,5 +618,10 @@ void server_log_stats(struct server *srv)
 		if (st.drops[d])
 			append(line, sizeof(line), &pos, " %s=%" PRIu64,
 			       worker_drop_name((enum worker_drop)d), st.drops[d]);
+	/* how the kernel spread handshakes over the workers' sockets */
+	append(line, sizeof(line), &pos, "; initiations per worker:");
+	for (unsigned i = 0; i < srv->n_workers; i++)
+		append(line, sizeof(line), &pos, " %" PRIu64,
+		       __atomic_load_n(&srv->workers[i].stats.initiations, __ATOMIC_RELAXED));
 	log_info(LOG_GROUP_CORE, "%s", line);
 }

@@ -7,6 +7,10 @@
  * eventfd that a SIGUSR1 handler writes (log statistics), the handshake
  * queue and the workers' notify eventfd.
  * The N workers (worker.h) run the data plane and never block on it.
+ * The handshake guards are one for the whole server, shared with the
+ * workers through struct worker_shared: the per-IP handshake limiter
+ * (thread safe, auth/ratelimit.h) and the cookie secret, which the control
+ * thread's timer rotates and workers read lock-free (protocol/cookie.h).
  *
  * The struct is shared by the control-thread modules (admission.c,
  * registry.c, timers.c); workers see only struct worker_shared. */
@@ -40,6 +44,8 @@ struct server {
 	struct handshake_responder responder;
 	struct session_table sessions;
 	struct queue hs_queue;
+	struct ratelimit hs_limit;    /* shared.hs_limit */
+	struct cookie_secrets cookie; /* shared.cookie; rotated by on_tick */
 	struct worker_shared shared;
 	struct worker *workers;
 	unsigned n_workers;

@@ -10,12 +10,7 @@
 
 #include "core/rx.h"
 #include "core/tx.h"
-#include "crypto/rng.h"
 #include "util/log.h"
-
-#define TICK_MS	       1000
-#define RATELIMIT_SIZE 8192
-#define HS_BURST       5
 
 static const char *const drop_names[WORKER_DROP_COUNT] = {
     [WORKER_DROP_NONE] = "none",
@@ -60,14 +55,6 @@ static void on_tun(struct loop *l, struct loop_op *op, int res)
 	tx_tun_ready(op->ctx);
 }
 
-static void on_tick(struct loop *l, void *ctx)
-{
-	struct worker *w = ctx;
-
-	(void)l;
-	(void)cookie_checker_tick(&w->cookies, loop_now_ns(), &rng_system);
-}
-
 static void on_flush(struct loop *l, void *ctx)
 {
 	(void)l;
@@ -98,23 +85,16 @@ static int init_loop(struct worker *w)
 	r = loop_submit(w->loop, &w->udp_op);
 	if (r == 0)
 		r = loop_submit(w->loop, &w->tun_op);
-	loop_set_tick(w->loop, TICK_MS, on_tick, w);
 	loop_set_flush(w->loop, on_flush, w);
 	return r;
 }
 
+/* The worker's view of the server's cookie secret. */
 static int init_guards(struct worker *w)
 {
 	const struct worker_shared *sh = w->shared;
-	uint64_t seed;
-	int r = rng_fill(&rng_system, (uint8_t *)&seed, sizeof(seed));
 
-	if (r == 0)
-		r = ratelimit_init(&w->ratelimit, RATELIMIT_SIZE, sh->hs_per_ip_per_s, HS_BURST,
-				   seed);
-	if (r == 0)
-		r = cookie_checker_init(&w->cookies, sh->server_pub, loop_now_ns(), &rng_system);
-	return r;
+	return cookie_checker_init_shared(&w->cookies, sh->server_pub, sh->cookie);
 }
 
 int worker_init(struct worker *w, unsigned id, const struct worker_shared *shared, int udp_fd,
@@ -176,7 +156,6 @@ void worker_done(struct worker *w)
 		return;
 	loop_free(w->loop);
 	cookie_checker_done(&w->cookies);
-	ratelimit_done(&w->ratelimit);
 	pool_done(&w->pool);
 	if (w->udp_fd >= 0)
 		close(w->udp_fd);

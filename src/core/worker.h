@@ -1,7 +1,10 @@
 /* A data-plane worker (DESIGN §5): one thread running its own event loop
  * over its own SO_REUSEPORT UDP socket and its own queue of the
- * multi-queue TUN device, with its own buffer pool, batches, cookie
- * checker, per-IP handshake limiter and statistics.
+ * multi-queue TUN device, with its own buffer pool, batches and
+ * statistics. The handshake guards are the server's, shared by all
+ * workers: one cookie secret (read through the worker's cookie checker,
+ * rotated by the control thread) and one per-IP handshake limiter, so a
+ * source reaching several workers from several ports is limited once.
  *
  *   UDP  -> rx.c: transport packets are opened in place and go to the TUN
  *           queue (or, sealed again in place, to another client);
@@ -65,18 +68,21 @@ struct worker_stats {
 	uint64_t drops[WORKER_DROP_COUNT];
 	uint64_t rx_packets, rx_bytes; /* transport packets opened */
 	uint64_t tx_packets, tx_bytes; /* datagrams sent */
+	uint64_t initiations;	       /* handshake initiations with a valid mac1 */
 	uint64_t handshakes_queued, cookie_replies;
 };
 
-/* What all workers share, read-only while they run. */
+/* What all workers share, read-only while they run (the objects pointed
+ * to are thread safe). */
 struct worker_shared {
 	struct session_table *sessions;
 	struct queue *hs_queue; /* of struct hs_item (admission.h) */
 	int notify_fd;		/* eventfd of the control thread */
 	bool client_to_client;
-	size_t buf_size;   /* bytes per pool buffer */
-	size_t pool_count; /* buffers per worker */
-	uint32_t hs_per_ip_per_s;
+	size_t buf_size;	       /* bytes per pool buffer */
+	size_t pool_count;	       /* buffers per worker */
+	struct ratelimit *hs_limit;    /* per-IP handshake buckets, one for all */
+	struct cookie_secrets *cookie; /* the cookie secret, one for all */
 	uint8_t server_pub[32];
 };
 
@@ -92,8 +98,7 @@ struct worker {
 	uint8_t *rx_bufs[UDP_BATCH]; /* always full: the receive slots */
 	uint8_t *tun_buf;	     /* spare for the next TUN read, or NULL */
 	struct udp_batch rx, tx;
-	struct cookie_checker cookies;
-	struct ratelimit ratelimit;
+	struct cookie_checker cookies; /* this worker's view of shared->cookie */
 	struct worker_stats stats;
 	uint64_t now_ns; /* monotonic, sampled once per batch */
 	uint64_t send_error_logged_ns;
