@@ -17,9 +17,12 @@
  *   --to ADDR:PORT  --count N (≤ 1000000)  --rate PPS (≤ 100000)
  *   --seed N  --wait-ms N (listen after the last send, ≤ 60000)
  *   --max-seconds N (hard bound on the whole run, default 60)
+ *   --ports N (≤ 1024, default 1): send from N sockets, each bound to its own
+ *             ephemeral port, in turn: one address, many 4-tuples, which the
+ *             server's SO_REUSEPORT sockets spread over its workers
  *
  * Prints one line:
- *   udpjunk: mode=M sent=N replies=R type1=a type2=b type3=c type4=d other=e
+ *   udpjunk: mode=M sent=N replies=R type1=a type2=b type3=c type4=d other=e ports=P
  * and exits 0 (the test decides what the numbers mean); 2 on a usage or
  * system error. */
 #include <arpa/inet.h>
@@ -46,12 +49,14 @@
 #define MAX_COUNT 1000000
 #define MAX_RATE  100000
 #define MAX_WAIT  60000
+#define MAX_PORTS 1024
 
 enum mode { MODE_RANDOM, MODE_TRUNCATED, MODE_OVERSIZED, MODE_INIT };
 
 struct junk {
 	enum mode mode;
-	int fd;
+	int fds[MAX_PORTS];
+	unsigned ports;
 	struct sockaddr_storage to;
 	socklen_t to_len;
 	uint64_t rng;
@@ -74,7 +79,7 @@ static void usage(void)
 	fprintf(stderr, "usage: udpjunk --to ADDR:PORT --mode random|truncated|oversized|init\n"
 			"               [--count N] [--rate PPS] [--seed N] [--wait-ms N]\n"
 			"               [--max-seconds N] [--client-key FILE] [--server-key B64]\n"
-			"               [--psk FILE] [--time-offset S]\n");
+			"               [--psk FILE] [--time-offset S] [--ports N]\n");
 	exit(2);
 }
 
@@ -256,23 +261,28 @@ static void drain_replies(struct junk *j)
 {
 	static uint8_t buf[65536];
 
-	for (;;) {
-		ssize_t n = recv(j->fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n < 0)
-			return;
-		j->replies++;
-		j->by_type[n > 0 && buf[0] >= 1 && buf[0] <= 4 ? buf[0] : 0]++;
+	for (unsigned i = 0; i < j->ports; i++) {
+		for (;;) {
+			ssize_t n = recv(j->fds[i], buf, sizeof(buf), MSG_DONTWAIT);
+			if (n < 0)
+				break;
+			j->replies++;
+			j->by_type[n > 0 && buf[0] >= 1 && buf[0] <= 4 ? buf[0] : 0]++;
+		}
 	}
 }
 
 /* Waits until the next send is due (or ms, when listening), taking replies. */
 static void wait_until(struct junk *j, uint64_t deadline_ns)
 {
+	static struct pollfd p[MAX_PORTS];
+
+	for (unsigned i = 0; i < j->ports; i++)
+		p[i] = (struct pollfd){.fd = j->fds[i], .events = POLLIN};
 	for (uint64_t now = clock_ns(CLOCK_MONOTONIC); now < deadline_ns;
 	     now = clock_ns(CLOCK_MONOTONIC)) {
-		struct pollfd p = {.fd = j->fd, .events = POLLIN};
 		int ms = (int)((deadline_ns - now + 999999) / 1000000);
-		if (poll(&p, 1, ms) > 0)
+		if (poll(p, j->ports, ms) > 0)
 			drain_replies(j);
 	}
 	drain_replies(j);
@@ -291,7 +301,8 @@ static void run(struct junk *j)
 			break;
 		}
 		size_t len = make_datagram(j, buf);
-		if (sendto(j->fd, buf, len, 0, (struct sockaddr *)&j->to, j->to_len) >= 0)
+		int fd = j->fds[i % j->ports];
+		if (sendto(fd, buf, len, 0, (struct sockaddr *)&j->to, j->to_len) >= 0)
 			j->sent++;
 		wait_until(j, start + (i + 1) * gap);
 	}
@@ -317,7 +328,8 @@ static int parse_mode(const char *s, enum mode *ret)
 
 int main(int argc, char **argv)
 {
-	static struct junk j = {.count = 100, .rate = 100, .wait_ms = 1000, .max_seconds = 60};
+	static struct junk j = {
+	    .count = 100, .rate = 100, .wait_ms = 1000, .max_seconds = 60, .ports = 1};
 	const char *client_key = NULL, *server_key = NULL, *psk = NULL;
 	bool has_to = false, has_mode = false;
 	static const struct option opts[] = {
@@ -332,6 +344,7 @@ int main(int argc, char **argv)
 	    {"server-key", required_argument, NULL, 'S'},
 	    {"psk", required_argument, NULL, 'p'},
 	    {"time-offset", required_argument, NULL, 'o'},
+	    {"ports", required_argument, NULL, 'P'},
 	    {0},
 	};
 	int c;
@@ -372,23 +385,30 @@ int main(int argc, char **argv)
 		case 'o':
 			j.time_offset_s = strtoll(optarg, NULL, 10);
 			break;
+		case 'P':
+			j.ports = (unsigned)strtoul(optarg, NULL, 10);
+			break;
 		default:
 			usage();
 		}
 	}
 	if (!has_to || !has_mode || j.count > MAX_COUNT || j.rate == 0 || j.rate > MAX_RATE ||
-	    j.wait_ms < 0 || j.wait_ms > MAX_WAIT || j.max_seconds <= 0 || j.max_seconds > 600)
+	    j.wait_ms < 0 || j.wait_ms > MAX_WAIT || j.max_seconds <= 0 || j.max_seconds > 600 ||
+	    j.ports == 0 || j.ports > MAX_PORTS)
 		usage();
 	if (j.mode == MODE_INIT || client_key || server_key)
 		setup_keys(&j, client_key, server_key, psk);
-	j.fd = socket(j.to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (j.fd < 0)
-		die("socket");
+	/* each socket gets its ephemeral port on its first send */
+	for (unsigned i = 0; i < j.ports; i++) {
+		j.fds[i] = socket(j.to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (j.fds[i] < 0)
+			die("socket");
+	}
 	run(&j);
 	printf("udpjunk: mode=%s sent=%lu replies=%lu type1=%lu type2=%lu type3=%lu type4=%lu "
-	       "other=%lu\n",
+	       "other=%lu ports=%u\n",
 	       mode_name(j.mode), j.sent, j.replies, j.by_type[1], j.by_type[2], j.by_type[3],
-	       j.by_type[4], j.by_type[0]);
+	       j.by_type[4], j.by_type[0], j.ports);
 	if (j.have_keys)
 		handshake_initiator_done(&j.hs);
 	return 0;
