@@ -643,6 +643,8 @@ struct toml_value *toml_parse(const char *text, size_t len, struct toml_error *r
 	r = check_input(&p);
 	if (r == 0)
 		r = parse_document(&p);
+	if (p.buf)
+		explicit_bzero(p.buf, p.buf_cap); /* string scratch: may hold keys */
 	free(p.buf);
 	if (p.c_locale)
 		freelocale(p.c_locale);

@@ -70,9 +70,15 @@ static int put(struct toml_parser *p, const char *s, size_t n)
 		size_t cap = p->buf_cap ? p->buf_cap : 64;
 		while (cap - p->buf_len <= n)
 			cap *= 2; /* cannot wrap: the input is at most TOML_MAX_INPUT */
-		char *b = realloc(p->buf, cap);
+		/* not realloc: the old block may hold a key; wipe it first */
+		char *b = malloc(cap);
 		if (!b)
 			return toml_oom(p);
+		if (p->buf) {
+			memcpy(b, p->buf, p->buf_len + 1);
+			explicit_bzero(p->buf, p->buf_cap);
+			free(p->buf);
+		}
 		p->buf = b;
 		p->buf_cap = cap;
 	}

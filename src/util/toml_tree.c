@@ -147,6 +147,8 @@ void toml_free(struct toml_value *v)
 			toml_free(v->u.array.items[i]);
 		free(v->u.array.items);
 	} else if (v->type == TOML_STRING) {
+		/* strings may be keys (private_key, psk): wipe before free */
+		explicit_bzero(v->u.str.ptr, v->u.str.len);
 		free(v->u.str.ptr);
 	}
 	free(v);
