@@ -29,7 +29,7 @@
  * because they cost 4 KiB and, with more cores, spare every worker's
  * initiations one shared cache line. Either way the lock is small beside
  * what surrounds it: cookie_validate's HMAC before it (0.3-0.9 µs) and a
- * handshake after it (about 0.4 ms).
+ * handshake after it (a few hundred µs).
  *
  * Time: callers pass their own monotonic clock readings, sampled per batch,
  * so one thread's "now" may be a little older than the last one recorded;
