@@ -46,6 +46,7 @@
 #define BUF_SIZE	   (TRANSPORT_HEADER_LEN + 65535 + 15 + CIPHER_MAX_OVERHEAD)
 #define MSG_SIZE	   2048		   /* handshakes, keepalives, control */
 #define POOL_COUNT	   (3 * UDP_BATCH) /* receive slots + send batch + spare */
+_Static_assert(BUF_SIZE >= UDP_GRO_BUF_MIN, "a receive slot holds any GRO message");
 
 struct client {
 	const struct client_config *cfg;
@@ -104,7 +105,7 @@ static void close_socket(struct client *c)
 static int open_socket(struct client *c)
 {
 	struct udp_endpoint any;
-	struct udp_options o = {.mark = ROUTE_FWMARK, .buffer_bytes = SOCKET_BUFFER};
+	struct udp_options o = {.mark = ROUTE_FWMARK, .gro = true, .buffer_bytes = SOCKET_BUFFER};
 	int fd, r;
 
 	close_socket(c);
@@ -538,6 +539,20 @@ static void on_datagram(struct client *c, uint8_t *buf, size_t len)
 	}
 }
 
+/* Message i: one datagram or, with UDP_GRO, a run of them from the same
+ * sender, each udp_batch_segment() long but the last. */
+static void on_message(struct client *c, unsigned i)
+{
+	size_t len = c->rx.msgs[i].msg_len, seg = udp_batch_segment(&c->rx, i);
+
+	if (udp_batch_truncated(&c->rx, i)) {
+		c->drops++;
+		return;
+	}
+	for (size_t off = 0; off < len; off += seg)
+		on_datagram(c, c->rx_bufs[i] + off, len - off < seg ? len - off : seg);
+}
+
 static void on_udp(struct loop *l, struct loop_op *op, int res)
 {
 	struct client *c = op->ctx;
@@ -548,10 +563,7 @@ static void on_udp(struct loop *l, struct loop_op *op, int res)
 	for (int round = 0; round < 4 && n == UDP_BATCH && c->udp_fd >= 0; round++) {
 		n = udp_recv_batch(c->udp_fd, &c->rx, c->rx_bufs, BUF_SIZE);
 		for (int i = 0; i < n; i++)
-			if (udp_batch_truncated(&c->rx, (unsigned)i))
-				c->drops++;
-			else
-				on_datagram(c, c->rx_bufs[i], c->rx.msgs[i].msg_len);
+			on_message(c, (unsigned)i);
 	}
 }
 

@@ -57,28 +57,32 @@ static void *find_client(void *ctx, const uint8_t *addr, size_t len)
 	return session_find_addr(ctx, addr, len);
 }
 
-/* Seals the inner packet (already at TRANSPORT_HEADER_LEN in slot i's
- * buffer) for another client and hands the buffer to the send batch; the
- * slot gets a fresh buffer. */
-static enum worker_drop forward(struct worker *w, unsigned i, struct session *dst, size_t len)
+/* Seals the inner packet (at TRANSPORT_HEADER_LEN in pkt) for another
+ * client: copied into a pool buffer, sealed there and queued. (The
+ * receive buffer cannot be handed on: on a GRO socket it holds the
+ * datagrams that follow this one.) */
+static enum worker_drop forward(struct worker *w, const uint8_t *pkt, struct session *dst,
+				size_t len)
 {
-	uint8_t *buf = w->rx_bufs[i], *fresh;
+	uint8_t *buf;
 	struct udp_endpoint to;
 	size_t out_len;
 	enum worker_drop d;
 
 	if (!session_is_confirmed(dst))
 		return WORKER_DROP_UNCONFIRMED;
-	fresh = pool_get(&w->pool);
-	if (!fresh)
+	if (TRANSPORT_HEADER_LEN + len > w->shared->buf_size)
+		return WORKER_DROP_MALFORMED;
+	buf = pool_get(&w->pool);
+	if (!buf)
 		return WORKER_DROP_NO_BUFFER;
+	memcpy(buf + TRANSPORT_HEADER_LEN, pkt + TRANSPORT_HEADER_LEN, len);
 	d = drop_of_transport(
 	    session_seal(dst, buf, w->shared->buf_size, len, w->now_ns, &to, &out_len));
 	if (d != WORKER_DROP_NONE) {
-		pool_put(&w->pool, fresh);
+		pool_put(&w->pool, buf);
 		return d;
 	}
-	w->rx_bufs[i] = fresh;
 	worker_send(w, buf, out_len, &to);
 	return WORKER_DROP_NONE;
 }
@@ -90,9 +94,9 @@ static enum worker_drop to_tun(struct worker *w, const uint8_t *ip, size_t len)
 	return WORKER_DROP_NONE;
 }
 
-static enum worker_drop rx_ip(struct worker *w, unsigned i, struct session *s, size_t len)
+static enum worker_drop rx_ip(struct worker *w, uint8_t *pkt, struct session *s, size_t len)
 {
-	uint8_t *ip = w->rx_bufs[i] + TRANSPORT_HEADER_LEN;
+	uint8_t *ip = pkt + TRANSPORT_HEADER_LEN;
 	void *dst = NULL;
 
 	switch (router_from_client(&s->addrs, ip, len, w->shared->client_to_client, find_client,
@@ -100,7 +104,7 @@ static enum worker_drop rx_ip(struct worker *w, unsigned i, struct session *s, s
 	case ROUTER_TO_TUN:
 		return to_tun(w, ip, len);
 	case ROUTER_TO_CLIENT:
-		return forward(w, i, dst, len);
+		return forward(w, pkt, dst, len);
 	case ROUTER_DROP_SPOOFED:
 		return WORKER_DROP_SPOOFED;
 	case ROUTER_DROP_C2C:
@@ -123,9 +127,10 @@ static enum worker_drop rx_control(struct worker *w, struct session *s, const ui
 	return WORKER_DROP_NONE;
 }
 
-static enum worker_drop rx_plain(struct worker *w, unsigned i, struct session *s, size_t plain_len)
+static enum worker_drop rx_plain(struct worker *w, uint8_t *pkt, struct session *s,
+				 size_t plain_len)
 {
-	const uint8_t *plain = w->rx_bufs[i] + TRANSPORT_HEADER_LEN;
+	const uint8_t *plain = pkt + TRANSPORT_HEADER_LEN;
 	size_t inner_len;
 
 	switch (control_classify(plain, plain_len, &inner_len)) {
@@ -133,7 +138,7 @@ static enum worker_drop rx_plain(struct worker *w, unsigned i, struct session *s
 		return WORKER_DROP_NONE;
 	case PLAIN_IPV4:
 	case PLAIN_IPV6:
-		return rx_ip(w, i, s, inner_len);
+		return rx_ip(w, pkt, s, inner_len);
 	case PLAIN_CONTROL:
 		return rx_control(w, s, plain, inner_len);
 	default:
@@ -141,10 +146,9 @@ static enum worker_drop rx_plain(struct worker *w, unsigned i, struct session *s
 	}
 }
 
-static enum worker_drop rx_transport(struct worker *w, unsigned i, size_t len,
+static enum worker_drop rx_transport(struct worker *w, uint8_t *pkt, size_t len,
 				     const struct udp_endpoint *from)
 {
-	uint8_t *pkt = w->rx_bufs[i];
 	struct session *s;
 	enum session_rx event;
 	enum worker_drop d;
@@ -162,7 +166,7 @@ static enum worker_drop rx_transport(struct worker *w, unsigned i, size_t len,
 		worker_notify(w);
 	worker_count(&w->stats.rx_packets, 1);
 	worker_count(&w->stats.rx_bytes, len);
-	return rx_plain(w, i, s, plain_len);
+	return rx_plain(w, pkt, s, plain_len);
 }
 
 static enum worker_drop send_cookie(struct worker *w, const uint8_t *msg, size_t len,
@@ -224,35 +228,47 @@ static enum worker_drop rx_init(struct worker *w, const uint8_t *msg, size_t len
 	return queue_handshake(w, msg, len, from);
 }
 
-static enum worker_drop rx_one(struct worker *w, unsigned i)
+static enum worker_drop rx_one(struct worker *w, uint8_t *pkt, size_t len,
+			       const struct udp_endpoint *from)
 {
-	const struct udp_batch *b = &w->rx;
-	size_t len = b->msgs[i].msg_len;
-
-	if (udp_batch_truncated(b, i))
-		return WORKER_DROP_TRUNCATED;
 	if (len < MSG_HEADER_LEN)
 		return WORKER_DROP_MALFORMED;
-	switch (w->rx_bufs[i][0]) {
+	switch (pkt[0]) {
 	case MSG_TRANSPORT:
-		return rx_transport(w, i, len, &b->peers[i]);
+		return rx_transport(w, pkt, len, from);
 	case MSG_HANDSHAKE_INIT:
-		return rx_init(w, w->rx_bufs[i], len, &b->peers[i]);
+		return rx_init(w, pkt, len, from);
 	default:
 		return WORKER_DROP_BAD_TYPE;
 	}
 }
 
+/* Message i: one datagram, or on the GRO socket several of one sender,
+ * each udp_batch_segment() long but the last. */
+static void rx_message(struct worker *w, unsigned i)
+{
+	const struct udp_batch *b = &w->rx;
+	size_t len = b->msgs[i].msg_len, seg = udp_batch_segment(b, i);
+
+	if (udp_batch_truncated(b, i)) {
+		worker_drop(w, WORKER_DROP_TRUNCATED);
+		return;
+	}
+	for (size_t off = 0; off < len; off += seg)
+		worker_drop(w, rx_one(w, w->rx_bufs[i] + off, len - off < seg ? len - off : seg,
+				      &b->peers[i]));
+}
+
 void rx_udp_ready(struct worker *w)
 {
 	for (int round = 0; round < BATCHES_PER_CALL; round++) {
-		int n = udp_recv_batch(w->udp_fd, &w->rx, w->rx_bufs, w->shared->buf_size);
+		int n = udp_recv_batch(w->udp_fd, &w->rx, w->rx_bufs, WORKER_RX_BUF);
 		if (n <= 0)
 			return;
 		w->now_ns = loop_now_ns();
 		urcu_memb_read_lock();
 		for (unsigned i = 0; i < (unsigned)n; i++)
-			worker_drop(w, rx_one(w, i));
+			rx_message(w, i);
 		urcu_memb_read_unlock();
 		if (n < UDP_BATCH)
 			return;

@@ -226,7 +226,7 @@ static int init_guards(struct server *srv)
 static int open_udp(const struct server_config *cfg, int *ret_fd)
 {
 	struct udp_endpoint ep;
-	struct udp_options o = {.reuseport = true, .buffer_bytes = SOCKET_BUFFER};
+	struct udp_options o = {.reuseport = true, .gro = true, .buffer_bytes = SOCKET_BUFFER};
 	int r = udp_endpoint_parse(&ep, cfg->bind_address, cfg->port);
 
 	if (r == 0)

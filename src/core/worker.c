@@ -3,6 +3,7 @@
 #include "core/worker.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -63,11 +64,12 @@ static void on_flush(struct loop *l, void *ctx)
 
 static int fill_rx_slots(struct worker *w)
 {
-	for (unsigned i = 0; i < UDP_BATCH; i++) {
-		w->rx_bufs[i] = pool_get(&w->pool);
-		if (!w->rx_bufs[i])
-			return -ENOMEM;
-	}
+	_Static_assert(WORKER_RX_BUF >= UDP_GRO_BUF_MIN, "a slot holds any GRO message");
+	w->rx_area = aligned_alloc(64, (size_t)UDP_BATCH * WORKER_RX_BUF);
+	if (!w->rx_area)
+		return -ENOMEM;
+	for (unsigned i = 0; i < UDP_BATCH; i++)
+		w->rx_bufs[i] = w->rx_area + (size_t)i * WORKER_RX_BUF;
 	return 0;
 }
 
@@ -157,6 +159,7 @@ void worker_done(struct worker *w)
 	loop_free(w->loop);
 	cookie_checker_done(&w->cookies);
 	pool_done(&w->pool);
+	free(w->rx_area);
 	if (w->udp_fd >= 0)
 		close(w->udp_fd);
 	if (w->tun_fd >= 0)

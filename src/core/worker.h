@@ -74,6 +74,10 @@ struct worker_stats {
 
 /* What all workers share, read-only while they run (the objects pointed
  * to are thread safe). */
+/* A receive slot: the UDP socket has UDP_GRO, so one message may carry a
+ * run of datagrams of up to 64 KiB. UDP_BATCH slots: 2 MiB per worker. */
+#define WORKER_RX_BUF 65536
+
 struct worker_shared {
 	struct session_table *sessions;
 	struct queue *hs_queue; /* of struct hs_item (admission.h) */
@@ -95,7 +99,8 @@ struct worker {
 	int udp_fd, tun_fd; /* owned */
 	struct loop_op udp_op, tun_op;
 	struct pool pool;
-	uint8_t *rx_bufs[UDP_BATCH]; /* always full: the receive slots */
+	uint8_t *rx_area;	     /* the receive slots, WORKER_RX_BUF bytes each */
+	uint8_t *rx_bufs[UDP_BATCH]; /* into rx_area */
 	uint8_t *tun_buf;	     /* spare for the next TUN read, or NULL */
 	struct udp_batch rx, tx;
 	struct cookie_checker cookies; /* this worker's view of shared->cookie */

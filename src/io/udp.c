@@ -133,6 +133,8 @@ static int set_options(int fd, const struct udp_endpoint *bind_to, const struct 
 		r = set_int(fd, SOL_SOCKET, SO_MARK, (int)o->mark);
 	if (r == 0 && o->buffer_bytes)
 		set_buffers(fd, o->buffer_bytes);
+	if (r == 0 && o->gro)
+		(void)set_int(fd, SOL_UDP, UDP_GRO, 1); /* optional: receive copes either way */
 	return r;
 }
 
@@ -167,17 +169,41 @@ static void slot_init(struct udp_batch *b, unsigned i, uint8_t *buf, size_t len)
 	h->msg_iovlen = 1;
 }
 
+/* The UDP_GRO segment size the kernel attached to message i, or 0. */
+static uint16_t gro_size(struct msghdr *h)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+		int size;
+
+		if (c->cmsg_level != SOL_UDP || c->cmsg_type != UDP_GRO ||
+		    c->cmsg_len < CMSG_LEN(sizeof(size)))
+			continue;
+		memcpy(&size, CMSG_DATA(c), sizeof(size));
+		return size > 0 && size <= UINT16_MAX ? (uint16_t)size : 0;
+	}
+	return 0;
+}
+
 int udp_recv_batch(int fd, struct udp_batch *b, uint8_t *const bufs[], size_t cap)
 {
 	int n;
 
-	for (unsigned i = 0; i < UDP_BATCH; i++)
+	for (unsigned i = 0; i < UDP_BATCH; i++) {
 		slot_init(b, i, bufs[i], cap);
+		b->msgs[i].msg_hdr.msg_control = b->ctl[i].buf;
+		b->msgs[i].msg_hdr.msg_controllen = sizeof(b->ctl[i].buf);
+	}
 	n = recvmmsg(fd, b->msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-	for (int i = 0; i < n; i++)
-		b->peers[i].len = b->msgs[i].msg_hdr.msg_namelen;
+	for (int i = 0; i < n; i++) {
+		struct msghdr *h = &b->msgs[i].msg_hdr;
+
+		b->peers[i].len = h->msg_namelen;
+		b->seg[i] = h->msg_controllen ? gro_size(h) : 0;
+		if (b->seg[i] >= b->msgs[i].msg_len)
+			b->seg[i] = 0;
+	}
 	b->n = (unsigned)n;
 	return n;
 }

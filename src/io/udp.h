@@ -42,6 +42,10 @@ const char *udp_endpoint_str(const struct udp_endpoint *ep, char buf[static UDP_
 
 struct udp_options {
 	bool reuseport;
+	/* UDP_GRO: the kernel may hand several datagrams of one sender as one
+	 * message (udp_batch_segment says how to cut it); every receive
+	 * buffer must then hold UDP_GRO_BUF_MIN bytes. Ignored if refused. */
+	bool gro;
 	uint32_t mark;	  /* SO_MARK, 0 = none */
 	int buffer_bytes; /* SO_RCVBUF/SO_SNDBUF, 0 = system default */
 };
@@ -56,7 +60,7 @@ int udp_open(const struct udp_endpoint *bind_to, const struct udp_options *o, in
  * run to the device once, not once per datagram. */
 struct udp_gso_ctl {
 	union {
-		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		char buf[CMSG_SPACE(sizeof(int))]; /* UDP_SEGMENT: u16; UDP_GRO: int */
 		struct cmsghdr align;
 	};
 };
@@ -70,13 +74,24 @@ struct udp_batch {
 	/* send side: one message per run of datagrams */
 	struct mmsghdr runs[UDP_BATCH];
 	unsigned run_first[UDP_BATCH + 1];
-	struct udp_gso_ctl ctl[UDP_BATCH];
+	struct udp_gso_ctl ctl[UDP_BATCH]; /* send: UDP_SEGMENT; receive: UDP_GRO */
+	uint16_t seg[UDP_BATCH];	   /* receive: GRO segment size, 0 = one datagram */
 };
 
-/* Receives up to UDP_BATCH datagrams, datagram i into bufs[i] (cap bytes
- * each): its length is b->msgs[i].msg_len, its sender b->peers[i].
+/* The largest UDP payload: a receive buffer of a GRO socket holds this. */
+#define UDP_GRO_BUF_MIN 65535
+
+/* Receives up to UDP_BATCH messages, message i into bufs[i] (cap bytes
+ * each): its length is b->msgs[i].msg_len, its sender b->peers[i]. On a
+ * GRO socket a message may hold several datagrams of that sender, each
+ * udp_batch_segment() bytes long except perhaps the last.
  * Returns the count, 0 when nothing is waiting, or a negative errno. */
 int udp_recv_batch(int fd, struct udp_batch *b, uint8_t *const bufs[], size_t cap);
+/* The length of each datagram in message i (the last may be shorter). */
+static inline size_t udp_batch_segment(const struct udp_batch *b, unsigned i)
+{
+	return b->seg[i] ? b->seg[i] : b->msgs[i].msg_len;
+}
 /* True if datagram i did not fit its buffer. */
 bool udp_batch_truncated(const struct udp_batch *b, unsigned i);
 

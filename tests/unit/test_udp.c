@@ -165,6 +165,65 @@ static void test_run_size_cap(void **state)
 	close(rx[1].fd);
 }
 
+/* A GRO receiver gets a run as few messages; cut by udp_batch_segment
+ * they give back every datagram, whole and in order. */
+static void test_gro_receive(void **state)
+{
+	static uint8_t bufs[UDP_BATCH][MAX_LEN], slots[4][UDP_GRO_BUF_MIN];
+	uint8_t *slot_ptrs[UDP_BATCH];
+	struct peer tx, rx;
+	struct udp_endpoint any;
+	struct udp_options o = {.gro = true, .buffer_bytes = 1 << 20};
+	struct udp_batch *b = calloc(1, sizeof(*b)), *r = calloc(1, sizeof(*r));
+	struct pollfd pfd;
+	unsigned got = 0, messages = 0;
+	int err = 0;
+
+	(void)state;
+	assert_non_null(b);
+	assert_non_null(r);
+	assert_int_equal(udp_endpoint_parse(&any, "127.0.0.1", 0), 0);
+	assert_int_equal(udp_open(&any, &o, &rx.fd), 0);
+	rx.ep.len = sizeof(rx.ep.in6);
+	assert_int_equal(getsockname(rx.fd, &rx.ep.sa, &rx.ep.len), 0);
+	open_loopback(&tx);
+	for (unsigned i = 0; i < 21; i++) {
+		fill(bufs[i], i, i < 20 ? 1420 : 300);
+		assert_true(udp_batch_add(b, bufs[i], i < 20 ? 1420 : 300, &rx.ep));
+	}
+	assert_int_equal(udp_send_batch(tx.fd, b, &err), 0);
+	for (unsigned i = 0; i < UDP_BATCH; i++)
+		slot_ptrs[i] = slots[i % 4]; /* at most 4 messages expected */
+	pfd = (struct pollfd){.fd = rx.fd, .events = POLLIN};
+	assert_int_equal(poll(&pfd, 1, 2000), 1);
+	while (got < 21) {
+		int n = udp_recv_batch(rx.fd, r, slot_ptrs, UDP_GRO_BUF_MIN);
+		assert_in_range(n, 1, 4);
+		messages += (unsigned)n;
+		for (unsigned m = 0; m < (unsigned)n; m++) {
+			size_t len = r->msgs[m].msg_len, seg = udp_batch_segment(r, m);
+			uint8_t want[MAX_LEN];
+
+			assert_false(udp_batch_truncated(r, m));
+			assert_true(udp_endpoint_equal(&r->peers[m], &tx.ep));
+			for (size_t off = 0; off < len; off += seg, got++) {
+				size_t one = len - off < seg ? len - off : seg;
+
+				assert_int_equal(one, got < 20 ? 1420 : 300);
+				fill(want, got, one);
+				assert_memory_equal(slot_ptrs[m] + off, want, one);
+			}
+		}
+	}
+	assert_int_equal(got, 21);
+	assert_true(messages < 21); /* the kernel did coalesce */
+	expect_nothing(rx.fd);
+	close(tx.fd);
+	close(rx.fd);
+	free(b);
+	free(r);
+}
+
 static void test_endpoints(void **state)
 {
 	struct udp_endpoint a, b, m;
@@ -192,9 +251,8 @@ static void test_endpoints(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_one_run),
-	    cmocka_unit_test(test_runs_split),
-	    cmocka_unit_test(test_run_size_cap),
+	    cmocka_unit_test(test_one_run),	 cmocka_unit_test(test_runs_split),
+	    cmocka_unit_test(test_run_size_cap), cmocka_unit_test(test_gro_receive),
 	    cmocka_unit_test(test_endpoints),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
