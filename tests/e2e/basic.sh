@@ -50,11 +50,14 @@ say "server and client"
 start_server
 start_client alice cli
 n cli ip addr show dev ll0
+# (Outputs are captured, then matched: "cmd | grep -q" can fail under
+# pipefail when grep's early exit kills cmd with SIGPIPE.)
 n cli ip route get 203.0.113.2
-nq cli ip route get 203.0.113.2 | grep -q 'dev ll0' || fail "client does not route 203.0.113.2 into ll0"
+out=$(nq cli ip route get 203.0.113.2)
+grep -q 'dev ll0' <<<"$out" || fail "client does not route 203.0.113.2 into ll0"
 n cli ip -6 route get 2001:db8:1::2
-nq cli ip -6 route get 2001:db8:1::2 | grep -q 'dev ll0' ||
-	fail "client does not route 2001:db8:1::2 into ll0"
+out=$(nq cli ip -6 route get 2001:db8:1::2)
+grep -q 'dev ll0' <<<"$out" || fail "client does not route 2001:db8:1::2 into ll0"
 if nq inet ip route get 10.8.0.2 >/dev/null 2>&1; then
 	fail "the internet host has a route to 10.8.0.2: the NAT check would prove nothing"
 fi

@@ -85,18 +85,26 @@ s() { ip netns exec "$S" "$@"; }
 c() { ip netns exec "$C" "$@"; }
 i() { ip netns exec "$I" "$@"; }
 
-# Waits (up to 5 s) until a command succeeds: a real condition, not a sleep.
+# Waits (up to 5 s of elapsed time, a deadline however long each try takes)
+# until a command succeeds: a real condition, not a sleep.
 wait_for() {
-	local tries=50
+	local start=${EPOCHREALTIME//[!0-9]/} now
 	until "$@"; do
-		tries=$((tries - 1))
-		[ "$tries" -gt 0 ] || fail "timed out waiting for: $*"
+		now=${EPOCHREALTIME//[!0-9]/}
+		[ $((now - start)) -lt 5000000 ] ||
+			fail "timed out after $(((now - start) / 100000 / 10)).$(((now - start) / 100000 % 10)) s (limit 5 s) waiting for: $*"
 		sleep 0.1
 	done
 }
 
 forwarding() { echo "$(s cat /proc/sys/net/ipv4/ip_forward)$(s cat /proc/sys/net/ipv6/conf/all/forwarding)"; }
-has_table() { s nft list tables | grep -qx 'table inet lostlove'; }
+# (Outputs are captured, then matched: "cmd | grep -q" can fail under
+# pipefail when grep's early exit kills cmd with SIGPIPE.)
+has_table() {
+	local t
+	t=$(s nft list tables)
+	grep -qx 'table inet lostlove' <<<"$t"
+}
 # Packets counted by the rule whose text (before "counter") is $1.
 counted() { s nft list chain inet lostlove forward | sed -n "s|^\t*$1 counter packets \([0-9]*\) .*|\1|p"; }
 
@@ -216,7 +224,8 @@ pids+=("$fw_PID")
 read -r -t 10 line <&"${fw[0]}" || fail "firewall_tool run did not start"
 [ "$line" = ready ] || fail "firewall_tool run said '$line'"
 [ "$(forwarding)" = 11 ] || fail "forwarding not enabled by run"
-s nft list chain inet lostlove forward | grep -q 'iifname "lltun0" oifname "lltun0" counter packets [0-9]* bytes [0-9]* accept' ||
+chain=$(s nft list chain inet lostlove forward)
+grep -q 'iifname "lltun0" oifname "lltun0" counter packets [0-9]* bytes [0-9]* accept' <<<"$chain" ||
 	fail "client_to_client not accepted"
 fw_pid=$fw_PID
 eval "exec ${fw[1]}>&-"

@@ -13,7 +13,8 @@
 # collide; all of them, and every process started here, are removed on exit
 # (trap cleanup EXIT). Every command that changes or probes the topology is
 # printed as "[ns] command" (WireGuard tests/netns.sh style). Waits poll a
-# real condition every 0.1 s up to a bound; there are no fixed sleeps.
+# real condition every 0.1 s up to a bound in seconds of elapsed time (a
+# deadline, not a count of tries); there are no fixed sleeps.
 #
 # Environment:
 #   LL_BUILD_DIR   build directory (when no argument is given)
@@ -89,8 +90,8 @@ pass() {
 
 find_binary() {
 	local name=$1 path
-	path=$(find "$LL_BUILD_DIR" -maxdepth 4 -type f -perm -u+x -name "$name" 2>/dev/null |
-		head -n1)
+	path=$(find "$LL_BUILD_DIR" -maxdepth 4 -type f -perm -u+x -name "$name" -print -quit \
+		2>/dev/null)
 	if [ -z "$path" ]; then
 		echo "FAIL $LL_NAME: $name not found under $LL_BUILD_DIR (build it first)" >&2
 		exit 1
@@ -198,20 +199,83 @@ $(tail -n 30 "${LL_LOGS[$name]}")"
 	done
 }
 
+# ---- clocks and deadlines ----
+#
+# Every bound below is in seconds of elapsed time, however long each try of
+# the awaited command takes (a "ping -W 1" try takes a second: counting
+# tries would stretch a 10 s bound to almost two minutes). The last try may
+# end after the deadline by at most its own duration.
+
+# now_us: microseconds since the epoch (bash's clock: no fork per call).
+now_us() {
+	if [ -n "${EPOCHREALTIME:-}" ]; then
+		echo "${EPOCHREALTIME//[!0-9]/}"
+	else
+		echo $(($(date +%s%N) / 1000))
+	fi
+}
+
+# seconds_us S: S seconds ("10", "0.5") in microseconds.
+seconds_us() {
+	local s=$1 frac=0
+	if [[ $s == *.* ]]; then
+		frac=${s#*.}000000
+		frac=$((10#${frac:0:6}))
+		s=${s%%.*}
+	fi
+	echo $((10#${s:-0} * 1000000 + frac))
+}
+
+# since START_US: seconds elapsed since START_US, one decimal ("10.3").
+since() {
+	local d=$(($(now_us) - $1))
+	printf '%d.%d' $((d / 1000000)) $((d % 1000000 / 100000))
+}
+
+# poll TIMEOUT_S CHECK_DAEMONS(0|1) cmd...: runs cmd every 0.1 s until it
+# succeeds (0) or TIMEOUT_S seconds have passed (1); LL_WAITED is how long
+# it took, in seconds.
+poll() {
+	local timeout=$1 daemons=$2 start end
+	shift 2
+	start=$(now_us)
+	end=$((start + $(seconds_us "$timeout")))
+	while :; do
+		if "$@" >/dev/null 2>&1; then
+			LL_WAITED=$(since "$start")
+			return 0
+		fi
+		[ "$daemons" = 0 ] || check_daemons
+		(($(now_us) < end)) || break
+		sleep 0.1
+	done
+	LL_WAITED=$(since "$start")
+	return 1
+}
+
+# gone PID TIMEOUT_S: waits until the process has exited; 1 if it still
+# runs after TIMEOUT_S seconds.
+gone() {
+	local pid=$1 end
+	end=$(($(now_us) + $(seconds_us "$2")))
+	while kill -0 "$pid" 2>/dev/null; do
+		(($(now_us) < end)) || return 1
+		sleep 0.1
+	done
+	return 0
+}
+
 # stop NAME [SIGNAL]: signals the process, waits (≤ 10 s, then SIGKILL) and
 # returns its exit status in LL_STATUS.
 stop() {
-	local name=$1 sig=${2:-TERM} pid=${LL_PIDS[$1]:-} i
+	local name=$1 sig=${2:-TERM} pid=${LL_PIDS[$1]:-} start
 	LL_STATUS=0
 	[ -n "$pid" ] || return 0
 	pretty + kill "-$sig" "$name"
+	start=$(now_us)
 	kill "-$sig" "$pid" 2>/dev/null || true
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		echo "$name did not exit within 10 s of SIG$sig: killing it" >&2
+	if ! gone "$pid" 10; then
+		echo "$name did not exit within $(since "$start") s of SIG$sig (limit 10 s): killing it" >&2
 		kill -KILL "$pid" 2>/dev/null || true
 		LL_STATUS=137
 	fi
@@ -229,39 +293,30 @@ $(tail -n 20 "${LL_LOGS[$1]}")"
 
 # ---- waiting on real conditions ----
 
-# wait_until TIMEOUT_S cmd...: polls cmd every 0.1 s; fails the test on timeout.
+# wait_until TIMEOUT_S cmd...: polls cmd every 0.1 s for up to TIMEOUT_S
+# seconds; fails the test on timeout, or when a daemon dies meanwhile.
 wait_until() {
-	local timeout=$1 i
+	local timeout=$1
 	shift
-	for ((i = 0; i < timeout * 10; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		check_daemons
-		sleep 0.1
-	done
-	fail "timed out after ${timeout} s waiting for: $*"
+	poll "$timeout" 1 "$@" ||
+		fail "timed out after $LL_WAITED s (limit $timeout s) waiting for: $*"
 }
 
-# try_until TIMEOUT_S cmd...: like wait_until but returns 1 instead of failing.
+# try_until TIMEOUT_S cmd...: like wait_until but returns 1 instead of
+# failing (LL_WAITED says how long it tried).
 try_until() {
-	local timeout=$1 i
+	local timeout=$1
 	shift
-	for ((i = 0; i < timeout * 10; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
+	poll "$timeout" 0 "$@"
 }
 
 # wait_pid PID TIMEOUT_S: waits for a child; kills it after TIMEOUT_S (then
 # returns 124), else returns its status.
 wait_pid() {
-	local pid=$1 timeout=$2 i
-	for ((i = 0; i < timeout * 10; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		echo "process $pid still running after ${timeout} s: killing it" >&2
+	local pid=$1 timeout=$2 start
+	start=$(now_us)
+	if ! gone "$pid" "$timeout"; then
+		echo "process $pid still running after $(since "$start") s (limit $timeout s): killing it" >&2
 		kill -KILL $(ps -o pid= --ppid "$pid") 2>/dev/null || true
 		kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
@@ -278,8 +333,11 @@ log_of() { echo "${LL_LOGS[$1]:-$1}"; }
 log_lines() { wc -l <"$(log_of "$1")"; }
 
 log_has() {
-	local file=$1 regex=$2 from=${3:-0}
-	tail -n "+$((from + 1))" "$file" | grep -Eq -- "$regex"
+	local file=$1 regex=$2 from=${3:-0} lines
+	# Read whole first: grep -q ending early would kill tail (SIGPIPE),
+	# and under pipefail the pipeline would fail though the line is there.
+	lines=$(tail -n "+$((from + 1))" "$file")
+	grep -Eq -- "$regex" <<<"$lines"
 }
 
 # log_count NAME REGEX: number of matching lines.
@@ -452,23 +510,24 @@ server_stats() {
 	if ! try_until 5 log_has "$(log_of "$name")" 'stats: ' "$from"; then
 		alive "$name" || fail "$name died on SIGUSR1 (documented as 'logs statistics');" \
 			"status $(wait "$(pid_of "$name")" 2>/dev/null || echo $?)"
-		fail "$name logged no 'stats:' line within 5 s of SIGUSR1"
+		fail "$name logged no 'stats:' line in $LL_WAITED s after SIGUSR1 (limit 5 s)"
 	fi
-	LL_STATS=$(tail -n +$((from + 1)) "$(log_of "$name")" | grep -m1 'stats: ')
+	LL_STATS=$(tail -n +$((from + 1)) "$(log_of "$name")")
+	LL_STATS=$(grep -m1 'stats: ' <<<"$LL_STATS")
 	echo "$LL_STATS"
 }
 
 # ---- traffic ----
 
 # ping_ok NS DEST [COUNT [PING_ARGS...]]: COUNT echo requests must all be
-# answered. The first reply is awaited (≤ 10 s) so a path that is still
-# settling is not a loss.
+# answered. The first reply is awaited (≤ 10 s of trying, each try waiting
+# 1 s for its reply) so a path that is still settling is not a loss.
 ping_ok() {
 	local ns=$1 dst=$2 count=${3:-5} out
 	shift $(($# < 3 ? $# : 3))
 	pretty "$ns" ping -c "$count" "$@" "$dst"
 	try_until 10 nq "$ns" ping -c 1 -W 1 "$@" "$dst" ||
-		fail "no reply from $dst (ns $ns, ping $*) within 10 s"
+		fail "no reply from $dst (ns $ns, ping $*) in $LL_WAITED s of trying (limit 10 s)"
 	out=$(nq "$ns" ping -c "$count" -i 0.1 -W 2 "$@" "$dst" 2>&1) ||
 		fail "ping $* $dst from $ns lost packets: $(echo "$out" | grep -E 'transmitted|rtt')"
 	echo "$out" | grep -E 'transmitted|rtt'
@@ -497,7 +556,9 @@ make_data() {
 }
 
 tcp_listening() {
-	nq "$1" ss -Hltn "sport = :$2" | grep -q LISTEN
+	local out
+	out=$(nq "$1" ss -Hltn "sport = :$2")
+	grep -q LISTEN <<<"$out"
 }
 
 # transfer_check SENDER_NS RECEIVER_NS LISTENER(sender|receiver) DST_IP PORT FILE [TIMEOUT]
@@ -545,8 +606,8 @@ transfer_check() {
 	t1=$(date +%s.%N)
 	[ "$status" = 0 ] || fail "the listening socat on port $port failed (status $status): $(tail -n 3 "$llog")"
 	got=$(cat "$out")
-	LL_XFER_PEER=$(grep -Eo 'accepting connection from AF=[0-9]+ [^ ]+' "$llog" |
-		awk '{print $NF}' | head -n1)
+	LL_XFER_PEER=$(grep -m1 -Eo 'accepting connection from AF=[0-9]+ [^ ]+' "$llog" |
+		awk '{print $NF}')
 	LL_XFER_PEER_IP=$(canon_ip "$(sed -E 's/^\[?(.*[^]])\]?:[0-9]+$/\1/' <<<"$LL_XFER_PEER")")
 	LL_XFER_MBPS=$(awk -v mb="$mb" -v t0="$t0" -v t1="$t1" 'BEGIN{printf "%.1f", mb*8.388608/(t1-t0)}')
 	if [ "$got" != "$want" ]; then
@@ -647,7 +708,7 @@ dump_logs() {
 }
 
 cleanup() {
-	local status=$? name pid ns p i
+	local status=$? name pid ns p
 	set +eE
 	trap - ERR
 	[ "$status" != 0 ] && LL_FAILED=1
@@ -657,10 +718,7 @@ cleanup() {
 	done
 	for name in "${!LL_PIDS[@]}"; do
 		pid=${LL_PIDS[$name]}
-		for ((i = 0; i < 50; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
+		gone "$pid" 5
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
