@@ -298,6 +298,32 @@ static int open_tun(struct client *c)
 	return loop_submit(c->loop, &c->tun_op);
 }
 
+static void prefixes_of(const struct client_config *cfg, struct route_prefix *p)
+{
+	for (unsigned i = 0; i < cfg->n_routes; i++) {
+		p[i].family = cfg->routes[i].family;
+		memcpy(p[i].addr, cfg->routes[i].addr, 16);
+		p[i].len = cfg->routes[i].len;
+	}
+}
+
+/* At start, before anything is added: what a killed run of a full tunnel
+ * left behind (its rules, nftables table) is removed, so that the rules
+ * exist once (network/route.h). */
+static void sweep_routes(struct client *c)
+{
+	struct route_prefix p[CONFIG_MAX_ROUTES];
+	int r;
+
+	prefixes_of(c->cfg, p);
+	r = route_begin(&c->routes, p, c->cfg->n_routes);
+	if (r > 0)
+		log_info(LOG_GROUP_CORE, "removed %d rule(s)/route(s) left by an earlier run", r);
+	else if (r < 0)
+		log_warn(LOG_GROUP_CORE, "cannot remove what an earlier run left: %s",
+			 strerror(-r));
+}
+
 static void apply_routes(struct client *c)
 {
 	struct route_prefix p[CONFIG_MAX_ROUTES];
@@ -305,11 +331,7 @@ static void apply_routes(struct client *c)
 	char err[128] = "";
 	int n;
 
-	for (unsigned i = 0; i < cfg->n_routes; i++) {
-		p[i].family = cfg->routes[i].family;
-		memcpy(p[i].addr, cfg->routes[i].addr, 16);
-		p[i].len = cfg->routes[i].len;
-	}
+	prefixes_of(cfg, p);
 	n = route_apply(&c->routes, (int)if_nametoindex(c->tun_name), p, cfg->n_routes, err,
 			sizeof(err));
 	if (n != 0)
@@ -738,6 +760,7 @@ int client_run(const struct client_config *cfg)
 		log_error(LOG_GROUP_CORE, "cannot start: %s", strerror(-r));
 		c->status = 1;
 	} else {
+		sweep_routes(c);
 		act(c, client_sm_start(&c->sm, loop_now_ns()));
 		r = loop_run(c->loop);
 		if (r < 0)

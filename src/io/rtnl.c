@@ -7,6 +7,7 @@
 #include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -133,22 +134,274 @@ int rtnl_route(bool add, int ifindex, int family, const uint8_t *dst, uint8_t ds
 	return request(nlh);
 }
 
-int rtnl_rule(bool add, int family, enum rtnl_rule_kind kind, uint32_t fwmark, uint32_t table)
+struct nlmsghdr *rtnl_rule_message(void *buf, bool add, const struct rtnl_rule_info *r)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh =
 	    put_header(buf, add ? RTM_NEWRULE : RTM_DELRULE, add ? NLM_F_CREATE | NLM_F_EXCL : 0);
 	struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
 
-	frh->family = (uint8_t)family;
-	frh->action = FR_ACT_TO_TBL;
-	if (kind == RTNL_RULE_NOT_FWMARK) {
+	frh->family = (uint8_t)r->family;
+	frh->action = r->action ? r->action : FR_ACT_TO_TBL;
+	frh->table = RT_TABLE_UNSPEC; /* FRA_TABLE holds it, any size */
+	if (r->invert)
 		frh->flags = FIB_RULE_INVERT;
-		mnl_attr_put_u32(nlh, FRA_FWMARK, fwmark);
-		mnl_attr_put_u32(nlh, FRA_TABLE, table);
-	} else {
-		mnl_attr_put_u32(nlh, FRA_TABLE, RT_TABLE_MAIN);
-		mnl_attr_put_u32(nlh, FRA_SUPPRESS_PREFIXLEN, 0);
+	if (r->priority)
+		mnl_attr_put_u32(nlh, FRA_PRIORITY, r->priority);
+	if (r->has_fwmark) {
+		mnl_attr_put_u32(nlh, FRA_FWMARK, r->fwmark);
+		if (r->fwmask)
+			mnl_attr_put_u32(nlh, FRA_FWMASK, r->fwmask);
 	}
-	return request(nlh);
+	if (r->suppress_prefixlen >= 0)
+		mnl_attr_put_u32(nlh, FRA_SUPPRESS_PREFIXLEN, (uint32_t)r->suppress_prefixlen);
+	mnl_attr_put_u32(nlh, FRA_TABLE, r->table);
+	return nlh;
+}
+
+int rtnl_rule(bool add, const struct rtnl_rule_info *r)
+{
+	_Alignas(struct nlmsghdr) char buf[RTNL_RULE_MSG_MAX];
+
+	return request(rtnl_rule_message(buf, add, r));
+}
+
+/* ---- dumps, and deleting what they list ---- */
+
+/* The header of one message of type, at least payload bytes long, or NULL. */
+static const struct nlmsghdr *message(const void *msg, size_t len, uint16_t type, size_t payload)
+{
+	const struct nlmsghdr *nlh = msg;
+
+	if (len < sizeof(*nlh) || nlh->nlmsg_len > len ||
+	    nlh->nlmsg_len < mnl_nlmsg_size(payload) || nlh->nlmsg_type != type)
+		return NULL;
+	return nlh;
+}
+
+static bool attr_u32(const struct nlattr *a, uint32_t *v)
+{
+	if (mnl_attr_get_payload_len(a) != sizeof(uint32_t))
+		return false;
+	*v = mnl_attr_get_u32(a);
+	return true;
+}
+
+int rtnl_rule_parse(const void *msg, size_t len, struct rtnl_rule_info *out)
+{
+	const struct nlmsghdr *nlh = message(msg, len, RTM_NEWRULE, sizeof(struct fib_rule_hdr));
+	const struct fib_rule_hdr *frh;
+	const struct nlattr *a;
+	uint32_t v;
+
+	if (!nlh)
+		return -EINVAL;
+	frh = mnl_nlmsg_get_payload(nlh);
+	*out = (struct rtnl_rule_info){
+	    .family = frh->family,
+	    .table = frh->table,
+	    .action = frh->action,
+	    .invert = (frh->flags & FIB_RULE_INVERT) != 0,
+	    .suppress_prefixlen = -1,
+	    .src_len = frh->src_len,
+	    .dst_len = frh->dst_len,
+	};
+	mnl_attr_for_each(a, nlh, sizeof(*frh))
+	{
+		if (!attr_u32(a, &v))
+			continue;
+		switch (mnl_attr_get_type(a)) {
+		case FRA_PRIORITY:
+			out->priority = v;
+			break;
+		case FRA_TABLE:
+			out->table = v;
+			break;
+		case FRA_FWMARK:
+			out->has_fwmark = true;
+			out->fwmark = v;
+			if (!out->fwmask)
+				out->fwmask = UINT32_MAX;
+			break;
+		case FRA_FWMASK:
+			out->fwmask = v;
+			break;
+		case FRA_SUPPRESS_PREFIXLEN:
+			out->suppress_prefixlen = (int32_t)v;
+			break;
+		default:
+			break;
+		}
+	}
+	/* A mark of 0 with a mask is reported as FRA_FWMASK alone. */
+	if (out->fwmask && !out->has_fwmark)
+		out->has_fwmark = true;
+	return 0;
+}
+
+uint32_t rtnl_route_table_of(const void *msg, size_t len)
+{
+	const struct nlmsghdr *nlh = message(msg, len, RTM_NEWROUTE, sizeof(struct rtmsg));
+	const struct rtmsg *rtm;
+	const struct nlattr *a;
+	uint32_t table, v;
+
+	if (!nlh)
+		return 0;
+	rtm = mnl_nlmsg_get_payload(nlh);
+	table = rtm->rtm_table;
+	mnl_attr_for_each(a, nlh, sizeof(*rtm))
+	{
+		if (mnl_attr_get_type(a) == RTA_TABLE && attr_u32(a, &v))
+			table = v;
+	}
+	return table;
+}
+
+#define DUMP_BUFFER 32768 /* what the kernel may put in one read of a dump */
+#define FLUSH_BATCH 16	  /* messages collected per dump */
+#define FLUSH_MSG   1024  /* bytes; a rule or a plain route is far smaller */
+
+/* What one dump collects for deletion. */
+struct flush {
+	bool (*match)(const struct nlmsghdr *nlh, const struct flush *f);
+	bool (*rule_match)(const struct rtnl_rule_info *r, void *ctx);
+	void *ctx;
+	uint32_t table;
+	unsigned n;
+	bool more;     /* more matched than fit: dump again */
+	bool too_long; /* one matched but cannot be copied */
+	_Alignas(struct nlmsghdr) char msg[FLUSH_BATCH][FLUSH_MSG];
+	_Alignas(struct nlmsghdr) char buf[DUMP_BUFFER];
+};
+
+static bool match_rule(const struct nlmsghdr *nlh, const struct flush *f)
+{
+	struct rtnl_rule_info r;
+
+	return rtnl_rule_parse(nlh, nlh->nlmsg_len, &r) == 0 && f->rule_match(&r, f->ctx);
+}
+
+static bool match_route(const struct nlmsghdr *nlh, const struct flush *f)
+{
+	return rtnl_route_table_of(nlh, nlh->nlmsg_len) == f->table;
+}
+
+static int collect(const struct nlmsghdr *nlh, void *data)
+{
+	struct flush *f = data;
+
+	if (!f->match(nlh, f))
+		return MNL_CB_OK;
+	if (nlh->nlmsg_len > FLUSH_MSG)
+		f->too_long = true;
+	else if (f->n == FLUSH_BATCH)
+		f->more = true;
+	else
+		memcpy(f->msg[f->n++], nlh, nlh->nlmsg_len);
+	return MNL_CB_OK;
+}
+
+/* Dumps type (RTM_GETRULE or RTM_GETROUTE) for family into f. */
+static int dump(uint16_t type, int family, struct flush *f)
+{
+	char *buf = f->buf;
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	struct nlmsghdr *nlh;
+	unsigned portid, seq = (unsigned)time(NULL);
+	ssize_t n;
+	int r;
+
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		r = -errno;
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	nlh = put_header(buf, type, NLM_F_REQUEST | NLM_F_DUMP);
+	nlh->nlmsg_seq = seq;
+	if (type == RTM_GETRULE) {
+		struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+		frh->family = (uint8_t)family;
+	} else {
+		struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+		rtm->rtm_family = (uint8_t)family;
+	}
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		r = -errno;
+		goto out;
+	}
+	do {
+		n = mnl_socket_recvfrom(nl, buf, sizeof(f->buf));
+		if (n < 0) {
+			r = -errno;
+			goto out;
+		}
+		errno = 0;
+		r = mnl_cb_run(buf, (size_t)n, seq, portid, collect, f);
+	} while (r > MNL_CB_STOP);
+	if (r < 0)
+		r = errno ? -errno : -EIO;
+out:
+	mnl_socket_close(nl);
+	return r;
+}
+
+/* Dumps, deletes what matched (each message sent back as del), and again
+ * while more matched than one dump collects. */
+static int flush(uint16_t get, uint16_t del, int family, struct flush *f)
+{
+	int deleted = 0, r;
+
+	for (unsigned round = 0; round < 64; round++) {
+		f->n = 0;
+		f->more = f->too_long = false;
+		r = dump(get, family, f);
+		if (r < 0)
+			return r;
+		for (unsigned i = 0; i < f->n; i++) {
+			struct nlmsghdr *nlh = (struct nlmsghdr *)f->msg[i];
+			nlh->nlmsg_type = del;
+			nlh->nlmsg_flags = 0;
+			r = request(nlh);
+			if (r == 0)
+				deleted++;
+			else if (r != -ENOENT && r != -ESRCH) /* gone meanwhile: fine */
+				return r;
+		}
+		if (f->too_long)
+			return -EMSGSIZE;
+		if (!f->more)
+			return deleted;
+	}
+	return -ELOOP;
+}
+
+int rtnl_rule_flush(int family, bool (*match)(const struct rtnl_rule_info *r, void *ctx), void *ctx)
+{
+	struct flush *f = calloc(1, sizeof(*f));
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	f->match = match_rule;
+	f->rule_match = match;
+	f->ctx = ctx;
+	r = flush(RTM_GETRULE, RTM_DELRULE, family, f);
+	free(f);
+	return r;
+}
+
+int rtnl_route_flush_table(int family, uint32_t table)
+{
+	struct flush *f = calloc(1, sizeof(*f));
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	f->match = match_route;
+	f->table = table;
+	r = flush(RTM_GETROUTE, RTM_DELROUTE, family, f);
+	free(f);
+	return r;
 }

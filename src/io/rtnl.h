@@ -3,13 +3,19 @@
  * socket, sends one request and waits for the kernel's acknowledgement:
  * these run at setup and teardown, never per packet.
  *
+ * The flush calls dump rules or routes first and then delete what matched,
+ * one request each.
+ *
  * Families are AF_INET / AF_INET6; addresses are in network byte order
  * (4 or 16 bytes). Return 0 or the kernel's negative errno. */
 #ifndef LL_IO_RTNL_H
 #define LL_IO_RTNL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+struct nlmsghdr;
 
 int rtnl_link_set(int ifindex, uint32_t mtu, bool up);
 /* No IPv6 link-local address on the link (addr_gen_mode none): set while
@@ -22,10 +28,45 @@ int rtnl_addr(bool add, int ifindex, int family, const uint8_t *addr, uint8_t pr
 int rtnl_route(bool add, int ifindex, int family, const uint8_t *dst, uint8_t dst_len,
 	       uint32_t table);
 
-enum rtnl_rule_kind {
-	RTNL_RULE_NOT_FWMARK,	 /* "not fwmark M lookup T" */
-	RTNL_RULE_SUPPRESS_MAIN, /* "lookup main suppress_prefixlength 0" */
+/* A policy rule: what LostLove adds, and what a dump reports of any rule
+ * (the fields LostLove looks at; others are left out). */
+struct rtnl_rule_info {
+	int family;	   /* AF_INET, AF_INET6 */
+	uint32_t priority; /* 0 = none: the kernel picks one when adding */
+	uint32_t table;	   /* table looked up (action "to table") */
+	uint8_t action;	   /* FR_ACT_*; FR_ACT_TO_TBL when adding */
+	bool invert;	   /* "not": the selectors must not match */
+	bool has_fwmark;
+	uint32_t fwmark;
+	uint32_t fwmask;	    /* 0xffffffff when given without a mask */
+	int32_t suppress_prefixlen; /* -1 = none */
+	uint8_t src_len, dst_len;   /* "from"/"to" prefixes; 0 = all */
 };
-int rtnl_rule(bool add, int family, enum rtnl_rule_kind kind, uint32_t fwmark, uint32_t table);
+
+/* Adds (NLM_F_EXCL: an identical rule, priority included, is -EEXIST) or
+ * deletes the rule r describes. */
+int rtnl_rule(bool add, const struct rtnl_rule_info *r);
+
+/* The request rtnl_rule sends (pure), written to buf (RTNL_RULE_MSG_MAX
+ * bytes, aligned for struct nlmsghdr). */
+#define RTNL_RULE_MSG_MAX 256
+struct nlmsghdr *rtnl_rule_message(void *buf, bool add, const struct rtnl_rule_info *r);
+
+/* Parses one RTM_NEWRULE message of a dump (pure): 0, or -EINVAL when it
+ * is no rule or is truncated. */
+int rtnl_rule_parse(const void *nlmsg, size_t len, struct rtnl_rule_info *out);
+
+/* The routing table of one RTM_NEWROUTE message (pure); 0 when it is none. */
+uint32_t rtnl_route_table_of(const void *nlmsg, size_t len);
+
+/* Deletes every rule of family for which match() is true, as dumped (each
+ * is sent back as RTM_DELRULE, as "ip rule flush" does). Returns how many
+ * were deleted, or a negative errno if the dump or a deletion failed. */
+int rtnl_rule_flush(int family, bool (*match)(const struct rtnl_rule_info *r, void *ctx),
+		    void *ctx);
+
+/* Deletes every route of family in table (as "ip route flush table T"):
+ * how many, or a negative errno. */
+int rtnl_route_flush_table(int family, uint32_t table);
 
 #endif

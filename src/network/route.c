@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,30 +72,112 @@ static int add_marks(struct route_state *st, char *err, size_t err_len)
 	return r;
 }
 
-/* The wg-quick recipe for one family (see route.h). */
+void route_rules(int family, struct rtnl_rule_info out[2])
+{
+	const struct rtnl_rule_info common = {
+	    .family = family,
+	    .action = FR_ACT_TO_TBL,
+	    .invert = true,
+	    .has_fwmark = true,
+	    .fwmark = ROUTE_FWMARK,
+	    .fwmask = UINT32_MAX,
+	    .suppress_prefixlen = -1,
+	};
+
+	out[0] = common;
+	out[0].priority = ROUTE_PRIO_SUPPRESS;
+	out[0].table = RT_TABLE_MAIN;
+	out[0].suppress_prefixlen = 0;
+	out[1] = common;
+	out[1].priority = ROUTE_PRIO_TUNNEL;
+	out[1].table = ROUTE_TABLE;
+}
+
+enum route_rule_kind route_rule_kind(const struct rtnl_rule_info *r)
+{
+	if (r->table == ROUTE_TABLE)
+		return ROUTE_RULE_TUNNEL;
+	/* Exactly our suppress rule, at any priority: an administrator's rule
+	 * that merely uses the same mark is left alone. */
+	if (r->table == RT_TABLE_MAIN && r->action == FR_ACT_TO_TBL && r->invert && r->has_fwmark &&
+	    r->fwmark == ROUTE_FWMARK && r->fwmask == UINT32_MAX && r->suppress_prefixlen == 0 &&
+	    r->src_len == 0 && r->dst_len == 0)
+		return ROUTE_RULE_SUPPRESS;
+	return ROUTE_RULE_OTHER;
+}
+
+bool route_has_default(const struct route_prefix *prefixes, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (prefixes[i].len == 0)
+			return true;
+	return false;
+}
+
+static bool rule_of_kind(const struct rtnl_rule_info *r, void *ctx)
+{
+	return route_rule_kind(r) == *(const enum route_rule_kind *)ctx;
+}
+
+/* Keeps the first error; counts successes. A family the kernel does not
+ * have (IPv6 disabled) has nothing to sweep. */
+static void tally(int *result, int r)
+{
+	if (r == -EAFNOSUPPORT)
+		return;
+	if (r < 0 && *result >= 0)
+		*result = r;
+	else if (r > 0 && *result >= 0)
+		*result += r;
+}
+
+int route_sweep(void)
+{
+	/* The tunnel rule goes first: without it the suppress rule alone
+	 * changes nothing. */
+	static const enum route_rule_kind order[] = {ROUTE_RULE_TUNNEL, ROUTE_RULE_SUPPRESS};
+	static const int families[] = {AF_INET, AF_INET6};
+	int result = 0;
+
+	for (unsigned k = 0; k < 2; k++)
+		for (unsigned f = 0; f < 2; f++) {
+			enum route_rule_kind kind = order[k];
+			tally(&result, rtnl_rule_flush(families[f], rule_of_kind, &kind));
+		}
+	for (unsigned f = 0; f < 2; f++)
+		tally(&result, rtnl_route_flush_table(families[f], ROUTE_TABLE));
+	/* Best effort, as before: without nftables there is no table, and
+	 * firewall_client_setup says so when the tunnel comes up. */
+	(void)firewall_client_teardown(NULL, 0);
+	return result;
+}
+
+int route_begin(struct route_state *st, const struct route_prefix *prefixes, unsigned n)
+{
+	st->full = route_has_default(prefixes, n);
+	if (!st->full)
+		return 0;
+	st->swept = true;
+	return route_sweep();
+}
+
+/* The wg-quick recipe for one family (see route.h): the table's route,
+ * then the suppress rule, then the rule that sends everything to T. */
 static int add_default(struct route_state *st, int family)
 {
 	static const uint8_t any[16];
-	int r = rtnl_route(true, st->ifindex, af(family), any, 0, ROUTE_FWMARK);
+	struct rtnl_rule_info rules[2];
+	int r = rtnl_route(true, st->ifindex, af(family), any, 0, ROUTE_TABLE);
 
-	if (r == 0)
-		r = rtnl_rule(true, af(family), RTNL_RULE_NOT_FWMARK, ROUTE_FWMARK, ROUTE_FWMARK);
-	if (r == 0 || r == -EEXIST)
-		r = rtnl_rule(true, af(family), RTNL_RULE_SUPPRESS_MAIN, 0, 0);
-	if (r == -EEXIST)
-		r = 0;
+	route_rules(af(family), rules);
+	for (unsigned i = 0; i < 2 && r == 0; i++) {
+		r = rtnl_rule(true, &rules[i]);
+		if (r == -EEXIST) /* identical, priority included: one copy */
+			r = 0;
+	}
 	if (r == 0 && family == 4)
 		set_src_valid_mark(st);
 	return r;
-}
-
-static void del_default(struct route_state *st, int family)
-{
-	static const uint8_t any[16];
-
-	(void)rtnl_rule(false, af(family), RTNL_RULE_SUPPRESS_MAIN, 0, 0);
-	(void)rtnl_rule(false, af(family), RTNL_RULE_NOT_FWMARK, ROUTE_FWMARK, ROUTE_FWMARK);
-	(void)rtnl_route(false, st->ifindex, af(family), any, 0, ROUTE_FWMARK);
 }
 
 static int add_one(struct route_state *st, const struct route_prefix *p)
@@ -123,6 +206,13 @@ int route_apply(struct route_state *st, int ifindex, const struct route_prefix *
 	int failures = 0;
 
 	st->ifindex = ifindex;
+	if (route_has_default(prefixes, n)) {
+		st->full = true;
+		if (!st->swept) {
+			st->swept = true;
+			(void)route_sweep();
+		}
+	}
 	for (unsigned i = 0; i < n; i++) {
 		int r = add_one(st, &prefixes[i]);
 		if (r < 0 && failures++ == 0)
@@ -141,14 +231,9 @@ void route_remove(struct route_state *st)
 		(void)rtnl_route(false, st->ifindex, af(p->family), p->addr, p->len, RT_TABLE_MAIN);
 	}
 	st->n_installed = 0;
-	if (st->default4)
-		del_default(st, 4);
-	if (st->default6)
-		del_default(st, 6);
-	st->default4 = st->default6 = false;
-	if (st->marks)
-		(void)firewall_client_teardown(NULL, 0);
-	st->marks = false;
+	if (st->full || st->default4 || st->default6 || st->marks)
+		(void)route_sweep();
+	st->default4 = st->default6 = st->marks = false;
 	if (st->set_src_valid_mark)
 		(void)write_sysctl(SRC_VALID_MARK, "0");
 	st->set_src_valid_mark = false;

@@ -38,7 +38,16 @@
 #      before it started;
 #   5. the client survives a server restart: while the server is down its
 #      handshakes leave by c0 (none enter ll0) and nothing leaks in the clear;
-#      afterwards it reconnects and traffic resumes.
+#      afterwards it reconnects and traffic resumes;
+#   6. a client killed by SIGKILL leaves its rules, nftables table and
+#      src_valid_mark = 1 behind (its TUN device, and the routes through it,
+#      go); restarted (with an older version's stale rule added too) it
+#      removes them first and ends with exactly one copy of each rule in
+#      ip rule / ip -6 rule and one nftables table, traffic works through
+#      the tunnel again, and on SIGTERM everything is as before it started
+#      but src_valid_mark, which stays 1: the killed run alone knew it had
+#      been 0 (network/route.h). Rules that are not the client's but share
+#      its mark or wg-quick's shape are left alone throughout.
 # And: dns = true with no resolvectl on the PATH (no resolver manager) draws
 # a clear warning, and the client keeps working.
 #
@@ -244,7 +253,7 @@ route_dev() {
 		echo "(no route: $out)"
 		return 0
 	}
-	grep -Eo ' dev [^ ]+' <<<"$out" | head -n1 | awk '{print $2}'
+	grep -m1 -Eo ' dev [^ ]+' <<<"$out" | awk '{print $2}'
 }
 
 # expect_route NS DEV ARGS... (e.g. expect_route cli ll0 203.0.113.2)
@@ -389,4 +398,105 @@ $(cat "$LL_TMP/state.diff")"
 fi
 echo "   ip rule, ip -6 rule, routes of all tables, links, addresses, nft ruleset and net.* sysctls: identical"
 grep -c . "$LL_TMP/before.txt" | xargs printf '   (%s lines compared)\n'
+
+say "check 6: SIGKILL, then a restart: one copy of each rule, and a clean exit"
+# Our rules, as ip rule prints them (route.h: ROUTE_PRIO_SUPPRESS, _TUNNEL).
+OUR_SUPPRESS="^32760:[[:space:]]+not from all fwmark $MARK lookup main suppress_prefixlength 0\$"
+OUR_TUNNEL="^32761:[[:space:]]+not from all fwmark $MARK lookup $((MARK))\$"
+OURS="(fwmark $MARK lookup main suppress_prefixlength 0|lookup $((MARK)))\$"
+# rule_count -4|-6 REGEX: how many rules match.
+rule_count() {
+	local out
+	out=$(nq cli ip "$1" rule)
+	grep -Ec -- "$2" <<<"$out" || true
+}
+# expect_one_copy WHEN: each of our rules exactly once per family, at its
+# priority, and every other rule as it was before the client started.
+expect_one_copy() {
+	local fam out
+	for fam in -4 -6; do
+		n cli ip "$fam" rule
+		[ "$(rule_count "$fam" "$OUR_SUPPRESS")" = 1 ] && [ "$(rule_count "$fam" "$OUR_TUNNEL")" = 1 ] &&
+			[ "$(rule_count "$fam" "$OURS")" = 2 ] ||
+			fail "$1: ip $fam rule does not hold exactly one copy of each of the client's rules"
+		out=$(nq cli ip "$fam" rule)
+		[ "$(grep -Ev -- "$OURS" <<<"$out")" = "${rules_before[$fam]}" ] ||
+			fail "$1: ip $fam rule changed other rules; before the client:
+${rules_before[$fam]}
+now:
+$out"
+	done
+}
+# Rules that are not the client's, though they share its mark or the shape
+# of wg-quick's: no sweep may touch them.
+n cli ip -4 rule add fwmark $MARK lookup main pref 100
+n cli ip -6 rule add fwmark $MARK lookup main pref 100
+n cli ip -4 rule add table main suppress_prefixlength 0 pref 32764
+n cli ip -6 rule add table main suppress_prefixlength 0 pref 32764
+declare -A rules_before=([-4]="$(nq cli ip -4 rule)" [-6]="$(nq cli ip -6 rule)")
+snapshot cli >"$LL_TMP/before6.txt"
+start_full_client
+expect_one_copy "first start"
+nft_first=$(nq cli nft list table inet lostlove_client)
+ping_ok cli $INET4 3
+[ "$(nq cli sysctl -n net.ipv4.conf.all.src_valid_mark)" = 1 ] ||
+	fail "the full-tunnel client did not set net.ipv4.conf.all.src_valid_mark = 1"
+
+stop client-alice KILL
+[ "$LL_STATUS" = 137 ] || fail "the client was not killed by SIGKILL (status $LL_STATUS)"
+# What a crash leaves: the TUN device goes with the process, and every
+# route through it; the rules, the nftables table and src_valid_mark stay.
+for fam in -4 -6; do
+	n cli ip "$fam" rule
+	[ "$(rule_count "$fam" "$OURS")" = 2 ] ||
+		fail "after SIGKILL the client's ip $fam rules are gone: this check would prove nothing"
+done
+n cli nft list tables
+[ "$(nq cli ip route show table $((MARK)))" = "" ] && [ "$(nq cli ip -6 route show table $((MARK)))" = "" ] ||
+	fail "a route in table $((MARK)) outlived the killed client's TUN device"
+# And a copy of the tunnel rule the way an older version added it (no
+# priority given: the kernel's 32765).
+n cli ip -4 rule add not fwmark $MARK table $((MARK)) pref 32765
+n cli ip -6 rule add not fwmark $MARK table $((MARK)) pref 32765
+
+from=$(log_lines client-alice)
+start_full_client
+log_has "$(log_of client-alice)" '^lostlove-client: removed 6 rule\(s\)/route\(s\) left by an earlier run' "$from" ||
+	fail "the restarted client did not report removing the 6 rules left behind; its log:
+$(tail -n +$((from + 1)) "$(log_of client-alice)")"
+expect_one_copy "restart after SIGKILL"
+n cli ip route show table $((MARK))
+n cli ip -6 route show table $((MARK))
+[ "$(nq cli ip route show table $((MARK)))" = "default dev ll0 scope link " ] ||
+	fail "table $((MARK)) does not hold exactly the default route through ll0"
+tables=$(nq cli nft list tables)
+[ "$(grep -cx "table inet lostlove_client" <<<"$tables")" = 1 ] ||
+	fail "not exactly one nftables table inet lostlove_client after the restart: $tables"
+[ "$(nq cli nft list table inet lostlove_client)" = "$nft_first" ] ||
+	fail "the restarted client's nftables table differs from the first run's"
+ping_ok cli $INET4 3
+ping_ok cli $INET6 3
+transfer_check cli inet receiver $INET4 5006 "$LL_TMP/small.bin"
+[ "$LL_XFER_PEER_IP" = 203.0.113.1 ] ||
+	fail "after the crash and restart the internet host saw $LL_XFER_PEER_IP, not 203.0.113.1"
+transfer_check cli inet receiver $INET6 5007 "$LL_TMP/small.bin"
+[ "$LL_XFER_PEER_IP" = 2001:db8:1::1 ] ||
+	fail "after the crash and restart the internet host saw $LL_XFER_PEER_IP, not 2001:db8:1::1"
+
+stop_clean client-alice
+snapshot cli >"$LL_TMP/after6.txt"
+# The one thing a crash cannot give back: whether src_valid_mark was 0
+# before the killed run set it. The restarted client found 1, cannot tell
+# ours from an administrator's, and leaves it (network/route.h).
+svm='^net\.ipv4\.conf\.all\.src_valid_mark = '
+grep -qx 'net.ipv4.conf.all.src_valid_mark = 0' "$LL_TMP/before6.txt" ||
+	fail "src_valid_mark was not 0 before the first start: the exception below would be wrong"
+grep -qx 'net.ipv4.conf.all.src_valid_mark = 1' "$LL_TMP/after6.txt" ||
+	fail "src_valid_mark is not the 1 the crashed run left: $(grep -E "$svm" "$LL_TMP/after6.txt")"
+if ! diff -u <(grep -Ev "$svm" "$LL_TMP/before6.txt") <(grep -Ev "$svm" "$LL_TMP/after6.txt") \
+	>"$LL_TMP/state6.diff"; then
+	fail "after a crash, a restart and SIGTERM the client left changes behind (- before, + after):
+$(cat "$LL_TMP/state6.diff")"
+fi
+echo "   after SIGKILL + restart + SIGTERM: all identical but src_valid_mark (0 -> 1, as documented)"
 pass
