@@ -119,6 +119,7 @@ static int open_socket(struct client *c)
 		return r;
 	}
 	c->udp_fd = fd;
+	c->tx.gso_off = false; /* a new path: try GSO again */
 	c->udp_op = (struct loop_op){.kind = LOOP_OP_POLL, .fd = fd, .done = on_udp, .ctx = c};
 	return loop_submit(c->loop, &c->udp_op);
 }
