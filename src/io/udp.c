@@ -106,6 +106,25 @@ const char *udp_endpoint_str(const struct udp_endpoint *ep, char buf[static UDP_
 	return buf;
 }
 
+bool udp_local_equal(const struct udp_local *a, const struct udp_local *b)
+{
+	if (a->family != b->family)
+		return false;
+	if (a->family == AF_INET)
+		return a->in4.s_addr == b->in4.s_addr;
+	if (a->family == AF_INET6)
+		return memcmp(&a->in6, &b->in6, sizeof(a->in6)) == 0;
+	return true;
+}
+
+const char *udp_local_str(const struct udp_local *l, char buf[static UDP_ENDPOINT_STR_MAX])
+{
+	if ((l->family != AF_INET && l->family != AF_INET6) ||
+	    !inet_ntop(l->family, &l->in6, buf, UDP_ENDPOINT_STR_MAX))
+		snprintf(buf, UDP_ENDPOINT_STR_MAX, "-");
+	return buf;
+}
+
 static int set_int(int fd, int level, int name, int value)
 {
 	return setsockopt(fd, level, name, &value, sizeof(value)) < 0 ? -errno : 0;
@@ -119,6 +138,13 @@ static void set_buffers(int fd, int bytes)
 		(void)set_int(fd, SOL_SOCKET, SO_RCVBUF, bytes);
 	if (set_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, bytes) < 0)
 		(void)set_int(fd, SOL_SOCKET, SO_SNDBUF, bytes);
+}
+
+static bool is_wildcard(const struct udp_endpoint *ep)
+{
+	if (ep->sa.sa_family == AF_INET)
+		return ep->in4.sin_addr.s_addr == htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(&ep->in6.sin6_addr);
 }
 
 static int set_options(int fd, const struct udp_endpoint *bind_to, const struct udp_options *o)
@@ -135,6 +161,12 @@ static int set_options(int fd, const struct udp_endpoint *bind_to, const struct 
 		set_buffers(fd, o->buffer_bytes);
 	if (r == 0 && o->gro)
 		(void)set_int(fd, SOL_UDP, UDP_GRO, 1); /* optional: receive copes either way */
+	if (r == 0 && o->pktinfo && is_wildcard(bind_to)) {
+		/* IPv4 datagrams, also those on the dual-stack socket */
+		r = set_int(fd, IPPROTO_IP, IP_PKTINFO, 1);
+		if (r == 0 && bind_to->sa.sa_family == AF_INET6)
+			r = set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+	}
 	return r;
 }
 
@@ -169,19 +201,41 @@ static void slot_init(struct udp_batch *b, unsigned i, uint8_t *buf, size_t len)
 	h->msg_iovlen = 1;
 }
 
-/* The UDP_GRO segment size the kernel attached to message i, or 0. */
-static uint16_t gro_size(struct msghdr *h)
+/* What the kernel attached to a received message: the UDP_GRO segment
+ * size (0 if none) and the local address it was sent to. */
+static uint16_t parse_control(struct msghdr *h, struct udp_local *ret_local)
 {
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
-		int size;
+	uint16_t seg = 0;
 
-		if (c->cmsg_level != SOL_UDP || c->cmsg_type != UDP_GRO ||
-		    c->cmsg_len < CMSG_LEN(sizeof(size)))
-			continue;
-		memcpy(&size, CMSG_DATA(c), sizeof(size));
-		return size > 0 && size <= UINT16_MAX ? (uint16_t)size : 0;
+	memset(ret_local, 0, sizeof(*ret_local));
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int size;
+			memcpy(&size, CMSG_DATA(c), sizeof(size));
+			seg = size > 0 && size <= UINT16_MAX ? (uint16_t)size : 0;
+		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+			   c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			ret_local->family = AF_INET;
+			ret_local->in4 = pi.ipi_addr; /* the header's destination */
+			ret_local->ifindex = (uint32_t)pi.ipi_ifindex;
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+			   c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			ret_local->ifindex = pi.ipi6_ifindex;
+			if (IN6_IS_ADDR_V4MAPPED(&pi.ipi6_addr)) {
+				ret_local->family = AF_INET;
+				memcpy(&ret_local->in4, &pi.ipi6_addr.s6_addr[12], 4);
+			} else {
+				ret_local->family = AF_INET6;
+				ret_local->in6 = pi.ipi6_addr;
+			}
+		}
 	}
-	return 0;
+	return seg;
 }
 
 int udp_recv_batch(int fd, struct udp_batch *b, uint8_t *const bufs[], size_t cap)
@@ -200,7 +254,12 @@ int udp_recv_batch(int fd, struct udp_batch *b, uint8_t *const bufs[], size_t ca
 		struct msghdr *h = &b->msgs[i].msg_hdr;
 
 		b->peers[i].len = h->msg_namelen;
-		b->seg[i] = h->msg_controllen ? gro_size(h) : 0;
+		if (h->msg_controllen) {
+			b->seg[i] = parse_control(h, &b->locals[i]);
+		} else {
+			b->seg[i] = 0;
+			b->locals[i].family = 0;
+		}
 		if (b->seg[i] >= b->msgs[i].msg_len)
 			b->seg[i] = 0;
 	}
@@ -213,13 +272,18 @@ bool udp_batch_truncated(const struct udp_batch *b, unsigned i)
 	return b->msgs[i].msg_hdr.msg_flags & MSG_TRUNC;
 }
 
-bool udp_batch_add(struct udp_batch *b, uint8_t *buf, size_t len, const struct udp_endpoint *to)
+bool udp_batch_add_from(struct udp_batch *b, uint8_t *buf, size_t len,
+			const struct udp_endpoint *to, const struct udp_local *from)
 {
 	struct msghdr *h;
 
 	if (b->n == UDP_BATCH)
 		return false;
 	b->peers[b->n] = *to;
+	if (from)
+		b->locals[b->n] = *from;
+	else
+		b->locals[b->n].family = 0;
 	slot_init(b, b->n, buf, len);
 	h = &b->msgs[b->n].msg_hdr;
 	h->msg_namelen = to->len;
@@ -227,39 +291,169 @@ bool udp_batch_add(struct udp_batch *b, uint8_t *buf, size_t len, const struct u
 	return true;
 }
 
+bool udp_batch_add(struct udp_batch *b, uint8_t *buf, size_t len, const struct udp_endpoint *to)
+{
+	return udp_batch_add_from(b, buf, len, to, NULL);
+}
+
+/* The family a source for peer to must have: an IPv4-mapped peer on the
+ * dual-stack socket is reached over IPv4. */
+static sa_family_t source_family(const struct udp_endpoint *to)
+{
+	if (to->sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&to->in6.sin6_addr))
+		return AF_INET;
+	return to->sa.sa_family;
+}
+
+/* Datagram d's source, or NULL: none given, of the wrong family, or
+ * refused by the kernel earlier in this send. */
+static const struct udp_local *source_of(const struct udp_batch *b, unsigned d)
+{
+	const struct udp_local *l = &b->locals[d];
+
+	if (!l->family || l->family != source_family(&b->peers[d]) || b->src_refused & (1u << d))
+		return NULL;
+	return l;
+}
+
+/* Appends one control message to h's (zeroed) control buffer. */
+static void add_cmsg(struct msghdr *h, int level, int type, const void *data, size_t len)
+{
+	struct cmsghdr *c = (struct cmsghdr *)((char *)h->msg_control + h->msg_controllen);
+
+	c->cmsg_level = level;
+	c->cmsg_type = type;
+	c->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(c), data, len);
+	h->msg_controllen += CMSG_SPACE(len);
+}
+
+/* A message's ancillary data: UDP_SEGMENT for a run (more than one
+ * datagram, cut at the first one's length), then the source src, if any.
+ * The interface is left to the routing (ifindex 0). */
+static void fill_control(struct msghdr *h, struct udp_ctl *ctl, const struct udp_local *src)
+{
+	h->msg_control = NULL;
+	h->msg_controllen = 0;
+	if (h->msg_iovlen < 2 && !src)
+		return;
+	memset(ctl->buf, 0, sizeof(ctl->buf));
+	h->msg_control = ctl->buf;
+	if (h->msg_iovlen > 1) {
+		uint16_t size = (uint16_t)h->msg_iov[0].iov_len;
+		add_cmsg(h, SOL_UDP, UDP_SEGMENT, &size, sizeof(size));
+	}
+	if (src && src->family == AF_INET) {
+		struct in_pktinfo pi = {.ipi_spec_dst = src->in4};
+		add_cmsg(h, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
+	} else if (src) {
+		struct in6_pktinfo pi = {.ipi6_addr = src->in6};
+		add_cmsg(h, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
+	}
+}
+
+/* The same for a message whose first datagram is d. */
+static void build_control(struct udp_batch *b, struct msghdr *h, struct udp_ctl *ctl, unsigned d)
+{
+	fill_control(h, ctl, source_of(b, d));
+}
+
+/* Messages m[0 .. count) about to be sent: message k carries the
+ * datagrams first[k] .. first[k + 1] - 1 and owns ctl[k]. */
+struct send_set {
+	struct mmsghdr *m;
+	struct udp_ctl *ctl;
+	const unsigned *first;
+	unsigned count;
+};
+
+/* Rebuilds the control of the messages from k on whose first datagram
+ * is in mask (their source was just refused, or found innocent). */
+static void rebuild(struct udp_batch *b, const struct send_set *s, unsigned k, uint32_t mask)
+{
+	for (; k < s->count; k++)
+		if (mask & (1u << s->first[k]))
+			build_control(b, &s->m[k].msg_hdr, &s->ctl[k], s->first[k]);
+}
+
+/* The kernel refused the source of datagram d: marks it, and every later
+ * datagram from the same address; returns the datagrams newly marked. */
+static uint32_t refuse_source(struct udp_batch *b, unsigned d)
+{
+	const struct udp_local src = b->locals[d];
+	uint32_t mask = 0;
+
+	for (unsigned i = d; i < b->n; i++)
+		if (source_of(b, i) && udp_local_equal(&b->locals[i], &src))
+			mask |= 1u << i;
+	b->src_refused |= mask;
+	return mask;
+}
+
+/* What the kernel answers a source address the host does not have:
+ * EINVAL (IPv6), ENETUNREACH (IPv4 routing), EADDRNOTAVAIL. Each can mean
+ * something else too, hence the retry without the source. */
+static bool source_error(int err)
+{
+	return err == EINVAL || err == ENETUNREACH || err == EADDRNOTAVAIL;
+}
+
+/* EIO: no checksum offload; EINVAL or EMSGSIZE: a segment above the path
+ * MTU, as over a 1280-byte IPv6 path, where plain datagrams are
+ * fragmented. */
+static bool gso_refusal(int err)
+{
+	return err == EIO || err == EINVAL || err == EMSGSIZE;
+}
+
 /* sendmmsg stops at the first message that fails: count it as failed
  * and go on with the rest. EAGAIN (socket buffer full) drops what is left
  * rather than spinning: it is congestion, and the inner flows back off.
- * Message i carries the datagrams first[i] .. first[i + 1] - 1; returns
- * the number of datagrams that failed. On a refused GSO message (EIO: no
- * checksum offload; EINVAL or EMSGSIZE: a segment above the path MTU, as
- * over a 1280-byte IPv6 path, where plain datagrams are fragmented) with
- * gso_refused non-NULL, stops there instead and reports its index there. */
-static unsigned send_msgs(int fd, struct mmsghdr *m, unsigned count, const unsigned *first,
+ * Returns the number of datagrams that failed.
+ *
+ * A message with a source that fails with a source_error() is tried
+ * once more without it (and with it every later one from that
+ * address): if that goes, the address is gone from the host. If it fails
+ * too, the source was not to blame and keeps its place. Then, on a
+ * refused GSO message with gso_refused non-NULL, stops there and reports
+ * its index there. */
+static unsigned send_msgs(int fd, struct udp_batch *b, const struct send_set *s,
 			  int *ret_last_error, int *gso_refused)
 {
-	unsigned done = 0, failed = 0;
+	unsigned done = 0, failed = 0, retried = UDP_BATCH;
+	uint32_t blamed = 0;
 
-	while (done < count) {
-		int n = sendmmsg(fd, m + done, count - done, MSG_DONTWAIT);
+	while (done < s->count) {
+		struct msghdr *h = &s->m[done].msg_hdr;
+		int n = sendmmsg(fd, s->m + done, s->count - done, MSG_DONTWAIT), err;
+
 		if (n > 0) {
 			done += (unsigned)n;
 			continue;
 		}
-		if (n < 0 && errno == EINTR)
+		err = n < 0 ? errno : EIO;
+		if (err == EINTR)
 			continue;
-		*ret_last_error = n < 0 ? errno : EIO;
-		if (n < 0 && errno == EAGAIN) {
-			failed += first[count] - first[done];
+		*ret_last_error = err;
+		if (retried == done) { /* without the source it fails too */
+			b->src_refused &= ~blamed;
+			rebuild(b, s, done, blamed);
+			retried = UDP_BATCH;
+		} else if (source_error(err) && source_of(b, s->first[done])) {
+			blamed = refuse_source(b, s->first[done]);
+			rebuild(b, s, done, blamed);
+			retried = done;
+			continue;
+		}
+		if (err == EAGAIN) {
+			failed += s->first[s->count] - s->first[done];
 			break;
 		}
-		if (gso_refused && n < 0 &&
-		    (errno == EIO || errno == EINVAL || errno == EMSGSIZE) &&
-		    m[done].msg_hdr.msg_controllen) {
+		if (gso_refused && gso_refusal(err) && h->msg_iovlen > 1) {
 			*gso_refused = (int)done;
 			break;
 		}
-		failed += first[done + 1] - first[done];
+		failed += s->first[done + 1] - s->first[done];
 		done++;
 	}
 	return failed;
@@ -279,27 +473,19 @@ static unsigned make_runs(struct udp_batch *b)
 		unsigned j = i + 1;
 		struct msghdr *h = &b->runs[r].msg_hdr;
 
-		/* extend while same peer, same size; a shorter one ends the run */
+		/* extend while same peer, same source, same size; a shorter
+		 * one ends the run */
 		while (j < b->n && j - i < GSO_MAX_SEGS && b->iov[j].iov_len <= seg &&
 		       total + b->iov[j].iov_len <= GSO_MAX_BYTES &&
-		       udp_endpoint_equal(&b->peers[j], &b->peers[i])) {
+		       udp_endpoint_equal(&b->peers[j], &b->peers[i]) &&
+		       udp_local_equal(&b->locals[j], &b->locals[i])) {
 			total += b->iov[j].iov_len;
 			if (b->iov[j++].iov_len < seg)
 				break;
 		}
 		*h = b->msgs[i].msg_hdr;
 		h->msg_iovlen = j - i;
-		if (j - i > 1) {
-			struct cmsghdr *c = &b->ctl[r].align;
-			uint16_t size = (uint16_t)seg;
-
-			h->msg_control = b->ctl[r].buf;
-			h->msg_controllen = sizeof(b->ctl[r].buf);
-			c->cmsg_level = SOL_UDP;
-			c->cmsg_type = UDP_SEGMENT;
-			c->cmsg_len = CMSG_LEN(sizeof(size));
-			memcpy(CMSG_DATA(c), &size, sizeof(size));
-		}
+		build_control(b, h, &b->ctl[r], i);
 		b->run_first[r++] = i;
 		i = j;
 	}
@@ -307,34 +493,65 @@ static unsigned make_runs(struct udp_batch *b)
 	return r;
 }
 
+/* Datagrams from on, one message each. */
+static unsigned send_plain(int fd, struct udp_batch *b, unsigned from, int *ret_last_error)
+{
+	struct send_set s = {b->msgs + from, b->ctl + from, b->run_first, b->n - from};
+
+	for (unsigned i = from; i < b->n; i++)
+		build_control(b, &b->msgs[i].msg_hdr, &b->ctl[i], i);
+	for (unsigned k = 0; k <= b->n - from; k++)
+		b->run_first[k] = from + k;
+	return send_msgs(fd, b, &s, ret_last_error, NULL);
+}
+
 unsigned udp_send_batch(int fd, struct udp_batch *b, int *ret_last_error)
 {
-	unsigned failed, runs, plain_from;
+	_Static_assert(UDP_BATCH <= 32, "src_refused has a bit per datagram");
+	struct send_set s = {b->runs, b->ctl, b->run_first, 0};
+	unsigned failed;
 	int refused = -1;
 
-	if (b->gso_off) {
-		for (unsigned i = 0; i <= b->n; i++)
-			b->run_first[i] = i;
-		return send_msgs(fd, b->msgs, b->n, b->run_first, ret_last_error, NULL);
-	}
-	runs = make_runs(b);
-	failed = send_msgs(fd, b->runs, runs, b->run_first, ret_last_error, &refused);
+	b->src_refused = 0;
+	if (b->gso_off)
+		return send_plain(fd, b, 0, ret_last_error);
+	s.count = make_runs(b);
+	failed = send_msgs(fd, b, &s, ret_last_error, &refused);
 	if (refused < 0)
 		return failed;
 	/* the route cannot take GSO: send the rest plainly, now and later */
 	b->gso_off = true;
-	plain_from = b->run_first[refused];
-	for (unsigned i = 0; i <= b->n; i++)
-		b->run_first[i] = i;
-	return failed + send_msgs(fd, b->msgs + plain_from, b->n - plain_from, b->run_first,
-				  ret_last_error, NULL);
+	return failed + send_plain(fd, b, b->run_first[refused], ret_last_error);
+}
+
+int udp_send_from(int fd, const uint8_t *buf, size_t len, const struct udp_endpoint *to,
+		  const struct udp_local *from, bool *ret_src_refused)
+{
+	struct udp_ctl ctl;
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+	struct msghdr h = {
+	    .msg_name = (void *)&to->sa, .msg_namelen = to->len, .msg_iov = &iov, .msg_iovlen = 1};
+	const struct udp_local *src =
+	    from && from->family && from->family == source_family(to) ? from : NULL;
+	ssize_t n;
+
+	if (ret_src_refused)
+		*ret_src_refused = false;
+	fill_control(&h, &ctl, src);
+	n = sendmsg(fd, &h, MSG_DONTWAIT);
+	if (n < 0 && src && source_error(errno)) {
+		/* the address is gone from the host: let the kernel pick */
+		fill_control(&h, &ctl, NULL);
+		n = sendmsg(fd, &h, MSG_DONTWAIT);
+		if (n >= 0 && ret_src_refused)
+			*ret_src_refused = true;
+	}
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
 }
 
 int udp_send(int fd, const uint8_t *buf, size_t len, const struct udp_endpoint *to)
 {
-	ssize_t n = sendto(fd, buf, len, MSG_DONTWAIT, &to->sa, to->len);
-
-	if (n < 0)
-		return -errno;
-	return (size_t)n == len ? 0 : -EIO;
+	return udp_send_from(fd, buf, len, to, NULL, NULL);
 }

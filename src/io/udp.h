@@ -46,6 +46,11 @@ struct udp_options {
 	 * message (udp_batch_segment says how to cut it); every receive
 	 * buffer must then hold UDP_GRO_BUF_MIN bytes. Ignored if refused. */
 	bool gro;
+	/* On a socket bound to a wildcard address: IP_PKTINFO (IPv4, and IPv4
+	 * on the dual-stack socket) and IPV6_RECVPKTINFO, so each received
+	 * message says which local address it was sent to (b->locals[i]).
+	 * Ignored on a socket bound to one address: that is its source. */
+	bool pktinfo;
 	uint32_t mark;	  /* SO_MARK, 0 = none */
 	int buffer_bytes; /* SO_RCVBUF/SO_SNDBUF, 0 = system default */
 };
@@ -54,13 +59,41 @@ struct udp_options {
  * ("::") is dual stack. */
 int udp_open(const struct udp_endpoint *bind_to, const struct udp_options *o, int *ret_fd);
 
-/* The send side groups consecutive datagrams to the same peer whose
- * lengths are equal (the last may be shorter) into one UDP_SEGMENT
- * ("GSO") message: the kernel then routes, filters and hands the whole
- * run to the device once, not once per datagram. */
-struct udp_gso_ctl {
+/* The local end of a datagram on a socket bound to a wildcard address
+ * (a multi-homed host): the address the peer sent it to, which is the
+ * address an answer must come from (a NAT or firewall in front of the
+ * peer drops answers from any other; WireGuard's "sticky sockets"), and
+ * the interface it arrived on. family 0: not known, and when sending:
+ * let the kernel pick the source. An IPv4 datagram on the dual-stack
+ * socket is AF_INET. Sending uses the address only; the interface is left
+ * to the routing. */
+struct udp_local {
 	union {
-		char buf[CMSG_SPACE(sizeof(int))]; /* UDP_SEGMENT: u16; UDP_GRO: int */
+		struct in_addr in4;
+		struct in6_addr in6;
+	};
+	uint32_t ifindex;   /* receive: the interface it arrived on */
+	sa_family_t family; /* AF_INET, AF_INET6, or 0 = none */
+};
+
+/* Same family and address (the interface is not compared). */
+bool udp_local_equal(const struct udp_local *a, const struct udp_local *b);
+/* The address as "1.2.3.4" or "fd00::1", "-" if none, into buf. */
+const char *udp_local_str(const struct udp_local *l, char buf[static UDP_ENDPOINT_STR_MAX]);
+
+/* The send side groups consecutive datagrams to the same peer from the
+ * same source whose lengths are equal (the last may be shorter) into one
+ * UDP_SEGMENT ("GSO") message: the kernel then routes, filters and hands
+ * the whole run to the device once, not once per datagram.
+ *
+ * A message's ancillary data: on send UDP_SEGMENT (u16) for a run and
+ * IP_PKTINFO or IPV6_PKTINFO for the source; on receive UDP_GRO (int) and
+ * the pktinfo of both families (an IPv4 datagram on the dual-stack socket
+ * gets IP_PKTINFO and a mapped IPV6_PKTINFO). */
+struct udp_ctl {
+	union {
+		char buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+			 CMSG_SPACE(sizeof(struct in_pktinfo))];
 		struct cmsghdr align;
 	};
 };
@@ -68,23 +101,29 @@ struct udp_gso_ctl {
 struct udp_batch {
 	unsigned n;
 	bool gso_off; /* the socket refused a UDP_SEGMENT send: plain from then on */
+	/* send: bit i set when the kernel refused datagram i's source (no
+	 * longer an address of the host) and it went without one */
+	uint32_t src_refused;
 	struct mmsghdr msgs[UDP_BATCH];
 	struct iovec iov[UDP_BATCH];
 	struct udp_endpoint peers[UDP_BATCH];
+	/* receive: the local address message i came to (family 0 unless the
+	 * socket has pktinfo); send: datagram i's source, family 0 = any */
+	struct udp_local locals[UDP_BATCH];
 	/* send side: one message per run of datagrams */
 	struct mmsghdr runs[UDP_BATCH];
 	unsigned run_first[UDP_BATCH + 1];
-	struct udp_gso_ctl ctl[UDP_BATCH]; /* send: UDP_SEGMENT; receive: UDP_GRO */
-	uint16_t seg[UDP_BATCH];	   /* receive: GRO segment size, 0 = one datagram */
+	struct udp_ctl ctl[UDP_BATCH]; /* per message (send) or slot (receive) */
+	uint16_t seg[UDP_BATCH];       /* receive: GRO segment size, 0 = one datagram */
 };
 
 /* The largest UDP payload: a receive buffer of a GRO socket holds this. */
 #define UDP_GRO_BUF_MIN 65535
 
 /* Receives up to UDP_BATCH messages, message i into bufs[i] (cap bytes
- * each): its length is b->msgs[i].msg_len, its sender b->peers[i]. On a
- * GRO socket a message may hold several datagrams of that sender, each
- * udp_batch_segment() bytes long except perhaps the last.
+ * each): its length is b->msgs[i].msg_len, its sender b->peers[i], the
+ * local address it was sent to b->locals[i] (with pktinfo). On a GRO socket a message may hold
+ * several datagrams of that sender, each udp_batch_segment() bytes long except perhaps the last.
  * Returns the count, 0 when nothing is waiting, or a negative errno. */
 int udp_recv_batch(int fd, struct udp_batch *b, uint8_t *const bufs[], size_t cap);
 /* The length of each datagram in message i (the last may be shorter). */
@@ -95,18 +134,34 @@ static inline size_t udp_batch_segment(const struct udp_batch *b, unsigned i)
 /* True if datagram i did not fit its buffer. */
 bool udp_batch_truncated(const struct udp_batch *b, unsigned i);
 
-/* Queues a datagram; false when the batch is full (flush first). */
+/* Queues a datagram, from the address the kernel picks; false when the
+ * batch is full (flush first). */
 bool udp_batch_add(struct udp_batch *b, uint8_t *buf, size_t len, const struct udp_endpoint *to);
+/* The same from a given local address (IP_PKTINFO / IPV6_PKTINFO); from
+ * NULL or of family 0, or of the other family than to, is any address. */
+bool udp_batch_add_from(struct udp_batch *b, uint8_t *buf, size_t len,
+			const struct udp_endpoint *to, const struct udp_local *from);
 /* Sends every queued datagram, continuing past one that fails, in runs
  * of UDP_SEGMENT messages unless b->gso_off (set here when the kernel
  * refuses one: no checksum offload on the route, or a segment above the
- * path MTU; the refused run is then sent datagram by datagram). The batch
- * keeps its entries: the caller reclaims the buffers (b->iov[i].iov_base,
- * i < b->n) and then empties it (b->n = 0). Returns the number of
- * datagrams that failed; *ret_last_error is the errno of the last. */
+ * path MTU; the refused run is then sent datagram by datagram). A
+ * datagram whose source the kernel refuses (EINVAL, ENETUNREACH or
+ * EADDRNOTAVAIL, and it goes without: no longer an address of the host)
+ * is sent once more without it, as is
+ * every later one from that source; b->src_refused says which (their
+ * b->locals[i] still hold the refused address), so the caller can forget
+ * it. The batch keeps its entries: the caller reclaims the buffers
+ * (b->iov[i].iov_base, i < b->n) and then empties it (b->n = 0). Returns
+ * the number of datagrams that failed; *ret_last_error is the errno of
+ * the last. */
 unsigned udp_send_batch(int fd, struct udp_batch *b, int *ret_last_error);
 
 /* One datagram, for the control path. 0 or a negative errno. */
 int udp_send(int fd, const uint8_t *buf, size_t len, const struct udp_endpoint *to);
+/* The same from a given local address, as udp_batch_add_from; a refused
+ * source is dropped and the datagram sent again without it, and
+ * *ret_src_refused (if not NULL) set. */
+int udp_send_from(int fd, const uint8_t *buf, size_t len, const struct udp_endpoint *to,
+		  const struct udp_local *from, bool *ret_src_refused);
 
 #endif
