@@ -108,13 +108,13 @@ static uint32_t fresh_index(struct server *srv)
 
 static struct session *make_session(struct server *srv, const struct user *u,
 				    const struct session_params *p, struct transport_keys *keys,
-				    const struct udp_endpoint *from)
+				    const struct hs_item *item)
 {
 	struct transport_limits limits;
 	struct session *s;
 
 	build_limits(&limits, srv->cfg);
-	s = session_new(keys, &limits, from, loop_now_ns());
+	s = session_new(keys, &limits, &item->from, &item->to, loop_now_ns());
 	if (!s)
 		return NULL;
 	s->addrs.has4 = p->has_addr4;
@@ -148,7 +148,7 @@ static int respond(struct server *srv, struct handshake_pending *p, struct reply
 		goto out;
 	}
 	out->user = u;
-	out->s = make_session(srv, u, &params, &keys, &out->item->from);
+	out->s = make_session(srv, u, &params, &keys, out->item);
 	if (!out->s)
 		ret = -ENOMEM;
 out:
@@ -203,11 +203,17 @@ static int admit(struct server *srv, const struct hs_item *item, struct reply *o
 	return ret;
 }
 
+/* From the address message 1 came to, on the socket that received it. */
 static void send_reply(struct server *srv, const struct reply *rp)
 {
 	int fd = srv->workers[rp->item->worker % srv->n_workers].udp_fd;
-	int r = udp_send(fd, rp->msg, rp->len, &rp->item->from);
+	bool src_refused;
+	int r = udp_send_from(fd, rp->msg, rp->len, &rp->item->from, &rp->item->to, &src_refused);
 
+	if (src_refused) {
+		srv->src_refused++;
+		session_forget_src(rp->s, &rp->item->to);
+	}
 	if (r < 0)
 		log_debug(LOG_GROUP_HS, "cannot send handshake response: %s", strerror(-r));
 }

@@ -18,7 +18,8 @@ struct server;
 /* What a worker hands to the control thread. */
 struct hs_item {
 	struct udp_endpoint from;
-	uint16_t worker; /* whose socket answers */
+	struct udp_local to; /* the local address it came to: answers leave from it */
+	uint16_t worker;     /* whose socket answers */
 	uint16_t len;
 	uint8_t msg[INIT_LEN_KEM];
 };

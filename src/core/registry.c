@@ -34,13 +34,19 @@ static void pending_del(struct server *srv, struct session *s)
 	s->in_pending = false;
 }
 
-static void log_session(const char *what, const struct session *s)
+static void log_session(const char *what, struct session *s)
 {
-	char name[96], ep[UDP_ENDPOINT_STR_MAX];
+	char name[96], ep[UDP_ENDPOINT_STR_MAX], src[UDP_ENDPOINT_STR_MAX];
+	struct udp_endpoint to;
+	struct udp_local from;
 
-	log_info(LOG_GROUP_CORE, "user %s %s, endpoint %s",
-		 log_quote(name, sizeof(name), s->user_name), what,
-		 udp_endpoint_str(&s->endpoint, ep));
+	pthread_spin_lock(&s->tx_lock); /* a worker may be roaming it */
+	to = s->endpoint;
+	from = s->endpoint_src;
+	pthread_spin_unlock(&s->tx_lock);
+	log_info(LOG_GROUP_CORE, "user %s %s, endpoint %s, local %s",
+		 log_quote(name, sizeof(name), s->user_name), what, udp_endpoint_str(&to, ep),
+		 udp_local_str(&from, src));
 }
 
 void registry_adopt(struct server *srv, struct user *u, struct session *s)

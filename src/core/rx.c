@@ -66,6 +66,7 @@ static enum worker_drop forward(struct worker *w, const uint8_t *pkt, struct ses
 {
 	uint8_t *buf;
 	struct udp_endpoint to;
+	struct udp_local src;
 	size_t out_len;
 	enum worker_drop d;
 
@@ -78,12 +79,12 @@ static enum worker_drop forward(struct worker *w, const uint8_t *pkt, struct ses
 		return WORKER_DROP_NO_BUFFER;
 	memcpy(buf + TRANSPORT_HEADER_LEN, pkt + TRANSPORT_HEADER_LEN, len);
 	d = drop_of_transport(
-	    session_seal(dst, buf, w->shared->buf_size, len, w->now_ns, &to, &out_len));
+	    session_seal(dst, buf, w->shared->buf_size, len, w->now_ns, &to, &src, &out_len));
 	if (d != WORKER_DROP_NONE) {
 		pool_put(&w->pool, buf);
 		return d;
 	}
-	worker_send(w, buf, out_len, &to);
+	worker_send(w, buf, out_len, &to, &src, dst->index);
 	return WORKER_DROP_NONE;
 }
 
@@ -147,7 +148,7 @@ static enum worker_drop rx_plain(struct worker *w, uint8_t *pkt, struct session 
 }
 
 static enum worker_drop rx_transport(struct worker *w, uint8_t *pkt, size_t len,
-				     const struct udp_endpoint *from)
+				     const struct udp_endpoint *from, const struct udp_local *to)
 {
 	struct session *s;
 	enum session_rx event;
@@ -159,7 +160,7 @@ static enum worker_drop rx_transport(struct worker *w, uint8_t *pkt, size_t len,
 	s = session_find_index(w->shared->sessions, le32_load(pkt + TRANSPORT_OFF_RECEIVER));
 	if (!s)
 		return WORKER_DROP_UNKNOWN_INDEX;
-	d = drop_of_transport(session_open(s, pkt, len, from, w->now_ns, &plain_len, &event));
+	d = drop_of_transport(session_open(s, pkt, len, from, to, w->now_ns, &plain_len, &event));
 	if (d != WORKER_DROP_NONE)
 		return d;
 	if (event == SESSION_RX_CONFIRMED)
@@ -170,8 +171,8 @@ static enum worker_drop rx_transport(struct worker *w, uint8_t *pkt, size_t len,
 }
 
 static enum worker_drop send_cookie(struct worker *w, const uint8_t *msg, size_t len,
-				    const struct udp_endpoint *from, const uint8_t *key,
-				    size_t key_len)
+				    const struct udp_endpoint *from, const struct udp_local *to,
+				    const uint8_t *key, size_t key_len)
 {
 	uint8_t *buf = pool_get(&w->pool);
 
@@ -183,7 +184,7 @@ static enum worker_drop send_cookie(struct worker *w, const uint8_t *msg, size_t
 		return WORKER_DROP_SEAL;
 	}
 	worker_count(&w->stats.cookie_replies, 1);
-	worker_send(w, buf, COOKIE_REPLY_LEN, from);
+	worker_send(w, buf, COOKIE_REPLY_LEN, from, to, 0);
 	return WORKER_DROP_NONE;
 }
 
@@ -193,11 +194,12 @@ static bool under_load(const struct queue *q)
 }
 
 static enum worker_drop queue_handshake(struct worker *w, const uint8_t *msg, size_t len,
-					const struct udp_endpoint *from)
+					const struct udp_endpoint *from, const struct udp_local *to)
 {
 	struct hs_item item;
 
 	item.from = *from;
+	item.to = *to;
 	item.worker = (uint16_t)w->id;
 	item.len = (uint16_t)len;
 	memcpy(item.msg, msg, len);
@@ -209,7 +211,7 @@ static enum worker_drop queue_handshake(struct worker *w, const uint8_t *msg, si
 
 /* The cheap checks of docs/protocol.md §8 before any public-key work. */
 static enum worker_drop rx_init(struct worker *w, const uint8_t *msg, size_t len,
-				const struct udp_endpoint *from)
+				const struct udp_endpoint *from, const struct udp_local *to)
 {
 	uint8_t key[UDP_ENDPOINT_KEY_MAX];
 	size_t key_len = udp_endpoint_key(from, key);
@@ -222,22 +224,24 @@ static enum worker_drop rx_init(struct worker *w, const uint8_t *msg, size_t len
 		return WORKER_DROP_MAC1;
 	worker_count(&w->stats.initiations, 1);
 	if (macs == COOKIE_MAC2_BAD || (macs != COOKIE_MAC2_OK && under_load(w->shared->hs_queue)))
-		return send_cookie(w, msg, len, from, key, key_len);
+		return send_cookie(w, msg, len, from, to, key, key_len);
 	if (!ratelimit_allow(w->shared->hs_limit, key, key_len - 2, w->now_ns))
 		return WORKER_DROP_RATELIMIT;
-	return queue_handshake(w, msg, len, from);
+	return queue_handshake(w, msg, len, from, to);
 }
 
+/* A datagram from the client at from, sent to our local address to
+ * (family 0 when the socket is bound to one address). */
 static enum worker_drop rx_one(struct worker *w, uint8_t *pkt, size_t len,
-			       const struct udp_endpoint *from)
+			       const struct udp_endpoint *from, const struct udp_local *to)
 {
 	if (len < MSG_HEADER_LEN)
 		return WORKER_DROP_MALFORMED;
 	switch (pkt[0]) {
 	case MSG_TRANSPORT:
-		return rx_transport(w, pkt, len, from);
+		return rx_transport(w, pkt, len, from, to);
 	case MSG_HANDSHAKE_INIT:
-		return rx_init(w, pkt, len, from);
+		return rx_init(w, pkt, len, from, to);
 	default:
 		return WORKER_DROP_BAD_TYPE;
 	}
@@ -256,7 +260,7 @@ static void rx_message(struct worker *w, unsigned i)
 	}
 	for (size_t off = 0; off < len; off += seg)
 		worker_drop(w, rx_one(w, w->rx_bufs[i] + off, len - off < seg ? len - off : seg,
-				      &b->peers[i]));
+				      &b->peers[i], &b->locals[i]));
 }
 
 void rx_udp_ready(struct worker *w)

@@ -226,7 +226,10 @@ static int init_guards(struct server *srv)
 static int open_udp(const struct server_config *cfg, int *ret_fd)
 {
 	struct udp_endpoint ep;
-	struct udp_options o = {.reuseport = true, .gro = true, .buffer_bytes = SOCKET_BUFFER};
+	/* pktinfo: bound to a wildcard address, answer from the one the
+	 * client sent to */
+	struct udp_options o = {
+	    .reuseport = true, .gro = true, .pktinfo = true, .buffer_bytes = SOCKET_BUFFER};
 	int r = udp_endpoint_parse(&ep, cfg->bind_address, cfg->port);
 
 	if (r == 0)
@@ -566,17 +569,25 @@ int server_send_plain(struct server *srv, struct session *s, const uint8_t *plai
 {
 	uint8_t buf[TRANSPORT_HEADER_LEN + 64 + 15 + CIPHER_MAX_OVERHEAD];
 	struct udp_endpoint to;
+	struct udp_local src;
 	size_t out_len;
 	enum transport_result r;
+	bool src_refused;
+	int ret;
 
 	if (len > 64)
 		return -EMSGSIZE;
 	if (len)
 		memcpy(buf + TRANSPORT_HEADER_LEN, plain, len);
-	r = session_seal(s, buf, sizeof(buf), len, loop_now_ns(), &to, &out_len);
+	r = session_seal(s, buf, sizeof(buf), len, loop_now_ns(), &to, &src, &out_len);
 	if (r != TRANSPORT_OK && r != TRANSPORT_OK_REKEY)
 		return -EKEYEXPIRED;
-	return udp_send(srv->workers[0].udp_fd, buf, out_len, &to);
+	ret = udp_send_from(srv->workers[0].udp_fd, buf, out_len, &to, &src, &src_refused);
+	if (src_refused) {
+		srv->src_refused++;
+		session_forget_src(s, &src);
+	}
+	return ret;
 }
 
 /* Appends to a line being built; cuts silently at the end. */
@@ -610,10 +621,10 @@ void server_log_stats(struct server *srv)
 	append(line, sizeof(line), &pos,
 	       "stats: users %u, sessions %zu, rx %" PRIu64 " pkt %" PRIu64 " B, tx %" PRIu64
 	       " pkt %" PRIu64 " B, handshakes ok %" PRIu64 " failed %" PRIu64 " cookies %" PRIu64
-	       " refused_full %" PRIu64 "; drops:",
+	       " refused_full %" PRIu64 " src_refused %" PRIu64 "; drops:",
 	       srv->connected, srv->sessions.count, st.rx_packets, st.rx_bytes, st.tx_packets,
-	       st.tx_bytes, srv->hs_results[HS_OK], failed, st.cookie_replies,
-	       srv->hs_refused_full);
+	       st.tx_bytes, srv->hs_results[HS_OK], failed, st.cookie_replies, srv->hs_refused_full,
+	       st.src_refused + srv->src_refused);
 	for (int d = WORKER_DROP_NONE + 1; d < WORKER_DROP_COUNT; d++)
 		if (st.drops[d])
 			append(line, sizeof(line), &pos, " %s=%" PRIu64,

@@ -65,6 +65,7 @@ struct server {
 	unsigned connected;	 /* users with a session */
 	uint64_t hs_results[SERVER_HS_RESULTS];
 	uint64_t hs_refused_full; /* max_connections reached */
+	uint64_t src_refused;	  /* sent from any address: the session's source was gone */
 	uint64_t full_warned_ns;
 };
 

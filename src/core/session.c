@@ -13,7 +13,7 @@
 
 struct session *session_new(const struct transport_keys *keys,
 			    const struct transport_limits *limits, const struct udp_endpoint *from,
-			    uint64_t now_ns)
+			    const struct udp_local *to, uint64_t now_ns)
 {
 	struct session *s = calloc(1, sizeof(*s));
 
@@ -31,6 +31,10 @@ struct session *session_new(const struct transport_keys *keys,
 	s->index = keys->local_index;
 	s->endpoint = *from;
 	s->rx_from = *from;
+	if (to) {
+		s->endpoint_src = *to;
+		s->rx_to = *to;
+	}
 	s->created_ns = now_ns;
 	s->last_rx_ns = now_ns;
 	s->last_tx_ns = now_ns;
@@ -74,41 +78,47 @@ static bool opened(enum transport_result r)
 	return r == TRANSPORT_OK || r == TRANSPORT_OK_REKEY;
 }
 
-/* Called with rx_lock held after a packet authenticated; true if it came
- * from a new address. */
-static bool note_rx(struct session *s, const struct udp_endpoint *from, size_t len, uint64_t now_ns)
+static const struct udp_local no_local;
+
+/* Called with rx_lock held after a packet authenticated: counts it, and
+ * if it came from a new address or to another local one, moves the
+ * endpoint and its local address together (roaming). Taking tx_lock
+ * inside rx_lock (the only nesting, always in this order) keeps the
+ * endpoint the latest packet's when two workers roam at once. */
+static void note_rx(struct session *s, const struct udp_endpoint *from, const struct udp_local *to,
+		    size_t len, uint64_t now_ns)
 {
 	__atomic_store_n(&s->rx_bytes, s->rx_bytes + len, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->last_rx_ns, now_ns, __ATOMIC_RELAXED);
-	if (udp_endpoint_equal(&s->rx_from, from))
-		return false;
+	if (udp_endpoint_equal(&s->rx_from, from) && udp_local_equal(&s->rx_to, to))
+		return;
 	s->rx_from = *from;
-	return true;
+	s->rx_to = *to;
+	pthread_spin_lock(&s->tx_lock);
+	s->endpoint = *from;
+	s->endpoint_src = *to;
+	pthread_spin_unlock(&s->tx_lock);
 }
 
 enum transport_result session_open(struct session *s, uint8_t *pkt, size_t len,
-				   const struct udp_endpoint *from, uint64_t now_ns,
-				   size_t *ret_plain_len, enum session_rx *ret_event)
+				   const struct udp_endpoint *from, const struct udp_local *to,
+				   uint64_t now_ns, size_t *ret_plain_len,
+				   enum session_rx *ret_event)
 {
 	enum transport_result r;
-	bool roamed = false;
 
 	pthread_spin_lock(&s->rx_lock);
 	r = transport_open(&s->transport, pkt, len, ret_plain_len, now_ns);
 	if (opened(r))
-		roamed = note_rx(s, from, len, now_ns);
+		note_rx(s, from, to ? to : &no_local, len, now_ns);
 	pthread_spin_unlock(&s->rx_lock);
-	if (roamed) {
-		pthread_spin_lock(&s->tx_lock);
-		s->endpoint = *from;
-		pthread_spin_unlock(&s->tx_lock);
-	}
 	*ret_event = opened(r) && confirm_once(s) ? SESSION_RX_CONFIRMED : SESSION_RX_OK;
 	return r;
 }
 
 enum transport_result session_seal(struct session *s, uint8_t *pkt, size_t cap, size_t plain_len,
-				   uint64_t now_ns, struct udp_endpoint *ret_to, size_t *ret_len)
+				   uint64_t now_ns, struct udp_endpoint *ret_to,
+				   struct udp_local *ret_src, size_t *ret_len)
 {
 	enum transport_result r;
 
@@ -116,11 +126,25 @@ enum transport_result session_seal(struct session *s, uint8_t *pkt, size_t cap, 
 	r = transport_seal(&s->transport, pkt, cap, plain_len, PAD_TO, ret_len, now_ns);
 	if (r == TRANSPORT_OK || r == TRANSPORT_OK_REKEY) {
 		*ret_to = s->endpoint;
+		*ret_src = s->endpoint_src;
 		__atomic_store_n(&s->tx_bytes, s->tx_bytes + plain_len, __ATOMIC_RELAXED);
 		__atomic_store_n(&s->last_tx_ns, now_ns, __ATOMIC_RELAXED);
 	}
 	pthread_spin_unlock(&s->tx_lock);
 	return r;
+}
+
+void session_forget_src(struct session *s, const struct udp_local *src)
+{
+	/* rx_to too, so that the next packet to this address sets it again */
+	pthread_spin_lock(&s->rx_lock);
+	if (udp_local_equal(&s->rx_to, src))
+		s->rx_to = no_local;
+	pthread_spin_lock(&s->tx_lock);
+	if (udp_local_equal(&s->endpoint_src, src))
+		s->endpoint_src = no_local;
+	pthread_spin_unlock(&s->tx_lock);
+	pthread_spin_unlock(&s->rx_lock);
 }
 
 /* ---- tables ---- */

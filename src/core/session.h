@@ -2,7 +2,10 @@
  *
  * A session is one completed handshake with one user: its transport keys,
  * the tunnel addresses the user owns, the UDP endpoint it was last heard
- * from. Three RCU hash tables (liburcu cds_lfht) index the sessions:
+ * from and the local address that packet came to (on a multi-homed
+ * server bound to a wildcard address, every answer leaves from it: the
+ * client's NAT or firewall would drop answers from another). Three RCU
+ * hash tables (liburcu cds_lfht) index the sessions:
  *
  *   by_index  receiver index -> session   (UDP receive path)
  *   by_addr4  inner IPv4     -> session   (TUN receive path, forwarding)
@@ -16,9 +19,11 @@
  *
  * Inside a session, the transport's two halves are guarded by spinlocks:
  * tx_lock for sealing (any worker whose TUN queue carries a flow to this
- * client, and the control thread's keepalives) and the endpoint; rx_lock
- * for opening (the worker the client's flow hashes to, which roaming can
- * change). The fields marked "control" are the control thread's alone. */
+ * client, and the control thread's keepalives) and the endpoint with its
+ * local address; rx_lock for opening (the worker the client's flow hashes
+ * to, which roaming can change). Roaming takes tx_lock inside rx_lock,
+ * never the other way. The fields marked "control" are the control
+ * thread's alone. */
 #ifndef LL_CORE_SESSION_H
 #define LL_CORE_SESSION_H
 
@@ -43,7 +48,9 @@ struct session {
 	pthread_spinlock_t tx_lock, rx_lock;
 	struct transport transport;
 	struct udp_endpoint endpoint;	 /* tx_lock: where to send */
+	struct udp_local endpoint_src;	 /* tx_lock: from where (family 0: any) */
 	struct udp_endpoint rx_from;	 /* rx_lock: last source seen */
+	struct udp_local rx_to;		 /* rx_lock: the local address it came to */
 	uint64_t tx_bytes, rx_bytes;	 /* under the locks; read with relaxed loads */
 	uint64_t last_tx_ns, last_rx_ns; /* relaxed atomics, monotonic ns */
 	int confirmed;			 /* atomic: first packet from the client opened */
@@ -55,10 +62,12 @@ struct session {
 	bool in_index, in_addr4, in_addr6, in_pending;
 };
 
-/* Keys a new session (not yet in any table). NULL on failure. */
+/* Keys a new session (not yet in any table) for a client at from that
+ * sent to the local address to (NULL or family 0: not known). NULL on
+ * failure. */
 struct session *session_new(const struct transport_keys *keys,
 			    const struct transport_limits *limits, const struct udp_endpoint *from,
-			    uint64_t now_ns);
+			    const struct udp_local *to, uint64_t now_ns);
 /* Frees at once: only for a session never published. */
 void session_free(struct session *s);
 
@@ -67,18 +76,26 @@ enum session_rx {
 	SESSION_RX_CONFIRMED, /* ok, and this packet confirmed the session */
 };
 
-/* Opens a transport packet in place (rx half) and records the source:
- * the first authenticated packet from a new address moves the endpoint
- * (roaming). Returns the transport's result; *ret_event tells whether
- * this packet confirmed the session. */
+/* Opens a transport packet in place (rx half) and records where it came
+ * from and to: the first authenticated packet from a new address, or to
+ * another local address, moves the endpoint and its local address
+ * together (roaming). Returns the transport's result; *ret_event tells
+ * whether this packet confirmed the session. */
 enum transport_result session_open(struct session *s, uint8_t *pkt, size_t len,
-				   const struct udp_endpoint *from, uint64_t now_ns,
-				   size_t *ret_plain_len, enum session_rx *ret_event);
+				   const struct udp_endpoint *from, const struct udp_local *to,
+				   uint64_t now_ns, size_t *ret_plain_len,
+				   enum session_rx *ret_event);
 /* Seals in place (tx half), padding to 16, and copies the endpoint to
- * send to. The caller checks session_is_confirmed first: a responder
- * sends nothing before the client proved its keys. */
+ * send to and the local address to send from. The caller checks
+ * session_is_confirmed first: a responder sends nothing before the client
+ * proved its keys. */
 enum transport_result session_seal(struct session *s, uint8_t *pkt, size_t cap, size_t plain_len,
-				   uint64_t now_ns, struct udp_endpoint *ret_to, size_t *ret_len);
+				   uint64_t now_ns, struct udp_endpoint *ret_to,
+				   struct udp_local *ret_src, size_t *ret_len);
+/* The kernel refused src as a source (the host no longer has it): sends
+ * go from any address until the client's next packet says otherwise.
+ * Nothing happens if the session has moved to another address since. */
+void session_forget_src(struct session *s, const struct udp_local *src);
 
 bool session_is_confirmed(const struct session *s);
 

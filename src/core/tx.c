@@ -27,6 +27,7 @@ static enum worker_drop tx_one(struct worker *w, uint8_t *buf, size_t len)
 	int alen = router_addrs(buf + TRANSPORT_HEADER_LEN, len, &src, &dst);
 	struct session *s;
 	struct udp_endpoint to;
+	struct udp_local from;
 	size_t out_len;
 	enum transport_result r;
 
@@ -37,13 +38,13 @@ static enum worker_drop tx_one(struct worker *w, uint8_t *buf, size_t len)
 		return WORKER_DROP_NO_SESSION;
 	if (!session_is_confirmed(s))
 		return WORKER_DROP_UNCONFIRMED;
-	r = session_seal(s, buf, w->shared->buf_size, len, w->now_ns, &to, &out_len);
+	r = session_seal(s, buf, w->shared->buf_size, len, w->now_ns, &to, &from, &out_len);
 	if (r == TRANSPORT_E_EXPIRED || r == TRANSPORT_E_EXHAUSTED)
 		return WORKER_DROP_EXPIRED;
 	if (r != TRANSPORT_OK && r != TRANSPORT_OK_REKEY)
 		return WORKER_DROP_SEAL;
 	w->tun_buf = NULL;
-	worker_send(w, buf, out_len, &to);
+	worker_send(w, buf, out_len, &to, &from, s->index);
 	return WORKER_DROP_NONE;
 }
 

@@ -10,6 +10,7 @@
 #include <urcu/urcu-memb.h>
 
 #include "core/rx.h"
+#include "core/session.h"
 #include "core/tx.h"
 #include "util/log.h"
 
@@ -168,6 +169,27 @@ void worker_done(struct worker *w)
 	w->udp_fd = w->tun_fd = -1;
 }
 
+/* The kernel refused the source of some datagrams (the host no longer
+ * has the address; they went from any address): their sessions forget
+ * it, until the client's next packet. */
+static void forget_sources(struct worker *w)
+{
+	const struct udp_batch *b = &w->tx;
+
+	urcu_memb_read_lock();
+	for (unsigned i = 0; i < b->n; i++) {
+		struct session *s;
+
+		if (!(b->src_refused & (1u << i)))
+			continue;
+		worker_count(&w->stats.src_refused, 1);
+		s = w->tx_index[i] ? session_find_index(w->shared->sessions, w->tx_index[i]) : NULL;
+		if (s)
+			session_forget_src(s, &b->locals[i]);
+	}
+	urcu_memb_read_unlock();
+}
+
 void worker_flush(struct worker *w)
 {
 	struct udp_batch *b = &w->tx;
@@ -178,6 +200,8 @@ void worker_flush(struct worker *w)
 	if (b->n == 0)
 		return;
 	failed = udp_send_batch(w->udp_fd, b, &err);
+	if (b->src_refused)
+		forget_sources(w);
 	for (unsigned i = 0; i < b->n; i++) {
 		bytes += b->iov[i].iov_len;
 		pool_put(&w->pool, b->iov[i].iov_base);
@@ -194,12 +218,13 @@ void worker_flush(struct worker *w)
 	b->n = 0;
 }
 
-void worker_send(struct worker *w, uint8_t *buf, size_t len, const struct udp_endpoint *to)
+void worker_send(struct worker *w, uint8_t *buf, size_t len, const struct udp_endpoint *to,
+		 const struct udp_local *src, uint32_t index)
 {
-	if (udp_batch_add(&w->tx, buf, len, to))
-		return;
-	worker_flush(w);
-	(void)udp_batch_add(&w->tx, buf, len, to);
+	if (w->tx.n == UDP_BATCH)
+		worker_flush(w);
+	w->tx_index[w->tx.n] = index;
+	(void)udp_batch_add_from(&w->tx, buf, len, to, src);
 }
 
 void worker_notify(struct worker *w)

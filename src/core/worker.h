@@ -70,6 +70,7 @@ struct worker_stats {
 	uint64_t tx_packets, tx_bytes; /* datagrams sent */
 	uint64_t initiations;	       /* handshake initiations with a valid mac1 */
 	uint64_t handshakes_queued, cookie_replies;
+	uint64_t src_refused; /* datagrams sent from any address: their source was gone */
 };
 
 /* What all workers share, read-only while they run (the objects pointed
@@ -103,6 +104,7 @@ struct worker {
 	uint8_t *rx_bufs[UDP_BATCH]; /* into rx_area */
 	uint8_t *tun_buf;	     /* spare for the next TUN read, or NULL */
 	struct udp_batch rx, tx;
+	uint32_t tx_index[UDP_BATCH];  /* tx datagram i's session (index), 0 = none */
 	struct cookie_checker cookies; /* this worker's view of shared->cookie */
 	struct worker_stats stats;
 	uint64_t now_ns; /* monotonic, sampled once per batch */
@@ -134,8 +136,11 @@ static inline void worker_drop(struct worker *w, enum worker_drop d)
 }
 
 /* Queues a datagram in the send batch, flushing first when it is full;
- * takes ownership of buf (a pool buffer). */
-void worker_send(struct worker *w, uint8_t *buf, size_t len, const struct udp_endpoint *to);
+ * takes ownership of buf (a pool buffer). It leaves from the local
+ * address src (family 0: any); index is the session it belongs to (0 for
+ * none), which forgets src if the kernel refuses it. */
+void worker_send(struct worker *w, uint8_t *buf, size_t len, const struct udp_endpoint *to,
+		 const struct udp_local *src, uint32_t index);
 /* Sends the batch now. */
 void worker_flush(struct worker *w);
 /* Wakes the control thread (a session to look at). */
