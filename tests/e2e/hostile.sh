@@ -18,21 +18,7 @@
 # limiter); alice is the client whose tunnel must keep working.
 source "$(dirname "$0")/lib.sh" "$@"
 
-say "topology"
-ns_add cli
-ns_add srv
-ns_add atk
-veth cli c0 srv s0
-veth srv s2 atk a0
-addr cli c0 198.51.100.2/24
-addr srv s0 198.51.100.1/24
-addr srv s2 192.0.2.1/24
-addr atk a0 192.0.2.2/24
-
-say "keys and configuration"
-add_user alice 10.8.0.2 fd00:8::2
-add_user mallory 10.8.0.9 fd00:8::9
-SRV_HS_PER_IP=20
+attack_setup
 write_server_config
 write_client_config alice 198.51.100.1:51820 '[]'
 SERVER_PUB=$(key_of server pub)

@@ -543,6 +543,28 @@ ping_fails() {
 	echo "no reply, as expected"
 }
 
+# attack_setup: the hostile scenarios' hosts and accounts. cli (alice,
+# 198.51.100.2) and atk (192.0.2.2, its own link) both reach srv; mallory
+# is a real account whose keys the attacker holds (the worst case for the
+# rate limiter); the per-IP handshake limit is 20/s. The caller writes the
+# configs (after any SRV_* of its own) and starts the daemons.
+attack_setup() {
+	say "topology"
+	ns_add cli
+	ns_add srv
+	ns_add atk
+	veth cli c0 srv s0
+	veth srv s2 atk a0
+	addr cli c0 198.51.100.2/24
+	addr srv s0 198.51.100.1/24
+	addr srv s2 192.0.2.1/24
+	addr atk a0 192.0.2.2/24
+	say "keys and configuration"
+	add_user alice 10.8.0.2 fd00:8::2
+	add_user mallory 10.8.0.9 fd00:8::9
+	SRV_HS_PER_IP=20
+}
+
 # canon_ip ADDR: the canonical text form (socat prints IPv6 addresses expanded).
 canon_ip() {
 	python3 -c 'import ipaddress, sys; print(ipaddress.ip_address(sys.argv[1]))' "$1" 2>/dev/null ||
