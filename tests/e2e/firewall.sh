@@ -143,7 +143,11 @@ i ip addr add 192.0.2.2/24 dev in0
 i ip addr add 2001:db8::2/64 dev in0 nodad
 i ip link set in0 up
 
-[ "$(forwarding)" = 00 ] || fail "a fresh namespace forwards already"
+# A new namespace copies init_net's forwarding (net.core.devconf_inherit_init_net
+# = 0), so a host that forwards (a router, Docker, a VPN running on it) hands
+# it on: start from "off" explicitly, so that turning it on and back is seen.
+s sysctl -q -w net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
+[ "$(forwarding)" = 00 ] || fail "cannot turn forwarding off in the test namespace"
 
 # --- bad input: rejected, nothing loaded ------------------------------------
 pool=(--pool4 10.8.0.0/24 --pool6 fd00:8::/64)
