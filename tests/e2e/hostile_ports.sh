@@ -109,18 +109,5 @@ echo "answers: $TYPE2 handshake responses + $TYPE3 cookie replies;" \
 [ "$rl" -ge $((SENT - ALLOWED_MAX)) ] ||
 	fail "only $rl ratelimit drops for $SENT initiations of which at most $ALLOWED_MAX may pass"
 
-say "the tunnel kept working during the flood"
-stop ping-during INT
-stats=$(grep -E 'packets transmitted' "$(log_of ping-during)")
-echo "ping during the flood: $stats"
-tx=$(awk '{print $1}' <<<"$stats")
-rx=$(awk '{print $4}' <<<"$stats")
-[ -n "$tx" ] && [ "$tx" -gt 0 ] || fail "the background ping reported nothing"
-[ $((rx * 100)) -ge $((tx * 95)) ] ||
-	fail "alice's ping lost $((tx - rx)) of $tx packets during the flood (> 5 %)"
-
-say "and after: alice handshakes again from scratch and pings"
-stop_clean client-alice
-start_client alice cli
-ping_ok cli 10.8.0.1
+attack_aftermath flood
 pass

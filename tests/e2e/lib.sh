@@ -565,6 +565,26 @@ attack_setup() {
 	SRV_HS_PER_IP=20
 }
 
+# attack_aftermath WHAT: after an attack_setup scenario's attack (WHAT
+# names it in messages): alice's background ping (spawned as ping-during)
+# lost at most 5 %, and she then reconnects from scratch and pings.
+attack_aftermath() {
+	local stats tx rx
+	say "the tunnel kept working during the $1"
+	stop ping-during INT
+	stats=$(grep -E 'packets transmitted' "$(log_of ping-during)")
+	echo "ping during the $1: $stats"
+	tx=$(awk '{print $1}' <<<"$stats")
+	rx=$(awk '{print $4}' <<<"$stats")
+	[ -n "$tx" ] && [ "$tx" -gt 0 ] || fail "the background ping reported nothing"
+	[ $((rx * 100)) -ge $((tx * 95)) ] ||
+		fail "alice's ping lost $((tx - rx)) of $tx packets during the $1 (> 5 %)"
+	say "and after: alice reconnects from scratch (not locked out) and pings"
+	stop_clean client-alice
+	start_client alice cli
+	ping_ok cli 10.8.0.1
+}
+
 # canon_ip ADDR: the canonical text form (socat prints IPv6 addresses expanded).
 canon_ip() {
 	python3 -c 'import ipaddress, sys; print(ipaddress.ip_address(sys.argv[1]))' "$1" 2>/dev/null ||
