@@ -298,12 +298,7 @@ write_results() {
 
 # ---- main ----
 
-say "topology"
-ns_add cli
-ns_add srv
-veth cli c0 srv s0
-addr cli c0 198.51.100.2/24
-addr srv s0 198.51.100.1/24
+one_link
 spawn iperf3 srv iperf3 -s
 wait_until 5 tcp_listening srv 5201
 add_user alice 10.8.0.2 fd00:8::2

@@ -543,20 +543,26 @@ ping_fails() {
 	echo "no reply, as expected"
 }
 
+# one_link: the basic topology, cli (198.51.100.2) and srv (198.51.100.1)
+# on one veth link (c0 - s0).
+one_link() {
+	say "topology"
+	ns_add cli
+	ns_add srv
+	veth cli c0 srv s0
+	addr cli c0 198.51.100.2/24
+	addr srv s0 198.51.100.1/24
+}
+
 # attack_setup: the hostile scenarios' hosts and accounts. cli (alice,
 # 198.51.100.2) and atk (192.0.2.2, its own link) both reach srv; mallory
 # is a real account whose keys the attacker holds (the worst case for the
 # rate limiter); the per-IP handshake limit is 20/s. The caller writes the
 # configs (after any SRV_* of its own) and starts the daemons.
 attack_setup() {
-	say "topology"
-	ns_add cli
-	ns_add srv
+	one_link
 	ns_add atk
-	veth cli c0 srv s0
 	veth srv s2 atk a0
-	addr cli c0 198.51.100.2/24
-	addr srv s0 198.51.100.1/24
 	addr srv s2 192.0.2.1/24
 	addr atk a0 192.0.2.2/24
 	say "keys and configuration"
