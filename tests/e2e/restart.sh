@@ -69,6 +69,22 @@ $(tail -n +$((from + 1)) "$(log_of server)" | tail -n 10)"
 say "replay against the running server"
 replay_refused "before the restart"
 
+# resume_client PING_SECONDS: SIGCONT the stopped client, which must
+# reconnect by itself (within 120 s) while a ping runs, then answer pings.
+resume_client() {
+	local from t0
+	from=$(log_lines client-alice)
+	pretty + kill -CONT client-alice
+	kill -CONT "$(pid_of client-alice)"
+	spawn ping-resume cli ping -i 0.5 -w "$1" 10.8.0.1
+	t0=$(date +%s)
+	wait_for_log client-alice '^lostlove-client: connected: ' 120 "$from"
+	echo "reconnected $(($(date +%s) - t0)) s after SIGCONT"
+	tail -n +$((from + 1)) "$(log_of client-alice)" | grep -E 'reconnecting|connected' || true
+	stop ping-resume INT
+	ping_ok cli 10.8.0.1
+}
+
 say "restart the server while the client is stopped"
 pretty + kill -STOP client-alice
 kill -STOP "$(pid_of client-alice)"
@@ -77,16 +93,7 @@ start_server
 replay_refused "after the restart"
 
 say "the client reconnects by itself"
-from=$(log_lines client-alice)
-pretty + kill -CONT client-alice
-kill -CONT "$(pid_of client-alice)"
-spawn ping-during cli ping -i 0.5 -w 120 10.8.0.1
-t0=$(date +%s)
-wait_for_log client-alice '^lostlove-client: connected: ' 120 "$from"
-echo "reconnected $(($(date +%s) - t0)) s after SIGCONT"
-tail -n +$((from + 1)) "$(log_of client-alice)" | grep -E 'reconnecting|connected' || true
-stop ping-during INT
-ping_ok cli 10.8.0.1
+resume_client 120
 
 say "a crash: SIGKILL, no goodbye to the client; the replay stays refused"
 pretty + kill -STOP client-alice
@@ -96,14 +103,5 @@ start_server
 replay_refused "after a crash"
 
 say "the client notices the lost session by itself and reconnects"
-from=$(log_lines client-alice)
-pretty + kill -CONT client-alice
-kill -CONT "$(pid_of client-alice)"
-spawn ping-crash cli ping -i 0.5 -w 150 10.8.0.1
-t0=$(date +%s)
-wait_for_log client-alice '^lostlove-client: connected: ' 120 "$from"
-echo "reconnected $(($(date +%s) - t0)) s after SIGCONT"
-tail -n +$((from + 1)) "$(log_of client-alice)" | grep -E 'reconnecting|connected' || true
-stop ping-crash INT
-ping_ok cli 10.8.0.1
+resume_client 150
 pass
