@@ -4,12 +4,17 @@
 Written only from docs/protocol.md and public standards (RFC 7748, RFC 8439,
 RFC 5869, RFC 2104, FIPS 203, the Noise Protocol Framework), without reading
 the project's C code. It re-implements what section 9 ("Worked example") needs
-and compares every ```hex NAME``` block of that section with its own result.
+and compares every ```hex NAME``` block of that section with its own result:
+the messages and keys, and every intermediate value of the handshake (ck, h
+and k after each token, DH results, ML-KEM values, mac1), so the document
+cannot drift. It then consumes the document's messages as the other side
+would and checks the values met on the way against the same blocks.
 
 ML-KEM-768 is implemented here in pure Python from FIPS 203 and is first
 validated against the NIST ACVP vectors in the shared vectors directory.
 
 Usage: verify_spec.py [path/to/protocol.md [path/to/vectors-dir]]
+       verify_spec.py --print    (prints every block of section 9 as computed here)
 Output: one line per check, "ok NAME" or "FAIL NAME: ...", then
 "verify_spec: N passed, M failed". Exit status 0 only if nothing failed.
 """
@@ -503,6 +508,7 @@ class Symmetric:
     def __init__(self, server_public):
         self.ck = HASH(CONSTRUCTION)
         self.h = HASH(self.ck + IDENTIFIER)
+        self.h_identifier = self.h          # h0 before S_r is mixed in
         self.h = HASH(self.h + server_public)
         self.k = None
         self.n = 0
@@ -510,6 +516,7 @@ class Symmetric:
     def copy(self):
         s = Symmetric.__new__(Symmetric)
         s.ck, s.h, s.k, s.n = self.ck, self.h, self.k, self.n
+        s.h_identifier = self.h_identifier
         return s
 
     def mix_hash(self, x):
@@ -523,6 +530,7 @@ class Symmetric:
         self.ck, t, self.k = HKDF(self.ck, x, 3)
         self.mix_hash(t)
         self.n = 0
+        return t
 
     def encrypt_and_hash(self, p):
         c = AEAD(self.k, self.n, p, self.h)
@@ -624,8 +632,260 @@ def read_hex_blocks(md_path):
 # ---------------------------------------------------------------------------
 # The worked example (section 9)
 
-EXPECTED_BLOCKS = ["server-public", "client-public", "msg1", "msg2",
-                   "secret-i2r", "secret-r2i", "inner-packet", "data1"]
+# Every ```hex block of section 9, in document order, with what it holds.
+# build_example() computes each one from the inputs listed in section 9.
+BLOCKS = [
+    ("server-public", "S_r, X25519 public key of 32 x 0x11"),
+    ("client-public", "S_i, X25519 public key of 32 x 0x22"),
+    # message 1 (section 3.1, 3.2)
+    ("ck0", "ck0 = HASH(CONSTRUCTION)"),
+    ("h0-identifier", "HASH(ck0 || IDENTIFIER)"),
+    ("h0", "h0 = HASH(HASH(ck0 || IDENTIFIER) || S_r)"),
+    ("msg1-h-after-header", "h after MixHash(01 01 00 00)"),
+    ("client-ephemeral-private", "e_i, client stream bytes 0..32"),
+    ("client-ephemeral-public", "E_i = X25519 public key of e_i"),
+    ("msg1-ck-after-e", "ck after MixHash(E_i); MixKey(E_i)"),
+    ("msg1-h-after-e", "h after MixHash(E_i); MixKey(E_i)"),
+    ("dh-es", "DH(e_i, S_r)"),
+    ("msg1-ck-after-es", "ck after MixKey(DH(e_i, S_r))"),
+    ("msg1-h-after-es", "h after es (unchanged)"),
+    ("msg1-k-after-es", "k after es, encrypts S_i (n = 0)"),
+    ("msg1-encrypted-static", "EncryptAndHash(S_i)"),
+    ("msg1-ck-after-s", "ck after s (unchanged)"),
+    ("msg1-h-after-s", "h after s"),
+    ("dh-ss", "DH(s_i, S_r)"),
+    ("msg1-ck-after-ss", "ck after MixKey(DH(s_i, S_r))"),
+    ("msg1-h-after-ss", "h after ss (unchanged)"),
+    ("msg1-k-after-ss", "k after ss, encrypts ek (n = 0) and the timestamp (n = 1)"),
+    ("mlkem-d", "ML-KEM d, client stream bytes 32..64"),
+    ("mlkem-z", "ML-KEM z, client stream bytes 64..96"),
+    ("mlkem-ek", "ML-KEM-768 ek = KeyGen_internal(d, z)"),
+    ("msg1-ck-after-ekem-pk", "ck after ekem_pk (unchanged)"),
+    ("msg1-h-after-ekem-pk", "h after EncryptAndHash(ek)"),
+    ("msg1-timestamp", "TAI64N of 1764000000 s, 0 ns"),
+    ("msg1-encrypted-timestamp", "EncryptAndHash(TAI64N)"),
+    ("msg1-ck-after-timestamp", "ck after {timestamp} (unchanged)"),
+    ("msg1-h-after-timestamp", "h after {timestamp}"),
+    ("mac1-key-server", "HASH(LABEL_MAC1 || S_r)"),
+    ("msg1-mac1", "MAC16(mac1 key, message 1 bytes 0..1316)"),
+    ("msg1", "message 1"),
+    # message 2 (section 3.3)
+    ("msg2-h-after-header", "h after MixHash(02 01 00 00)"),
+    ("server-ephemeral-private", "e_r, server stream bytes 0..32"),
+    ("server-ephemeral-public", "E_r = X25519 public key of e_r"),
+    ("msg2-ck-after-e", "ck after MixHash(E_r); MixKey(E_r)"),
+    ("msg2-h-after-e", "h after MixHash(E_r); MixKey(E_r)"),
+    ("dh-ee", "DH(e_r, E_i)"),
+    ("msg2-ck-after-ee", "ck after MixKey(DH(e_r, E_i))"),
+    ("msg2-h-after-ee", "h after ee (unchanged)"),
+    ("dh-se", "DH(e_r, S_i)"),
+    ("msg2-ck-after-se", "ck after MixKey(DH(e_r, S_i))"),
+    ("msg2-h-after-se", "h after se (unchanged)"),
+    ("msg2-k-after-se", "k after se, encrypts ct (n = 0)"),
+    ("mlkem-m", "ML-KEM m, server stream bytes 32..64"),
+    ("mlkem-ct", "ML-KEM-768 ct of Encaps_internal(ek, m)"),
+    ("mlkem-shared-secret", "ML-KEM-768 shared secret K of Encaps_internal(ek, m)"),
+    ("msg2-ck-after-ekem-ct", "ck after ekem_ct (unchanged)"),
+    ("msg2-h-after-ekem-ct", "h after EncryptAndHash(ct)"),
+    ("msg2-ck-after-kem", "ck of MixKeyAndHash(K)"),
+    ("msg2-t-kem", "t of MixKeyAndHash(K)"),
+    ("msg2-k-after-kem", "k of MixKeyAndHash(K) (replaced by psk before use)"),
+    ("msg2-h-after-kem", "h after MixKeyAndHash(K)"),
+    ("msg2-ck-after-psk", "ck of MixKeyAndHash(psk)"),
+    ("msg2-t-psk", "t of MixKeyAndHash(psk)"),
+    ("msg2-k-after-psk", "k of MixKeyAndHash(psk), encrypts the parameters (n = 0)"),
+    ("msg2-h-after-psk", "h after MixKeyAndHash(psk)"),
+    ("msg2-params", "session parameter TLVs (section 5)"),
+    ("msg2-encrypted-params", "EncryptAndHash(session parameters)"),
+    ("msg2-ck-after-params", "ck after {params} (unchanged)"),
+    ("msg2-h-after-params", "h after {params}"),
+    ("mac1-key-client", "HASH(LABEL_MAC1 || S_i)"),
+    ("msg2-mac1", "MAC16(mac1 key, message 2 bytes 0..len-32)"),
+    ("msg2", "message 2"),
+    # transport (section 3.4, 6)
+    ("inner-packet", "inner ICMP echo request"),
+    ("secret-i2r", "T_i2r = first output of HKDF(ck, empty, 2)"),
+    ("secret-r2i", "T_r2i = second output of HKDF(ck, empty, 2)"),
+    ("k-aes-i2r", "HKDF-Expand(T_i2r, \"lostlove aes256gcm\", 32)"),
+    ("k-chacha-i2r", "HKDF-Expand(T_i2r, \"lostlove chacha20poly1305\", 32)"),
+    ("k-aes-r2i", "HKDF-Expand(T_r2i, \"lostlove aes256gcm\", 32)"),
+    ("k-chacha-r2i", "HKDF-Expand(T_r2i, \"lostlove chacha20poly1305\", 32)"),
+    ("data1-aes-gcm", "inner layer AES-256-GCM(k_aes, N(0), P, H) of the cascade"),
+    ("data1", "first data packet"),
+]
+BLOCK_NAMES = [name for name, _ in BLOCKS]
+DESCRIPTION = dict(BLOCKS)
+
+# the inputs of section 9
+EX_SERVER_PRIV = bytes([0x11]) * 32
+EX_CLIENT_PRIV = bytes([0x22]) * 32
+EX_PSK = bytes([0x33]) * 32
+EX_CLIENT_SEED = bytes([0x44]) * 32
+EX_SERVER_SEED = bytes([0x55]) * 32
+EX_NOW = 1764000000
+EX_CLIENT_INDEX = 0x3c1e0001
+EX_SERVER_INDEX = 0x5e7e0001
+
+
+def example_params():
+    return b"".join([
+        tlv(0x01, bytes([3])),                                 # cipher: cascade
+        tlv(0x02, bytes([10, 8, 0, 2, 24])),                   # 10.8.0.2/24
+        tlv(0x03, bytes.fromhex("fd000008000000000000000000000002") + bytes([64])),
+        tlv(0x04, bytes([10, 8, 0, 1])),                       # DNS 10.8.0.1
+        tlv(0x06, struct.pack("<H", 1400)),                    # MTU
+        tlv(0x07, struct.pack("<H", 25)),                      # keepalive
+        tlv(0x08, struct.pack("<I", 600)),                     # rekey time
+        tlv(0x09, struct.pack("<Q", 5000000)),                 # key update bytes
+    ])
+
+
+def snap(v, msg, token, st, key=False):
+    """Records ck and h (and k) of st as MSG-ck-after-TOKEN etc."""
+    v["%s-ck-after-%s" % (msg, token)] = st.ck
+    v["%s-h-after-%s" % (msg, token)] = st.h
+    if key:
+        v["%s-k-after-%s" % (msg, token)] = st.k
+
+
+def build_example():
+    """Every value of section 9, computed from its inputs alone.
+
+    Returns (v, ctx): v maps each name of BLOCKS to its bytes; ctx holds
+    what the checks of the other side need (private keys, dk, the initiator's
+    state after message 1)."""
+    v = {}
+    S_r = x25519_pub(EX_SERVER_PRIV)
+    S_i = x25519_pub(EX_CLIENT_PRIV)
+    v["server-public"] = S_r
+    v["client-public"] = S_i
+
+    # ---------------- message 1 (initiator) ----------------
+    crng = DetRng(EX_CLIENT_SEED)
+    e_i = crng.draw(32)
+    d = crng.draw(32)
+    z = crng.draw(32)
+    st = Symmetric(S_r)
+    v["ck0"] = st.ck
+    v["h0-identifier"] = st.h_identifier
+    v["h0"] = st.h
+    hdr1 = header(1, 0x01)
+    msg = bytearray(hdr1 + struct.pack("<I", EX_CLIENT_INDEX))
+    st.mix_hash(hdr1)
+    v["msg1-h-after-header"] = st.h
+    # e
+    E_i = x25519_pub(e_i)
+    v["client-ephemeral-private"] = e_i
+    v["client-ephemeral-public"] = E_i
+    msg += E_i
+    st.mix_hash(E_i)
+    st.mix_key(E_i)
+    snap(v, "msg1", "e", st)
+    # es
+    v["dh-es"] = DH(e_i, S_r)
+    st.mix_key(v["dh-es"])
+    snap(v, "msg1", "es", st, key=True)
+    # s
+    v["msg1-encrypted-static"] = st.encrypt_and_hash(S_i)
+    msg += v["msg1-encrypted-static"]
+    snap(v, "msg1", "s", st)
+    # ss
+    v["dh-ss"] = DH(EX_CLIENT_PRIV, S_r)
+    st.mix_key(v["dh-ss"])
+    snap(v, "msg1", "ss", st, key=True)
+    # ekem_pk
+    ek, dk = mlkem_keygen_internal(d, z)
+    v["mlkem-d"] = d
+    v["mlkem-z"] = z
+    v["mlkem-ek"] = ek
+    msg += st.encrypt_and_hash(ek)
+    snap(v, "msg1", "ekem-pk", st)
+    # {timestamp}
+    v["msg1-timestamp"] = tai64n(EX_NOW, 0)
+    v["msg1-encrypted-timestamp"] = st.encrypt_and_hash(v["msg1-timestamp"])
+    msg += v["msg1-encrypted-timestamp"]
+    snap(v, "msg1", "timestamp", st)
+    # mac1, mac2 (no cookie held)
+    v["mac1-key-server"] = HASH(LABEL_MAC1 + S_r)
+    v["msg1-mac1"] = MAC16(v["mac1-key-server"], bytes(msg))
+    msg += v["msg1-mac1"] + bytes(16)
+    v["msg1"] = bytes(msg)
+    state1 = st.copy()
+
+    # ---------------- message 2 (responder) ----------------
+    # The responder holds the same (ck, h) after consuming message 1; the
+    # checks in worked_example() show that by consuming the document's bytes.
+    srng = DetRng(EX_SERVER_SEED)
+    e_r = srng.draw(32)
+    m_kem = srng.draw(32)
+    hdr2 = header(2, 0x01)
+    msg = bytearray(hdr2 + struct.pack("<II", EX_SERVER_INDEX, EX_CLIENT_INDEX))
+    st.mix_hash(hdr2)
+    v["msg2-h-after-header"] = st.h
+    # e
+    E_r = x25519_pub(e_r)
+    v["server-ephemeral-private"] = e_r
+    v["server-ephemeral-public"] = E_r
+    msg += E_r
+    st.mix_hash(E_r)
+    st.mix_key(E_r)
+    snap(v, "msg2", "e", st)
+    # ee
+    v["dh-ee"] = DH(e_r, E_i)
+    st.mix_key(v["dh-ee"])
+    snap(v, "msg2", "ee", st)
+    # se
+    v["dh-se"] = DH(e_r, S_i)
+    st.mix_key(v["dh-se"])
+    snap(v, "msg2", "se", st, key=True)
+    # ekem_ct
+    K_enc, ct = mlkem_encaps_internal(ek, m_kem)
+    v["mlkem-m"] = m_kem
+    v["mlkem-ct"] = ct
+    v["mlkem-shared-secret"] = K_enc
+    msg += st.encrypt_and_hash(ct)
+    snap(v, "msg2", "ekem-ct", st)
+    # kem
+    v["msg2-t-kem"] = st.mix_key_and_hash(K_enc)
+    snap(v, "msg2", "kem", st, key=True)
+    # psk
+    v["msg2-t-psk"] = st.mix_key_and_hash(EX_PSK)
+    snap(v, "msg2", "psk", st, key=True)
+    # {params}
+    v["msg2-params"] = example_params()
+    v["msg2-encrypted-params"] = st.encrypt_and_hash(v["msg2-params"])
+    msg += v["msg2-encrypted-params"]
+    snap(v, "msg2", "params", st)
+    # mac1, mac2 (always zero)
+    v["mac1-key-client"] = HASH(LABEL_MAC1 + S_i)
+    v["msg2-mac1"] = MAC16(v["mac1-key-client"], bytes(msg))
+    msg += v["msg2-mac1"] + bytes(16)
+    v["msg2"] = bytes(msg)
+
+    # ---------------- session keys (3.4) and AEAD keys (6.2) ----------------
+    v["secret-i2r"], v["secret-r2i"] = HKDF(st.ck, b"", 2)
+    for direction in ("i2r", "r2i"):
+        secret = v["secret-" + direction]
+        v["k-aes-" + direction] = hkdf_expand(secret, b"lostlove aes256gcm", 32)
+        v["k-chacha-" + direction] = hkdf_expand(secret, b"lostlove chacha20poly1305", 32)
+
+    # ---------------- first data packet ----------------
+    # §9 gives the IPv4 header fields (TOS 0, identification 1, DF, TTL 64)
+    # and the whole packet as the inner-packet block.
+    inner = icmp_echo_packet([10, 8, 0, 2], [10, 8, 0, 1], 1, 1, b"LostLove",
+                             ttl=64, ip_id=1, df=True)
+    v["inner-packet"] = inner
+    plain = inner + bytes((-len(inner)) % 16)
+    hdr = header(4, 0) + struct.pack("<I", EX_SERVER_INDEX) + struct.pack("<Q", 0)
+    v["data1-aes-gcm"] = AESGCM(v["k-aes-i2r"]).encrypt(nonce12(0), plain, hdr)
+    v["data1"] = hdr + seal(3, v["secret-i2r"], 0, plain, hdr)
+
+    missing = set(BLOCK_NAMES) ^ set(v)
+    if missing:
+        raise AssertionError("BLOCKS and build_example disagree: %s" % sorted(missing))
+    ctx = {"dk": dk, "e_i": e_i, "ek": ek, "K": K_enc, "state1": state1,
+           "params": v["msg2-params"], "plain": plain}
+    return v, ctx
 
 
 def parse_params(p):
@@ -644,170 +904,159 @@ def parse_params(p):
     return out
 
 
-def worked_example(blocks):
-    # inputs
-    s_r = bytes([0x11]) * 32
-    s_i = bytes([0x22]) * 32
-    psk = bytes([0x33]) * 32
-    now = 1764000000
-    I_i = 0x3c1e0001
-    I_r = 0x5e7e0001
+def check_value(label, name, got, want):
+    return check_bytes("%s%s (%s)" % (label, name, DESCRIPTION[name]), got, want)
 
+
+def check_recorded(label, rec, blocks):
+    """Compares the values one side recorded while consuming the document's
+    bytes with the document's blocks of the same names (those it has)."""
+    for name in BLOCK_NAMES:
+        if name in rec and name in blocks:
+            check_value(label, name, rec[name], blocks[name])
+
+
+def consume_msg1(want, S_r, S_i):
+    """Responder side: processes the document's message 1 (section 3.2)."""
+    rec = {}
+    m1 = want["msg1"]
+    if len(m1) != 1348 or m1[0] != 1 or m1[1] & ~1 or m1[2:4] != b"\0\0":
+        raise ValueError("bad header/length")
+    rec["mac1-key-server"] = HASH(LABEL_MAC1 + S_r)
+    if MAC16(rec["mac1-key-server"], m1[:-32]) != m1[-32:-16]:
+        raise ValueError("mac1 does not verify")
+    if m1[-16:] != bytes(16):
+        raise ValueError("mac2 not zero")
+    rs = Symmetric(S_r)
+    rec["ck0"], rec["h0-identifier"], rec["h0"] = rs.ck, rs.h_identifier, rs.h
+    rs.mix_hash(m1[0:4])
+    rec["msg1-h-after-header"] = rs.h
+    peer_index = struct.unpack("<I", m1[4:8])[0]
+    rE_i = m1[8:40]
+    rec["client-ephemeral-public"] = rE_i
+    rs.mix_hash(rE_i)
+    rs.mix_key(rE_i)
+    snap(rec, "msg1", "e", rs)
+    rec["dh-es"] = DH(EX_SERVER_PRIV, rE_i)
+    rs.mix_key(rec["dh-es"])
+    snap(rec, "msg1", "es", rs, key=True)
+    rS_i = rs.decrypt_and_hash(m1[40:88])
+    rec["client-public"] = rS_i
+    snap(rec, "msg1", "s", rs)
+    if rS_i != S_i:
+        raise ValueError("decrypted static key is not the client's")
+    rec["dh-ss"] = DH(EX_SERVER_PRIV, rS_i)
+    rs.mix_key(rec["dh-ss"])
+    snap(rec, "msg1", "ss", rs, key=True)
+    srv_ek = rs.decrypt_and_hash(m1[88:1288])
+    rec["mlkem-ek"] = srv_ek
+    snap(rec, "msg1", "ekem-pk", rs)
+    if not mlkem_ek_check(srv_ek):
+        raise ValueError("ek fails FIPS 203 7.2 check")
+    rts = rs.decrypt_and_hash(m1[1288:1316])
+    rec["msg1-timestamp"] = rts
+    snap(rec, "msg1", "timestamp", rs)
+    secs = struct.unpack(">Q", rts[:8])[0] - (1 << 62) - 10
+    nsec = struct.unpack(">I", rts[8:])[0]
+    return rec, rs, peer_index, (secs, nsec)
+
+
+def consume_msg2(want, state1, e_i, dk):
+    """Initiator side: processes the document's message 2 (section 3.3)."""
+    rec = {}
+    m2 = want["msg2"]
+    if m2[0] != 2 or m2[1] & ~1 or m2[2:4] != b"\0\0":
+        raise ValueError("bad header")
+    S_i = x25519_pub(EX_CLIENT_PRIV)
+    rec["mac1-key-client"] = HASH(LABEL_MAC1 + S_i)
+    if MAC16(rec["mac1-key-client"], m2[:-32]) != m2[-32:-16]:
+        raise ValueError("mac1 does not verify")
+    if m2[-16:] != bytes(16):
+        raise ValueError("mac2 not zero")
+    if struct.unpack("<I", m2[8:12])[0] != EX_CLIENT_INDEX:
+        raise ValueError("receiver index is not I_i")
+    cs = state1.copy()
+    cs.mix_hash(m2[0:4])
+    rec["msg2-h-after-header"] = cs.h
+    rE_r = m2[12:44]
+    rec["server-ephemeral-public"] = rE_r
+    cs.mix_hash(rE_r)
+    cs.mix_key(rE_r)
+    snap(rec, "msg2", "e", cs)
+    rec["dh-ee"] = DH(e_i, rE_r)
+    cs.mix_key(rec["dh-ee"])
+    snap(rec, "msg2", "ee", cs)
+    rec["dh-se"] = DH(EX_CLIENT_PRIV, rE_r)
+    cs.mix_key(rec["dh-se"])
+    snap(rec, "msg2", "se", cs, key=True)
+    rct = cs.decrypt_and_hash(m2[44:1148])
+    rec["mlkem-ct"] = rct
+    snap(rec, "msg2", "ekem-ct", cs)
+    rec["mlkem-shared-secret"] = mlkem_decaps(dk, rct)
+    rec["msg2-t-kem"] = cs.mix_key_and_hash(rec["mlkem-shared-secret"])
+    snap(rec, "msg2", "kem", cs, key=True)
+    rec["msg2-t-psk"] = cs.mix_key_and_hash(EX_PSK)
+    snap(rec, "msg2", "psk", cs, key=True)
+    rparams = cs.decrypt_and_hash(m2[1148:-32])
+    rec["msg2-params"] = rparams
+    snap(rec, "msg2", "params", cs)
+    rec["secret-i2r"], rec["secret-r2i"] = HKDF(cs.ck, b"", 2)
+    return rec, rparams, struct.unpack("<I", m2[4:8])[0]
+
+
+def worked_example(blocks):
     want = {}
-    for name in EXPECTED_BLOCKS:
+    for name in BLOCK_NAMES:
         if name not in blocks:
             fail("block " + name, "no ```hex %s``` block in section 9" % name)
         want[name] = blocks.get(name, b"")
-    extra = sorted(set(blocks) - set(EXPECTED_BLOCKS))
+    extra = sorted(set(blocks) - set(BLOCK_NAMES))
     if extra:
         fail("blocks", "unexpected hex blocks in section 9: " + ", ".join(extra))
+    listed = [name for name in blocks if name in DESCRIPTION]
+    check("section 9 lists the blocks in the order they are computed",
+          listed == [name for name in BLOCK_NAMES if name in blocks],
+          "document order: " + ", ".join(listed))
 
-    # public keys
-    S_r = x25519_pub(s_r)
-    S_i = x25519_pub(s_i)
-    check_bytes("server-public", S_r, want["server-public"])
-    check_bytes("client-public", S_i, want["client-public"])
-
-    # ---------------- message 1 (initiator) ----------------
-    crng = DetRng(bytes([0x44]) * 32)
-    e_i = crng.draw(32)
-    d = crng.draw(32)
-    z = crng.draw(32)
-    E_i = x25519_pub(e_i)
-    ek, dk = mlkem_keygen_internal(d, z)
-
-    st = Symmetric(S_r)
-    hdr1 = header(1, 0x01)
-    msg = bytearray(hdr1 + struct.pack("<I", I_i))
-    st.mix_hash(hdr1)
-    msg += E_i
-    st.mix_hash(E_i)
-    st.mix_key(E_i)
-    st.mix_key(DH(e_i, S_r))
-    msg += st.encrypt_and_hash(S_i)
-    st.mix_key(DH(s_i, S_r))
-    msg += st.encrypt_and_hash(ek)
-    ts = tai64n(now, 0)
-    msg += st.encrypt_and_hash(ts)
-    msg += MAC16(HASH(LABEL_MAC1 + S_r), bytes(msg))
-    msg += bytes(16)  # no cookie held
-    msg1 = bytes(msg)
-    check("msg1 length", len(msg1) == 1348, "built %d bytes, §2.1 says 1348" % len(msg1))
-    check_bytes("msg1", msg1, want["msg1"])
-    init_state = st.copy()
+    # Every value, computed from the inputs alone, against the document.
+    v, ctx = build_example()
+    check("msg1 length", len(v["msg1"]) == 1348, "built %d bytes, §2.1 says 1348" % len(v["msg1"]))
+    check("msg2 length",
+          len(v["msg2"]) == 44 + 1104 + len(ctx["params"]) + 16 + 32 and len(v["msg2"]) <= 1348,
+          "built %d bytes" % len(v["msg2"]))
+    check("msg2-params length", len(v["msg2-params"]) == 59,
+          "built %d bytes, §9 says 59" % len(v["msg2-params"]))
+    check("data1 inner packet is 36 bytes", len(v["inner-packet"]) == 36,
+          "%d" % len(v["inner-packet"]))
+    for name in BLOCK_NAMES:
+        if name in blocks:
+            check_value("", name, v[name], want[name])
+    S_r, S_i = v["server-public"], v["client-public"]
 
     # ---------------- message 1 (responder side) ----------------
-    srv_ek = None
+    # Consumes the document's bytes and compares every value it meets on
+    # the way with the document's blocks.
     try:
-        m1 = want["msg1"]
-        if len(m1) != 1348 or m1[0] != 1 or m1[1] & ~1 or m1[2:4] != b"\0\0":
-            raise ValueError("bad header/length")
-        if MAC16(HASH(LABEL_MAC1 + S_r), m1[:-32]) != m1[-32:-16]:
-            raise ValueError("mac1 does not verify")
-        if m1[-16:] != bytes(16):
-            raise ValueError("mac2 not zero")
-        rs = Symmetric(S_r)
-        rs.mix_hash(m1[0:4])
-        peer_index = struct.unpack("<I", m1[4:8])[0]
-        rE_i = m1[8:40]
-        rs.mix_hash(rE_i)
-        rs.mix_key(rE_i)
-        rs.mix_key(DH(s_r, rE_i))
-        rS_i = rs.decrypt_and_hash(m1[40:88])
-        if rS_i != S_i:
-            raise ValueError("decrypted static key is not the client's")
-        rs.mix_key(DH(s_r, rS_i))
-        srv_ek = rs.decrypt_and_hash(m1[88:1288])
-        if not mlkem_ek_check(srv_ek):
-            raise ValueError("ek fails FIPS 203 7.2 check")
-        rts = rs.decrypt_and_hash(m1[1288:1316])
-        secs = struct.unpack(">Q", rts[:8])[0] - (1 << 62) - 10
-        nsec = struct.unpack(">I", rts[8:])[0]
-        check("msg1 responder: sender index", peer_index == I_i,
+        rec, rs, peer_index, ts = consume_msg1(want, S_r, S_i)
+        check_recorded("msg1 responder: ", rec, blocks)
+        check("msg1 responder: sender index", peer_index == EX_CLIENT_INDEX,
               "index %#x" % peer_index)
-        check("msg1 responder: timestamp", (secs, nsec) == (now, 0),
-              "decoded %d s %d ns, §9 says %d s 0 ns" % (secs, nsec, now))
-        check("msg1 responder: ek equals KeyGen_internal(d, z)", srv_ek == ek)
-        resp_state = rs
+        check("msg1 responder: timestamp", ts == (EX_NOW, 0),
+              "decoded %d s %d ns, §9 says %d s 0 ns" % (ts[0], ts[1], EX_NOW))
+        check("msg1 responder: ek equals KeyGen_internal(d, z)", rec["mlkem-ek"] == ctx["ek"])
+        check("msg1 both sides agree on (ck, h)",
+              (rs.ck, rs.h) == (ctx["state1"].ck, ctx["state1"].h))
     except (InvalidTag, ValueError) as exc:
         fail("msg1 responder", "%s: %s" % (type(exc).__name__, exc or "authentication tag did not verify"))
-        resp_state = None
-
-    # ---------------- message 2 (responder) ----------------
-    srng = DetRng(bytes([0x55]) * 32)
-    e_r = srng.draw(32)
-    m_kem = srng.draw(32)
-    E_r = x25519_pub(e_r)
-
-    params = b"".join([
-        tlv(0x01, bytes([3])),                                 # cipher: cascade
-        tlv(0x02, bytes([10, 8, 0, 2, 24])),                   # 10.8.0.2/24
-        tlv(0x03, bytes.fromhex("fd000008000000000000000000000002") + bytes([64])),
-        tlv(0x04, bytes([10, 8, 0, 1])),                       # DNS 10.8.0.1
-        tlv(0x06, struct.pack("<H", 1400)),                    # MTU
-        tlv(0x07, struct.pack("<H", 25)),                      # keepalive
-        tlv(0x08, struct.pack("<I", 600)),                     # rekey time
-        tlv(0x09, struct.pack("<Q", 5000000)),                 # key update bytes
-    ])
-
-    # The responder continues from its own processing of message 1 when that
-    # worked, otherwise from the initiator's state (they must be equal).
-    st = resp_state.copy() if resp_state is not None else init_state.copy()
-    if resp_state is not None:
-        check("msg1 both sides agree on (ck, h)",
-              (resp_state.ck, resp_state.h) == (init_state.ck, init_state.h))
-    hdr2 = header(2, 0x01)
-    msg = bytearray(hdr2 + struct.pack("<II", I_r, I_i))
-    st.mix_hash(hdr2)
-    msg += E_r
-    st.mix_hash(E_r)
-    st.mix_key(E_r)
-    st.mix_key(DH(e_r, E_i))
-    st.mix_key(DH(e_r, S_i))
-    K_enc, ct = mlkem_encaps_internal(srv_ek if srv_ek is not None else ek, m_kem)
-    msg += st.encrypt_and_hash(ct)
-    st.mix_key_and_hash(K_enc)
-    st.mix_key_and_hash(psk)
-    msg += st.encrypt_and_hash(params)
-    msg += MAC16(HASH(LABEL_MAC1 + S_i), bytes(msg))
-    msg += bytes(16)
-    msg2 = bytes(msg)
-    check("msg2 length", len(msg2) == 44 + 1104 + len(params) + 16 + 32 and len(msg2) <= 1348,
-          "built %d bytes" % len(msg2))
-    check_bytes("msg2", msg2, want["msg2"])
-
-    # ---------------- session keys ----------------
-    T_i2r, T_r2i = HKDF(st.ck, b"", 2)
-    check_bytes("secret-i2r", T_i2r, want["secret-i2r"])
-    check_bytes("secret-r2i", T_r2i, want["secret-r2i"])
 
     # ---------------- message 2 (initiator side) ----------------
-    c_T = None
     mode = None
     try:
-        m2 = want["msg2"]
-        if m2[0] != 2 or m2[1] & ~1 or m2[2:4] != b"\0\0":
-            raise ValueError("bad header")
-        if MAC16(HASH(LABEL_MAC1 + S_i), m2[:-32]) != m2[-32:-16]:
-            raise ValueError("mac1 does not verify")
-        if m2[-16:] != bytes(16):
-            raise ValueError("mac2 not zero")
-        if struct.unpack("<I", m2[8:12])[0] != I_i:
-            raise ValueError("receiver index is not I_i")
-        cs = init_state.copy()
-        cs.mix_hash(m2[0:4])
-        rE_r = m2[12:44]
-        cs.mix_hash(rE_r)
-        cs.mix_key(rE_r)
-        cs.mix_key(DH(e_i, rE_r))
-        cs.mix_key(DH(s_i, rE_r))
-        rct = cs.decrypt_and_hash(m2[44:1148])
-        K_dec = mlkem_decaps(dk, rct)
-        check("msg2 initiator: ML-KEM Decaps(dk, ct) equals Encaps key", K_dec == K_enc)
-        cs.mix_key_and_hash(K_dec)
-        cs.mix_key_and_hash(psk)
-        rparams = cs.decrypt_and_hash(m2[1148:-32])
-        check("msg2 initiator: server index", struct.unpack("<I", m2[4:8])[0] == I_r)
+        rec, rparams, server_index = consume_msg2(want, ctx["state1"], ctx["e_i"], ctx["dk"])
+        check_recorded("msg2 initiator: ", rec, blocks)
+        check("msg2 initiator: ML-KEM Decaps(dk, ct) equals Encaps key",
+              rec["mlkem-shared-secret"] == ctx["K"])
+        check("msg2 initiator: server index", server_index == EX_SERVER_INDEX)
         pp = parse_params(rparams)
         expect = {
             1: [b"\x03"], 2: [bytes([10, 8, 0, 2, 24])],
@@ -817,35 +1066,26 @@ def worked_example(blocks):
             9: [struct.pack("<Q", 5000000)],
         }
         check("msg2 initiator: session parameters decode to the §9 values", pp == expect,
-              "decoded %r" % {k: [x.hex() for x in v] for k, v in pp.items()})
+              "decoded %r" % {t: [x.hex() for x in vals] for t, vals in pp.items()})
         mode = pp.get(1, [b"\0"])[0][0]
-        c_T = HKDF(cs.ck, b"", 2)
-        check("msg2 initiator: traffic secrets match responder", tuple(c_T) == (T_i2r, T_r2i))
+        check("msg2 initiator: traffic secrets match responder",
+              (rec["secret-i2r"], rec["secret-r2i"]) == (v["secret-i2r"], v["secret-r2i"]))
     except (InvalidTag, ValueError) as exc:
         fail("msg2 initiator", "%s: %s" % (type(exc).__name__, exc or "authentication tag did not verify"))
 
-    # ---------------- first data packet ----------------
-    # §9 gives the IPv4 header fields (TOS 0, identification 1, DF, TTL 64)
-    # and the whole packet as the inner-packet block.
-    inner = icmp_echo_packet([10, 8, 0, 2], [10, 8, 0, 1], 1, 1, b"LostLove",
-                             ttl=64, ip_id=1, df=True)
-    check("data1 inner packet is 36 bytes", len(inner) == 36, "%d" % len(inner))
-    check_bytes("inner-packet", inner, want["inner-packet"])
-    plain = inner + bytes((-len(inner)) % 16)
-    hdr = header(4, 0) + struct.pack("<I", I_r) + struct.pack("<Q", 0)
-    data1 = hdr + seal(3, T_i2r, 0, plain, hdr)
-    check_bytes("data1", data1, want["data1"])
-
-    # responder opens the document's packet
+    # ---------------- first data packet (responder opens it) ----------------
     try:
         d1 = want["data1"]
         rh = d1[:16]
         if rh[0] != 4 or rh[1] != 0 or rh[2:4] != b"\0\0":
             raise ValueError("bad header")
-        if struct.unpack("<I", rh[4:8])[0] != I_r:
+        if struct.unpack("<I", rh[4:8])[0] != EX_SERVER_INDEX:
             raise ValueError("receiver index is not I_r")
         ctr = struct.unpack("<Q", rh[8:16])[0]
-        p = open_sealed(mode or 3, T_i2r, ctr, d1[16:], rh)
+        inner_ct = ChaCha20Poly1305(v["k-chacha-i2r"]).decrypt(nonce12(ctr), d1[16:], rh)
+        check_recorded("data1 responder: outer layer opens to ", {"data1-aes-gcm": inner_ct},
+                       blocks)
+        p = open_sealed(mode or 3, v["secret-i2r"], ctr, d1[16:], rh)
         if p[0] >> 4 != 4:
             raise ValueError("plaintext is not IPv4")
         tot = struct.unpack("!H", p[2:4])[0]
@@ -862,13 +1102,27 @@ def worked_example(blocks):
         check("data1 responder: plaintext is the §9 ICMP echo request padded to 48",
               fields_ok, "plaintext %s" % p.hex())
         check("data1 responder: IPv4 header fields not given in §9 are as guessed "
-              "(TOS 0, id 1, DF, TTL 64)", ip[:20] == plain[:20],
-              "document has IPv4 header %s, guessed %s" % (ip[:20].hex(), plain[:20].hex()))
+              "(TOS 0, id 1, DF, TTL 64)", ip[:20] == ctx["plain"][:20],
+              "document has IPv4 header %s, guessed %s" % (ip[:20].hex(), ctx["plain"][:20].hex()))
     except (InvalidTag, ValueError) as exc:
         fail("data1 responder", "%s: %s" % (type(exc).__name__, exc or "authentication tag did not verify"))
 
 
+def print_blocks():
+    """--print: every block of section 9 as this implementation computes it."""
+    v, _ = build_example()
+    for name, what in BLOCKS:
+        b = v[name]
+        print("%s (%d bytes):\n\n```hex %s" % (what, len(b), name))
+        for off in range(0, len(b), 32):
+            print(b[off:off + 32].hex())
+        print("```\n")
+
+
 def main(argv):
+    if len(argv) > 1 and argv[1] == "--print":
+        print_blocks()
+        return 0
     here = os.path.dirname(os.path.abspath(__file__))
     md = argv[1] if len(argv) > 1 else os.path.join(here, "..", "..", "docs", "protocol.md")
     vec = argv[2] if len(argv) > 2 else os.path.join(here, "..", "..", "..", "shared", "vectors")
