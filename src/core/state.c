@@ -182,6 +182,22 @@ static int sync_dir(const char *path)
 	return r;
 }
 
+/* The temporary file is always a new regular file of ours: whatever sits
+ * at its name (a stale one from a crash, or a symlink planted to make us
+ * write elsewhere) is unlinked first, which removes a symlink itself and
+ * never its target, and O_EXCL | O_NOFOLLOW refuse anything that appears
+ * there again before the open (-EEXIST: the save fails, nothing else is
+ * touched, and the next save tries again). */
+static int create_tmp(const char *tmp)
+{
+	int fd;
+
+	if (unlink(tmp) != 0 && errno != ENOENT)
+		return -errno;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	return fd < 0 ? -errno : fd;
+}
+
 int state_save(struct state *st)
 {
 	char tmp[PATH_MAX + 8];
@@ -191,9 +207,9 @@ int state_save(struct state *st)
 	if (!st->dirty)
 		return 0;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", st->path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = create_tmp(tmp);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	f = fdopen(fd, "w");
 	if (!f) {
 		r = -errno;

@@ -8,7 +8,9 @@
  * added back must not become replayable either.
  *
  * Saving is atomic and durable: a temporary file beside the target,
- * fsync, rename, fsync of the directory. The server saves once per batch
+ * fsync, rename, fsync of the directory. The temporary file is created
+ * anew (O_CREAT | O_EXCL | O_NOFOLLOW) after unlinking whatever was at its
+ * name, so a symlink planted there is removed, never followed. The server saves once per batch
  * of accepted handshakes, before it sends their responses (group commit):
  * a response the client acts on always has its timestamp on disk.
  * Control thread only. */

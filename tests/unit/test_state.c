@@ -1,7 +1,8 @@
 /* Persistent handshake timestamps (core/state.c): a missing file is
  * empty, timestamps only grow, the file round-trips (and keeps keys of
  * every user), saving is atomic (no temporary file left), malformed
- * files are refused with their line number. */
+ * files are refused with their line number, and a symlink planted at the
+ * temporary name is never followed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -114,11 +115,71 @@ static void test_malformed(void **state)
 	state_free(&st);
 }
 
+/* A symlink planted at the temporary name (lostlove.state.tmp), or at
+ * the state file's own name, pointing at another file: the save succeeds,
+ * the other file is untouched, and the state file is a regular file with
+ * the new content (the link itself is gone). */
+static void put_victim(const char *victim)
+{
+	FILE *f = fopen(victim, "w");
+
+	assert_non_null(f);
+	fputs("do not touch\n", f);
+	fclose(f);
+}
+
+static void victim_untouched(const char *victim)
+{
+	char line[64] = "";
+	FILE *f = fopen(victim, "r");
+
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_null(fgets(line + strlen(line), (int)(sizeof(line) - strlen(line)), f));
+	fclose(f);
+	assert_string_equal(line, "do not touch\n");
+}
+
+static void test_symlink_not_followed(void **state)
+{
+	char victim[sizeof(dir) + 16], tmp[sizeof(path) + 8], err[256];
+	uint8_t k[32], t[TAI64N_LEN];
+	struct state st;
+	struct stat sb;
+
+	(void)state;
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	memset(k, 7, sizeof(k));
+	ts(t, 4);
+	for (int at_state = 0; at_state < 2; at_state++) {
+		unlink(path);
+		unlink(tmp);
+		put_victim(victim);
+		assert_int_equal(state_load(&st, path, err, sizeof(err)), 0);
+		assert_int_equal(symlink(victim, at_state ? path : tmp), 0);
+		assert_int_equal(state_update(&st, k, t), 0);
+		assert_int_equal(state_save(&st), 0);
+		state_free(&st);
+
+		victim_untouched(victim);
+		assert_int_equal(lstat(path, &sb), 0);
+		assert_true(S_ISREG(sb.st_mode));
+		assert_int_equal(lstat(tmp, &sb), -1);
+		assert_int_equal(state_load(&st, path, err, sizeof(err)), 0);
+		assert_int_equal(st.n, 1);
+		assert_int_equal(state_get(&st, k)[7], 4);
+		state_free(&st);
+		unlink(victim);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_round_trip),
 	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_symlink_not_followed),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
