@@ -168,6 +168,22 @@ size_t handshake_response_len(bool kem, size_t params_len)
 	       2 * MSG_MAC_LEN;
 }
 
+/* Whether the response to p carries an ML-KEM ciphertext. */
+static bool response_has_kem(const struct handshake_responder *r,
+			     const struct handshake_pending *p)
+{
+	return p->kem && r->kem != KEM_OFF;
+}
+
+size_t handshake_params_budget(const struct handshake_responder *r,
+			       const struct handshake_pending *p)
+{
+	size_t in = handshake_init_len(p->kem), fixed = handshake_response_len(response_has_kem(r, p), 0);
+	size_t room = in > fixed ? in - fixed : 0;
+
+	return room < MSG_PARAMS_MAX ? room : MSG_PARAMS_MAX;
+}
+
 const char *handshake_result_name(enum handshake_result r)
 {
 	static const char *const names[] = {
@@ -182,6 +198,7 @@ const char *handshake_result_name(enum handshake_result r)
 	    [HS_E_KEM_REQUIRED] = "kem-required",
 	    [HS_E_KEM_KEY] = "bad-kem-key",
 	    [HS_E_PARAMS] = "bad-params",
+	    [HS_E_LOW_ORDER] = "low-order-key",
 	    [HS_E_INTERNAL] = "internal-error",
 	};
 	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "unknown";
@@ -348,8 +365,10 @@ static enum handshake_result read_response(struct handshake_initiator *hs, struc
 	r = r ? r : mix_dh(s, hs->e_priv, e_r);
 	/* se */
 	r = r ? r : mix_dh(s, hs->static_priv, e_r);
+	if (r == -EINVAL)
+		return HS_E_LOW_ORDER; /* low-order ephemeral: all-zero DH */
 	if (r < 0)
-		return HS_E_DECRYPT; /* low-order ephemeral: all-zero DH */
+		return HS_E_INTERNAL;
 	if (kem) {
 		/* ekem_ct */
 		if (decrypt_and_hash(s, t->ct, p, MLKEM768_CT_LEN) < 0)
@@ -475,8 +494,12 @@ static enum handshake_result read_init(const struct handshake_responder *r, stru
 	err = err ? err : mix_key(s, e_i, 32);
 	/* es */
 	err = err ? err : mix_dh(s, r->static_priv, e_i);
+	if (err == -EINVAL)
+		return HS_E_LOW_ORDER; /* low-order ephemeral: all-zero DH */
+	if (err < 0)
+		return HS_E_INTERNAL;
 	/* s */
-	if (err < 0 || decrypt_and_hash(s, spub, msg + INIT_OFF_STATIC, 32) < 0)
+	if (decrypt_and_hash(s, spub, msg + INIT_OFF_STATIC, 32) < 0)
 		return HS_E_DECRYPT;
 	ret->peer = r->lookup(r->lookup_ctx, spub);
 	if (!ret->peer)
@@ -584,9 +607,10 @@ enum handshake_result handshake_create_response(const struct handshake_responder
 	struct noise s = {0};
 	uint8_t plain[MSG_PARAMS_MAX];
 	size_t params_len = 0;
-	bool kem = p->kem && r->kem != KEM_OFF;
+	bool kem = response_has_kem(r, p);
 	enum handshake_result res = HS_E_PARAMS;
-	if (params_encode(params, plain, sizeof(plain), &params_len) < 0)
+	if (params_encode(params, plain, sizeof(plain), &params_len) < 0 ||
+	    params_len > handshake_params_budget(r, p))
 		goto out;
 	size_t len = handshake_response_len(kem, params_len);
 	res = HS_E_INTERNAL;

@@ -71,7 +71,8 @@ enum handshake_result {
 	HS_E_REPLAY,	   /* timestamp not after the greatest accepted one */
 	HS_E_KEM_REQUIRED, /* peer offered/answered no ML-KEM but policy requires it */
 	HS_E_KEM_KEY,	   /* encapsulation key fails the FIPS 203 §7.2 check */
-	HS_E_PARAMS,	   /* session parameters malformed or out of range */
+	HS_E_PARAMS,	   /* session parameters malformed, out of range or too long */
+	HS_E_LOW_ORDER,	   /* an X25519 key of low order: the shared secret is all zero */
 	HS_E_INTERNAL,	   /* rng or crypto library failure, buffer too small */
 };
 
@@ -174,5 +175,11 @@ void handshake_pending_clear(struct handshake_pending *p);
 /* Length of message 1 / message 2 for the given options. */
 size_t handshake_init_len(bool kem);
 size_t handshake_response_len(bool kem, size_t params_len);
+/* The longest session parameter list the response to p may carry:
+ * message 2 is never longer than the message 1 it answers (the server
+ * never amplifies), and never more than MSG_PARAMS_MAX. 56 bytes for a
+ * classical message 1, 152 with ML-KEM. */
+size_t handshake_params_budget(const struct handshake_responder *r,
+			       const struct handshake_pending *p);
 
 #endif

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "protocol/messages.h"
 #include "util/endian.h"
 
 #define OPTIONAL_TLV_BASE 0x80
@@ -94,6 +95,33 @@ int params_encode(const struct session_params *p, uint8_t *out, size_t cap, size
 		put_u64(&w, PARAMS_T_UPDATE_BYTES, p->update_bytes);
 	*ret_len = w.len;
 	return w.err;
+}
+
+int params_encoded_len(const struct session_params *p, size_t *ret_len)
+{
+	uint8_t scratch[2 * MSG_PARAMS_MAX];
+
+	return params_encode(p, scratch, sizeof(scratch), ret_len);
+}
+
+int params_fit(const struct session_params *p, size_t cap, struct session_params *ret,
+	       bool *ret_cut)
+{
+	size_t len;
+	int r;
+
+	*ret = *p;
+	*ret_cut = false;
+	while ((r = params_encoded_len(ret, &len)) == 0 && len > cap) {
+		if (ret->n_dns6)
+			memset(ret->dns6[--ret->n_dns6], 0, 16);
+		else if (ret->n_dns4)
+			memset(ret->dns4[--ret->n_dns4], 0, 4);
+		else
+			return -ENOSPC;
+		*ret_cut = true;
+	}
+	return r;
 }
 
 /* Expected value length per critical type; 0 = unknown type. */

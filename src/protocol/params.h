@@ -46,6 +46,15 @@ struct session_params {
 
 /* Returns 0, -ENOSPC when cap is too small, -EINVAL for invalid values. */
 int params_encode(const struct session_params *p, uint8_t *out, size_t cap, size_t *ret_len);
+/* Bytes params_encode writes for p (-EINVAL for invalid values). */
+int params_encoded_len(const struct session_params *p, size_t *ret_len);
+/* A copy of p that encodes in at most cap bytes: DNS servers are left out,
+ * the last IPv6 one first, then IPv4, until it fits (a handshake response
+ * must never outgrow the message it answers; the whole list then follows
+ * in a CONFIG message). *ret_cut tells whether anything was left out.
+ * -ENOSPC if even without DNS it does not fit, -EINVAL for invalid p. */
+int params_fit(const struct session_params *p, size_t cap, struct session_params *ret,
+	       bool *ret_cut);
 /* Parses untrusted bytes; on error *ret is zeroed and -EINVAL returned. */
 int params_decode(struct session_params *ret, const uint8_t *in, size_t len);
 

@@ -97,6 +97,8 @@ struct server_out {
 	size_t len;
 	struct transport_keys keys;
 	enum handshake_result result;
+	struct session_params sent; /* what message 2 carried */
+	bool cut;		    /* less than f->params: the rest goes in a CONFIG */
 };
 
 static enum served serve(struct fx *f, const uint8_t *msg, size_t len, const uint8_t *src,
@@ -118,9 +120,14 @@ static enum served serve(struct fx *f, const uint8_t *msg, size_t len, const uin
 	out->result = handshake_consume_init(&f->resp, msg, len, now, &p);
 	if (out->result != HS_OK)
 		return SERVED_DROP;
-	out->result = handshake_create_response(&f->resp, &p, &f->params, 0x5e5e0001, &rng_system,
+	/* as the server does (admission.c): what fits, the rest in a CONFIG */
+	assert_int_equal(params_fit(&f->params, handshake_params_budget(&f->resp, &p), &out->sent,
+				    &out->cut),
+			 0);
+	out->result = handshake_create_response(&f->resp, &p, &out->sent, 0x5e5e0001, &rng_system,
 						out->buf, sizeof(out->buf), &out->len, &out->keys);
 	assert_int_equal(out->result, HS_OK);
+	assert_true(out->len <= len); /* never an amplifier */
 	return SERVED_RESPONSE;
 }
 
@@ -170,7 +177,9 @@ static bool complete(struct fx *f, uint64_t now)
 	assert_int_equal(serve(f, init, len, src_a, false, now, &out), SERVED_RESPONSE);
 	assert_int_equal(handshake_consume_response(&f->client, out.buf, out.len, &ck, &got),
 			 HS_OK);
-	assert_memory_equal(&got, &f->params, sizeof(got));
+	assert_memory_equal(&got, &out.sent, sizeof(got));
+	if (!out.cut)
+		assert_memory_equal(&got, &f->params, sizeof(got));
 	check_keys_work(&ck, &out.keys);
 	return init[1] & MSG_FLAG_KEM && out.buf[1] & MSG_FLAG_KEM;
 }
@@ -473,6 +482,74 @@ static void test_kem_policies(void **state)
 	free_fixture(&f);
 }
 
+/* docs/protocol.md §4: nothing the server sends in answer to a message 1
+ * is longer than it, over every policy pair, mode and parameter list the
+ * server can build (up to 4 + 4 DNS servers, both addresses, every
+ * optional value); what message 2 leaves out is only DNS servers, and
+ * only when the message 1 was classical. A cookie reply is shorter still. */
+static void test_no_amplification(void **state)
+{
+	static const enum kem_policy pols[] = {KEM_OFF, KEM_OPTIONAL, KEM_REQUIRED};
+	static const enum cipher_mode modes[] = {CIPHER_AES256GCM, CIPHER_CHACHAPOLY,
+						 CIPHER_CASCADE};
+	uint8_t init[2048];
+	struct server_out out;
+	struct fx f;
+
+	(void)state;
+	for (unsigned c = 0; c < 3; c++)
+		for (unsigned sv = 0; sv < 3; sv++)
+			for (unsigned dns = 0; dns <= 8; dns += 2) {
+				if ((pols[c] == KEM_OFF && pols[sv] == KEM_REQUIRED))
+					continue; /* refused: nothing is sent */
+				make_fixture(&f, pols[c], pols[sv], modes[dns % 3]);
+				f.params.n_dns4 = (uint8_t)(dns < 4 ? dns : 4);
+				f.params.n_dns6 = (uint8_t)(dns > 4 ? dns - 4 : 0);
+				f.params.update_bytes = UINT64_MAX;
+				f.params.rekey_time_s = UINT32_MAX;
+				size_t len = make_init(&f, init, NOW);
+				assert_int_equal(serve(&f, init, len, src_a, false, NOW, &out),
+						 SERVED_RESPONSE);
+				assert_true(out.len <= len);
+				assert_int_equal(out.cut, dns > 0 && len == INIT_LEN_CLASSIC);
+				assert_true(out.sent.n_dns4 + out.sent.n_dns6 <= dns);
+				out.sent.n_dns4 = f.params.n_dns4;
+				out.sent.n_dns6 = f.params.n_dns6;
+				memcpy(out.sent.dns4, f.params.dns4, sizeof(f.params.dns4));
+				memcpy(out.sent.dns6, f.params.dns6, sizeof(f.params.dns6));
+				assert_memory_equal(&out.sent, &f.params, sizeof(out.sent));
+				assert_int_equal(serve(&f, init, len, src_a, true, NOW, &out),
+						 SERVED_COOKIE);
+				assert_true(out.len < len);
+				free_fixture(&f);
+			}
+}
+
+/* A low-order ephemeral key (the all-zero DH) has its own reason, not
+ * "decrypt-failed" (docs/protocol.md §3.2). */
+static void test_low_order_ephemeral(void **state)
+{
+	static const uint8_t points[][32] = {{0}, {1}};
+	uint8_t init[2048], key[32];
+	struct handshake_pending p;
+	struct fx f;
+
+	(void)state;
+	make_fixture(&f, KEM_REQUIRED, KEM_REQUIRED, CIPHER_CHACHAPOLY);
+	assert_int_equal(cookie_mac1_key(key, f.server_pub), 0);
+	for (unsigned i = 0; i < 2; i++) {
+		size_t len = make_init(&f, init, NOW);
+		memcpy(init + INIT_OFF_EPHEMERAL, points[i], 32);
+		assert_int_equal(cookie_mac1(init + len - 2 * MSG_MAC_LEN, key, init, len), 0);
+		assert_int_not_equal(cookie_validate(&f.checker, init, len, src_a, 6),
+				     COOKIE_MAC_INVALID);
+		assert_int_equal(handshake_consume_init(&f.resp, init, len, NOW, &p),
+				 HS_E_LOW_ORDER);
+	}
+	assert_string_equal(handshake_result_name(HS_E_LOW_ORDER), "low-order-key");
+	free_fixture(&f);
+}
+
 static void test_malformed_lengths(void **state)
 {
 	(void)state;
@@ -506,6 +583,8 @@ int main(void)
 	    cmocka_unit_test(test_cookie_under_load),
 	    cmocka_unit_test(test_kem_policies),
 	    cmocka_unit_test(test_malformed_lengths),
+	    cmocka_unit_test(test_no_amplification),
+	    cmocka_unit_test(test_low_order_ephemeral),
 	};
 	return cmocka_run_group_tests_name("handshake", tests, NULL, NULL);
 }

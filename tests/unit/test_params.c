@@ -149,10 +149,40 @@ static void test_encode_space_and_invalid(void **state)
 	assert_int_equal(params_encode(&p, buf, sizeof(buf), &len), -EINVAL);
 }
 
+/* params_fit leaves out DNS servers, the last IPv6 one first, until the
+ * list fits; everything else always fits the classical budget of 56. */
+static void test_fit(void **state)
+{
+	struct session_params in = full(), out;
+	size_t len;
+	bool cut;
+
+	(void)state;
+	assert_int_equal(params_fit(&in, MSG_PARAMS_MAX, &out, &cut), 0);
+	assert_false(cut);
+	assert_memory_equal(&in, &out, sizeof(in));
+	assert_int_equal(params_fit(&in, 56, &out, &cut), 0);
+	assert_true(cut);
+	assert_int_equal(out.n_dns6, 0);
+	assert_int_equal(out.n_dns4, 0); /* 53 + 6 > 56 */
+	assert_int_equal(params_encoded_len(&out, &len), 0);
+	assert_int_equal(len, 53);
+	in.update_bytes = 0; /* 43: one IPv4 server fits, two do not */
+	assert_int_equal(params_fit(&in, 56, &out, &cut), 0);
+	assert_true(cut);
+	assert_int_equal(out.n_dns4, 2);
+	assert_memory_equal(out.dns4[1], in.dns4[1], 4);
+	assert_true(out.dns4[2][0] == 0 && out.dns6[0][15] == 0); /* left out: wiped */
+	assert_int_equal(params_fit(&in, 10, &out, &cut), -ENOSPC);
+	in.mode = (enum cipher_mode)99;
+	assert_int_equal(params_fit(&in, 56, &out, &cut), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_round_trip_full),
+	    cmocka_unit_test(test_fit),
 	    cmocka_unit_test(test_minimal),
 	    cmocka_unit_test(test_rejects),
 	    cmocka_unit_test(test_optional_skipped),
