@@ -218,6 +218,8 @@ static bool seal(struct client *c, uint8_t *buf, size_t cap, size_t plain_len, s
 		c->drops++;
 		return false;
 	}
+	/* never padded past the tunnel's MTU (docs/protocol.md §10) */
+	cap = transport_pad_cap(&c->cur, cap, plain_len, c->tun_applied.mtu);
 	r = transport_seal(&c->cur, buf, cap, plain_len, 16, ret_len, now);
 	if (r == TRANSPORT_E_EXPIRED || r == TRANSPORT_E_EXHAUSTED) {
 		fail(c, "the session keys expired");
@@ -279,7 +281,11 @@ static void tun_config_of(const struct client *c, const struct session_params *p
 			  struct tun_config *t)
 {
 	memset(t, 0, sizeof(*t));
-	t->mtu = c->cfg->mtu ? c->cfg->mtu : p->mtu ? p->mtu : DEFAULT_MTU;
+	t->mtu = p->mtu ? p->mtu : DEFAULT_MTU;
+	/* an MTU of our own, but none above the server's: it drops longer
+	 * datagrams unread (docs/protocol.md §10) */
+	if (c->cfg->mtu && c->cfg->mtu < t->mtu)
+		t->mtu = c->cfg->mtu;
 	t->has_addr4 = p->has_addr4;
 	memcpy(t->addr4, p->addr4, 4);
 	t->prefix4 = p->prefix4;

@@ -87,7 +87,7 @@ static const struct config_option server_options[] = {
      .def = "\"10.8.0.1/24\"", .parse = parse_tun4, .format = config_format_prefix},
     {"network", "tun_address6", CONFIG_CUSTOM, 0, SRV(tun_address6), .min = 16, .max = 126,
      .def = "\"fd00:8::1/64\"", .parse = parse_tun6, .format = config_format_prefix},
-    {"network", "mtu", CONFIG_UINT, 0, SRV(mtu), .min = 576, .max = 9000, .def = "1420"},
+    {"network", "mtu", CONFIG_UINT, 0, SRV(mtu), .min = 576, .max = 9000},
     {"network", "enable_ipv6", CONFIG_BOOL, 0, SRV(enable_ipv6), .def = "true"},
     {"network", "dns", CONFIG_CUSTOM, 0, SRV(dns), CONFIG_AUX(server_config, n_dns),
      .max = CONFIG_MAX_DNS, .parse = config_parse_addresses, .format = config_format_prefixes},
@@ -396,9 +396,18 @@ static int load_files(struct config_table *t, struct server_config *c)
 	return 0;
 }
 
+/* The largest MTU whose datagrams fit a 1500-byte IPv6 path: 1500 - 40
+ * (IPv6) - 8 (UDP) - 16 (header) - the mode's tags (docs/protocol.md §10). */
+static unsigned path_mtu_for(enum cipher_mode mode)
+{
+	return 1500 - 40 - 8 - TRANSPORT_HEADER_LEN - (unsigned)cipher_overhead(mode);
+}
+
 /* Defaults that depend on other options. */
 static void derive(struct config_table *t, struct server_config *c)
 {
+	if (!is_explicit(t, idx(t, "network", "mtu")))
+		c->mtu = (uint16_t)path_mtu_for(c->mode);
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	if (c->worker_threads == 0)
 		c->worker_threads = cpus > 0 ? (uint32_t)(cpus > 1024 ? 1024 : cpus) : 1;
@@ -456,6 +465,15 @@ static void check_sizes(struct config_table *t, const struct server_config *c)
 		    "must be at least 1280 when network.enable_ipv6 = true %s: IPv6 "
 		    "needs that much (RFC 8200 §5); raise mtu or set enable_ipv6 = false",
 		    where(t, ipv6, at));
+	if (is_explicit(t, mtu) && c->mtu > path_mtu_for(c->mode))
+		config_table_report(t, false, mtu,
+				    "datagrams of %u-byte packets are %u bytes over IPv6 in "
+				    "this mode: a 1500-byte path fragments them; %u fits "
+				    "(docs/protocol.md §10)",
+				    c->mtu,
+				    c->mtu + 40 + 8 + TRANSPORT_HEADER_LEN +
+					(unsigned)cipher_overhead(c->mode),
+				    path_mtu_for(c->mode));
 	if (config_table_is_set(t, buf) && c->buffer_size < c->mtu + PACKET_OVERHEAD)
 		config_table_report(
 		    t, true, buf,

@@ -233,6 +233,14 @@ enum transport_result transport_seal(struct transport *t, uint8_t *pkt, size_t c
 	return wants_rekey(t, counter, age) ? TRANSPORT_OK_REKEY : TRANSPORT_OK;
 }
 
+size_t transport_pad_cap(const struct transport *t, size_t cap, size_t plain_len, size_t mtu)
+{
+	size_t room = plain_len > mtu ? plain_len : mtu;
+	size_t limit = TRANSPORT_HEADER_LEN + room + cipher_overhead(t->tx.cipher.mode);
+
+	return mtu && limit < cap ? limit : cap;
+}
+
 /* ---- receiving ---- */
 
 static enum transport_result check_header(const struct transport *t, const uint8_t *pkt, size_t len,

@@ -107,6 +107,12 @@ enum transport_result transport_seal(struct transport *t, uint8_t *pkt, size_t c
 				     size_t plain_len, size_t pad_to, size_t *ret_len,
 				     uint64_t now_ns);
 
+/* The cap to hand transport_seal so that padding never takes a plaintext
+ * past mtu bytes (a datagram carrying a packet of the tunnel's MTU must
+ * fit the path that MTU was chosen for: docs/protocol.md §10): cap, but at
+ * most header + max(plain_len, mtu) + the mode's tags. mtu 0: no limit. */
+size_t transport_pad_cap(const struct transport *t, size_t cap, size_t plain_len, size_t mtu);
+
 /* Opens one packet in place. On success the plaintext (inner packet ||
  * padding) is pkt[TRANSPORT_HEADER_LEN .. + *ret_plain_len). On any error no
  * state changes (except TRANSPORT_E_INTERNAL during a key update, which may

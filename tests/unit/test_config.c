@@ -391,8 +391,43 @@ static void test_server_derived(void **state)
 	prefix_is(&c.dns[0], "1.1.1.1");
 	expect_line(&d, "server.toml:4: key 'network.dns': warning: IPv6 servers are not pushed to "
 			"clients while network.enable_ipv6 = false");
+	expect_line(&d, "server.toml:2: key 'network.mtu': warning: datagrams of 9000-byte packets "
+			"are 9096 bytes over IPv6 in this mode: a 1500-byte path fragments them; "
+			"1404 fits (docs/protocol.md §10)");
 	server_config_free(&c);
 	config_diag_free(&d);
+}
+
+/* The default MTU is the largest whose datagrams fit a 1500-byte IPv6
+ * path in the mode (docs/protocol.md §10): 1420, 1404 with the cascade's
+ * second tag; an explicit one that does not fit is warned about. */
+static void test_mtu_default(void **state)
+{
+	static const struct {
+		const char *toml;
+		unsigned mtu;
+		bool warned;
+	} cases[] = {
+	    {"", 1420, false},
+	    {"[crypto]\nmode = \"performance\"\n", 1420, false},
+	    {"[crypto]\nmode = \"maximum_security\"\n", 1404, false},
+	    {"[network]\nmtu = 1420\n[crypto]\nmode = \"maximum_security\"\n", 1420, true},
+	    {"[network]\nmtu = 1404\n[crypto]\nmode = \"maximum_security\"\n", 1404, false},
+	    {"[network]\nmtu = 1421\n", 1421, true},
+	    {"[network]\nmtu = 1280\n", 1280, false},
+	};
+	struct server_config c;
+	struct config_diag d;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		print_message("case %zu\n", i);
+		assert_int_equal(load_server(cases[i].toml, NULL, &c, &d), 0);
+		assert_int_equal(c.mtu, cases[i].mtu);
+		assert_int_equal(mentions(&d, "key 'network.mtu': warning"), cases[i].warned);
+		server_config_free(&c);
+		config_diag_free(&d);
+	}
 }
 
 /* ---- bad server.toml inputs -------------------------------------------- */
@@ -1127,6 +1162,7 @@ int main(void)
 	    cmocka_unit_test(test_reference),	     cmocka_unit_test(test_docs_examples),
 	    cmocka_unit_test(test_examples),	     cmocka_unit_test(test_server_defaults),
 	    cmocka_unit_test(test_server_derived),   cmocka_unit_test(test_bad_server),
+	    cmocka_unit_test(test_mtu_default),
 	    cmocka_unit_test(test_all_errors),	     cmocka_unit_test(test_obfuscation_file),
 	    cmocka_unit_test(test_bad_users),	     cmocka_unit_test(test_users),
 	    cmocka_unit_test(test_secrets_stay_out), cmocka_unit_test(test_dump),

@@ -690,6 +690,39 @@ static void test_padding(void **state)
 	pair_done(&a, &b);
 }
 
+/* docs/protocol.md §10: with the server's default MTU for the mode (1420,
+ * 1404 for the cascade), every inner length 1..MTU gives an outer IPv6
+ * datagram of at most 1500 bytes: padding stops at the MTU. Below it,
+ * plaintexts are still padded to 16 where the MTU leaves room; a packet
+ * over the MTU (a CONFIG needs none, but a peer's may) is not padded. */
+static void test_pad_cap(void **state)
+{
+	enum cipher_mode mode = mode_of(state);
+	size_t mtu = mode == CIPHER_CASCADE ? 1404 : 1420, o = cipher_overhead(mode);
+	static uint8_t buf[2048];
+	struct transport a, b;
+	size_t len, plain, padded;
+
+	pair_init(&a, &b, mode, NULL, NULL);
+	for (size_t inner = 1; inner <= mtu + 40; inner++) {
+		size_t cap = transport_pad_cap(&a, sizeof(buf), inner, mtu);
+		memset(buf + H, 0x45, inner);
+		assert_int_equal(transport_seal(&a, buf, cap, inner, 16, &len, T0), TRANSPORT_OK);
+		padded = len - H - o;
+		if (inner <= mtu) {
+			assert_true(len + 8 + 40 <= 1500);
+			assert_true(padded == mtu || padded % 16 == 0);
+			assert_true(padded >= inner && padded - inner < 16);
+		} else {
+			assert_int_equal(padded, inner);
+		}
+		assert_int_equal(transport_open(&b, buf, len, &plain, T0), TRANSPORT_OK);
+	}
+	/* mtu 0: only the buffer limits */
+	assert_int_equal(transport_pad_cap(&a, 777, 5, 0), 777);
+	pair_done(&a, &b);
+}
+
 /* ---- allocation ---- */
 
 /* After transport_init, sealing and opening (good, replayed, forged)
@@ -774,6 +807,7 @@ static const struct {
     {"header_fields", test_header_fields},
     {"truncated", test_truncated},
     {"padding", test_padding},
+    {"pad_cap", test_pad_cap},
     {"no_allocation", test_no_allocation},
     {"update_allocation", test_update_allocation},
 };
