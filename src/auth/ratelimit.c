@@ -87,18 +87,23 @@ void ratelimit_done(struct ratelimit *rl)
 	memset(rl, 0, sizeof(*rl));
 }
 
-static void make_prefix(uint64_t ret[2], const uint8_t *ip, size_t ip_len)
+/* The entry key: the IPv4 address or the IPv6 /64, and in the second
+ * word a tag (family, with or without port) and the port. */
+static void make_prefix(uint64_t ret[2], const uint8_t *key, size_t key_len)
 {
 	uint32_t v4 = 0;
+	bool v6 = key_len >= 16;
+	uint64_t port = key_len == 6 || key_len == 18
+			    ? (uint64_t)key[key_len - 2] << 8 | key[key_len - 1]
+			    : 0;
 
-	if (ip_len == 4) {
-		memcpy(&v4, ip, 4);
+	if (!v6) {
+		memcpy(&v4, key, 4);
 		ret[0] = v4;
-		ret[1] = 0;
 	} else {
-		memcpy(&ret[0], ip, 8);
-		ret[1] = 1;
+		memcpy(&ret[0], key, 8);
 	}
+	ret[1] = port << 8 | (uint64_t)v6 | (key_len == 6 || key_len == 18 ? 2 : 0);
 }
 
 /* A keyed multiply-xorshift mix: the seed is random per process, so a
@@ -152,20 +157,56 @@ static bool take(const struct ratelimit *rl, struct ratelimit_entry *e, uint64_t
 	return true;
 }
 
-bool ratelimit_allow(struct ratelimit *rl, const uint8_t *ip, size_t ip_len, uint64_t now_ns)
+/* Empties e and keeps it empty for penalty_ns: its time is moved ahead,
+ * and take() credits nothing until the clock passes it. */
+static bool empty(const struct ratelimit *rl, struct ratelimit_entry *e, uint64_t now_ns,
+		  uint64_t penalty_ns)
+{
+	uint64_t until = now_ns + penalty_ns;
+
+	(void)rl;
+	e->credit_ns = 0;
+	if (until > e->last_ns)
+		e->last_ns = until ? until : 1;
+	return true;
+}
+
+typedef bool (*entry_fn)(const struct ratelimit *rl, struct ratelimit_entry *e, uint64_t now_ns,
+			 uint64_t arg);
+
+static bool take_fn(const struct ratelimit *rl, struct ratelimit_entry *e, uint64_t now_ns,
+		    uint64_t arg)
+{
+	(void)arg;
+	return take(rl, e, now_ns);
+}
+
+/* Runs fn on key's entry under its bucket's lock. */
+static bool with_entry(struct ratelimit *rl, const uint8_t *key, size_t key_len, uint64_t now_ns,
+		       entry_fn fn, uint64_t arg)
 {
 	uint64_t prefix[2];
 	size_t b;
 	pthread_mutex_t *lock;
 	bool ok;
 
-	if (!rl->table)
-		return true;
-	make_prefix(prefix, ip, ip_len);
+	make_prefix(prefix, key, key_len);
 	b = hash(rl, prefix) & rl->bucket_mask;
 	lock = &rl->locks[b & rl->lock_mask].mutex;
 	pthread_mutex_lock(lock);
-	ok = take(rl, find(&rl->table[b * RATELIMIT_WAYS], prefix), now_ns);
+	ok = fn(rl, find(&rl->table[b * RATELIMIT_WAYS], prefix), now_ns, arg);
 	pthread_mutex_unlock(lock);
 	return ok;
+}
+
+bool ratelimit_allow(struct ratelimit *rl, const uint8_t *key, size_t key_len, uint64_t now_ns)
+{
+	return !rl->table || with_entry(rl, key, key_len, now_ns, take_fn, 0);
+}
+
+void ratelimit_penalize(struct ratelimit *rl, const uint8_t *key, size_t key_len, uint64_t now_ns,
+			uint64_t penalty_ns)
+{
+	if (rl->table)
+		(void)with_entry(rl, key, key_len, now_ns, empty, penalty_ns);
 }

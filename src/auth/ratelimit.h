@@ -67,7 +67,16 @@ int ratelimit_init(struct ratelimit *rl, size_t size, uint32_t per_s, uint32_t b
 		   uint64_t seed);
 void ratelimit_done(struct ratelimit *rl);
 
-/* ip is 4 or 16 bytes. Takes one token: true if there was one. Thread safe. */
-bool ratelimit_allow(struct ratelimit *rl, const uint8_t *ip, size_t ip_len, uint64_t now_ns);
+/* key is an IP address (4 or 16 bytes: the source is the IPv4 address or
+ * the IPv6 /64), or an address followed by a big-endian port (6 or 18
+ * bytes, as udp_endpoint_key gives: the source is the address, or /64,
+ * and the port). A limiter should be used with one kind of key. Takes one
+ * token: true if there was one. Thread safe. */
+bool ratelimit_allow(struct ratelimit *rl, const uint8_t *key, size_t key_len, uint64_t now_ns);
+/* Empties key's bucket and keeps it empty for penalty_ns (then it refills
+ * at the usual rate): a source that failed authentication must prove its
+ * address before it is served again. Thread safe. */
+void ratelimit_penalize(struct ratelimit *rl, const uint8_t *key, size_t key_len, uint64_t now_ns,
+			uint64_t penalty_ns);
 
 #endif

@@ -215,10 +215,61 @@ static void test_shared_threads_skewed(void **state)
 	}
 }
 
+/* Keys with a port: each address and port has its own bucket (cookie
+ * replies); without, every port of an address shares one. */
+static void test_port_keys(void **state)
+{
+	struct ratelimit rl;
+	const uint8_t a1[] = {198, 51, 100, 7, 0x10, 0x00}, a2[] = {198, 51, 100, 7, 0x10, 0x01};
+	uint8_t v6a[18] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1, 0x10, 0x00}, v6b[18];
+
+	(void)state;
+	assert_int_equal(ratelimit_init(&rl, 64, 1, 1, 42), 0);
+	assert_true(ratelimit_allow(&rl, a1, 6, T0));
+	assert_false(ratelimit_allow(&rl, a1, 6, T0));
+	assert_true(ratelimit_allow(&rl, a2, 6, T0)); /* another port */
+	assert_true(ratelimit_allow(&rl, a1, 4, T0)); /* the address alone: another key */
+	assert_false(ratelimit_allow(&rl, a2, 4, T0));
+	assert_true(ratelimit_allow(&rl, v6a, 18, T0));
+	memcpy(v6b, v6a, 18);
+	v6b[15] = 2; /* same /64 and port */
+	assert_false(ratelimit_allow(&rl, v6b, 18, T0));
+	v6b[17] = 1; /* another port */
+	assert_true(ratelimit_allow(&rl, v6b, 18, T0));
+	ratelimit_done(&rl);
+}
+
+/* A penalty empties the bucket and keeps it empty for its duration, then
+ * the bucket refills at the usual rate; other sources are untouched. */
+static void test_penalty(void **state)
+{
+	struct ratelimit rl;
+
+	(void)state;
+	assert_int_equal(ratelimit_init(&rl, 64, 10, 5, 42), 0);
+	assert_true(ratelimit_allow(&rl, ip_a, 4, T0));
+	ratelimit_penalize(&rl, ip_a, 4, T0, 10 * S);
+	assert_false(ratelimit_allow(&rl, ip_a, 4, T0 + 5 * S));
+	assert_false(ratelimit_allow(&rl, ip_a, 4, T0 + 10 * S));
+	assert_false(ratelimit_allow(&rl, ip_a, 4, T0 + 10 * S + S / 10 - 1));
+	assert_true(ratelimit_allow(&rl, ip_a, 4, T0 + 10 * S + S / 10));
+	assert_true(ratelimit_allow(&rl, ip_b, 4, T0 + S)); /* not ip_b */
+	/* a penalty of an unknown source still holds */
+	ratelimit_penalize(&rl, ip_b, 4, T0 + 2 * S, S);
+	assert_false(ratelimit_allow(&rl, ip_b, 4, T0 + 2 * S + S / 2));
+	ratelimit_done(&rl);
+	assert_int_equal(ratelimit_init(&rl, 64, 0, 5, 42), 0); /* disabled: a no-op */
+	ratelimit_penalize(&rl, ip_a, 4, T0, S);
+	assert_true(ratelimit_allow(&rl, ip_a, 4, T0));
+	ratelimit_done(&rl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_burst_and_refill),
+	    cmocka_unit_test(test_port_keys),
+	    cmocka_unit_test(test_penalty),
 	    cmocka_unit_test(test_ipv6_prefix),
 	    cmocka_unit_test(test_flood),
 	    cmocka_unit_test(test_disabled),
