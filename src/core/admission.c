@@ -13,6 +13,7 @@
 #include "core/admission.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,12 +34,80 @@ struct reply {
 	uint8_t msg[RESP_LEN_MAX];
 };
 
-/* Failures that say something about the sender's credentials get the
- * fail2ban line; the others are malformed input, counted only. */
+/* How long a source that failed without proving its address must prove
+ * it (a cookie round trip) before its initiations are processed again. */
+#define FAILURE_PENALTY_NS (10 * LL_NS_PER_S)
+/* The fail2ban lines: at most AUTH_LOG_PER_S a second (burst
+ * AUTH_LOG_BURST); what is cut is counted and reported in one line. */
+#define AUTH_LOG_PER_S	   10
+#define AUTH_LOG_BURST	   20
+#define AUTH_LOG_REPORT_NS (10 * LL_NS_PER_S)
+
+/* A message 1 that passed mac1 and failed here says something about its
+ * sender's credentials (or is an attack on them); an internal failure is
+ * ours. */
 static bool is_auth_failure(enum handshake_result r)
 {
-	return r == HS_E_DECRYPT || r == HS_E_UNKNOWN_PEER || r == HS_E_TIMESTAMP ||
-	       r == HS_E_REPLAY || r == HS_E_KEM_REQUIRED;
+	return r != HS_OK && r != HS_E_INTERNAL;
+}
+
+/* A token bucket for the fail2ban lines: a flood of failures (from
+ * proven sources) must not flood the log. */
+static bool auth_log_allowed(struct server *srv, uint64_t now)
+{
+	const uint64_t cost = LL_NS_PER_S / AUTH_LOG_PER_S, max = cost * AUTH_LOG_BURST;
+
+	if (!srv->auth_log_ns)
+		srv->auth_log_credit = max;
+	else
+		srv->auth_log_credit += now - srv->auth_log_ns;
+	srv->auth_log_ns = now;
+	if (srv->auth_log_credit > max)
+		srv->auth_log_credit = max;
+	if (srv->auth_log_credit < cost)
+		return false;
+	srv->auth_log_credit -= cost;
+	return true;
+}
+
+void admission_report_suppressed(struct server *srv, uint64_t now)
+{
+	if (!srv->auth_log_cut || now - srv->auth_log_report_ns < AUTH_LOG_REPORT_NS)
+		return;
+	log_warn(LOG_GROUP_AUTH, "%" PRIu64 " authentication failure(s) not logged (at most %d a "
+				 "second)",
+		 srv->auth_log_cut, AUTH_LOG_PER_S);
+	srv->auth_log_cut = 0;
+	srv->auth_log_report_ns = now;
+}
+
+/* A failed message 1. The fail2ban line names its sender only if the
+ * sender proved it receives at that address (mac2): anyone can write any
+ * source address on an initiation, and a ban must hit the attacker, not
+ * the address it forged. An unproven sender is counted, and must prove
+ * its address before its next initiation is processed (its unproven
+ * budget is emptied: it gets a cookie reply), so a client that keeps
+ * failing is logged on its next try, and a forger gets nothing more. */
+static void refuse(struct server *srv, const struct hs_item *item, enum handshake_result r)
+{
+	uint8_t key[UDP_ENDPOINT_KEY_MAX];
+	size_t key_len;
+	uint64_t now = loop_now_ns();
+
+	srv->hs_results[r]++;
+	if (!is_auth_failure(r))
+		return;
+	if (!item->proven) {
+		srv->auth_unproven++;
+		key_len = udp_endpoint_key(&item->from, key);
+		ratelimit_penalize(&srv->hs_unproven, key, key_len - 2, now, FAILURE_PENALTY_NS);
+		return;
+	}
+	if (!auth_log_allowed(srv, now)) {
+		srv->auth_log_cut++;
+		return;
+	}
+	log_auth_failure(&item->from.sa, handshake_result_name(r));
 }
 
 static void copy_prefix(bool *ret_has, uint8_t *addr, uint8_t *ret_len,
@@ -90,7 +159,9 @@ static void build_limits(struct transport_limits *l, const struct server_config 
 	}
 }
 
-/* A receiver index no session uses (0 is never handed out). */
+/* A receiver index no session uses (0 is never handed out), or 0 when
+ * the system's random generator fails: then no handshake can be answered
+ * safely, and the caller says so. */
 static uint32_t fresh_index(struct server *srv)
 {
 	uint32_t index = 0;
@@ -98,12 +169,22 @@ static uint32_t fresh_index(struct server *srv)
 
 	do {
 		if (rng_fill(&rng_system, (uint8_t *)&index, sizeof(index)) < 0)
-			index = 0;
+			return 0;
 		urcu_memb_read_lock();
 		taken = index ? session_find_index(&srv->sessions, index) : NULL;
 		urcu_memb_read_unlock();
 	} while (!index || taken);
 	return index;
+}
+
+/* The whole parameter list, for a CONFIG push once the session is
+ * confirmed (message 2 carried only part of it). */
+static void keep_config(struct session *s, const struct session_params *full)
+{
+	size_t len;
+
+	if (params_encode(full, s->config, sizeof(s->config), &len) == 0)
+		s->config_len = (uint8_t)len;
 }
 
 static struct session *make_session(struct server *srv, const struct user *u,
@@ -117,6 +198,7 @@ static struct session *make_session(struct server *srv, const struct user *u,
 	s = session_new(keys, &limits, &item->from, &item->to, loop_now_ns());
 	if (!s)
 		return NULL;
+	s->mtu = p->mtu;
 	s->addrs.has4 = p->has_addr4;
 	memcpy(s->addrs.addr4, p->addr4, 4);
 	s->addrs.has6 = p->has_addr6;
@@ -130,18 +212,33 @@ static struct session *make_session(struct server *srv, const struct user *u,
 	return s;
 }
 
-/* Message 2 and the session for an accepted message 1. */
+/* Message 2 and the session for an accepted message 1. Message 2 never
+ * outgrows message 1: what of the parameters does not fit (the DNS
+ * servers, after a classical message 1) follows in a CONFIG. */
 static int respond(struct server *srv, struct handshake_pending *p, struct reply *out)
 {
 	struct user *u = p->peer->user;
-	struct session_params params;
+	struct session_params full, params;
 	struct transport_keys keys;
 	enum handshake_result r;
+	uint32_t index = fresh_index(srv);
+	bool cut = false;
 	int ret = 0;
 
-	build_params(&params, srv->cfg, u);
-	r = handshake_create_response(&srv->responder, p, &params, fresh_index(srv), &rng_system,
-				      out->msg, sizeof(out->msg), &out->len, &keys);
+	if (!index) {
+		log_error(LOG_GROUP_HS, "the system random generator failed: handshake refused");
+		srv->hs_results[HS_E_INTERNAL]++;
+		ret = -EIO;
+		goto out;
+	}
+	build_params(&full, srv->cfg, u);
+	if (params_fit(&full, handshake_params_budget(&srv->responder, p), &params, &cut) < 0) {
+		srv->hs_results[HS_E_PARAMS]++;
+		ret = -EMSGSIZE;
+		goto out;
+	}
+	r = handshake_create_response(&srv->responder, p, &params, index, &rng_system, out->msg,
+				      sizeof(out->msg), &out->len, &keys);
 	srv->hs_results[r]++;
 	if (r != HS_OK) {
 		ret = -EPROTO;
@@ -151,6 +248,8 @@ static int respond(struct server *srv, struct handshake_pending *p, struct reply
 	out->s = make_session(srv, u, &params, &keys, out->item);
 	if (!out->s)
 		ret = -ENOMEM;
+	else if (cut)
+		keep_config(out->s, &full);
 out:
 	ct_wipe(&keys, sizeof(keys));
 	return ret;
@@ -185,9 +284,7 @@ static int admit(struct server *srv, const struct hs_item *item, struct reply *o
 	int ret;
 
 	if (r != HS_OK) {
-		srv->hs_results[r]++;
-		if (is_auth_failure(r))
-			log_auth_failure(&item->from.sa, handshake_result_name(r));
+		refuse(srv, item, r);
 		return -EACCES;
 	}
 	u = p.peer->user;
@@ -231,6 +328,12 @@ static void commit(struct server *srv, struct reply *replies, unsigned n)
 		return;
 	}
 	for (unsigned i = 0; i < n; i++) {
+		/* again at adoption: new users earlier in this batch count now */
+		if (at_capacity(srv, replies[i].user)) {
+			warn_full(srv);
+			session_remove(&srv->sessions, replies[i].s);
+			continue;
+		}
 		registry_adopt(srv, replies[i].user, replies[i].s);
 		send_reply(srv, &replies[i]);
 	}

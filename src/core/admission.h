@@ -8,6 +8,7 @@
 #ifndef LL_CORE_ADMISSION_H
 #define LL_CORE_ADMISSION_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "io/udp.h"
@@ -21,11 +22,15 @@ struct hs_item {
 	struct udp_local to; /* the local address it came to: answers leave from it */
 	uint16_t worker;     /* whose socket answers */
 	uint16_t len;
+	bool proven; /* a valid mac2: the sender receives at its address */
 	uint8_t msg[INIT_LEN_KEM];
 };
 
 /* Takes the waiting handshakes off the queue, at most one batch; returns
  * how many it took (the caller comes back while the queue is not empty). */
 unsigned admission_run(struct server *srv);
+/* Logs how many fail2ban lines the rate limit cut, at most every 10 s
+ * (called from the control thread's timer). */
+void admission_report_suppressed(struct server *srv, uint64_t now_ns);
 
 #endif

@@ -1,8 +1,12 @@
 /* The client daemon's shell; the model is in client.h and client_sm.h.
  *
  * Sessions. cur is the session in use; after a rekey the previous one is
- * kept as prev for receiving only, until the server's first packet under
- * cur shows it switched (or CLIENT_PREV_KEEP_S passed).
+ * kept as prev for receiving only (docs/protocol.md §8): for
+ * CLIENT_PREV_GRACE_S after the server's first packet under cur shows it
+ * switched (packets it sealed just before may still be on their way), or
+ * CLIENT_PREV_KEEP_S if none comes. While packets still come under prev
+ * only, the server has not seen our key confirmation: it is sent again,
+ * once a second at most.
  *
  * Buffers. Datagrams are received in batches (recvmmsg) into the slots of
  * a buffer pool; packets read from the TUN device are sealed in place in
@@ -15,6 +19,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,14 +43,15 @@
 #include "util/endian.h"
 #include "util/log.h"
 
-#define TICK_MS		   250
-#define PACKETS_PER_CALL   64
-#define CLIENT_PREV_KEEP_S 10
-#define DEFAULT_MTU	   1420
-#define SOCKET_BUFFER	   (4 << 20)
-#define BUF_SIZE	   (TRANSPORT_HEADER_LEN + 65535 + 15 + CIPHER_MAX_OVERHEAD)
-#define MSG_SIZE	   2048		   /* handshakes, keepalives, control */
-#define POOL_COUNT	   (3 * UDP_BATCH) /* receive slots + send batch + spare */
+#define TICK_MS		    250
+#define PACKETS_PER_CALL    64
+#define CLIENT_PREV_KEEP_S  10
+#define CLIENT_PREV_GRACE_S 5
+#define DEFAULT_MTU	    1420
+#define SOCKET_BUFFER	    (4 << 20)
+#define BUF_SIZE	    (TRANSPORT_HEADER_LEN + 65535 + 15 + CIPHER_MAX_OVERHEAD)
+#define MSG_SIZE	    2048	    /* handshakes, keepalives, control */
+#define POOL_COUNT	    (3 * UDP_BATCH) /* receive slots + send batch + spare */
 _Static_assert(BUF_SIZE >= UDP_GRO_BUF_MIN, "a receive slot holds any GRO message");
 
 struct client {
@@ -55,6 +61,9 @@ struct client {
 	struct transport cur, prev;
 	bool has_cur, has_prev;
 	uint64_t prev_expiry_ns;
+	uint64_t switched_ns;	  /* the server's first packet under cur, 0 = not yet */
+	uint64_t confirm_sent_ns; /* our last key confirmation (keepalive under cur) */
+	bool mtu_warned;
 	struct udp_endpoint server;
 	int udp_fd, tun_fd, signal_fd;
 	struct loop *loop;
@@ -66,25 +75,30 @@ struct client {
 	bool dns_applied;
 	int status;
 	uint64_t drops;
+	/* statistics (SIGUSR1) */
+	uint64_t rx_packets, prev_packets, late_prev_packets, probes_answered, configs;
 	struct pool pool;
 	uint8_t *rx_bufs[UDP_BATCH];
 	struct udp_batch rx, tx;
 	uint8_t msg[MSG_SIZE];
 };
 
-static uint32_t random32(void)
-{
-	uint32_t v = 0;
-
-	(void)rng_fill(&rng_system, (uint8_t *)&v, sizeof(v));
-	return v;
-}
-
 static void fatal(struct client *c, const char *what, int err)
 {
 	log_error(LOG_GROUP_CORE, "%s: %s", what, strerror(-err));
 	c->status = 1;
 	loop_stop(c->loop);
+}
+
+/* Session indices and jitter. Without the system's random generator no
+ * handshake is safe: the client stops (the loop ends after this turn). */
+static uint32_t random32(struct client *c)
+{
+	uint32_t v = 0;
+
+	if (rng_fill(&rng_system, (uint8_t *)&v, sizeof(v)) < 0)
+		fatal(c, "the system random generator failed", -EIO);
+	return v;
 }
 
 /* ---- the UDP socket ---- */
@@ -140,7 +154,7 @@ static void send_init(struct client *c)
 {
 	size_t len;
 	enum handshake_result r =
-	    handshake_create_init(&c->hs, random32() | 1, loop_unix_ns(), loop_now_ns(),
+	    handshake_create_init(&c->hs, random32(c) | 1, loop_unix_ns(), loop_now_ns(),
 				  &rng_system, c->msg, sizeof(c->msg), &len);
 	int err;
 
@@ -181,7 +195,7 @@ static void fail(struct client *c, const char *reason)
 {
 	if (c->sm.state == CLIENT_BACKOFF)
 		return;
-	client_sm_fail(&c->sm, loop_now_ns(), reason, random32());
+	client_sm_fail(&c->sm, loop_now_ns(), reason, random32(c));
 	backoff_started(c);
 }
 
@@ -438,6 +452,7 @@ static int install(struct client *c, const struct transport_keys *keys,
 	if (c->has_cur)
 		c->prev = c->cur;
 	c->prev_expiry_ns = now + (uint64_t)CLIENT_PREV_KEEP_S * LL_NS_PER_S;
+	c->switched_ns = 0;
 	c->has_cur = transport_init(&c->cur, keys, &limits, now) == 0;
 	return c->has_cur ? 0 : -ENOMEM;
 }
@@ -463,8 +478,14 @@ static void on_response(struct client *c, const uint8_t *msg, size_t len)
 		goto out;
 	}
 	log_connected(&p);
+	if (c->cfg->mtu > p.mtu && p.mtu && !c->mtu_warned) {
+		log_warn(LOG_GROUP_CORE, "mtu %u is above the server's %u: using %u", c->cfg->mtu,
+			 p.mtu, p.mtu);
+		c->mtu_warned = true;
+	}
 	client_sm_established(&c->sm, now, p.keepalive_s, p.rekey_time_s);
 	send_plain(c, 0); /* key confirmation */
+	c->confirm_sent_ns = now;
 out:
 	ct_wipe(&keys, sizeof(keys));
 }
@@ -488,7 +509,7 @@ static struct transport *session_for(struct client *c, uint32_t index, uint64_t 
 	return NULL;
 }
 
-static void on_control(struct client *c, const uint8_t *msg, size_t len)
+static void on_disconnect(struct client *c, uint8_t reason)
 {
 	static const char *const reasons[] = {
 	    [DISCONNECT_SHUTDOWN] = "the server is shutting down",
@@ -496,18 +517,100 @@ static void on_control(struct client *c, const uint8_t *msg, size_t len)
 	    [DISCONNECT_EXPIRED] = "the account expired",
 	    [DISCONNECT_QUOTA] = "the data limit is reached",
 	};
-	struct control_msg m;
 
-	if (control_decode(&m, msg, len) < 0 || m.type != CONTROL_DISCONNECT) {
-		c->drops++;
-		return;
-	}
-	fail(c, m.reason < sizeof(reasons) / sizeof(reasons[0]) && reasons[m.reason]
-		    ? reasons[m.reason]
+	fail(c, reason < sizeof(reasons) / sizeof(reasons[0]) && reasons[reason]
+		    ? reasons[reason]
 		    : "the server disconnected");
 }
 
-static void deliver(struct client *c, const uint8_t *plain, size_t plain_len)
+/* The same tunnel addresses as the session's: a CONFIG may change the
+ * MTU, DNS and timers, never who we are. */
+static bool same_addresses(const struct client *c, const struct session_params *p)
+{
+	struct tun_config t;
+
+	tun_config_of(c, p, &t);
+	return t.has_addr4 == c->tun_applied.has_addr4 && t.has_addr6 == c->tun_applied.has_addr6 &&
+	       memcmp(t.addr4, c->tun_applied.addr4, 4) == 0 &&
+	       t.prefix4 == c->tun_applied.prefix4 &&
+	       memcmp(t.addr6, c->tun_applied.addr6, 16) == 0 &&
+	       t.prefix6 == c->tun_applied.prefix6;
+}
+
+/* A path reply sealed with t, even if t is the previous session (which
+ * otherwise only receives): nothing else goes out under it. */
+static void send_path_reply(struct client *c, struct transport *t, const struct control_msg *m)
+{
+	size_t plain, len;
+	enum transport_result r = TRANSPORT_E_INTERNAL;
+
+	if (t == &c->cur) {
+		send_control(c, m);
+		return;
+	}
+	if (control_encode(m, c->msg + TRANSPORT_HEADER_LEN, 64, &plain) == 0)
+		r = transport_seal(t, c->msg, sizeof(c->msg), plain, 16, &len, loop_now_ns());
+	if (r != TRANSPORT_OK && r != TRANSPORT_OK_REKEY) {
+		c->drops++;
+		return;
+	}
+	after_send(c, send_datagram(c, c->msg, len));
+}
+
+/* CONFIG: the whole parameter list of the session (docs/protocol.md
+ * §6.3), pushed when message 2 could not carry it all. */
+static void on_config(struct client *c, const struct control_msg *m)
+{
+	struct session_params p;
+	int r;
+
+	if (params_decode(&p, m->config, m->config_len) < 0 || p.mode != c->cur.tx.cipher.mode ||
+	    !same_addresses(c, &p)) {
+		c->drops++;
+		return;
+	}
+	c->configs++;
+	limits_of(&p, &c->cur.limits);
+	client_sm_set_timers(&c->sm, p.keepalive_s, p.rekey_time_s);
+	r = apply_network(c, &p);
+	if (r < 0)
+		log_warn(LOG_GROUP_CORE, "cannot apply the server's configuration: %s",
+			 strerror(-r));
+}
+
+/* Control messages from the server (docs/protocol.md §6.3) on session t. */
+static void on_control(struct client *c, struct transport *t, const uint8_t *msg, size_t len)
+{
+	struct control_msg m;
+
+	if (control_decode(&m, msg, len) < 0) {
+		c->drops++;
+		return;
+	}
+	switch (m.type) {
+	case CONTROL_DISCONNECT:
+		on_disconnect(c, m.reason);
+		break;
+	case CONTROL_CONFIG:
+		if (t == &c->cur)
+			on_config(c, &m);
+		else
+			c->drops++;
+		break;
+	case CONTROL_PATH_PROBE:
+		/* the server checks we receive where our packets come from; the
+		 * reply goes on the session the probe came on (it may be the
+		 * previous one), or the server cannot match it */
+		m.type = CONTROL_PATH_REPLY;
+		send_path_reply(c, t, &m);
+		c->probes_answered++;
+		break;
+	default:
+		c->drops++; /* a path reply: we send no probes */
+	}
+}
+
+static void deliver(struct client *c, struct transport *t, const uint8_t *plain, size_t plain_len)
 {
 	size_t inner;
 
@@ -520,10 +623,31 @@ static void deliver(struct client *c, const uint8_t *plain, size_t plain_len)
 			c->drops++;
 		break;
 	case PLAIN_CONTROL:
-		on_control(c, plain, inner);
+		on_control(c, t, plain, inner);
 		break;
 	default:
 		c->drops++;
+	}
+}
+
+/* A packet opened under t: which session the server uses now. */
+static void note_session(struct client *c, struct transport *t, uint64_t now)
+{
+	if (t == &c->cur) {
+		if (c->has_prev && !c->switched_ns) {
+			c->switched_ns = now; /* the server switched */
+			if (c->prev_expiry_ns > now + (uint64_t)CLIENT_PREV_GRACE_S * LL_NS_PER_S)
+				c->prev_expiry_ns =
+				    now + (uint64_t)CLIENT_PREV_GRACE_S * LL_NS_PER_S;
+		}
+		return;
+	}
+	c->prev_packets++;
+	if (c->switched_ns) {
+		c->late_prev_packets++; /* sealed before the switch, or a server bug */
+	} else if (now - c->confirm_sent_ns >= LL_NS_PER_S) {
+		send_plain(c, 0); /* our key confirmation did not arrive */
+		c->confirm_sent_ns = now;
 	}
 }
 
@@ -539,9 +663,9 @@ static void on_transport(struct client *c, uint8_t *pkt, size_t len)
 	if (!t || transport_open(t, pkt, len, &plain_len, now) != TRANSPORT_OK)
 		goto drop;
 	client_sm_received(&c->sm, now);
-	if (t == &c->cur)
-		drop_prev(c); /* the server uses the new keys */
-	deliver(c, pkt + TRANSPORT_HEADER_LEN, plain_len);
+	c->rx_packets++;
+	note_session(c, t, now);
+	deliver(c, t, pkt + TRANSPORT_HEADER_LEN, plain_len);
 	return;
 drop:
 	c->drops++;
@@ -685,7 +809,18 @@ static void on_tick(struct loop *l, void *ctx)
 	(void)l;
 	if (now >= c->prev_expiry_ns)
 		drop_prev(c);
-	act(c, client_sm_tick(&c->sm, now, random32()));
+	act(c, client_sm_tick(&c->sm, now, random32(c)));
+}
+
+/* SIGUSR1: one line of counters. */
+static void log_stats(const struct client *c)
+{
+	log_info(LOG_GROUP_CORE,
+		 "stats: rx %" PRIu64 " pkt (under the previous session %" PRIu64
+		 ", of which after the switch %" PRIu64 "), drops %" PRIu64
+		 ", path probes answered %" PRIu64 ", configs %" PRIu64,
+		 c->rx_packets, c->prev_packets, c->late_prev_packets, c->drops, c->probes_answered,
+		 c->configs);
 }
 
 static void on_signal(struct loop *l, struct loop_op *op, int res)
@@ -694,9 +829,18 @@ static void on_signal(struct loop *l, struct loop_op *op, int res)
 
 	if (res != (int)sizeof(c->sig_buf))
 		return;
-	if (c->sig_buf.ssi_signo == SIGTERM || c->sig_buf.ssi_signo == SIGINT) {
+	switch (c->sig_buf.ssi_signo) {
+	case SIGTERM:
+	case SIGINT:
 		log_info(LOG_GROUP_CORE, "stopping (%s)", strsignal((int)c->sig_buf.ssi_signo));
 		loop_stop(l);
+		break;
+	case SIGUSR1:
+		log_stats(c);
+		break;
+	case SIGUSR2: /* a new handshake now (the old keys keep working meanwhile) */
+		act(c, client_sm_want_rekey(&c->sm, loop_now_ns()));
+		break;
 	}
 }
 
@@ -711,6 +855,8 @@ static int setup(struct client *c)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	c->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);

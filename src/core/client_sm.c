@@ -36,17 +36,22 @@ void client_sm_init_sent(struct client_sm *sm, uint64_t now_ns)
 	sm->last_tx_ns = now_ns;
 }
 
-void client_sm_established(struct client_sm *sm, uint64_t now_ns, uint16_t keepalive_s,
-			   uint32_t rekey_s)
+void client_sm_set_timers(struct client_sm *sm, uint16_t keepalive_s, uint32_t rekey_s)
 {
 	uint16_t ka = sm->keepalive_override_s ? sm->keepalive_override_s : keepalive_s;
 	uint64_t probe = (uint64_t)(ka ? ka : CLIENT_SM_DEFAULT_KEEPALIVE) * S;
 
-	sm->state = CLIENT_CONNECTED;
 	sm->keepalive_ns = (uint64_t)ka * S;
 	sm->dead_ns = 3 * probe + 5 * S;
 	sm->stale_ns = probe + TIMEOUT_NS;
 	sm->rekey_ns = (uint64_t)(rekey_s ? rekey_s : LL_REKEY_AFTER_TIME) * S;
+}
+
+void client_sm_established(struct client_sm *sm, uint64_t now_ns, uint16_t keepalive_s,
+			   uint32_t rekey_s)
+{
+	sm->state = CLIENT_CONNECTED;
+	client_sm_set_timers(sm, keepalive_s, rekey_s);
 	sm->established_ns = now_ns;
 	sm->last_rx_ns = now_ns;
 	sm->rekeying = false;

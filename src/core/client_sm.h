@@ -71,6 +71,9 @@ void client_sm_init_sent(struct client_sm *sm, uint64_t now_ns);
 /* Message 2 accepted: the session's keepalive (0 = off) and rekey time. */
 void client_sm_established(struct client_sm *sm, uint64_t now_ns, uint16_t keepalive_s,
 			   uint32_t rekey_s);
+/* New keepalive / rekey times for the established session (a CONFIG
+ * push). */
+void client_sm_set_timers(struct client_sm *sm, uint16_t keepalive_s, uint32_t rekey_s);
 void client_sm_received(struct client_sm *sm, uint64_t now_ns);
 void client_sm_sent(struct client_sm *sm, uint64_t now_ns);
 /* The transport wants fresh keys (TRANSPORT_OK_REKEY). */

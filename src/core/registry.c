@@ -1,9 +1,10 @@
 /* The control thread's session registry; the model is in registry.h.
  *
  * Per user, u->session is the newest session and s->replaces links to
- * the older, confirmed one it will replace; at most two sessions per user
- * exist at a time. Unconfirmed sessions are also on the srv->pending
- * list. */
+ * the older, confirmed one it will replace (whose successor points back
+ * at it, for the data path); at most two sessions per user are linked to
+ * it at a time, plus replaced ones still draining. Unconfirmed sessions
+ * are on the srv->pending list, replaced ones on srv->draining. */
 #include "core/registry.h"
 
 #include <string.h>
@@ -14,24 +15,46 @@
 #include "util/log.h"
 
 #define PENDING_MAX_AGE_NS ((uint64_t)LL_REKEY_TIMEOUT * 3 * LL_NS_PER_S)
+#define DRAIN_NS	   ((uint64_t)SESSION_DRAIN_S * LL_NS_PER_S)
+#define CONFIG_SENDS	   3 /* a CONFIG push is repeated (UDP may lose it) */
+#define CONFIG_GAP_NS	   LL_NS_PER_S
 
-static void pending_add(struct server *srv, struct session *s)
+/* The pending and the draining lists share the link: a session is on one
+ * at most (unconfirmed, or replaced). */
+static void list_add(struct session **head, struct session *s, bool *flag)
 {
-	s->next_pending = srv->pending;
-	srv->pending = s;
-	s->in_pending = true;
+	s->next_pending = *head;
+	*head = s;
+	*flag = true;
 }
 
-static void pending_del(struct server *srv, struct session *s)
+static void list_del(struct session **head, struct session *s, bool *flag)
 {
-	for (struct session **p = &srv->pending; *p; p = &(*p)->next_pending) {
+	for (struct session **p = head; *p; p = &(*p)->next_pending) {
 		if (*p == s) {
 			*p = s->next_pending;
 			break;
 		}
 	}
 	s->next_pending = NULL;
-	s->in_pending = false;
+	*flag = false;
+}
+
+static void pending_add(struct server *srv, struct session *s)
+{
+	list_add(&srv->pending, s, &s->in_pending);
+}
+
+static void pending_del(struct server *srv, struct session *s)
+{
+	list_del(&srv->pending, s, &s->in_pending);
+}
+
+/* The data path seals with next instead of old once next is confirmed. */
+static void link_successor(struct session *old, struct session *next)
+{
+	if (old)
+		__atomic_store_n(&old->successor, next, __ATOMIC_RELEASE);
 }
 
 static void log_session(const char *what, struct session *s)
@@ -57,10 +80,12 @@ void registry_adopt(struct server *srv, struct user *u, struct session *s)
 		/* a retransmitted or repeated handshake: the newer one wins */
 		struct session *older = keep->replaces;
 		keep->replaces = NULL;
+		link_successor(older, NULL);
 		registry_retire(srv, keep, 0, NULL);
 		keep = older;
 	}
 	s->replaces = keep;
+	link_successor(keep, s);
 	if (!keep)
 		session_publish_addrs(&srv->sessions, s);
 	if (!u->session)
@@ -69,19 +94,49 @@ void registry_adopt(struct server *srv, struct user *u, struct session *s)
 	pending_add(srv, s);
 }
 
-static void promote(struct server *srv, struct session *s)
+static void unlink_user(struct server *srv, struct session *s);
+
+/* A replaced session: nothing is sealed with it any more (its successor
+ * is confirmed), but it keeps receiving what the client sealed before it
+ * switched, for SESSION_DRAIN_S. */
+static void drain(struct server *srv, struct session *old, uint64_t now_ns)
+{
+	unlink_user(srv, old);
+	old->drain_until_ns = now_ns + DRAIN_NS;
+	list_add(&srv->draining, old, &old->in_draining);
+}
+
+/* The session parameters message 2 could not carry (a classical
+ * handshake: DNS servers), in a CONFIG, CONFIG_SENDS times. */
+static void push_config(struct server *srv, struct session *s, uint64_t now_ns)
+{
+	struct control_msg m = {
+	    .type = CONTROL_CONFIG, .config = s->config, .config_len = s->config_len};
+	uint8_t msg[3 + MSG_PARAMS_MAX];
+	size_t len;
+
+	if (!s->config_len || s->config_sends >= CONFIG_SENDS || now_ns < s->config_next_ns)
+		return;
+	if (control_encode(&m, msg, sizeof(msg), &len) == 0)
+		(void)server_send_plain(srv, s, msg, len);
+	s->config_sends++;
+	s->config_next_ns = now_ns + CONFIG_GAP_NS;
+}
+
+static void promote(struct server *srv, struct session *s, uint64_t now_ns)
 {
 	struct session *old = s->replaces;
 
 	pending_del(srv, s);
 	session_publish_addrs(&srv->sessions, s);
 	s->replaces = NULL;
-	if (old)
-		registry_retire(srv, old, 0, NULL);
-	if (old)
+	if (old) {
+		drain(srv, old, now_ns);
 		log_debug(LOG_GROUP_HS, "session %08x replaces %08x", s->index, old->index);
-	else
+	} else {
 		log_session("connected", s);
+	}
+	push_config(srv, s, now_ns);
 }
 
 void registry_promote(struct server *srv, uint64_t now_ns)
@@ -91,10 +146,20 @@ void registry_promote(struct server *srv, uint64_t now_ns)
 	for (struct session *s = srv->pending; s; s = next) {
 		next = s->next_pending;
 		if (session_is_confirmed(s))
-			promote(srv, s);
+			promote(srv, s, now_ns);
 		else if (now_ns - s->created_ns > PENDING_MAX_AGE_NS)
 			registry_retire(srv, s, 0, NULL);
 	}
+	for (struct session *s = srv->draining; s; s = next) {
+		next = s->next_pending;
+		if (now_ns >= s->drain_until_ns)
+			registry_retire(srv, s, 0, NULL);
+	}
+}
+
+void registry_tick(struct server *srv, struct session *s, uint64_t now_ns)
+{
+	push_config(srv, s, now_ns);
 }
 
 static void send_disconnect(struct server *srv, struct session *s, uint8_t reason)
@@ -117,6 +182,7 @@ static void unlink_user(struct server *srv, struct session *s)
 		return;
 	if (u->session == s) {
 		u->session = s->replaces;
+		link_successor(s->replaces, NULL);
 		if (!u->session)
 			srv->connected--;
 	} else if (u->session && u->session->replaces == s) {
@@ -127,13 +193,17 @@ static void unlink_user(struct server *srv, struct session *s)
 
 void registry_retire(struct server *srv, struct session *s, uint8_t reason, const char *why)
 {
-	if (reason && session_is_confirmed(s))
+	/* a replaced session's keys may be gone at the client already */
+	if (reason && session_is_confirmed(s) && !s->in_draining && session_current(s) == s)
 		send_disconnect(srv, s, reason);
 	if (why)
 		log_session(why, s);
-	unlink_user(srv, s);
+	if (!s->in_draining)
+		unlink_user(srv, s);
 	if (s->in_pending)
 		pending_del(srv, s);
+	if (s->in_draining)
+		list_del(&srv->draining, s, &s->in_draining);
 	session_remove(&srv->sessions, s);
 }
 
@@ -179,5 +249,8 @@ unsigned registry_rebind(struct server *srv, struct users *fresh)
 			ended++;
 		}
 	}
+	/* replaced sessions receive nothing more from a user who may be gone */
+	while (srv->draining)
+		registry_retire(srv, srv->draining, 0, NULL);
 	return ended;
 }

@@ -1,9 +1,12 @@
 /* The receive path: datagrams from the worker's UDP socket.
  *
- *   transport  -> find session by receiver index -> open in place ->
- *                 keepalive | control | IP -> router -> TUN or client
- *   init       -> mac1 / cookie check -> per-IP limit -> control thread
- *                 (secret and limiter are the server's, shared by workers)
+ *   from the tunnel -> drop (a client's own packet looped back in)
+ *   transport  -> length -> find session by receiver index -> open in
+ *                 place -> keepalive | control | IP -> router -> TUN or
+ *                 client
+ *   init       -> mac1 / cookie check -> per-IP budget (proven or not)
+ *                 -> control thread, or a cookie reply (rate-limited)
+ *                 (secret and limiters are the server's, shared by workers)
  *   other      -> drop
  *
  * Each step returns WORKER_DROP_NONE or why it dropped the packet; rx_one
@@ -26,6 +29,7 @@
 #include "network/router.h"
 #include "protocol/control.h"
 #include "util/endian.h"
+#include "util/log.h"
 
 #define BATCHES_PER_CALL 8
 
@@ -70,8 +74,11 @@ static enum worker_drop forward(struct worker *w, const uint8_t *pkt, struct ses
 	size_t out_len;
 	enum worker_drop d;
 
+	dst = session_current(dst);
 	if (!session_is_confirmed(dst))
 		return WORKER_DROP_UNCONFIRMED;
+	if (!session_path_budget(dst, len))
+		return WORKER_DROP_PATH_LIMIT;
 	if (TRANSPORT_HEADER_LEN + len > w->shared->buf_size)
 		return WORKER_DROP_MALFORMED;
 	buf = pool_get(&w->pool);
@@ -115,21 +122,89 @@ static enum worker_drop rx_ip(struct worker *w, uint8_t *pkt, struct session *s,
 	}
 }
 
-/* A client may tell us it leaves; the control thread ends the session. */
-static enum worker_drop rx_control(struct worker *w, struct session *s, const uint8_t *msg,
-				   size_t len)
+/* Seals a control message for s and sends it to (to, from): the path it
+ * concerns, not necessarily the session's endpoint. Path messages are
+ * the same size both ways, so an answer never outgrows its question. */
+static enum worker_drop send_control(struct worker *w, struct session *s,
+				     const struct control_msg *m, const struct udp_endpoint *to,
+				     const struct udp_local *from)
 {
-	struct control_msg m;
+	uint8_t *buf = pool_get(&w->pool);
+	struct udp_endpoint ignored_to;
+	struct udp_local ignored_src;
+	size_t len, out_len;
+	enum worker_drop d = WORKER_DROP_SEAL;
 
-	if (control_decode(&m, msg, len) < 0 || m.type != CONTROL_DISCONNECT)
-		return WORKER_DROP_CONTROL;
-	__atomic_store_n(&s->leaving, 1, __ATOMIC_RELAXED);
-	worker_notify(w);
+	if (!buf)
+		return WORKER_DROP_NO_BUFFER;
+	if (control_encode(m, buf + TRANSPORT_HEADER_LEN, 64, &len) == 0)
+		d = drop_of_transport(session_seal(s, buf, w->shared->buf_size, len, w->now_ns,
+						   &ignored_to, &ignored_src, &out_len));
+	if (d != WORKER_DROP_NONE) {
+		pool_put(&w->pool, buf);
+		return d;
+	}
+	worker_send(w, buf, out_len, to, from, s->index);
 	return WORKER_DROP_NONE;
 }
 
+/* An authenticated packet moved the endpoint to an unvalidated path:
+ * probe it (docs/protocol.md §6.3); a reply validates it, none within
+ * SESSION_PROBE_TIMEOUT_S sends the endpoint back. */
+static void probe_path(struct worker *w, struct session *s, const struct udp_endpoint *from,
+		       const struct udp_local *to)
+{
+	struct control_msg m = {.type = CONTROL_PATH_PROBE};
+
+	if (session_probe_begin(s, from, to, w->now_ns, m.challenge))
+		worker_drop(w, send_control(w, s, &m, from, to));
+}
+
+static void log_roam(struct worker *w, const struct session *s, const struct udp_endpoint *from)
+{
+	char ep[UDP_ENDPOINT_STR_MAX];
+
+	worker_count(&w->stats.roams, 1);
+	if (!log_is_enabled(LOG_GROUP_CORE, LOG_LEVEL_DEBUG) ||
+	    w->now_ns - w->roam_logged_ns < LL_NS_PER_S)
+		return;
+	w->roam_logged_ns = w->now_ns; /* one line a second at most */
+	log_debug(LOG_GROUP_CORE, "session %08x moved to %s", s->index,
+		  udp_endpoint_str(from, ep));
+}
+
+/* Control messages from a client (docs/protocol.md §6.3): DISCONNECT
+ * (the control thread ends the session), a path probe (answered on the
+ * path it came by) and a path reply (moves the endpoint if it answers
+ * our probe of that path). */
+static enum worker_drop rx_control(struct worker *w, struct session *s, const uint8_t *msg,
+				   size_t len, const struct udp_endpoint *from,
+				   const struct udp_local *to)
+{
+	struct control_msg m;
+
+	if (control_decode(&m, msg, len) < 0)
+		return WORKER_DROP_CONTROL;
+	switch (m.type) {
+	case CONTROL_DISCONNECT:
+		__atomic_store_n(&s->leaving, 1, __ATOMIC_RELAXED);
+		worker_notify(w);
+		return WORKER_DROP_NONE;
+	case CONTROL_PATH_PROBE:
+		m.type = CONTROL_PATH_REPLY;
+		return send_control(w, s, &m, from, to);
+	case CONTROL_PATH_REPLY:
+		return session_probe_answered(s, m.challenge, from, to, w->now_ns)
+			   ? WORKER_DROP_NONE
+			   : WORKER_DROP_PATH;
+	default:
+		return WORKER_DROP_CONTROL; /* CONFIG goes only to clients */
+	}
+}
+
 static enum worker_drop rx_plain(struct worker *w, uint8_t *pkt, struct session *s,
-				 size_t plain_len)
+				 size_t plain_len, const struct udp_endpoint *from,
+				 const struct udp_local *to)
 {
 	const uint8_t *plain = pkt + TRANSPORT_HEADER_LEN;
 	size_t inner_len;
@@ -141,7 +216,7 @@ static enum worker_drop rx_plain(struct worker *w, uint8_t *pkt, struct session 
 	case PLAIN_IPV6:
 		return rx_ip(w, pkt, s, inner_len);
 	case PLAIN_CONTROL:
-		return rx_control(w, s, plain, inner_len);
+		return rx_control(w, s, plain, inner_len, from, to);
 	default:
 		return WORKER_DROP_PLAINTEXT;
 	}
@@ -151,31 +226,43 @@ static enum worker_drop rx_transport(struct worker *w, uint8_t *pkt, size_t len,
 				     const struct udp_endpoint *from, const struct udp_local *to)
 {
 	struct session *s;
-	enum session_rx event;
+	unsigned event;
 	enum worker_drop d;
 	size_t plain_len;
 
 	if (len < TRANSPORT_HEADER_LEN)
 		return WORKER_DROP_MALFORMED;
+	/* before the session's lock and the AEAD: nothing this long is ours */
+	if (len > w->shared->max_transport)
+		return WORKER_DROP_OVERSIZED;
 	s = session_find_index(w->shared->sessions, le32_load(pkt + TRANSPORT_OFF_RECEIVER));
 	if (!s)
 		return WORKER_DROP_UNKNOWN_INDEX;
 	d = drop_of_transport(session_open(s, pkt, len, from, to, w->now_ns, &plain_len, &event));
 	if (d != WORKER_DROP_NONE)
 		return d;
-	if (event == SESSION_RX_CONFIRMED)
+	if (event & SESSION_RX_CONFIRMED)
 		worker_notify(w);
 	worker_count(&w->stats.rx_packets, 1);
 	worker_count(&w->stats.rx_bytes, len);
-	return rx_plain(w, pkt, s, plain_len);
+	if (event & SESSION_RX_NEW_PATH) {
+		log_roam(w, s, from);
+		probe_path(w, s, from, to);
+	}
+	return rx_plain(w, pkt, s, plain_len, from, to);
 }
 
+/* A cookie reply (52 bytes, smaller than any message 1: no
+ * amplification), at most so many per source address and port. */
 static enum worker_drop send_cookie(struct worker *w, const uint8_t *msg, size_t len,
 				    const struct udp_endpoint *from, const struct udp_local *to,
 				    const uint8_t *key, size_t key_len)
 {
-	uint8_t *buf = pool_get(&w->pool);
+	uint8_t *buf;
 
+	if (!ratelimit_allow(w->shared->cookie_limit, key, key_len, w->now_ns))
+		return WORKER_DROP_COOKIE_LIMIT;
+	buf = pool_get(&w->pool);
 	if (!buf)
 		return WORKER_DROP_NO_BUFFER;
 	if (cookie_reply_create(&w->cookies, buf, msg, len, le32_load(msg + INIT_OFF_SENDER), key,
@@ -194,10 +281,12 @@ static bool under_load(const struct queue *q)
 }
 
 static enum worker_drop queue_handshake(struct worker *w, const uint8_t *msg, size_t len,
-					const struct udp_endpoint *from, const struct udp_local *to)
+					const struct udp_endpoint *from, const struct udp_local *to,
+					bool proven)
 {
 	struct hs_item item;
 
+	item.proven = proven;
 	item.from = *from;
 	item.to = *to;
 	item.worker = (uint16_t)w->id;
@@ -209,10 +298,16 @@ static enum worker_drop queue_handshake(struct worker *w, const uint8_t *msg, si
 	return WORKER_DROP_NONE;
 }
 
-/* The cheap checks of docs/protocol.md §8 before any public-key work. */
+/* The cheap checks of docs/protocol.md §4 and §8 before any public-key
+ * work. A source that proved its address (a valid mac2) spends a budget
+ * of its own: initiations spoofed with a client's address drain only the
+ * unproven budget of that address, and an unproven initiation over it is
+ * answered with a cookie, so the real owner of the address still gets in,
+ * one round trip later. */
 static enum worker_drop rx_init(struct worker *w, const uint8_t *msg, size_t len,
 				const struct udp_endpoint *from, const struct udp_local *to)
 {
+	const struct worker_shared *sh = w->shared;
 	uint8_t key[UDP_ENDPOINT_KEY_MAX];
 	size_t key_len = udp_endpoint_key(from, key);
 	enum cookie_mac_state macs;
@@ -223,11 +318,14 @@ static enum worker_drop rx_init(struct worker *w, const uint8_t *msg, size_t len
 	if (macs == COOKIE_MAC_INVALID)
 		return WORKER_DROP_MAC1;
 	worker_count(&w->stats.initiations, 1);
-	if (macs == COOKIE_MAC2_BAD || (macs != COOKIE_MAC2_OK && under_load(w->shared->hs_queue)))
+	if (macs == COOKIE_MAC2_OK)
+		return ratelimit_allow(sh->hs_proven, key, key_len - 2, w->now_ns)
+			   ? queue_handshake(w, msg, len, from, to, true)
+			   : WORKER_DROP_RATELIMIT;
+	if (macs == COOKIE_MAC2_BAD || under_load(sh->hs_queue) ||
+	    !ratelimit_allow(sh->hs_unproven, key, key_len - 2, w->now_ns))
 		return send_cookie(w, msg, len, from, to, key, key_len);
-	if (!ratelimit_allow(w->shared->hs_limit, key, key_len - 2, w->now_ns))
-		return WORKER_DROP_RATELIMIT;
-	return queue_handshake(w, msg, len, from, to);
+	return queue_handshake(w, msg, len, from, to, false);
 }
 
 /* A datagram from the client at from, sent to our local address to
@@ -247,6 +345,25 @@ static enum worker_drop rx_one(struct worker *w, uint8_t *pkt, size_t len,
 	}
 }
 
+/* Message i came through our own tunnel: it arrived on the TUN device
+ * (known on a wildcard bind, from pktinfo), or its source is a client's
+ * tunnel address (the only sources the TUN device carries, whatever the
+ * bind). Authenticating it would move the session's endpoint into the
+ * tunnel, where every packet for the client would be sealed, routed back
+ * into the TUN device and sealed again, forever (docs/dataplane.md,
+ * "Routing loops"). */
+static bool is_tunnelled(const struct worker *w, unsigned i)
+{
+	const struct udp_batch *b = &w->rx;
+	uint8_t key[UDP_ENDPOINT_KEY_MAX];
+	size_t key_len;
+
+	if (w->shared->tun_ifindex && b->locals[i].ifindex == w->shared->tun_ifindex)
+		return true;
+	key_len = udp_endpoint_key(&b->peers[i], key);
+	return router_in_pool(&w->shared->pools, key, key_len - 2);
+}
+
 /* Message i: one datagram, or on the GRO socket several of one sender,
  * each udp_batch_segment() long but the last. */
 static void rx_message(struct worker *w, unsigned i)
@@ -256,6 +373,10 @@ static void rx_message(struct worker *w, unsigned i)
 
 	if (udp_batch_truncated(b, i)) {
 		worker_drop(w, WORKER_DROP_TRUNCATED);
+		return;
+	}
+	if (is_tunnelled(w, i)) {
+		worker_count(&w->stats.drops[WORKER_DROP_TUNNELLED], seg ? (len + seg - 1) / seg : 1);
 		return;
 	}
 	for (size_t off = 0; off < len; off += seg)

@@ -184,6 +184,25 @@ static size_t buffer_size(const struct server_config *cfg)
 	return (need + 63) & ~(size_t)63;
 }
 
+/* What the receive path needs to refuse a client's packet looped back
+ * through the tunnel (rx.c) and oversized garbage. */
+static void loop_guard_of(const struct server *srv, struct worker_shared *sh)
+{
+	const struct server_config *cfg = srv->cfg;
+	struct router_pools *p = &sh->pools;
+
+	sh->tun_ifindex = if_nametoindex(srv->tun_name);
+	p->has4 = cfg->tun_address.family == 4;
+	memcpy(p->net4, cfg->tun_address.addr, 4);
+	p->len4 = cfg->tun_address.len;
+	p->has6 = cfg->enable_ipv6 && cfg->tun_address6.family == 6;
+	memcpy(p->net6, cfg->tun_address6.addr, 16);
+	p->len6 = cfg->tun_address6.len;
+	sh->mtu = (uint16_t)cfg->mtu;
+	sh->max_transport =
+	    TRANSPORT_HEADER_LEN + ((cfg->mtu + 15u) & ~15u) + cipher_overhead(cfg->mode);
+}
+
 static int init_shared(struct server *srv)
 {
 	const struct server_config *cfg = srv->cfg;
@@ -195,9 +214,12 @@ static int init_shared(struct server *srv)
 	sh->client_to_client = cfg->client_to_client;
 	sh->buf_size = buffer_size(cfg);
 	sh->pool_count = per_worker > 8 * UDP_BATCH ? per_worker : 8 * UDP_BATCH;
-	sh->hs_limit = &srv->hs_limit;
+	sh->hs_proven = &srv->hs_proven;
+	sh->hs_unproven = &srv->hs_unproven;
+	sh->cookie_limit = &srv->cookie_limit;
 	sh->cookie = &srv->cookie;
 	memcpy(sh->server_pub, srv->pub, 32);
+	loop_guard_of(srv, sh);
 	if (cfg->buffer_size && cfg->buffer_size < sh->buf_size) {
 		log_error(LOG_GROUP_CORE, "buffer_size %u is below the %zu bytes mtu %u needs",
 			  cfg->buffer_size, sh->buf_size, cfg->mtu);
@@ -207,15 +229,21 @@ static int init_shared(struct server *srv)
 	return sh->notify_fd < 0 ? -errno : 0;
 }
 
-/* The handshake guards all workers share: one limiter, one cookie secret. */
+/* The handshake guards all workers share: the limiters (proven and
+ * unproven sources, cookie replies) and one cookie secret. */
 static int init_guards(struct server *srv)
 {
+	uint32_t rate = srv->cfg->handshakes_per_ip_per_s;
 	uint64_t seed;
 	int r = rng_fill(&rng_system, (uint8_t *)&seed, sizeof(seed));
 
 	if (r == 0)
-		r = ratelimit_init(&srv->hs_limit, HS_LIMIT_SIZE, srv->cfg->handshakes_per_ip_per_s,
-				   HS_LIMIT_BURST, seed);
+		r = ratelimit_init(&srv->hs_proven, HS_LIMIT_SIZE, rate, HS_LIMIT_BURST, seed);
+	if (r == 0)
+		r = ratelimit_init(&srv->hs_unproven, HS_LIMIT_SIZE, rate, HS_LIMIT_BURST, ~seed);
+	if (r == 0)
+		r = ratelimit_init(&srv->cookie_limit, HS_LIMIT_SIZE, rate, HS_LIMIT_BURST,
+				   seed * 3);
 	if (r == 0)
 		r = cookie_secrets_init(&srv->cookie, loop_now_ns(), &rng_system);
 	if (r < 0)
@@ -423,6 +451,7 @@ static void on_tick(struct loop *l, void *ctx)
 
 	(void)l;
 	timers_tick(srv);
+	admission_report_suppressed(srv, loop_now_ns());
 	(void)cookie_secrets_tick(&srv->cookie, loop_now_ns(), &rng_system);
 	if (++srv->ticks % STATS_EVERY_TICKS == 0 &&
 	    log_is_enabled(LOG_GROUP_CORE, LOG_LEVEL_DEBUG))
@@ -503,7 +532,9 @@ static void stop_data_plane(struct server *srv)
 	for (unsigned i = 0; i < srv->n_workers; i++)
 		worker_done(&srv->workers[i]);
 	free(srv->workers);
-	ratelimit_done(&srv->hs_limit);
+	ratelimit_done(&srv->hs_proven);
+	ratelimit_done(&srv->hs_unproven);
+	ratelimit_done(&srv->cookie_limit);
 	cookie_secrets_done(&srv->cookie);
 	if (srv->tun_fd >= 0)
 		close(srv->tun_fd);
@@ -567,7 +598,7 @@ int server_run(const struct server_config *cfg)
 
 int server_send_plain(struct server *srv, struct session *s, const uint8_t *plain, size_t len)
 {
-	uint8_t buf[TRANSPORT_HEADER_LEN + 64 + 15 + CIPHER_MAX_OVERHEAD];
+	uint8_t buf[TRANSPORT_HEADER_LEN + SERVER_PLAIN_MAX + 15 + CIPHER_MAX_OVERHEAD];
 	struct udp_endpoint to;
 	struct udp_local src;
 	size_t out_len;
@@ -575,8 +606,10 @@ int server_send_plain(struct server *srv, struct session *s, const uint8_t *plai
 	bool src_refused;
 	int ret;
 
-	if (len > 64)
+	if (len > SERVER_PLAIN_MAX)
 		return -EMSGSIZE;
+	if (!session_path_budget(s, len))
+		return -EAGAIN; /* an unvalidated path (docs/protocol.md §6.3) */
 	if (len)
 		memcpy(buf + TRANSPORT_HEADER_LEN, plain, len);
 	r = session_seal(s, buf, sizeof(buf), len, loop_now_ns(), &to, &src, &out_len);
@@ -607,6 +640,17 @@ static void append(char *line, size_t cap, size_t *pos, const char *fmt, ...)
 	*pos = n < 0 ? cap : *pos + (size_t)n;
 }
 
+/* Handshake failures by reason (docs/protocol.md names them). */
+static void append_failures(struct server *srv, char *line, size_t cap, size_t *pos)
+{
+	append(line, cap, pos, "; handshake failures:");
+	for (int r = HS_OK + 1; r < SERVER_HS_RESULTS; r++)
+		if (srv->hs_results[r])
+			append(line, cap, pos, " %s=%" PRIu64,
+			       handshake_result_name((enum handshake_result)r), srv->hs_results[r]);
+	append(line, cap, pos, " (unproven sources %" PRIu64 ")", srv->auth_unproven);
+}
+
 void server_log_stats(struct server *srv)
 {
 	struct worker_stats st = {0};
@@ -621,14 +665,16 @@ void server_log_stats(struct server *srv)
 	append(line, sizeof(line), &pos,
 	       "stats: users %u, sessions %zu, rx %" PRIu64 " pkt %" PRIu64 " B, tx %" PRIu64
 	       " pkt %" PRIu64 " B, handshakes ok %" PRIu64 " failed %" PRIu64 " cookies %" PRIu64
-	       " refused_full %" PRIu64 " src_refused %" PRIu64 "; drops:",
+	       " refused_full %" PRIu64 " src_refused %" PRIu64 " roams %" PRIu64
+	       " path_reverts %" PRIu64 "; drops:",
 	       srv->connected, srv->sessions.count, st.rx_packets, st.rx_bytes, st.tx_packets,
 	       st.tx_bytes, srv->hs_results[HS_OK], failed, st.cookie_replies, srv->hs_refused_full,
-	       st.src_refused + srv->src_refused);
+	       st.src_refused + srv->src_refused, st.roams, srv->path_reverts);
 	for (int d = WORKER_DROP_NONE + 1; d < WORKER_DROP_COUNT; d++)
 		if (st.drops[d])
 			append(line, sizeof(line), &pos, " %s=%" PRIu64,
 			       worker_drop_name((enum worker_drop)d), st.drops[d]);
+	append_failures(srv, line, sizeof(line), &pos);
 	/* how the kernel spread handshakes over the workers' sockets */
 	append(line, sizeof(line), &pos, "; initiations per worker:");
 	for (unsigned i = 0; i < srv->n_workers; i++)

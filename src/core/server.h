@@ -44,7 +44,7 @@ struct server {
 	struct handshake_responder responder;
 	struct session_table sessions;
 	struct queue hs_queue;
-	struct ratelimit hs_limit;    /* shared.hs_limit */
+	struct ratelimit hs_proven, hs_unproven, cookie_limit; /* in shared */
 	struct cookie_secrets cookie; /* shared.cookie; rotated by on_tick */
 	struct worker_shared shared;
 	struct worker *workers;
@@ -61,12 +61,18 @@ struct server {
 	uint64_t hs_buf, notify_buf, stats_buf;
 	unsigned ticks;
 	/* registry (registry.c) */
-	struct session *pending; /* unconfirmed sessions, via next_pending */
+	struct session *pending;  /* unconfirmed sessions, via next_pending */
+	struct session *draining; /* replaced sessions still receiving */
 	unsigned connected;	 /* users with a session */
 	uint64_t hs_results[SERVER_HS_RESULTS];
 	uint64_t hs_refused_full; /* max_connections reached */
 	uint64_t src_refused;	  /* sent from any address: the session's source was gone */
+	uint64_t path_reverts;	  /* endpoints sent back: their new path was never validated */
 	uint64_t full_warned_ns;
+	/* authentication failures (admission.c) */
+	uint64_t auth_unproven; /* from sources that did not prove their address */
+	uint64_t auth_log_cut;	/* fail2ban lines cut by the rate limit, not yet reported */
+	uint64_t auth_log_credit, auth_log_ns, auth_log_report_ns;
 };
 
 /* Runs the server with cfg until SIGTERM/SIGINT. Returns the process exit
@@ -74,7 +80,9 @@ struct server {
 int server_run(const struct server_config *cfg);
 
 /* Seals plain[0..len) for s and sends it from the control thread
- * (keepalives, control messages). 0 or a negative errno. */
+ * (keepalives, control messages; at most SERVER_PLAIN_MAX bytes: a
+ * CONFIG with the longest parameter list). 0 or a negative errno. */
+#define SERVER_PLAIN_MAX (3 + MSG_PARAMS_MAX)
 int server_send_plain(struct server *srv, struct session *s, const uint8_t *plain, size_t len);
 
 /* Logs one line of statistics (SIGUSR1, and at debug level on exit). */

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "crypto/ct.h"
+#include "crypto/rng.h"
+#include "util/endian.h"
 #include "util/log.h"
 
 #define PAD_TO 16
@@ -31,9 +33,11 @@ struct session *session_new(const struct transport_keys *keys,
 	s->index = keys->local_index;
 	s->endpoint = *from;
 	s->rx_from = *from;
+	s->valid_from = *from; /* message 1's path: message 2 proved it */
 	if (to) {
 		s->endpoint_src = *to;
 		s->rx_to = *to;
+		s->valid_to = *to;
 	}
 	s->created_ns = now_ns;
 	s->last_rx_ns = now_ns;
@@ -80,18 +84,23 @@ static bool opened(enum transport_result r)
 
 static const struct udp_local no_local;
 
-/* Called with rx_lock held after a packet authenticated: counts it, and
- * if it came from a new address or to another local one, moves the
- * endpoint and its local address together (roaming). Taking tx_lock
- * inside rx_lock (the only nesting, always in this order) keeps the
- * endpoint the latest packet's when two workers roam at once. */
-static void note_rx(struct session *s, const struct udp_endpoint *from, const struct udp_local *to,
-		    size_t len, uint64_t now_ns)
+static bool on_path(const struct udp_endpoint *ep, const struct udp_local *local,
+		    const struct udp_endpoint *from, const struct udp_local *to)
 {
-	__atomic_store_n(&s->rx_bytes, s->rx_bytes + len, __ATOMIC_RELAXED);
-	__atomic_store_n(&s->last_rx_ns, now_ns, __ATOMIC_RELAXED);
-	if (udp_endpoint_equal(&s->rx_from, from) && udp_local_equal(&s->rx_to, to))
-		return;
+	return udp_endpoint_equal(ep, from) && udp_local_equal(local, to);
+}
+
+static void add_relaxed(uint64_t *v, uint64_t n)
+{
+	__atomic_fetch_add(v, n, __ATOMIC_RELAXED);
+}
+
+/* Moves the endpoint and its local address together. Taking tx_lock
+ * inside rx_lock (the only nesting, always in this order) keeps the
+ * endpoint the latest path when two workers race. */
+static void move_endpoint(struct session *s, const struct udp_endpoint *from,
+			  const struct udp_local *to)
+{
 	s->rx_from = *from;
 	s->rx_to = *to;
 	pthread_spin_lock(&s->tx_lock);
@@ -100,20 +109,141 @@ static void note_rx(struct session *s, const struct udp_endpoint *from, const st
 	pthread_spin_unlock(&s->tx_lock);
 }
 
+/* Called with rx_lock held after a packet authenticated: counts it, and
+ * applies the migration rule (session.h) to its path. newest: its counter
+ * is the greatest received so far (not a packet reordered from a path
+ * the client has left). */
+static unsigned note_rx(struct session *s, const struct udp_endpoint *from,
+			const struct udp_local *to, size_t len, bool newest, uint64_t now_ns)
+{
+	__atomic_store_n(&s->rx_bytes, s->rx_bytes + len, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->last_rx_ns, now_ns, __ATOMIC_RELAXED);
+	if (on_path(&s->rx_from, &s->rx_to, from, to)) {
+		if (__atomic_load_n(&s->unvalidated, __ATOMIC_RELAXED))
+			add_relaxed(&s->unval_rx, len);
+		return SESSION_RX_OK;
+	}
+	if (!newest)
+		return SESSION_RX_OK;
+	move_endpoint(s, from, to);
+	if (on_path(&s->valid_from, &s->valid_to, from, to)) {
+		__atomic_store_n(&s->unvalidated, 0, __ATOMIC_RELAXED);
+		return SESSION_RX_OK; /* back on the validated path */
+	}
+	__atomic_store_n(&s->unval_rx, len, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->unval_tx, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->unvalidated, 1, __ATOMIC_RELAXED);
+	s->moved_ns = now_ns;
+	return SESSION_RX_NEW_PATH;
+}
+
+/* After a successful open: is this packet's counter the greatest so far? */
+static bool is_newest(const struct session *s, const uint8_t *pkt)
+{
+	return le64_load(pkt + TRANSPORT_OFF_COUNTER) + 1 == s->transport.rx.replay.greatest;
+}
+
 enum transport_result session_open(struct session *s, uint8_t *pkt, size_t len,
 				   const struct udp_endpoint *from, const struct udp_local *to,
-				   uint64_t now_ns, size_t *ret_plain_len,
-				   enum session_rx *ret_event)
+				   uint64_t now_ns, size_t *ret_plain_len, unsigned *ret_event)
 {
 	enum transport_result r;
+	unsigned event = SESSION_RX_OK;
 
 	pthread_spin_lock(&s->rx_lock);
 	r = transport_open(&s->transport, pkt, len, ret_plain_len, now_ns);
 	if (opened(r))
-		note_rx(s, from, to ? to : &no_local, len, now_ns);
+		event = note_rx(s, from, to ? to : &no_local, len, is_newest(s, pkt), now_ns);
 	pthread_spin_unlock(&s->rx_lock);
-	*ret_event = opened(r) && confirm_once(s) ? SESSION_RX_CONFIRMED : SESSION_RX_OK;
+	if (opened(r) && confirm_once(s))
+		event |= SESSION_RX_CONFIRMED;
+	*ret_event = event;
 	return r;
+}
+
+bool session_probe_begin(struct session *s, const struct udp_endpoint *from,
+			 const struct udp_local *to, uint64_t now_ns,
+			 uint8_t ret_challenge[static 8])
+{
+	const struct udp_local *local = to ? to : &no_local;
+	uint64_t age;
+	bool go;
+
+	pthread_spin_lock(&s->rx_lock);
+	age = now_ns - s->probe_sent_ns;
+	go = __atomic_load_n(&s->unvalidated, __ATOMIC_RELAXED) &&
+	     on_path(&s->rx_from, &s->rx_to, from, local) &&
+	     (!s->probe_sent_ns ||
+	      (on_path(&s->probe_to, &s->probe_local, from, local)
+		   ? age >= (uint64_t)SESSION_PROBE_TIMEOUT_S * LL_NS_PER_S
+		   : age >= (uint64_t)SESSION_PROBE_GAP_MS * 1000000));
+	if (go && rng_fill(&rng_system, s->probe_challenge, sizeof(s->probe_challenge)) < 0)
+		go = false;
+	if (go) {
+		s->probe_to = *from;
+		s->probe_local = *local;
+		s->probe_sent_ns = now_ns ? now_ns : 1;
+		memcpy(ret_challenge, s->probe_challenge, 8);
+	}
+	pthread_spin_unlock(&s->rx_lock);
+	return go;
+}
+
+bool session_probe_answered(struct session *s, const uint8_t challenge[static 8],
+			    const struct udp_endpoint *from, const struct udp_local *to,
+			    uint64_t now_ns)
+{
+	const struct udp_local *local = to ? to : &no_local;
+	bool valid = false;
+
+	pthread_spin_lock(&s->rx_lock);
+	if (s->probe_sent_ns &&
+	    now_ns - s->probe_sent_ns < (uint64_t)SESSION_PROBE_TIMEOUT_S * LL_NS_PER_S &&
+	    on_path(&s->probe_to, &s->probe_local, from, local) &&
+	    ct_memeq(s->probe_challenge, challenge, 8)) {
+		s->valid_from = *from;
+		s->valid_to = *local;
+		if (on_path(&s->rx_from, &s->rx_to, from, local))
+			__atomic_store_n(&s->unvalidated, 0, __ATOMIC_RELAXED);
+		s->probe_sent_ns = 0;
+		valid = true;
+	}
+	pthread_spin_unlock(&s->rx_lock);
+	return valid;
+}
+
+bool session_path_budget(struct session *s, size_t len)
+{
+	uint64_t rx, tx;
+
+	if (!__atomic_load_n(&s->unvalidated, __ATOMIC_RELAXED))
+		return true;
+	rx = __atomic_load_n(&s->unval_rx, __ATOMIC_RELAXED);
+	tx = __atomic_add_fetch(&s->unval_tx, len, __ATOMIC_RELAXED);
+	return tx <= 3 * rx;
+}
+
+bool session_path_tick(struct session *s, uint64_t now_ns)
+{
+	bool revert;
+
+	pthread_spin_lock(&s->rx_lock);
+	revert = __atomic_load_n(&s->unvalidated, __ATOMIC_RELAXED) &&
+		 now_ns - s->moved_ns >= (uint64_t)SESSION_PROBE_TIMEOUT_S * LL_NS_PER_S;
+	if (revert) {
+		move_endpoint(s, &s->valid_from, &s->valid_to);
+		__atomic_store_n(&s->unvalidated, 0, __ATOMIC_RELAXED);
+		s->probe_sent_ns = 0;
+	}
+	pthread_spin_unlock(&s->rx_lock);
+	return revert;
+}
+
+struct session *session_current(struct session *s)
+{
+	struct session *next = __atomic_load_n(&s->successor, __ATOMIC_ACQUIRE);
+
+	return next && session_is_confirmed(next) ? next : s;
 }
 
 enum transport_result session_seal(struct session *s, uint8_t *pkt, size_t cap, size_t plain_len,
@@ -123,6 +253,7 @@ enum transport_result session_seal(struct session *s, uint8_t *pkt, size_t cap, 
 	enum transport_result r;
 
 	pthread_spin_lock(&s->tx_lock);
+	cap = transport_pad_cap(&s->transport, cap, plain_len, s->mtu);
 	r = transport_seal(&s->transport, pkt, cap, plain_len, PAD_TO, ret_len, now_ns);
 	if (r == TRANSPORT_OK || r == TRANSPORT_OK_REKEY) {
 		*ret_to = s->endpoint;

@@ -23,7 +23,25 @@
  * local address; rx_lock for opening (the worker the client's flow hashes
  * to, which roaming can change). Roaming takes tx_lock inside rx_lock,
  * never the other way. The fields marked "control" are the control
- * thread's alone. */
+ * thread's alone.
+ *
+ * Paths (docs/protocol.md §6.3), QUIC's migration rule. The newest
+ * authenticated packet (greatest counter so far) from another path (peer
+ * address and port, local address) moves the endpoint there at once, so a
+ * roaming client loses nothing, but the new path is unvalidated: the
+ * worker probes it, what is sent there is limited to three times what
+ * came from it (session_path_budget), and if no path reply proves it
+ * within SESSION_PROBE_TIMEOUT_S the endpoint goes back to the last
+ * validated path (session_path_tick). A packet an on-path attacker copies
+ * and sends from its own address can redirect at most that much traffic,
+ * for that long.
+ *
+ * Replacement (docs/protocol.md §8). When a user handshakes again, the
+ * control thread points the old session's successor at the new one; from
+ * the moment the new one is confirmed, everything for the user is sealed
+ * with it (session_current), even before the control thread moves the
+ * user's addresses to it. The old one then only receives, for
+ * SESSION_DRAIN_S, and is removed. */
 #ifndef LL_CORE_SESSION_H
 #define LL_CORE_SESSION_H
 
@@ -36,21 +54,41 @@
 
 #include "io/udp.h"
 #include "network/router.h"
+#include "protocol/messages.h"
 #include "protocol/transport.h"
+
+/* How long a replaced session keeps receiving (packets the client sealed
+ * before it switched, still in flight). */
+#define SESSION_DRAIN_S 5
+/* A path probe is answered within this or forgotten; at most one probe
+ * per SESSION_PROBE_GAP_MS per session. */
+#define SESSION_PROBE_TIMEOUT_S 3
+#define SESSION_PROBE_GAP_MS	100
 
 struct session {
 	struct cds_lfht_node by_index, by_addr4, by_addr6;
 	struct rcu_head rcu;
 	uint32_t index;		   /* receiver index peers address us with; immutable */
+	uint16_t mtu;		   /* no padding beyond it; immutable */
 	struct router_owned addrs; /* immutable */
+	struct session *successor; /* atomic: the session replacing this one */
 	uint8_t user_key[32];	   /* the user's public key; immutable */
 	char user_name[64];	   /* for logs; immutable */
 	pthread_spinlock_t tx_lock, rx_lock;
 	struct transport transport;
 	struct udp_endpoint endpoint;	 /* tx_lock: where to send */
 	struct udp_local endpoint_src;	 /* tx_lock: from where (family 0: any) */
-	struct udp_endpoint rx_from;	 /* rx_lock: last source seen */
-	struct udp_local rx_to;		 /* rx_lock: the local address it came to */
+	struct udp_endpoint rx_from;	 /* rx_lock: the endpoint's path (= endpoint) */
+	struct udp_local rx_to;		 /* rx_lock: and its local address */
+	struct udp_endpoint valid_from;	 /* rx_lock: the last validated path */
+	struct udp_local valid_to;	 /* rx_lock */
+	struct udp_endpoint probe_to;	 /* rx_lock: the path probed */
+	struct udp_local probe_local;	 /* rx_lock */
+	uint8_t probe_challenge[8];	 /* rx_lock */
+	uint64_t probe_sent_ns;		 /* rx_lock: 0 = no probe outstanding */
+	uint64_t moved_ns;		 /* rx_lock: when the endpoint left the validated path */
+	int unvalidated;		 /* atomic: the endpoint's path is not validated */
+	uint64_t unval_rx, unval_tx;	 /* atomic: bytes from / to it since then */
 	uint64_t tx_bytes, rx_bytes;	 /* under the locks; read with relaxed loads */
 	uint64_t last_tx_ns, last_rx_ns; /* relaxed atomics, monotonic ns */
 	int confirmed;			 /* atomic: first packet from the client opened */
@@ -58,8 +96,14 @@ struct session {
 	/* control */
 	uint64_t created_ns;
 	struct session *replaces; /* older session of the same user, until confirmed */
-	struct session *next_pending;
-	bool in_index, in_addr4, in_addr6, in_pending;
+	struct session *next_pending; /* on the pending or the draining list */
+	bool in_index, in_addr4, in_addr6, in_pending, in_draining;
+	uint64_t drain_until_ns;
+	/* the whole parameter list, when message 2 could not carry it all
+	 * (a classical handshake): pushed in a CONFIG once confirmed */
+	uint8_t config[MSG_PARAMS_MAX];
+	uint8_t config_len, config_sends;
+	uint64_t config_next_ns;
 };
 
 /* Keys a new session (not yet in any table) for a client at from that
@@ -71,20 +115,20 @@ struct session *session_new(const struct transport_keys *keys,
 /* Frees at once: only for a session never published. */
 void session_free(struct session *s);
 
+/* What an opened packet means beyond its contents; a bit set. */
 enum session_rx {
-	SESSION_RX_OK,
-	SESSION_RX_CONFIRMED, /* ok, and this packet confirmed the session */
+	SESSION_RX_OK = 0,
+	SESSION_RX_CONFIRMED = 1 << 0, /* this packet confirmed the session */
+	SESSION_RX_NEW_PATH = 1 << 1,  /* it moved the endpoint to an unvalidated path: probe it */
 };
 
-/* Opens a transport packet in place (rx half) and records where it came
- * from and to: the first authenticated packet from a new address, or to
- * another local address, moves the endpoint and its local address
- * together (roaming). Returns the transport's result; *ret_event tells
- * whether this packet confirmed the session. */
+/* Opens a transport packet in place (rx half). Returns the transport's
+ * result; *ret_event (enum session_rx bits) tells whether this packet
+ * confirmed the session and whether it came on another path than the
+ * endpoint's. */
 enum transport_result session_open(struct session *s, uint8_t *pkt, size_t len,
 				   const struct udp_endpoint *from, const struct udp_local *to,
-				   uint64_t now_ns, size_t *ret_plain_len,
-				   enum session_rx *ret_event);
+				   uint64_t now_ns, size_t *ret_plain_len, unsigned *ret_event);
 /* Seals in place (tx half), padding to 16, and copies the endpoint to
  * send to and the local address to send from. The caller checks
  * session_is_confirmed first: a responder sends nothing before the client
@@ -92,6 +136,35 @@ enum transport_result session_open(struct session *s, uint8_t *pkt, size_t len,
 enum transport_result session_seal(struct session *s, uint8_t *pkt, size_t cap, size_t plain_len,
 				   uint64_t now_ns, struct udp_endpoint *ret_to,
 				   struct udp_local *ret_src, size_t *ret_len);
+/* Starts validating the path (from, to), which must be the endpoint's and
+ * unvalidated: true if a probe is to be sent now, with the challenge
+ * written to ret_challenge (drawn here, recorded in the session). False
+ * while a probe went out less than SESSION_PROBE_GAP_MS ago, or to the
+ * same path less than SESSION_PROBE_TIMEOUT_S ago, or if the random
+ * generator fails. */
+bool session_probe_begin(struct session *s, const struct udp_endpoint *from,
+			 const struct udp_local *to, uint64_t now_ns,
+			 uint8_t ret_challenge[static 8]);
+/* An authenticated path reply with challenge, from (from, to): if it
+ * answers the outstanding probe of that path, the path is validated (and
+ * no longer limited, if it is the endpoint's) and true is returned. */
+bool session_probe_answered(struct session *s, const uint8_t challenge[static 8],
+			    const struct udp_endpoint *from, const struct udp_local *to,
+			    uint64_t now_ns);
+
+/* May len more bytes go to the endpoint? Always on a validated path; on an
+ * unvalidated one, while what was sent there stays within three times
+ * what came from it (charged here). Any thread. */
+bool session_path_budget(struct session *s, size_t len);
+/* The control thread's timer: an endpoint path still unvalidated
+ * SESSION_PROBE_TIMEOUT_S after the move goes back to the last validated
+ * path. True if it did. */
+bool session_path_tick(struct session *s, uint64_t now_ns);
+
+/* The session to seal with for s's user: s, or the session replacing it
+ * once that one is confirmed. Inside rcu_read_lock. */
+struct session *session_current(struct session *s);
+
 /* The kernel refused src as a source (the host no longer has it): sends
  * go from any address until the client's next packet says otherwise.
  * Nothing happens if the session has moved to another address since. */

@@ -18,20 +18,35 @@ static bool keys_expired(const struct session *s, uint64_t now)
 	return now - s->transport.birth_ns >= s->transport.limits.reject_after_ns;
 }
 
+/* An endpoint moved to a path no probe validated goes back (session.h). */
+static void check_path(struct server *srv, struct session *s, uint64_t now)
+{
+	if (!session_path_tick(s, now))
+		return;
+	srv->path_reverts++;
+	log_debug(LOG_GROUP_CORE, "session %08x: new path not validated, back to the last one",
+		  s->index);
+}
+
 static void check(struct server *srv, struct session *s, uint64_t now)
 {
 	uint64_t idle_ns = (uint64_t)srv->cfg->connection_timeout_s * LL_NS_PER_S;
 	uint64_t keepalive_ns = (uint64_t)srv->cfg->keepalive_s * LL_NS_PER_S;
 
+	check_path(srv, s, now);
 	if (__atomic_load_n(&s->leaving, __ATOMIC_RELAXED))
 		registry_retire(srv, s, 0, "disconnected");
 	else if (idle_ns && since(now, &s->last_rx_ns) > idle_ns)
 		registry_retire(srv, s, 0, "timed out");
 	else if (keys_expired(s, now))
 		registry_retire(srv, s, 0, "expired (no rekey)");
+	else if (s->in_draining || session_current(s) != s)
+		return; /* replaced: nothing more is sent with it */
 	else if (keepalive_ns && session_is_confirmed(s) &&
 		 since(now, &s->last_tx_ns) >= keepalive_ns)
 		(void)server_send_plain(srv, s, NULL, 0);
+	else
+		registry_tick(srv, s, now);
 }
 
 void timers_tick(struct server *srv)

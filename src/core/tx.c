@@ -36,8 +36,11 @@ static enum worker_drop tx_one(struct worker *w, uint8_t *buf, size_t len)
 	s = session_find_addr(w->shared->sessions, dst, (size_t)alen);
 	if (!s)
 		return WORKER_DROP_NO_SESSION;
+	s = session_current(s); /* a confirmed replacement seals from now on */
 	if (!session_is_confirmed(s))
 		return WORKER_DROP_UNCONFIRMED;
+	if (!session_path_budget(s, len))
+		return WORKER_DROP_PATH_LIMIT;
 	r = session_seal(s, buf, w->shared->buf_size, len, w->now_ns, &to, &from, &out_len);
 	if (r == TRANSPORT_E_EXPIRED || r == TRANSPORT_E_EXHAUSTED)
 		return WORKER_DROP_EXPIRED;

@@ -30,6 +30,7 @@
 #include "core/pool.h"
 #include "io/loop.h"
 #include "io/udp.h"
+#include "network/router.h"
 #include "protocol/cookie.h"
 
 struct queue;
@@ -40,10 +41,13 @@ struct session_table;
 enum worker_drop {
 	WORKER_DROP_NONE = 0,	   /* not dropped */
 	WORKER_DROP_TRUNCATED,	   /* datagram larger than a buffer */
+	WORKER_DROP_TUNNELLED,	   /* came through the tunnel: TUN ifindex or a pool source */
+	WORKER_DROP_OVERSIZED,	   /* transport datagram longer than the MTU allows */
 	WORKER_DROP_BAD_TYPE,	   /* unknown or unexpected message type */
 	WORKER_DROP_MALFORMED,	   /* wrong length or header */
 	WORKER_DROP_MAC1,	   /* handshake without a valid mac1 */
-	WORKER_DROP_RATELIMIT,	   /* per-IP handshake limit */
+	WORKER_DROP_RATELIMIT,	   /* per-IP handshake limit of a proven (mac2) source */
+	WORKER_DROP_COOKIE_LIMIT,  /* per-source limit of cookie replies */
 	WORKER_DROP_HS_QUEUE_FULL, /* control thread behind */
 	WORKER_DROP_UNKNOWN_INDEX, /* no session has this receiver index */
 	WORKER_DROP_AUTH,	   /* AEAD failure */
@@ -51,6 +55,8 @@ enum worker_drop {
 	WORKER_DROP_EXPIRED,	   /* key past reject-after-time / counter limit */
 	WORKER_DROP_PLAINTEXT,	   /* plaintext neither IP, control nor keepalive */
 	WORKER_DROP_CONTROL,	   /* control message malformed or not for a server */
+	WORKER_DROP_PATH,	   /* path reply answering no outstanding probe */
+	WORKER_DROP_PATH_LIMIT,	   /* 3x what an unvalidated path sent us already went there */
 	WORKER_DROP_SPOOFED,	   /* inner source is not the client's address */
 	WORKER_DROP_C2C,	   /* to another client, client_to_client off */
 	WORKER_DROP_NO_SESSION,	   /* TUN packet to an address no client holds */
@@ -70,6 +76,7 @@ struct worker_stats {
 	uint64_t tx_packets, tx_bytes; /* datagrams sent */
 	uint64_t initiations;	       /* handshake initiations with a valid mac1 */
 	uint64_t handshakes_queued, cookie_replies;
+	uint64_t roams; /* a session's endpoint moved to a new path */
 	uint64_t src_refused; /* datagrams sent from any address: their source was gone */
 };
 
@@ -84,9 +91,17 @@ struct worker_shared {
 	struct queue *hs_queue; /* of struct hs_item (admission.h) */
 	int notify_fd;		/* eventfd of the control thread */
 	bool client_to_client;
-	size_t buf_size;	       /* bytes per pool buffer */
-	size_t pool_count;	       /* buffers per worker */
-	struct ratelimit *hs_limit;    /* per-IP handshake buckets, one for all */
+	size_t buf_size;	 /* bytes per pool buffer */
+	size_t pool_count;	 /* buffers per worker */
+	size_t max_transport;	 /* longest transport datagram the MTU allows */
+	uint16_t mtu;		 /* of the TUN device: no padding beyond it */
+	uint32_t tun_ifindex;	 /* datagrams that arrive through it are refused */
+	struct router_pools pools; /* so are datagrams from a client address */
+	/* The handshake guards, one for all workers: per-IP buckets for
+	 * sources that proved their address (mac2) and for those that did
+	 * not, so spoofed initiations cannot drain a real client's budget;
+	 * and per-source (address and port) buckets for cookie replies. */
+	struct ratelimit *hs_proven, *hs_unproven, *cookie_limit;
 	struct cookie_secrets *cookie; /* the cookie secret, one for all */
 	uint8_t server_pub[32];
 };
@@ -108,7 +123,7 @@ struct worker {
 	struct cookie_checker cookies; /* this worker's view of shared->cookie */
 	struct worker_stats stats;
 	uint64_t now_ns; /* monotonic, sampled once per batch */
-	uint64_t send_error_logged_ns;
+	uint64_t send_error_logged_ns, roam_logged_ns;
 };
 
 /* Takes ownership of udp_fd and tun_fd (closed by worker_done, also on

@@ -71,3 +71,26 @@ const char *router_verdict_name(enum router_verdict v)
 	};
 	return (unsigned)v < sizeof(names) / sizeof(names[0]) ? names[v] : "unknown";
 }
+
+static bool prefix_has(const uint8_t *net, unsigned bits, const uint8_t *addr)
+{
+	unsigned whole = bits / 8, rest = bits % 8;
+	uint8_t mask = (uint8_t)(0xff00u >> rest);
+
+	if (memcmp(net, addr, whole) != 0)
+		return false;
+	return rest == 0 || ((net[whole] ^ addr[whole]) & mask) == 0;
+}
+
+bool router_in_pool(const struct router_pools *p, const uint8_t *addr, size_t len)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	if (len == 16 && memcmp(addr, mapped, sizeof(mapped)) == 0) {
+		addr += 12;
+		len = 4;
+	}
+	if (len == 4)
+		return p->has4 && prefix_has(p->net4, p->len4, addr);
+	return len == 16 && p->has6 && prefix_has(p->net6, p->len6, addr);
+}

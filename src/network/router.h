@@ -47,4 +47,19 @@ enum router_verdict router_from_client(const struct router_owned *own, const uin
 
 const char *router_verdict_name(enum router_verdict v);
 
+/* The prefixes the server hands clients their tunnel addresses from. */
+struct router_pools {
+	bool has4, has6;
+	uint8_t net4[4], len4;
+	uint8_t net6[16], len6;
+};
+
+/* True if addr (4 or 16 bytes; an IPv4-mapped IPv6 address counts as
+ * IPv4) lies in a client pool. The server's receive path refuses outer
+ * datagrams from such a source: only a packet a client sent through the
+ * tunnel has one (the anti-spoofing check above makes every inner source
+ * a client's own address), and answering it would loop (docs/dataplane.md,
+ * "Routing loops"). */
+bool router_in_pool(const struct router_pools *p, const uint8_t *addr, size_t len);
+
 #endif

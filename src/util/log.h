@@ -42,7 +42,7 @@ enum log_group {
 	LOG_GROUP_COUNT,
 };
 
-#define LOG_LINE_MAX 512 /* longer lines are cut, never split */
+#define LOG_LINE_MAX 1024 /* longer lines are cut, never split */
 
 /* Sets the program name (borrowed; a string literal) and makes stderr
  * line-buffered. Level defaults to info. */

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # hostile: junk and floods from an attacker's address while a client uses the
 # tunnel. The server must stay up, answer nothing to anything that does not
-# prove knowledge of its public key (mac1), rate-limit a flood of valid
-# initiations from one address, refuse a far-future timestamp without
-# locking its user out (CVE-2021-46873), and keep the tunnel working, during
-# and after.
+# prove knowledge of its public key (mac1), never send more bytes than it
+# received (no amplification, counted for every attack), rate-limit a flood
+# of valid initiations from one address (cookie replies for the unproven,
+# drops for the proven budget), name in its fail2ban line only sources that
+# proved their address, refuse a far-future timestamp without locking its
+# user out (CVE-2021-46873), and keep the tunnel working, during and after.
 #
 #   ┌──── cli ───────────┐      ┌──── srv ───────────────┐      ┌──── atk ─────────┐
 #   │ ll0 10.8.0.2/24    │      │ ll0 10.8.0.1/24        │      │ udpjunk          │
@@ -42,6 +44,11 @@ junk() {
 	REPLIES=$(sed -E 's/.* replies=([0-9]+).*/\1/' <<<"$out")
 	TYPE2=$(sed -E 's/.* type2=([0-9]+).*/\1/' <<<"$out")
 	TYPE3=$(sed -E 's/.* type3=([0-9]+).*/\1/' <<<"$out")
+	local sent_b reply_b
+	sent_b=$(sed -E 's/.* sent_bytes=([0-9]+).*/\1/' <<<"$out")
+	reply_b=$(sed -E 's/.* reply_bytes=([0-9]+).*/\1/' <<<"$out")
+	[ "$reply_b" -le "$sent_b" ] ||
+		fail "amplification: the server sent $reply_b bytes in answer to $sent_b ($mode)"
 	check_daemons
 }
 
@@ -64,11 +71,17 @@ say "initiations with a wrong server key (bad mac1): no answer"
 junk init 300 150 --seed 5
 no_reply "initiations keyed for another server"
 
-say "initiations from an unknown user: no handshake response"
+say "initiations from an unknown user: no handshake response; named once proven"
 from=$(log_lines server)
 junk init 10 5 --seed 6 --server-key "$SERVER_PUB"
 [ "$TYPE2" = 0 ] || fail "the server sent $TYPE2 handshake responses to an unknown user"
 [ "$REPLIES" = "$TYPE3" ] || fail "unexpected reply types to an unknown user's initiations"
+[ "$TYPE3" -ge 1 ] || fail "after a failure from an unproven source, no cookie reply asked it to prove its address"
+unproven_lines=$(tail -n +$((from + 1)) "$(log_of server)")
+! grep -q 'auth failure from' <<<"$unproven_lines" ||
+	fail "the server named a source that never proved its address: $(grep -m1 'auth failure' <<<"$unproven_lines")"
+junk init 10 5 --seed 6 --server-key "$SERVER_PUB" --answer-cookies
+[ "$TYPE2" = 0 ] || fail "the server sent $TYPE2 handshake responses to an unknown user"
 try_until 5 log_has "$(log_of server)" 'auth failure from 192\.0\.2\.2 port [0-9]+: unknown-peer' "$from" ||
 	fail "no 'auth failure from 192.0.2.2 port N: unknown-peer' in the server log; it logged:
 $(tail -n +$((from + 1)) "$(log_of server)" | tail -n 5)"
@@ -78,7 +91,7 @@ grep -m 3 'auth failure' <<<"$lines"
 say "a far-future timestamp is refused and does not lock the user out"
 from=$(log_lines server)
 junk init 3 3 --seed 7 --server-key "$SERVER_PUB" --client-key "$LL_TMP/alice.key" \
-	--psk "$LL_TMP/alice.psk" --time-offset 3600
+	--psk "$LL_TMP/alice.psk" --time-offset 3600 --answer-cookies
 [ "$TYPE2" = 0 ] || fail "the server answered an initiation timestamped one hour ahead"
 try_until 5 log_has "$(log_of server)" 'auth failure from 192\.0\.2\.2 port [0-9]+: timestamp-out-of-window' "$from" ||
 	fail "no 'timestamp-out-of-window' auth failure for a timestamp one hour ahead; the server logged:
@@ -96,8 +109,19 @@ echo "flood: $SENT initiations in ~3 s, $TYPE2 handshake responses, $TYPE3 cooki
 [ "$((TYPE2 + TYPE3))" -ge 1 ] ||
 	fail "the server answered none of $SENT valid initiations (expected some responses or cookie replies)"
 server_stats
+# an unproven source over its budget gets cookie replies, themselves limited
+[[ $LL_STATS =~ cookie_limit=[1-9] ]] ||
+	fail "the server's counters show no cookie-reply limit after a flood of $SENT initiations from one address"
+
+say "the same flood answering cookies, from 16 ports: the proven budget limits it"
+junk init 1500 500 --seed 9 --server-key "$SERVER_PUB" --client-key "$LL_TMP/mallory.key" \
+	--psk "$LL_TMP/mallory.psk" --answer-cookies --ports 16
+echo "flood: $SENT initiations, $TYPE2 handshake responses, $TYPE3 cookie replies"
+[ "$TYPE2" -le $((SENT / 10)) ] ||
+	fail "the server answered $TYPE2 of $SENT initiations from one address: not rate-limited"
+server_stats
 [[ $LL_STATS =~ ratelimit=[1-9] ]] ||
-	fail "the server's counters show no ratelimit drops after a flood of $SENT initiations from one address"
+	fail "the server's counters show no ratelimit drops after a flood of proven initiations"
 
 attack_aftermath attack
 pass

@@ -20,10 +20,22 @@
  * Roaming: SIGUSR2 closes the upstream socket and opens a new one (a new
  * ephemeral port), bound to the next address of --from A[,B...], so the
  * server sees the client move. Each move prints "relay: upstream now ...".
+ * With --linger-ms N the previous upstream socket stays open N ms more and
+ * what the server still sends to it is relayed (a NAT keeps an old mapping
+ * a while): answers already in flight at the move are not lost.
+ *
+ * Stealing: --steal DIR; SIGHUP arms it for the next transport datagram
+ * (type 4) from the client, SIGWINCH for the next handshake initiation
+ * (type 1): that datagram is written to DIR/stolen-N.bin and NOT sent on,
+ * so the server has never seen it (a replay of it is still fresh: the
+ * routing-loop tests send it back through the tunnel). Each prints
+ * "relay: stole N bytes (type T) to PATH".
  *
  * Replay mode: relay --replay FILE --to ADDR:PORT [--from ADDR] [--wait-ms N]
- * sends FILE as one datagram from a fresh socket, waits for answers and
- * prints "replay: sent N bytes to ADDR, replies R".
+ * [--device IFNAME] sends FILE as one datagram from a fresh socket (bound
+ * to IFNAME with SO_BINDTODEVICE if given: e.g. into a tunnel device
+ * whatever the routes say), waits for answers and prints
+ * "replay: sent N bytes to ADDR, replies R".
  *
  * SIGTERM/SIGINT print the counters and exit 0. Addresses are "ip:port" or
  * "[ipv6]:port". Only for tests: one client at a time. */
@@ -67,6 +79,9 @@ struct dir {
 
 struct relay {
 	int listen_fd, up_fd, sig_fd;
+	int old_fd; /* the previous upstream socket, lingering; -1 = none */
+	uint64_t old_until_ms;
+	int linger_ms;
 	struct addr listen, server, client, from[MAX_FROM];
 	unsigned n_from, from_next;
 	bool has_client;
@@ -74,6 +89,9 @@ struct relay {
 	uint64_t rng;
 	const char *record_dir;
 	unsigned record_count, recorded;
+	const char *steal_dir;
+	int steal_type; /* armed for this message type; 0 = not armed */
+	unsigned stolen;
 	struct dir c2s, s2c;
 };
 
@@ -89,7 +107,9 @@ static void usage(void)
 		"usage: relay --listen ADDR:PORT --to ADDR:PORT [--from A[,B]] [--drop PCT]\n"
 		"             [--dup PCT] [--reorder PCT] [--seed N] [--record DIR]\n"
 		"             [--record-count N]\n"
-		"       relay --replay FILE --to ADDR:PORT [--from ADDR] [--wait-ms N]\n");
+		"             [--steal DIR] [--linger-ms N]\n"
+		"       relay --replay FILE --to ADDR:PORT [--from ADDR] [--wait-ms N]\n"
+		"             [--device IFNAME]\n");
 	exit(2);
 }
 
@@ -217,8 +237,15 @@ static void upstream_open(struct relay *r)
 {
 	const struct addr *from = NULL;
 
-	if (r->up_fd >= 0)
+	if (r->old_fd >= 0)
+		close(r->old_fd);
+	r->old_fd = -1;
+	if (r->up_fd >= 0 && r->linger_ms > 0) {
+		r->old_fd = r->up_fd;
+		r->old_until_ms = now_ms() + (uint64_t)r->linger_ms;
+	} else if (r->up_fd >= 0) {
 		close(r->up_fd);
+	}
 	if (r->n_from) {
 		from = &r->from[r->from_next % r->n_from];
 		r->from_next++;
@@ -302,6 +329,23 @@ static void record(struct relay *r, const uint8_t *buf, size_t len)
 	fprintf(stderr, "relay: recorded %zu bytes (type %u) to %s\n", len, len ? buf[0] : 0, path);
 }
 
+/* The armed steal: the datagram is kept in a file, not sent on. */
+static bool steal(struct relay *r, const uint8_t *buf, size_t len)
+{
+	char path[4096];
+	FILE *f;
+
+	if (!r->steal_type || !len || buf[0] != r->steal_type)
+		return false;
+	snprintf(path, sizeof(path), "%s/stolen-%u.bin", r->steal_dir, ++r->stolen);
+	f = fopen(path, "wbe");
+	if (!f || fwrite(buf, 1, len, f) != len || fclose(f) != 0)
+		die(path);
+	fprintf(stderr, "relay: stole %zu bytes (type %d) to %s\n", len, r->steal_type, path);
+	r->steal_type = 0;
+	return true;
+}
+
 static void on_client(struct relay *r)
 {
 	static uint8_t buf[MAX_DGRAM];
@@ -317,17 +361,18 @@ static void on_client(struct relay *r)
 		r->client = from;
 		r->has_client = true;
 		record(r, buf, (size_t)n);
-		impair_and_send(r, &r->c2s, buf, (size_t)n);
+		if (!steal(r, buf, (size_t)n))
+			impair_and_send(r, &r->c2s, buf, (size_t)n);
 		from.len = sizeof(from.ss);
 	}
 }
 
-static void on_server(struct relay *r)
+static void on_server(struct relay *r, int fd)
 {
 	static uint8_t buf[MAX_DGRAM];
 
 	for (int i = 0; i < 64; i++) {
-		ssize_t n = recv(r->up_fd, buf, sizeof(buf), 0);
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
 		if (n < 0)
 			return;
 		impair_and_send(r, &r->s2c, buf, (size_t)n);
@@ -377,6 +422,15 @@ static bool on_signal(struct relay *r)
 	case SIGUSR2:
 		upstream_open(r);
 		return true;
+	case SIGHUP:
+	case SIGWINCH:
+		if (!r->steal_dir) {
+			fprintf(stderr, "relay: no --steal DIR: nothing to steal into\n");
+			return true;
+		}
+		r->steal_type = si.ssi_signo == SIGHUP ? 4 : 1;
+		fprintf(stderr, "relay: stealing the next type %d datagram\n", r->steal_type);
+		return true;
 	default:
 		return false;
 	}
@@ -389,6 +443,8 @@ static int signal_fd(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGWINCH);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigprocmask(SIG_BLOCK, &set, NULL);
@@ -408,23 +464,30 @@ static int run_relay(struct relay *r)
 {
 	r->sig_fd = signal_fd();
 	r->listen_fd = udp_socket(r->listen.ss.ss_family, &r->listen);
-	r->up_fd = -1;
+	r->up_fd = r->old_fd = -1;
 	upstream_open(r);
 	fprintf(stderr, "relay: ready listen %s to %s drop=%g dup=%g reorder=%g\n",
 		addr_str(&r->listen), addr_str(&r->server), r->drop, r->dup, r->reorder);
 	for (;;) {
-		struct pollfd p[3] = {
+		struct pollfd p[4] = {
 		    {.fd = r->listen_fd, .events = POLLIN},
 		    {.fd = r->up_fd, .events = POLLIN},
 		    {.fd = r->sig_fd, .events = POLLIN},
+		    {.fd = r->old_fd, .events = POLLIN}, /* ignored while -1 */
 		};
-		int timeout = (r->c2s.has_held || r->s2c.has_held) ? 10 : 1000;
-		if (poll(p, 3, timeout) < 0 && errno != EINTR)
+		int timeout = (r->c2s.has_held || r->s2c.has_held || r->old_fd >= 0) ? 10 : 1000;
+		if (poll(p, 4, timeout) < 0 && errno != EINTR)
 			die("poll");
 		if (p[0].revents & POLLIN)
 			on_client(r);
 		if (p[1].revents & POLLIN)
-			on_server(r);
+			on_server(r, r->up_fd);
+		if (p[3].revents & POLLIN)
+			on_server(r, r->old_fd);
+		if (r->old_fd >= 0 && now_ms() >= r->old_until_ms) {
+			close(r->old_fd);
+			r->old_fd = -1;
+		}
 		if ((p[2].revents & POLLIN) && !on_signal(r))
 			break;
 		flush_stale(r, &r->c2s);
@@ -436,7 +499,8 @@ static int run_relay(struct relay *r)
 }
 
 /* Sends one recorded datagram and counts what comes back within wait_ms. */
-static int run_replay(const char *file, const struct addr *to, const struct addr *from, int wait_ms)
+static int run_replay(const char *file, const struct addr *to, const struct addr *from, int wait_ms,
+		      const char *device)
 {
 	static uint8_t buf[MAX_DGRAM];
 	FILE *f = fopen(file, "rbe");
@@ -448,8 +512,13 @@ static int run_replay(const char *file, const struct addr *to, const struct addr
 	n = fread(buf, 1, sizeof(buf), f);
 	fclose(f);
 	int fd = udp_socket(to->ss.ss_family, from);
-	if (sendto(fd, buf, n, 0, (const struct sockaddr *)&to->ss, to->len) != (ssize_t)n)
-		die("sendto");
+	if (device && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device, (socklen_t)strlen(device)) < 0)
+		die("SO_BINDTODEVICE");
+	/* connected, so that the source address the kernel chose is known */
+	if (connect(fd, (const struct sockaddr *)&to->ss, to->len) < 0)
+		die("connect");
+	if (send(fd, buf, n, 0) != (ssize_t)n)
+		die("send");
 	struct addr me = local_addr(fd);
 	uint64_t deadline = now_ms() + (uint64_t)wait_ms;
 	for (uint64_t t = now_ms(); t < deadline; t = now_ms()) {
@@ -476,7 +545,7 @@ static void parse_from_list(struct relay *r, char *list)
 int main(int argc, char **argv)
 {
 	static struct relay r = {.c2s.name = "client->server", .s2c.name = "server->client"};
-	const char *replay = NULL;
+	const char *replay = NULL, *device = NULL;
 	bool has_listen = false, has_to = false;
 	int wait_ms = 2000;
 	static const struct option opts[] = {
@@ -491,6 +560,9 @@ int main(int argc, char **argv)
 	    {"record-count", required_argument, NULL, 'n'},
 	    {"replay", required_argument, NULL, 'p'},
 	    {"wait-ms", required_argument, NULL, 'w'},
+	    {"steal", required_argument, NULL, 'S'},
+	    {"device", required_argument, NULL, 'D'},
+	    {"linger-ms", required_argument, NULL, 'L'},
 	    {0},
 	};
 	int c;
@@ -532,6 +604,15 @@ int main(int argc, char **argv)
 		case 'w':
 			wait_ms = atoi(optarg);
 			break;
+		case 'S':
+			r.steal_dir = optarg;
+			break;
+		case 'D':
+			device = optarg;
+			break;
+		case 'L':
+			r.linger_ms = atoi(optarg);
+			break;
 		default:
 			usage();
 		}
@@ -539,7 +620,7 @@ int main(int argc, char **argv)
 	if (!has_to || wait_ms < 0 || wait_ms > WAIT_MAX_MS || r.record_count > RECORD_MAX)
 		usage();
 	if (replay)
-		return run_replay(replay, &r.server, r.n_from ? &r.from[0] : NULL, wait_ms);
+		return run_replay(replay, &r.server, r.n_from ? &r.from[0] : NULL, wait_ms, device);
 	if (!has_listen)
 		usage();
 	return run_relay(&r);

@@ -20,9 +20,16 @@
  *   --ports N (≤ 1024, default 1): send from N sockets, each bound to its own
  *             ephemeral port, in turn: one address, many 4-tuples, which the
  *             server's SO_REUSEPORT sockets spread over its workers
+ *   --spoof ADDR  send from ADDR, an address this host does not have
+ *             (IP_TRANSPARENT; root): forged initiations in a victim's name.
+ *             Answers go to ADDR, so none come back here.
+ *   --answer-cookies  (init mode) on a cookie reply for the initiation in
+ *             flight, send a new one at once, with mac2: a sender that
+ *             proves its address, as a real client does
  *
  * Prints one line:
  *   udpjunk: mode=M sent=N replies=R type1=a type2=b type3=c type4=d other=e ports=P
+ *            sent_bytes=X reply_bytes=Y
  * and exits 0 (the test decides what the numbers mean); 2 on a usage or
  * system error. */
 #include <arpa/inet.h>
@@ -63,9 +70,10 @@ struct junk {
 	unsigned long count, rate;
 	int wait_ms, max_seconds;
 	int64_t time_offset_s;
-	bool have_keys;
+	bool have_keys, answer_cookies;
 	struct handshake_initiator hs;
 	unsigned long sent, replies, by_type[5];
+	unsigned long long sent_bytes, reply_bytes;
 };
 
 static void die(const char *what)
@@ -79,7 +87,8 @@ static void usage(void)
 	fprintf(stderr, "usage: udpjunk --to ADDR:PORT --mode random|truncated|oversized|init\n"
 			"               [--count N] [--rate PPS] [--seed N] [--wait-ms N]\n"
 			"               [--max-seconds N] [--client-key FILE] [--server-key B64]\n"
-			"               [--psk FILE] [--time-offset S] [--ports N]\n");
+			"               [--psk FILE] [--time-offset S] [--ports N] [--spoof ADDR]\n"
+			"               [--answer-cookies]\n");
 	exit(2);
 }
 
@@ -257,6 +266,26 @@ static size_t make_datagram(struct junk *j, uint8_t *buf)
 	return 0;
 }
 
+static void send_one(struct junk *j, int fd, const uint8_t *buf, size_t len)
+{
+	if (sendto(fd, buf, len, 0, (struct sockaddr *)&j->to, j->to_len) >= 0) {
+		j->sent++;
+		j->sent_bytes += len;
+	}
+}
+
+/* --answer-cookies: a cookie for the initiation in flight makes the next
+ * one carry mac2; it goes at once, as a client's does. */
+static void answer_cookie(struct junk *j, int fd, const uint8_t *reply, size_t len)
+{
+	static uint8_t buf[MAX_DGRAM];
+
+	if (!j->answer_cookies || j->mode != MODE_INIT ||
+	    handshake_consume_cookie(&j->hs, reply, len, clock_ns(CLOCK_MONOTONIC)) != HS_OK)
+		return;
+	send_one(j, fd, buf, make_init(j, buf, sizeof(buf)));
+}
+
 static void drain_replies(struct junk *j)
 {
 	static uint8_t buf[65536];
@@ -267,7 +296,10 @@ static void drain_replies(struct junk *j)
 			if (n < 0)
 				break;
 			j->replies++;
+			j->reply_bytes += (unsigned long long)n;
 			j->by_type[n > 0 && buf[0] >= 1 && buf[0] <= 4 ? buf[0] : 0]++;
+			if (n > 0 && buf[0] == MSG_COOKIE_REPLY)
+				answer_cookie(j, j->fds[i], buf, (size_t)n);
 		}
 	}
 }
@@ -301,12 +333,30 @@ static void run(struct junk *j)
 			break;
 		}
 		size_t len = make_datagram(j, buf);
-		int fd = j->fds[i % j->ports];
-		if (sendto(fd, buf, len, 0, (struct sockaddr *)&j->to, j->to_len) >= 0)
-			j->sent++;
+		send_one(j, j->fds[i % j->ports], buf, len);
 		wait_until(j, start + (i + 1) * gap);
 	}
 	wait_until(j, clock_ns(CLOCK_MONOTONIC) + (uint64_t)j->wait_ms * 1000000);
+}
+
+/* --spoof: a socket that sends from an address this host does not have. */
+static void bind_spoofed(int fd, int family, const char *addr)
+{
+	struct sockaddr_storage ss = {.ss_family = (sa_family_t)family};
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	int one = 1, r;
+
+	if (family == AF_INET)
+		r = setsockopt(fd, IPPROTO_IP, IP_TRANSPARENT, &one, sizeof(one)) < 0 ||
+		    inet_pton(AF_INET, addr, &in4->sin_addr) != 1;
+	else
+		r = setsockopt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, &one, sizeof(one)) < 0 ||
+		    inet_pton(AF_INET6, addr, &in6->sin6_addr) != 1;
+	if (r)
+		die("--spoof (IP_TRANSPARENT, or not an address of the target's family)");
+	if (bind(fd, (struct sockaddr *)&ss, family == AF_INET ? sizeof(*in4) : sizeof(*in6)) < 0)
+		die("bind --spoof");
 }
 
 static const char *mode_name(enum mode m)
@@ -330,7 +380,7 @@ int main(int argc, char **argv)
 {
 	static struct junk j = {
 	    .count = 100, .rate = 100, .wait_ms = 1000, .max_seconds = 60, .ports = 1};
-	const char *client_key = NULL, *server_key = NULL, *psk = NULL;
+	const char *client_key = NULL, *server_key = NULL, *psk = NULL, *spoof = NULL;
 	bool has_to = false, has_mode = false;
 	static const struct option opts[] = {
 	    {"to", required_argument, NULL, 't'},
@@ -345,6 +395,8 @@ int main(int argc, char **argv)
 	    {"psk", required_argument, NULL, 'p'},
 	    {"time-offset", required_argument, NULL, 'o'},
 	    {"ports", required_argument, NULL, 'P'},
+	    {"spoof", required_argument, NULL, 'F'},
+	    {"answer-cookies", no_argument, NULL, 'A'},
 	    {0},
 	};
 	int c;
@@ -388,6 +440,12 @@ int main(int argc, char **argv)
 		case 'P':
 			j.ports = (unsigned)strtoul(optarg, NULL, 10);
 			break;
+		case 'F':
+			spoof = optarg;
+			break;
+		case 'A':
+			j.answer_cookies = true;
+			break;
 		default:
 			usage();
 		}
@@ -403,12 +461,14 @@ int main(int argc, char **argv)
 		j.fds[i] = socket(j.to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (j.fds[i] < 0)
 			die("socket");
+		if (spoof)
+			bind_spoofed(j.fds[i], j.to.ss_family, spoof);
 	}
 	run(&j);
 	printf("udpjunk: mode=%s sent=%lu replies=%lu type1=%lu type2=%lu type3=%lu type4=%lu "
-	       "other=%lu ports=%u\n",
+	       "other=%lu ports=%u sent_bytes=%llu reply_bytes=%llu\n",
 	       mode_name(j.mode), j.sent, j.replies, j.by_type[1], j.by_type[2], j.by_type[3],
-	       j.by_type[4], j.by_type[0], j.ports);
+	       j.by_type[4], j.by_type[0], j.ports, j.sent_bytes, j.reply_bytes);
 	if (j.have_keys)
 		handshake_initiator_done(&j.hs);
 	return 0;

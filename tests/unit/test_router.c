@@ -118,12 +118,51 @@ static void test_addrs(void **state)
 	assert_true(router_addrs(pkt, 19, &src, &dst) < 0);
 }
 
+/* The loop guard's predicate: client pools 10.8.0.0/22 and fd00:8::/64. */
+static void test_in_pool(void **state)
+{
+	struct router_pools p = {.has4 = true,
+				 .net4 = {10, 8, 0, 1},
+				 .len4 = 22,
+				 .has6 = true,
+				 .net6 = {0xfd, 0, 0, 8, [15] = 1},
+				 .len6 = 64};
+	static const struct {
+		uint8_t addr[16];
+		size_t len;
+		bool in;
+	} pool_cases[] = {
+	    /* 1 */ {{10, 8, 0, 2}, 4, true},
+	    /* 2 */ {{10, 8, 3, 255}, 4, true},	  /* last of the /22 */
+	    /* 3 */ {{10, 8, 4, 0}, 4, false},	  /* first past it */
+	    /* 4 */ {{10, 9, 0, 2}, 4, false},
+	    /* 5 */ {{198, 51, 100, 2}, 4, false},
+	    /* 6 */ {{0xfd, 0, 0, 8, [15] = 2}, 16, true},
+	    /* 7 */ {{0xfd, 0, 0, 8, 0, 0, 0, 0, 0xff, [15] = 2}, 16, true},
+	    /* 8 */ {{0xfd, 0, 0, 9, [15] = 2}, 16, false},
+	    /* 9 */ {{[10] = 0xff, [11] = 0xff, 10, 8, 1, 1}, 16, true}, /* v4-mapped */
+	    /* 10 */ {{[10] = 0xff, [11] = 0xff, 192, 0, 2, 1}, 16, false},
+	    /* 11 */ {{10, 8, 0, 2}, 0, false}, /* no address */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(pool_cases) / sizeof(pool_cases[0]); i++)
+		if (router_in_pool(&p, pool_cases[i].addr, pool_cases[i].len) != pool_cases[i].in)
+			fail_msg("case %zu", i + 1);
+	p.has6 = false; /* enable_ipv6 = false: no IPv6 pool */
+	assert_false(router_in_pool(&p, pool_cases[5].addr, 16));
+	p.len4 = 32; /* a single address */
+	assert_true(router_in_pool(&p, p.net4, 4));
+	assert_false(router_in_pool(&p, pool_cases[0].addr, 4));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_table),
 	    cmocka_unit_test(test_no_ipv6),
 	    cmocka_unit_test(test_addrs),
+	    cmocka_unit_test(test_in_pool),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

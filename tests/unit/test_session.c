@@ -1,9 +1,13 @@
 /* Server sessions and their RCU tables (core/session.c): lookups by
  * index and by inner address, address take-over by a newer session,
  * removal, and the per-session open path: confirmation by the first
- * packet only, roaming to a new source address, replays refused; the
- * local address answers leave from moves with the endpoint and is
- * forgotten when the kernel refuses it. */
+ * packet only, the migration rule (the newest packet moves the endpoint;
+ * an unvalidated path gets 3 x what it sent, a probe, and is left after
+ * the timeout; a reply from elsewhere, with another challenge, late or
+ * twice validates nothing; a reordered packet moves nothing), replays
+ * refused; the local address answers leave from moves
+ * with the endpoint and is forgotten when the kernel refuses it; a
+ * confirmed successor takes over sealing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -113,6 +117,17 @@ static void test_table(void **state)
 	session_table_done(&t);
 }
 
+/* What the worker does on SESSION_RX_NEW_PATH, and the client's answer:
+ * the path (from, to) is probed and the probe answered from there. */
+static void validate(struct session *s, const struct udp_endpoint *from,
+		     const struct udp_local *to, uint64_t now)
+{
+	uint8_t challenge[8];
+
+	assert_true(session_probe_begin(s, from, to, now, challenge));
+	assert_true(session_probe_answered(s, challenge, from, to, now + 1));
+}
+
 /* The client side seals plain[0..len) with counter order as given. */
 static size_t client_packet(struct transport *c, uint8_t *buf, size_t cap, size_t len)
 {
@@ -125,18 +140,19 @@ static size_t client_packet(struct transport *c, uint8_t *buf, size_t cap, size_
 
 static void test_open_confirm_roam(void **state)
 {
-	struct udp_endpoint ep1, ep2, to;
+	struct udp_endpoint ep1, ep2, ep3, to;
 	struct udp_local src;
 	struct transport client;
 	struct transport_keys ck = keys_for(0x1005, 5, true);
 	struct session *s;
-	uint8_t buf[256], copy[256];
-	size_t len, plain, out;
-	enum session_rx ev;
+	uint8_t buf[256], copy[256], old[256], ch[8], ch2[8];
+	size_t len, old_len, plain, out;
+	unsigned ev;
 
 	(void)state;
 	assert_int_equal(udp_endpoint_parse(&ep1, "192.0.2.1", 1000), 0);
 	assert_int_equal(udp_endpoint_parse(&ep2, "2001:db8::1", 2000), 0);
+	assert_int_equal(udp_endpoint_parse(&ep3, "203.0.113.66", 2000), 0);
 	s = make(5, 9, &ep1);
 	assert_int_equal(transport_init(&client, &ck, NULL, NOW), 0);
 	assert_false(session_is_confirmed(s));
@@ -146,21 +162,46 @@ static void test_open_confirm_roam(void **state)
 	assert_int_equal(session_open(s, buf, len, &ep1, NULL, NOW, &plain, &ev), TRANSPORT_OK);
 	assert_int_equal(ev, SESSION_RX_CONFIRMED);
 	assert_true(session_is_confirmed(s));
-	/* a replay neither opens nor confirms again */
+	/* a replay neither opens, confirms nor moves anything */
 	assert_int_equal(session_open(s, copy, len, &ep2, NULL, NOW, &plain, &ev),
 			 TRANSPORT_E_REPLAY);
 	assert_true(udp_endpoint_equal(&s->endpoint, &ep1));
 
+	old_len = client_packet(&client, old, sizeof(old), 20); /* delivered late, below */
 	len = client_packet(&client, buf, sizeof(buf), 20);
 	assert_int_equal(session_open(s, buf, len, &ep1, NULL, NOW, &plain, &ev), TRANSPORT_OK);
 	assert_int_equal(ev, SESSION_RX_OK);
 	assert_int_equal(plain, 32); /* padded to 16 */
+	assert_true(session_path_budget(s, 100000)); /* message 1's path is validated */
+	assert_false(session_probe_begin(s, &ep1, NULL, NOW, ch));
 
-	/* roaming: the first authenticated packet from elsewhere moves us */
+	/* the newest packet from another path moves the endpoint at once, but
+	 * that path is unvalidated: 3 x what came from it, and a probe */
 	len = client_packet(&client, buf, sizeof(buf), 20);
 	assert_int_equal(session_open(s, buf, len, &ep2, NULL, NOW + 1, &plain, &ev), TRANSPORT_OK);
+	assert_int_equal(ev, SESSION_RX_NEW_PATH);
 	assert_true(udp_endpoint_equal(&s->endpoint, &ep2));
 	assert_int_equal(s->last_rx_ns, NOW + 1);
+	assert_true(session_path_budget(s, 3 * len - 1));
+	assert_false(session_path_budget(s, 2)); /* over 3 x len */
+	/* a packet reordered from the path it left moves nothing back */
+	assert_int_equal(session_open(s, old, old_len, &ep1, NULL, NOW + 1, &plain, &ev),
+			 TRANSPORT_OK);
+	assert_int_equal(ev, SESSION_RX_OK);
+	assert_true(udp_endpoint_equal(&s->endpoint, &ep2));
+
+	assert_true(session_probe_begin(s, &ep2, NULL, NOW + 1, ch));
+	assert_false(session_probe_begin(s, &ep2, NULL, NOW + 2, ch2)); /* one at a time */
+	assert_false(session_probe_begin(s, &ep3, NULL, NOW + 2, ch2)); /* not the endpoint */
+	/* a reply from another address, or with another challenge, validates nothing */
+	assert_false(session_probe_answered(s, ch, &ep3, NULL, NOW + 3));
+	memcpy(ch2, ch, 8);
+	ch2[7] ^= 1;
+	assert_false(session_probe_answered(s, ch2, &ep2, NULL, NOW + 3));
+	assert_false(session_path_budget(s, 1));
+	assert_true(session_probe_answered(s, ch, &ep2, NULL, NOW + 3));
+	assert_true(session_path_budget(s, 1000000)); /* validated: no limit */
+	assert_false(session_probe_answered(s, ch, &ep2, NULL, NOW + 4)); /* once */
 
 	/* replies go to the new endpoint */
 	assert_int_equal(session_seal(s, buf, sizeof(buf), 0, NOW, &to, &src, &out), TRANSPORT_OK);
@@ -168,8 +209,59 @@ static void test_open_confirm_roam(void **state)
 	assert_int_equal(src.family, 0); /* not known: from any address */
 	assert_int_equal(transport_open(&client, buf, out, &plain, NOW), TRANSPORT_OK);
 
+	/* a path never validated: the endpoint goes back after the timeout */
+	len = client_packet(&client, buf, sizeof(buf), 0);
+	assert_int_equal(session_open(s, buf, len, &ep3, NULL, NOW + 5, &plain, &ev), TRANSPORT_OK);
+	assert_int_equal(ev, SESSION_RX_NEW_PATH);
+	assert_true(udp_endpoint_equal(&s->endpoint, &ep3));
+	assert_true(session_probe_begin(s, &ep3, NULL, NOW + 5, ch));
+	assert_false(session_path_tick(s, NOW + 5 + SESSION_PROBE_TIMEOUT_S * LL_NS_PER_S - 1));
+	assert_true(session_path_tick(s, NOW + 5 + SESSION_PROBE_TIMEOUT_S * LL_NS_PER_S));
+	assert_true(udp_endpoint_equal(&s->endpoint, &ep2));
+	assert_true(session_path_budget(s, 1000000));
+	assert_false(session_probe_answered( /* too late */
+	    s, ch, &ep3, NULL, NOW + 5 + SESSION_PROBE_TIMEOUT_S * LL_NS_PER_S));
+	/* a move back to the validated path needs no probe */
+	len = client_packet(&client, buf, sizeof(buf), 0);
+	assert_int_equal(session_open(s, buf, len, &ep3, NULL, NOW + 6, &plain, &ev), TRANSPORT_OK);
+	len = client_packet(&client, buf, sizeof(buf), 0);
+	assert_int_equal(session_open(s, buf, len, &ep2, NULL, NOW + 7, &plain, &ev), TRANSPORT_OK);
+	assert_int_equal(ev, SESSION_RX_OK);
+	assert_true(session_path_budget(s, 1000000));
+
 	transport_done(&client);
 	session_free(s);
+}
+
+/* A confirmed successor seals for the user; an unconfirmed one does not
+ * (docs/protocol.md §8). */
+static void test_successor(void **state)
+{
+	struct udp_endpoint ep;
+	struct transport client;
+	struct transport_keys ck = keys_for(0x1008, 8, true);
+	struct session *old, *next;
+	uint8_t buf[256];
+	size_t len, plain;
+	unsigned ev;
+
+	(void)state;
+	assert_int_equal(udp_endpoint_parse(&ep, "192.0.2.1", 1000), 0);
+	old = make(7, 2, &ep);
+	next = make(8, 2, &ep);
+	urcu_memb_read_lock();
+	assert_ptr_equal(session_current(old), old);
+	old->successor = next;
+	assert_ptr_equal(session_current(old), old); /* not confirmed yet */
+	assert_int_equal(transport_init(&client, &ck, NULL, NOW), 0);
+	len = client_packet(&client, buf, sizeof(buf), 0);
+	assert_int_equal(session_open(next, buf, len, &ep, NULL, NOW, &plain, &ev), TRANSPORT_OK);
+	assert_ptr_equal(session_current(old), next);
+	assert_ptr_equal(session_current(next), next);
+	urcu_memb_read_unlock();
+	transport_done(&client);
+	session_free(old);
+	session_free(next);
 }
 
 static struct udp_local local_of(const char *addr)
@@ -207,7 +299,7 @@ static void test_local_address(void **state)
 	struct session *s;
 	uint8_t buf[256], copy[256];
 	size_t len, plain;
-	enum session_rx ev;
+	unsigned ev;
 
 	(void)state;
 	assert_int_equal(udp_endpoint_parse(&ep1, "192.0.2.1", 1000), 0);
@@ -220,11 +312,14 @@ static void test_local_address(void **state)
 	len = client_packet(&client, buf, sizeof(buf), 0);
 	memcpy(copy, buf, len);
 	assert_int_equal(session_open(s, buf, len, &ep1, &l1, NOW, &plain, &ev), TRANSPORT_OK);
+	assert_int_equal(ev, SESSION_RX_CONFIRMED | SESSION_RX_NEW_PATH);
 	expect_path(s, &ep1, &l1); /* same client, another server address */
+	validate(s, &ep1, &l1, NOW);
 
 	len = client_packet(&client, buf, sizeof(buf), 0);
 	assert_int_equal(session_open(s, buf, len, &ep2, &l2, NOW, &plain, &ev), TRANSPORT_OK);
 	expect_path(s, &ep2, &l2); /* both move together */
+	validate(s, &ep2, &l2, NOW + SESSION_PROBE_GAP_MS * 1000000);
 	assert_int_equal(session_open(s, copy, len, &ep1, &l1, NOW, &plain, &ev),
 			 TRANSPORT_E_REPLAY);
 	expect_path(s, &ep2, &l2); /* a replay moves nothing */
@@ -235,6 +330,7 @@ static void test_local_address(void **state)
 	expect_path(s, &ep2, &none);
 	len = client_packet(&client, buf, sizeof(buf), 0);
 	assert_int_equal(session_open(s, buf, len, &ep2, &l2, NOW, &plain, &ev), TRANSPORT_OK);
+	assert_int_equal(ev, SESSION_RX_OK); /* back on the validated path: no probe */
 	expect_path(s, &ep2, &l2); /* learnt again */
 
 	transport_done(&client);
@@ -247,6 +343,7 @@ int main(void)
 	    cmocka_unit_test(test_table),
 	    cmocka_unit_test(test_open_confirm_roam),
 	    cmocka_unit_test(test_local_address),
+	    cmocka_unit_test(test_successor),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
