@@ -21,6 +21,8 @@
 source "$(dirname "$0")/lib.sh" "$@"
 
 attack_setup
+add_user eve 10.8.0.10 fd00:8::10
+SRV_MAXCONN=2 # alice, and one more user
 write_server_config
 write_client_config alice 198.51.100.1:51820 '[]'
 SERVER_PUB=$(key_of server pub)
@@ -55,6 +57,16 @@ junk() {
 no_reply() {
 	[ "$REPLIES" = 0 ] || fail "$1: the server answered $REPLIES of $SENT unauthenticated datagrams"
 }
+
+say "max_connections holds within one batch of handshakes"
+# two new users' initiations in one burst: one recvmmsg, one admission
+# batch; the check at adoption lets only one in (alice holds the other slot)
+junk init 2 100000 --seed 13 --server-key "$SERVER_PUB" \
+	--client-key "$LL_TMP/mallory.key" --psk "$LL_TMP/mallory.psk" \
+	--client-key "$LL_TMP/eve.key" --psk "$LL_TMP/eve.psk"
+[ "$TYPE2" = 1 ] || fail "max_connections = 2, alice connected: $TYPE2 of 2 new users were answered"
+server_stats
+[[ $LL_STATS =~ refused_full\ [1-9] ]] || fail "no handshake counted as refused at max_connections"
 
 say "random datagrams, truncated and oversized messages: no answer"
 junk random 3000 1500 --seed 1

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # roaming: the client's outer address and port change in the middle of a TCP
 # transfer (as behind a NAT that rebinds, or a laptop changing network); the
-# server must follow the authenticated packets to the new address and the
-# TCP connection must survive with every byte intact.
+# server must follow the authenticated packets to the new address at once,
+# validate the new path with a probe the client answers, and the TCP
+# connection must survive with every byte intact.
 #
 #   ┌──── cli ─────────────────────────────────────┐      ┌──── srv ───────────────┐
 #   │ lostlove-client ──> 127.0.0.1:51821 relay ───┼──────┤ s0 198.51.100.1/24     │
@@ -61,4 +62,19 @@ stream_finish down
 
 say "the tunnel still answers at the last address"
 ping_ok cli 10.8.0.1
+
+say "every move was followed at once and validated by a path probe"
+# docs/protocol.md §6.3: the newest packet moves the endpoint; a probe
+# answered from the new path validates it; nothing went back
+server_stats
+[[ $LL_STATS =~ roams\ ([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -ge "$MOVES" ] ||
+	fail "the server counted fewer endpoint moves than the $MOVES the client made: $LL_STATS"
+[[ $LL_STATS =~ path_reverts\ 0 ]] || fail "a validated move was undone: $LL_STATS"
+from=$(log_lines client-alice)
+kill -USR1 "$(pid_of client-alice)"
+wait_for_log client-alice 'stats: ' 5 "$from"
+stats=$(tail -n +$((from + 1)) "$(log_of client-alice)" | grep -m1 'stats: ')
+echo "$stats"
+[[ $stats =~ path\ probes\ answered\ ([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -ge "$MOVES" ] ||
+	fail "the client answered fewer path probes than the $MOVES moves: $stats"
 pass

@@ -12,7 +12,9 @@
  *                     handshake_create_init: --client-key FILE (a user's
  *                     private key, or a made-up one if absent), --server-key
  *                     B64 (the server's public key, or a made-up one),
- *                     --psk FILE, --time-offset S (shifts the timestamp)
+ *                     --psk FILE, --time-offset S (shifts the timestamp).
+ *                     --client-key and --psk may be given up to 8 times (in
+ *                     pairs): the initiations take the users in turn
  *
  *   --to ADDR:PORT  --count N (≤ 1000000)  --rate PPS (≤ 100000)
  *   --seed N  --wait-ms N (listen after the last send, ≤ 60000)
@@ -57,6 +59,7 @@
 #define MAX_RATE  100000
 #define MAX_WAIT  60000
 #define MAX_PORTS 1024
+#define MAX_USERS 8
 
 enum mode { MODE_RANDOM, MODE_TRUNCATED, MODE_OVERSIZED, MODE_INIT };
 
@@ -71,7 +74,9 @@ struct junk {
 	int wait_ms, max_seconds;
 	int64_t time_offset_s;
 	bool have_keys, answer_cookies;
-	struct handshake_initiator hs;
+	struct handshake_initiator hs_of[MAX_USERS];
+	unsigned users, next_user;
+	struct handshake_initiator *hs; /* the one whose initiation went last */
 	unsigned long sent, replies, by_type[5];
 	unsigned long long sent_bytes, reply_bytes;
 };
@@ -177,8 +182,8 @@ static int read_key_file(const char *path, uint8_t ret[static KEY_LEN])
 	return key_from_base64(ret, text);
 }
 
-static void setup_keys(struct junk *j, const char *client_key, const char *server_key,
-		       const char *psk_file)
+static void setup_keys(struct junk *j, struct handshake_initiator *hs, const char *client_key,
+		       const char *server_key, const char *psk_file)
 {
 	uint8_t priv[32], pub[32], server_pub[32], psk[32];
 
@@ -200,7 +205,7 @@ static void setup_keys(struct junk *j, const char *client_key, const char *serve
 	} else {
 		rng_fill(&rng_system, psk, sizeof(psk));
 	}
-	if (handshake_initiator_init(&j->hs, priv, server_pub, psk, KEM_OPTIONAL) < 0) {
+	if (handshake_initiator_init(hs, priv, server_pub, psk, KEM_OPTIONAL) < 0) {
 		fprintf(stderr, "udpjunk: handshake_initiator_init failed\n");
 		exit(2);
 	}
@@ -215,8 +220,9 @@ static size_t make_init(struct junk *j, uint8_t *buf, size_t cap)
 	uint64_t unix_ns = clock_ns(CLOCK_REALTIME) + (uint64_t)(j->time_offset_s * 1000000000LL);
 	size_t len = 0;
 
+	j->hs = &j->hs_of[j->next_user++ % j->users];
 	enum handshake_result rc =
-	    handshake_create_init(&j->hs, (uint32_t)next_rand(&j->rng), unix_ns,
+	    handshake_create_init(j->hs, (uint32_t)next_rand(&j->rng), unix_ns,
 				  clock_ns(CLOCK_MONOTONIC), &rng_system, buf, cap, &len);
 	if (rc != HS_OK) {
 		fprintf(stderr, "udpjunk: handshake_create_init: %s\n", handshake_result_name(rc));
@@ -281,8 +287,9 @@ static void answer_cookie(struct junk *j, int fd, const uint8_t *reply, size_t l
 	static uint8_t buf[MAX_DGRAM];
 
 	if (!j->answer_cookies || j->mode != MODE_INIT ||
-	    handshake_consume_cookie(&j->hs, reply, len, clock_ns(CLOCK_MONOTONIC)) != HS_OK)
+	    handshake_consume_cookie(j->hs, reply, len, clock_ns(CLOCK_MONOTONIC)) != HS_OK)
 		return;
+	j->next_user--; /* the same user again, now with mac2 */
 	send_one(j, fd, buf, make_init(j, buf, sizeof(buf)));
 }
 
@@ -380,7 +387,9 @@ int main(int argc, char **argv)
 {
 	static struct junk j = {
 	    .count = 100, .rate = 100, .wait_ms = 1000, .max_seconds = 60, .ports = 1};
-	const char *client_key = NULL, *server_key = NULL, *psk = NULL, *spoof = NULL;
+	const char *client_key[MAX_USERS] = {0}, *server_key = NULL, *psk[MAX_USERS] = {0};
+	const char *spoof = NULL;
+	unsigned n_keys = 0, n_psks = 0;
 	bool has_to = false, has_mode = false;
 	static const struct option opts[] = {
 	    {"to", required_argument, NULL, 't'},
@@ -426,13 +435,17 @@ int main(int argc, char **argv)
 			j.max_seconds = atoi(optarg);
 			break;
 		case 'k':
-			client_key = optarg;
+			if (n_keys == MAX_USERS)
+				usage();
+			client_key[n_keys++] = optarg;
 			break;
 		case 'S':
 			server_key = optarg;
 			break;
 		case 'p':
-			psk = optarg;
+			if (n_psks == MAX_USERS)
+				usage();
+			psk[n_psks++] = optarg;
 			break;
 		case 'o':
 			j.time_offset_s = strtoll(optarg, NULL, 10);
@@ -454,8 +467,12 @@ int main(int argc, char **argv)
 	    j.wait_ms < 0 || j.wait_ms > MAX_WAIT || j.max_seconds <= 0 || j.max_seconds > 600 ||
 	    j.ports == 0 || j.ports > MAX_PORTS)
 		usage();
-	if (j.mode == MODE_INIT || client_key || server_key)
-		setup_keys(&j, client_key, server_key, psk);
+	if (n_psks > n_keys || (n_psks && n_psks != n_keys))
+		usage(); /* one --psk per --client-key, in order */
+	j.users = n_keys ? n_keys : 1;
+	if (j.mode == MODE_INIT || n_keys || server_key)
+		for (unsigned u = 0; u < j.users; u++)
+			setup_keys(&j, &j.hs_of[u], client_key[u], server_key, psk[u]);
 	/* each socket gets its ephemeral port on its first send */
 	for (unsigned i = 0; i < j.ports; i++) {
 		j.fds[i] = socket(j.to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -469,7 +486,7 @@ int main(int argc, char **argv)
 	       "other=%lu ports=%u sent_bytes=%llu reply_bytes=%llu\n",
 	       mode_name(j.mode), j.sent, j.replies, j.by_type[1], j.by_type[2], j.by_type[3],
 	       j.by_type[4], j.by_type[0], j.ports, j.sent_bytes, j.reply_bytes);
-	if (j.have_keys)
-		handshake_initiator_done(&j.hs);
+	for (unsigned u = 0; j.have_keys && u < j.users; u++)
+		handshake_initiator_done(&j.hs_of[u]);
 	return 0;
 }
