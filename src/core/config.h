@@ -36,6 +36,13 @@ int config_prefix_parse(const char *s, struct config_prefix *ret);
 #define CONFIG_PREFIX_STRLEN 64
 void config_prefix_format(const struct config_prefix *p, char buf[static CONFIG_PREFIX_STRLEN]);
 
+/* "tcp/22", "udp/8000-8080": a port range of the server itself. */
+#define CONFIG_MAX_OPEN_PORTS 32
+struct config_port_range {
+	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP; 0 = unused entry */
+	uint16_t lo, hi;
+};
+
 struct config_user {
 	char name[CONFIG_NAME_MAX];
 	uint8_t public_key[32];
@@ -72,6 +79,9 @@ struct server_config {
 	bool client_to_client;
 	enum config_firewall firewall;
 	char egress_interface[16]; /* "" = the interface of the default route */
+	/* reachable on the server itself from the tunnel (its input firewall);
+	 * the list ends at the first unused entry */
+	struct config_port_range tunnel_open_ports[CONFIG_MAX_OPEN_PORTS];
 	/* [crypto] */
 	enum cipher_mode mode;
 	enum kem_policy kem; /* from qrl_enabled */

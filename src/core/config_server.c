@@ -45,6 +45,10 @@ static int parse_tun4(const struct config_option *o, const struct toml_value *v,
 		      struct config_problem *ret);
 static int parse_tun6(const struct config_option *o, const struct toml_value *v, void *target,
 		      struct config_problem *ret);
+static int parse_open_ports(const struct config_option *o, const struct toml_value *v, void *target,
+			    struct config_problem *ret);
+static void format_open_ports(const struct config_option *o, const void *target, char *buf,
+			      size_t len);
 
 static const struct config_name protocols[] = {
     {"udp", PROTOCOL_UDP}, {"tcp", PROTOCOL_TCP}, {"both", PROTOCOL_BOTH}, {NULL, 0}};
@@ -96,6 +100,9 @@ static const struct config_option server_options[] = {
      .def = "\"nftables\""},
     {"network", "egress_interface", CONFIG_STRING, 0, SRV(egress_interface), .min = 0, .max = 15,
      .def = "\"\"", .check = config_check_ifname},
+    {"network", "tunnel_open_ports", CONFIG_CUSTOM, 0, SRV(tunnel_open_ports),
+     .max = CONFIG_MAX_OPEN_PORTS, .def = "[]", .parse = parse_open_ports,
+     .format = format_open_ports},
 
     {"crypto", "mode", CONFIG_ENUM, 0, SRV(mode), .names = modes, .def = "\"balanced\""},
     {"crypto", "ecc_enabled", CONFIG_BOOL, 0, SRV(ecc_enabled), .def = "true", .check = check_ecc},
@@ -319,6 +326,94 @@ static int parse_tun6(const struct config_option *o, const struct toml_value *v,
 		      struct config_problem *ret)
 {
 	return parse_tun(o, v, target, 6, ret);
+}
+
+/* ---- tunnel_open_ports ------------------------------------------------- */
+
+/* A port number of 1 to 5 digits, no sign, no leading zero; *s moves past it.
+ * Returns it, or -1 when there are no digits; 0 and >= 65536 are the
+ * caller's to refuse. */
+static long port_number(const char **s)
+{
+	long n = 0;
+	int digits = 0;
+	while (**s >= '0' && **s <= '9' && digits < 6) {
+		if (digits == 1 && n == 0)
+			return -1;
+		n = n * 10 + (*(*s)++ - '0');
+		digits++;
+	}
+	return digits ? n : -1;
+}
+
+/* "tcp/22", "udp/5353", "tcp/8000-8080": exactly that shape. */
+static int parse_port_range(const char *s, struct config_port_range *p, struct config_problem *ret)
+{
+	const char *c = s + 4;
+	long lo = -1, hi = -1;
+	if (!strncmp(s, "tcp/", 4) || !strncmp(s, "udp/", 4))
+		lo = hi = port_number(&c);
+	if (lo >= 0 && *c == '-') {
+		c++;
+		hi = port_number(&c);
+	}
+	if (lo < 0 || hi < 0 || *c != '\0')
+		return config_table_fail(
+		    ret,
+		    "\"%.32s\": must be \"tcp/PORT\" or \"udp/PORT\", or a range "
+		    "such as \"tcp/8000-8080\"",
+		    s);
+	if (lo < 1 || lo > 65535 || hi < 1 || hi > 65535)
+		return config_table_fail(ret, "\"%.32s\": a port is 1 to 65535", s);
+	if (lo > hi)
+		return config_table_fail(ret, "\"%.32s\": the range ends below its start", s);
+	*p = (struct config_port_range){s[0] == 't' ? IPPROTO_TCP : IPPROTO_UDP, (uint16_t)lo,
+					(uint16_t)hi};
+	return 0;
+}
+
+/* An array of at most .max such strings; the field's unused entries stay 0. */
+static int parse_open_ports(const struct config_option *o, const struct toml_value *v, void *target,
+			    struct config_problem *ret)
+{
+	struct config_port_range *list = (struct config_port_range *)((char *)target + o->offset);
+	size_t n = toml_array_len(v);
+	const char *s;
+	if (toml_type(v) != TOML_ARRAY)
+		return config_table_fail_type(ret, "an array of strings", v);
+	if ((int64_t)n > o->max)
+		return config_table_fail(ret, "at most %lld entries (found %zu)", (long long)o->max,
+					 n);
+	memset(list, 0, o->size);
+	for (size_t i = 0; i < n; i++) {
+		const struct toml_value *e = toml_array_get(v, i);
+		ret->at = e;
+		if (toml_get_string(e, &s, NULL) != 0)
+			return config_table_fail_type(ret, "an array of strings", e);
+		if (parse_port_range(s, &list[i], ret) != 0)
+			return -EINVAL;
+	}
+	ret->at = NULL;
+	return 0;
+}
+
+static void format_open_ports(const struct config_option *o, const void *target, char *buf,
+			      size_t len)
+{
+	const struct config_port_range *list =
+	    (const struct config_port_range *)((const char *)target + o->offset);
+	size_t n = (size_t)snprintf(buf, len, "[");
+	for (unsigned i = 0; i < CONFIG_MAX_OPEN_PORTS && list[i].proto && n < len; i++) {
+		const char *proto = list[i].proto == IPPROTO_TCP ? "tcp" : "udp";
+		n += (size_t)snprintf(buf + n, len - n, "%s\"%s/%u", i ? ", " : "", proto,
+				      list[i].lo);
+		if (list[i].hi != list[i].lo && n < len)
+			n += (size_t)snprintf(buf + n, len - n, "-%u", list[i].hi);
+		if (n < len)
+			n += (size_t)snprintf(buf + n, len - n, "\"");
+	}
+	if (n < len)
+		snprintf(buf + n, len - n, "]");
 }
 
 /* ---- loading server.toml ----------------------------------------------- */

@@ -337,6 +337,15 @@ static void firewall_spec_of(const struct server *srv, struct firewall_spec *s)
 	memcpy(s->pool6, cfg->tun_address6.addr, 16);
 	s->pool6_len = cfg->tun_address6.len;
 	s->client_to_client = cfg->client_to_client;
+	s->port = cfg->port; /* the TLS front's TCP port joins it when it comes */
+	for (unsigned i = 0; i < cfg->n_dns && i < FIREWALL_MAX_DNS; i++) {
+		s->dns[s->n_dns].family = cfg->dns[i].family == 4 ? AF_INET : AF_INET6;
+		memcpy(s->dns[s->n_dns++].addr, cfg->dns[i].addr, 16);
+	}
+	for (unsigned i = 0; i < CONFIG_MAX_OPEN_PORTS && cfg->tunnel_open_ports[i].proto; i++) {
+		const struct config_port_range *p = &cfg->tunnel_open_ports[i];
+		s->open_ports[s->n_open_ports++] = (struct firewall_ports){p->proto, p->lo, p->hi};
+	}
 }
 
 static int setup_firewall(struct server *srv)

@@ -1,4 +1,23 @@
-/* Firewall model: one table, two base chains, rebuilt as a whole.
+/* Firewall model: one table, three base chains, rebuilt as a whole.
+ *
+ * input (filter, policy accept): only packets arriving on the TUN device are
+ * decided; the host's own traffic falls through untouched. First the
+ * routing-loop wall: the server's own UDP port is never reachable from
+ * inside the tunnel, whatever else is open (the data path refuses such
+ * packets as well: two walls, this one first). Then replies (established,
+ * related), ICMP echo and errors, ICMPv6 echo, errors and neighbour
+ * solicitations/advertisements (a TUN device has no link layer and runs no
+ * neighbour discovery, and the data path passes only a client's own
+ * addresses, which ND never uses: accepted anyway in case, hop limit 255
+ * as RFC 4861 demands; router advertisements and redirects never: a client
+ * must not steer the server's routing), DNS (53, TCP and UDP) to each
+ * pushed resolver, the operator's tunnel_open_ports; the rest is counted
+ * and dropped. DNS is allowed to every pushed address, not only to the
+ * TUN's: input sees only packets addressed to this host, so the rule for a
+ * resolver elsewhere (1.1.1.1) never matches (that traffic is forwarded),
+ * and the rule for any address of the host (the tunnel address by default,
+ * or a public one a resolver listens on) lets exactly that resolver be
+ * reached, without this module having to know the host's addresses.
  *
  * forward (filter, policy accept): packets that neither enter nor leave the
  * TUN device fall through untouched. From the TUN device: a source outside
@@ -20,6 +39,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -91,6 +111,34 @@ static int check_ifname(const char *what, const char *name, char *err, size_t er
 			 "%s \"%s\": 1 to 15 characters of [A-Za-z0-9_.-] expected", what, shown);
 }
 
+/* What the input chain needs: the server's port, the resolvers, the ports
+ * opened to clients. */
+static int check_input(const struct firewall_spec *spec, char *err, size_t err_len)
+{
+	if (spec->port == 0)
+		return set_error(err, err_len, -EINVAL, "server port 0: 1..65535 expected");
+	if (spec->n_dns > FIREWALL_MAX_DNS)
+		return set_error(err, err_len, -EINVAL, "%u DNS servers: at most %d expected",
+				 spec->n_dns, FIREWALL_MAX_DNS);
+	for (unsigned i = 0; i < spec->n_dns; i++)
+		if (spec->dns[i].family != AF_INET && spec->dns[i].family != AF_INET6)
+			return set_error(err, err_len, -EINVAL, "DNS server %u: address family %d",
+					 i + 1, spec->dns[i].family);
+	if (spec->n_open_ports > FIREWALL_MAX_PORTS)
+		return set_error(err, err_len, -EINVAL, "%u open ports: at most %d expected",
+				 spec->n_open_ports, FIREWALL_MAX_PORTS);
+	for (unsigned i = 0; i < spec->n_open_ports; i++) {
+		const struct firewall_ports *p = &spec->open_ports[i];
+		if ((p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) || p->lo == 0 ||
+		    p->lo > p->hi)
+			return set_error(err, err_len, -EINVAL,
+					 "open port %u: protocol %u, ports %u-%u: tcp or udp and "
+					 "1 <= first <= last expected",
+					 i + 1, p->proto, p->lo, p->hi);
+	}
+	return 0;
+}
+
 static int check_spec(const struct firewall_spec *spec, char *err, size_t err_len)
 {
 	int r = check_ifname("tun_name", spec->tun_name, err, err_len);
@@ -108,7 +156,7 @@ static int check_spec(const struct firewall_spec *spec, char *err, size_t err_le
 	if (spec->has_pool6 && (spec->pool6_len < 1 || spec->pool6_len > 128))
 		return set_error(err, err_len, -EINVAL,
 				 "IPv6 pool prefix length %u: 1..128 expected", spec->pool6_len);
-	return 0;
+	return check_input(spec, err, err_len);
 }
 
 /* An append-only text buffer; overflow is sticky and reported once. */
@@ -146,6 +194,66 @@ static void format_prefix(char *out, size_t out_len, int family, const uint8_t *
 			net[i / 8] &= (uint8_t) ~(0x80u >> (i % 8));
 	inet_ntop(family, net, text, sizeof(text));
 	snprintf(out, out_len, "%s/%u", text, len);
+}
+
+/* In the order nft lists them (by type number). */
+#define ICMP_TYPES                                                                                 \
+	"echo-reply, destination-unreachable, echo-request, time-exceeded, parameter-problem"
+#define ICMP6_TYPES                                                                                \
+	"destination-unreachable, packet-too-big, time-exceeded, parameter-problem, "              \
+	"echo-request, echo-reply"
+#define ND_TYPES "nd-neighbor-solicit, nd-neighbor-advert"
+
+/* The routing-loop wall: a port the server listens on for clients' outer
+ * packets is never reached from inside the tunnel. The TLS front's TCP port
+ * gets the same rule here when it comes. */
+static void put_loop_wall(struct text *t, const char *tun, const char *proto, uint16_t port)
+{
+	put(t, "\t\tiifname \"%s\" %s dport %u counter drop\n", tun, proto, port);
+}
+
+static void put_dns(struct text *t, const char *tun, const struct firewall_addr *a)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	inet_ntop(a->family, a->addr, text, sizeof(text));
+	put(t, "\t\tiifname \"%s\" %s daddr %s meta l4proto { tcp, udp } th dport 53 accept\n", tun,
+	    a->family == AF_INET ? "ip" : "ip6", text);
+}
+
+static void put_open_port(struct text *t, const char *tun, const struct firewall_ports *p)
+{
+	const char *proto = p->proto == IPPROTO_TCP ? "tcp" : "udp";
+
+	if (p->lo == p->hi)
+		put(t, "\t\tiifname \"%s\" %s dport %u accept\n", tun, proto, p->lo);
+	else
+		put(t, "\t\tiifname \"%s\" %s dport %u-%u accept\n", tun, proto, p->lo, p->hi);
+}
+
+static void put_input(struct text *t, const struct firewall_spec *s)
+{
+	const char *tun = s->tun_name;
+
+	put(t, "\tchain input {\n");
+	put(t, "\t\ttype filter hook input priority filter; policy accept;\n");
+	put_loop_wall(t, tun, "udp", s->port); /* first: nothing opens it */
+	if (!s->has_pool6)
+		put(t, "\t\tiifname \"%s\" meta nfproto ipv6 counter drop\n", tun);
+	put(t, "\t\tiifname \"%s\" ct state established,related accept\n", tun);
+	put(t, "\t\tiifname \"%s\" icmp type { " ICMP_TYPES " } accept\n", tun);
+	if (s->has_pool6) {
+		put(t, "\t\tiifname \"%s\" icmpv6 type { " ICMP6_TYPES " } accept\n", tun);
+		put(t, "\t\tiifname \"%s\" icmpv6 type { " ND_TYPES " } ip6 hoplimit 255 accept\n",
+		    tun);
+	}
+	for (unsigned i = 0; i < s->n_dns; i++)
+		if (s->has_pool6 || s->dns[i].family == AF_INET)
+			put_dns(t, tun, &s->dns[i]);
+	for (unsigned i = 0; i < s->n_open_ports; i++)
+		put_open_port(t, tun, &s->open_ports[i]);
+	put(t, "\t\tiifname \"%s\" counter drop\n", tun);
+	put(t, "\t}\n");
 }
 
 static void put_forward(struct text *t, const struct firewall_spec *s, const char *pool4,
@@ -201,6 +309,7 @@ int firewall_render(const struct firewall_spec *spec, char *out, size_t out_len,
 		format_prefix(pool6, sizeof(pool6), AF_INET6, spec->pool6, spec->pool6_len);
 	put(&t, "%s", script_remove);
 	put(&t, "table " TABLE " {\n");
+	put_input(&t, spec);
 	put_forward(&t, spec, pool4, pool6);
 	put_postrouting(&t, spec, pool4, pool6);
 	put(&t, "}\n");

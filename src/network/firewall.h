@@ -2,7 +2,9 @@
  * lostlove"), loaded through libnftables as one atomic transaction and
  * removed on exit, plus IPv4/IPv6 forwarding. Other tables are never
  * touched; the host's own traffic is never dropped by our chains (policy
- * accept), only traffic entering or leaving the TUN device is decided here.
+ * accept), only traffic entering or leaving the TUN device is decided here:
+ * what clients may reach beyond the server (forward) and on the server
+ * itself (input).
  *
  * Errors: 0 or a negative errno, with a one-line message in err (which may
  * be NULL). Nothing is logged. Needs CAP_NET_ADMIN in the network namespace. */
@@ -16,7 +18,21 @@
 #define FIREWALL_FAMILY	     "inet"
 #define FIREWALL_TABLE	     "lostlove"
 #define FIREWALL_IFNAME_SIZE 16	  /* IFNAMSIZ: at most 15 characters */
-#define FIREWALL_RULESET_MAX 4096 /* firewall_render never needs more */
+#define FIREWALL_RULESET_MAX 8192 /* firewall_render never needs more */
+#define FIREWALL_MAX_DNS     4
+#define FIREWALL_MAX_PORTS   32
+
+/* A server address clients are told to use as their DNS resolver. */
+struct firewall_addr {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+};
+
+/* Ports of the server itself that clients may reach through the tunnel. */
+struct firewall_ports {
+	uint8_t proto;	 /* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t lo, hi; /* 1 <= lo <= hi */
+};
 
 struct firewall_spec {
 	char tun_name[FIREWALL_IFNAME_SIZE];
@@ -27,6 +43,13 @@ struct firewall_spec {
 	uint8_t pool6[16];
 	uint8_t pool6_len; /* 1..128 */
 	bool client_to_client;
+	/* The input chain: what a client may reach on the server itself. port
+	 * never (a routing loop); the TLS front's TCP port will join it here. */
+	uint16_t port;				    /* the server's UDP port */
+	struct firewall_addr dns[FIREWALL_MAX_DNS]; /* DNS (53) may reach these */
+	unsigned n_dns;
+	struct firewall_ports open_ports[FIREWALL_MAX_PORTS]; /* tunnel_open_ports */
+	unsigned n_open_ports;
 };
 
 /* What setup changed, for teardown to undo. Zero it before the first setup. */

@@ -2,8 +2,10 @@
  * network namespace:
  *
  *   firewall_tool setup --tun NAME [--egress NAME] --pool4 A/N [--pool6 A/N]
- *                       [--client-to-client]
- *       loads the table, enables forwarding and exits (like a crashed server)
+ *                       [--client-to-client] [--port N] [--dns ADDR]...
+ *                       [--open tcp|udp/LO[-HI]]...
+ *       loads the table, enables forwarding and exits (like a crashed server);
+ *       --port is the server's UDP port (default 51820)
  *   firewall_tool run   (same options)
  *       sets up, prints "ready", waits for EOF on stdin, tears down
  *   firewall_tool teardown
@@ -14,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,16 +49,59 @@ static int parse_prefix(const char *text, int family, uint8_t *ret_addr, uint8_t
 	return 0;
 }
 
+static int parse_dns(const char *text, struct firewall_spec *spec)
+{
+	struct firewall_addr *a = &spec->dns[spec->n_dns];
+
+	if (spec->n_dns == FIREWALL_MAX_DNS)
+		return -EINVAL;
+	a->family = strchr(text, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(a->family, text, a->addr) != 1)
+		return -EINVAL;
+	spec->n_dns++;
+	return 0;
+}
+
+/* "tcp/22", "udp/8000-8080"; the library checks the numbers. */
+static int parse_open(const char *text, struct firewall_spec *spec)
+{
+	struct firewall_ports *p = &spec->open_ports[spec->n_open_ports];
+	unsigned long lo, hi;
+	char *end;
+
+	if (spec->n_open_ports == FIREWALL_MAX_PORTS || strlen(text) < 5 || text[3] != '/')
+		return -EINVAL;
+	lo = hi = strtoul(text + 4, &end, 10);
+	if (*end == '-')
+		hi = strtoul(end + 1, &end, 10);
+	if (*end != '\0' || lo > 65535 || hi > 65535)
+		return -EINVAL;
+	p->proto = !strncmp(text, "tcp", 3)   ? IPPROTO_TCP
+		   : !strncmp(text, "udp", 3) ? IPPROTO_UDP
+					      : 0;
+	p->lo = (uint16_t)lo;
+	p->hi = (uint16_t)hi;
+	spec->n_open_ports++;
+	return 0;
+}
+
 static int parse_spec(int argc, char **argv, struct firewall_spec *spec)
 {
 	static const struct option options[] = {
-	    {"tun", required_argument, NULL, 't'},	  {"egress", required_argument, NULL, 'e'},
-	    {"pool4", required_argument, NULL, '4'},	  {"pool6", required_argument, NULL, '6'},
-	    {"client-to-client", no_argument, NULL, 'c'}, {NULL, 0, NULL, 0},
+	    {"tun", required_argument, NULL, 't'},
+	    {"egress", required_argument, NULL, 'e'},
+	    {"pool4", required_argument, NULL, '4'},
+	    {"pool6", required_argument, NULL, '6'},
+	    {"client-to-client", no_argument, NULL, 'c'},
+	    {"port", required_argument, NULL, 'p'},
+	    {"dns", required_argument, NULL, 'd'},
+	    {"open", required_argument, NULL, 'o'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c, r = 0;
 
 	memset(spec, 0, sizeof(*spec));
+	spec->port = 51820;
 	while (r == 0 && (c = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		if (c == 't')
 			copy_name(spec->tun_name, optarg);
@@ -67,6 +113,12 @@ static int parse_spec(int argc, char **argv, struct firewall_spec *spec)
 			r = parse_prefix(optarg, AF_INET6, spec->pool6, &spec->pool6_len);
 		else if (c == 'c')
 			spec->client_to_client = true;
+		else if (c == 'p')
+			spec->port = (uint16_t)strtoul(optarg, NULL, 10);
+		else if (c == 'd')
+			r = parse_dns(optarg, spec);
+		else if (c == 'o')
+			r = parse_open(optarg, spec);
 		else
 			r = -EINVAL;
 		if (c == '6')
@@ -103,7 +155,8 @@ int main(int argc, char **argv)
 		return report("teardown", firewall_teardown(NULL, err, sizeof(err)), err);
 	if ((strcmp(cmd, "setup") && strcmp(cmd, "run")) || parse_spec(argc - 1, argv + 1, &spec)) {
 		fprintf(stderr, "usage: firewall_tool setup|run --tun NAME [--egress NAME] "
-				"--pool4 A/N [--pool6 A/N] [--client-to-client]\n"
+				"--pool4 A/N [--pool6 A/N] [--client-to-client] [--port N] "
+				"[--dns ADDR]... [--open tcp|udp/LO[-HI]]...\n"
 				"       firewall_tool teardown\n");
 		return 2;
 	}

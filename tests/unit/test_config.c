@@ -437,6 +437,10 @@ struct bad_case {
 	const char *line; /* the one error it must produce */
 };
 
+/* Eight good tunnel_open_ports entries, for the too-many case. */
+#define OPEN_PORTS_8                                                                               \
+	"\"tcp/1\", \"tcp/2\", \"tcp/3\", \"tcp/4\", \"udp/5\", \"udp/6\", \"udp/7\", \"udp/8\", "
+
 static const struct bad_case bad_server[] = {
     /* 0 */ {"[server]\nport = 0\n",
 	     "server.toml:2: key 'server.port': must be between 1 and 65535 (found 0)"},
@@ -609,6 +613,51 @@ static const struct bad_case bad_server[] = {
     {"[server]\nprotocol = \"u\\nd\\tp\"\n",
      "server.toml:2: key 'server.protocol': must be \"udp\", \"tcp\" or \"both\" (found "
      "\"u\\x0ad\\x09p\"); did you mean \"udp\"?"},
+    /* 47..58: network.tunnel_open_ports, each error naming the entry */
+    /* 47 */
+    {"[network]\ntunnel_open_ports = [\"icmp/22\"]\n",
+     "server.toml:2: key 'network.tunnel_open_ports': \"icmp/22\": must be \"tcp/PORT\" or "
+     "\"udp/PORT\", or a range such as \"tcp/8000-8080\""},
+    /* 48 */
+    {"[network]\ntunnel_open_ports = [\"TCP/22\"]\n",
+     "server.toml:2: key 'network.tunnel_open_ports': \"TCP/22\": must be \"tcp/PORT\" or "
+     "\"udp/PORT\", or a range such as \"tcp/8000-8080\""},
+    /* 49: the bad entry is reported on its own line */
+    {"[network]\ntunnel_open_ports = [\n  \"tcp/22\",\n  \"udp/0\",\n]\n",
+     "server.toml:4: key 'network.tunnel_open_ports': \"udp/0\": a port is 1 to 65535"},
+    /* 50 */
+    {"[network]\ntunnel_open_ports = [\"tcp/70000\"]\n",
+     "server.toml:2: key 'network.tunnel_open_ports': \"tcp/70000\": a port is 1 to 65535"},
+    /* 51 */
+    {"[network]\ntunnel_open_ports = [\"tcp/8000-65536\"]\n",
+     "server.toml:2: key 'network.tunnel_open_ports': \"tcp/8000-65536\": a port is 1 to 65535"},
+    /* 52 */
+    {"[network]\ntunnel_open_ports = [\"tcp/8080-8000\"]\n",
+     "server.toml:2: key 'network.tunnel_open_ports': \"tcp/8080-8000\": the range ends below its "
+     "start"},
+    /* 53: nothing but the shape: no blanks, signs, leading zeros or empty ends */
+    {"[network]\ntunnel_open_ports = [\"tcp/22 \", \"tcp/+22\", \"tcp/022\", \"udp/\"]\n",
+     "server.toml:2: key 'network.tunnel_open_ports': \"tcp/22 \": must be \"tcp/PORT\" or "
+     "\"udp/PORT\", or a range such as \"tcp/8000-8080\""},
+    /* 54 */
+    {"[network]\ntunnel_open_ports = [\"udp/53-\"]\n",
+     "server.toml:2: key 'network.tunnel_open_ports': \"udp/53-\": must be \"tcp/PORT\" or "
+     "\"udp/PORT\", or a range such as \"tcp/8000-8080\""},
+    /* 55 */
+    {"[network]\ntunnel_open_ports = [" OPEN_PORTS_8 OPEN_PORTS_8 OPEN_PORTS_8 OPEN_PORTS_8
+     "\"udp/1\"]\n",
+     "server.toml:2: key 'network.tunnel_open_ports': at most 32 entries (found 33)"},
+    /* 56 */
+    {"[network]\ntunnel_open_ports = \"tcp/22\"\n",
+     "server.toml:2: key 'network.tunnel_open_ports': expected an array of strings, found a "
+     "string"},
+    /* 57 */
+    {"[network]\ntunnel_open_ports = [22]\n",
+     "server.toml:2: key 'network.tunnel_open_ports': expected an array of strings, found an "
+     "integer"},
+    /* 58 */
+    {"[network]\ntunnel_open_ports = [\"tcp/0-22\"]\n",
+     "server.toml:2: key 'network.tunnel_open_ports': \"tcp/0-22\": a port is 1 to 65535"},
 };
 
 static void test_bad_server(void **state)
@@ -943,6 +992,77 @@ static void test_dump_reference(void **state)
 	config_diag_free(&d);
 }
 
+/* tunnel_open_ports: good values load, print back the same, and are
+ * compared on reload; the default is [] (nothing opened); 32 entries fit. */
+static void test_open_ports(void **state)
+{
+	struct server_config c;
+	struct config_diag d;
+	char *text;
+	(void)state;
+	assert_int_equal(load_server("", NULL, &c, &d), 0);
+	assert_int_equal(c.tunnel_open_ports[0].proto, 0);
+	text = dump_server(&c);
+	assert_non_null(strstr(text, "\ntunnel_open_ports = []\n"));
+	free(text);
+	server_config_free(&c);
+	config_diag_free(&d);
+
+	assert_int_equal(load_server("[network]\ntunnel_open_ports = [\"tcp/22\", \"udp/5353\", "
+				     "\"tcp/8000-8080\", \"udp/1-65535\", \"tcp/65535\"]\n",
+				     NULL, &c, &d),
+			 0);
+	assert_int_equal(d.errors, 0);
+	assert_int_equal(d.warnings, 1); /* users.toml not found */
+	assert_int_equal(c.tunnel_open_ports[0].lo, 22);
+	assert_int_equal(c.tunnel_open_ports[0].hi, 22);
+	assert_int_equal(c.tunnel_open_ports[2].lo, 8000);
+	assert_int_equal(c.tunnel_open_ports[2].hi, 8080);
+	assert_int_equal(c.tunnel_open_ports[3].lo, 1);
+	assert_int_equal(c.tunnel_open_ports[3].hi, 65535);
+	assert_int_equal(c.tunnel_open_ports[4].lo, 65535);
+	assert_int_equal(c.tunnel_open_ports[5].proto, 0); /* the end */
+	assert_int_not_equal(c.tunnel_open_ports[0].proto, c.tunnel_open_ports[1].proto);
+	assert_int_equal(c.tunnel_open_ports[0].proto, c.tunnel_open_ports[2].proto);
+	text = dump_server(&c);
+	assert_non_null(strstr(text, "\ntunnel_open_ports = [\"tcp/22\", \"udp/5353\", "
+				     "\"tcp/8000-8080\", \"udp/1-65535\", \"tcp/65535\"]\n"));
+	free(text);
+	server_config_free(&c);
+	config_diag_free(&d);
+
+	assert_int_equal(load_server("[network]\ntunnel_open_ports = [" OPEN_PORTS_8 OPEN_PORTS_8
+					 OPEN_PORTS_8 OPEN_PORTS_8 "]\n",
+				     NULL, &c, &d),
+			 0);
+	assert_int_equal(c.tunnel_open_ports[CONFIG_MAX_OPEN_PORTS - 1].lo, 8);
+	server_config_free(&c);
+	config_diag_free(&d);
+}
+
+/* A changed tunnel_open_ports needs a restart, like the rest. */
+static void test_open_ports_diff(void **state)
+{
+	struct server_config a, b;
+	struct config_diag d = {0};
+	(void)state;
+	new_case();
+	put("a.toml", "[network]\ntunnel_open_ports = [\"tcp/22\"]\n", 0644);
+	put("b.toml", "[network]\ntunnel_open_ports = [\"tcp/22\", \"udp/60000-60010\"]\n", 0644);
+	put("users.toml", "", 0600);
+	assert_int_equal(server_config_load(at("a.toml"), &a, &d), 0);
+	assert_int_equal(server_config_load(at("b.toml"), &b, &d), 0);
+	assert_int_equal(server_config_diff(&a, &a, &d), 0);
+	assert_int_equal(server_config_diff(&a, &b, &d), 1);
+	expect_line(&d,
+		    "b.toml: key 'network.tunnel_open_ports': warning: changed from "
+		    "[\"tcp/22\"] to [\"tcp/22\", \"udp/60000-60010\"]: restart to apply it; the "
+		    "running value is kept");
+	server_config_free(&a);
+	server_config_free(&b);
+	config_diag_free(&d);
+}
+
 static void test_diff(void **state)
 {
 	struct server_config a, b;
@@ -1159,16 +1279,27 @@ static void test_unreadable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_reference),	     cmocka_unit_test(test_docs_examples),
-	    cmocka_unit_test(test_examples),	     cmocka_unit_test(test_server_defaults),
-	    cmocka_unit_test(test_server_derived),   cmocka_unit_test(test_bad_server),
+	    cmocka_unit_test(test_reference),
+	    cmocka_unit_test(test_docs_examples),
+	    cmocka_unit_test(test_examples),
+	    cmocka_unit_test(test_server_defaults),
+	    cmocka_unit_test(test_server_derived),
+	    cmocka_unit_test(test_bad_server),
 	    cmocka_unit_test(test_mtu_default),
-	    cmocka_unit_test(test_all_errors),	     cmocka_unit_test(test_obfuscation_file),
-	    cmocka_unit_test(test_bad_users),	     cmocka_unit_test(test_users),
-	    cmocka_unit_test(test_secrets_stay_out), cmocka_unit_test(test_dump),
-	    cmocka_unit_test(test_dump_reference),   cmocka_unit_test(test_diff),
-	    cmocka_unit_test(test_client),	     cmocka_unit_test(test_bad_client),
-	    cmocka_unit_test(test_prefix),	     cmocka_unit_test(test_unreadable),
+	    cmocka_unit_test(test_all_errors),
+	    cmocka_unit_test(test_obfuscation_file),
+	    cmocka_unit_test(test_bad_users),
+	    cmocka_unit_test(test_users),
+	    cmocka_unit_test(test_secrets_stay_out),
+	    cmocka_unit_test(test_dump),
+	    cmocka_unit_test(test_dump_reference),
+	    cmocka_unit_test(test_diff),
+	    cmocka_unit_test(test_client),
+	    cmocka_unit_test(test_bad_client),
+	    cmocka_unit_test(test_prefix),
+	    cmocka_unit_test(test_unreadable),
+	    cmocka_unit_test(test_open_ports),
+	    cmocka_unit_test(test_open_ports_diff),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,8 +1,11 @@
 /* Firewall (network/firewall.c) without root: the generated nft script for
- * each kind of spec, compared whole; interface-name validation (nothing can
- * be injected into the script); spec bounds; buffer sizes; the default-route
- * parsers on /proc text; the client's marks table. Loading the scripts is
- * tests/e2e/firewall.sh's and full_tunnel.sh's job.
+ * each kind of spec, compared whole (the default configuration's too); the
+ * input chain: the routing-loop wall first whatever is opened, only the TUN
+ * device decided, DNS and open ports; interface-name validation (nothing
+ * can be injected into the script); spec bounds; buffer sizes; the
+ * default-route parsers on /proc text; the client's marks table. Loading
+ * the scripts and the forwarding sysctls are tests/e2e/firewall.sh's,
+ * host_services.sh's and full_tunnel.sh's job.
  *
  * The .c is included to reach its static parsers. */
 #include <setjmp.h>
@@ -15,7 +18,8 @@
 
 #include "network/firewall.c"
 
-/* A baseline: tun0 -> eth0, 10.8.0.0/24, no IPv6, no client-to-client. */
+/* A baseline: tun0 -> eth0, 10.8.0.0/24, no IPv6, no client-to-client,
+ * port 51820, DNS on the server's tunnel address. */
 static struct firewall_spec base(void)
 {
 	struct firewall_spec s = {
@@ -23,14 +27,34 @@ static struct firewall_spec base(void)
 	    .egress_interface = "eth0",
 	    .pool4 = {10, 8, 0, 0},
 	    .pool4_len = 24,
+	    .port = 51820,
+	    .dns = {{AF_INET, {10, 8, 0, 1}}},
+	    .n_dns = 1,
 	};
 	return s;
 }
+
+#define ICMP4_RULE                                                                                 \
+	" icmp type { echo-reply, destination-unreachable, echo-request, time-exceeded, "          \
+	"parameter-problem } accept\n"
+#define ICMP6_RULES                                                                                \
+	" icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, "                  \
+	"parameter-problem, echo-request, echo-reply } accept\n"
+#define ND_RULE " icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept\n"
 
 static const char expect_v4[] =
     "table inet lostlove\n"
     "delete table inet lostlove\n"
     "table inet lostlove {\n"
+    "\tchain input {\n"
+    "\t\ttype filter hook input priority filter; policy accept;\n"
+    "\t\tiifname \"tun0\" udp dport 51820 counter drop\n"
+    "\t\tiifname \"tun0\" meta nfproto ipv6 counter drop\n"
+    "\t\tiifname \"tun0\" ct state established,related accept\n"
+    "\t\tiifname \"tun0\"" ICMP4_RULE
+    "\t\tiifname \"tun0\" ip daddr 10.8.0.1 meta l4proto { tcp, udp } th dport 53 accept\n"
+    "\t\tiifname \"tun0\" counter drop\n"
+    "\t}\n"
     "\tchain forward {\n"
     "\t\ttype filter hook forward priority filter; policy accept;\n"
     "\t\tiifname \"tun0\" ip saddr != 10.8.0.0/24 counter drop\n"
@@ -53,6 +77,17 @@ static const char expect_v6_c2c[] =
     "table inet lostlove\n"
     "delete table inet lostlove\n"
     "table inet lostlove {\n"
+    "\tchain input {\n"
+    "\t\ttype filter hook input priority filter; policy accept;\n"
+    "\t\tiifname \"ll0\" udp dport 443 counter drop\n"
+    "\t\tiifname \"ll0\" ct state established,related accept\n"
+    "\t\tiifname \"ll0\"" ICMP4_RULE "\t\tiifname \"ll0\"" ICMP6_RULES "\t\tiifname \"ll0\"" ND_RULE
+    "\t\tiifname \"ll0\" ip daddr 10.8.0.1 meta l4proto { tcp, udp } th dport 53 accept\n"
+    "\t\tiifname \"ll0\" ip6 daddr fd00:8::1 meta l4proto { tcp, udp } th dport 53 accept\n"
+    "\t\tiifname \"ll0\" tcp dport 22 accept\n"
+    "\t\tiifname \"ll0\" udp dport 8000-8080 accept\n"
+    "\t\tiifname \"ll0\" counter drop\n"
+    "\t}\n"
     "\tchain forward {\n"
     "\t\ttype filter hook forward priority filter; policy accept;\n"
     "\t\tiifname \"ll0\" ip saddr != 172.16.0.0/12 counter drop\n"
@@ -106,8 +141,151 @@ static void test_render_v6_client_to_client(void **state)
 	memcpy(s.pool6, pool6, 16);
 	s.pool6_len = 64;
 	s.client_to_client = true;
+	s.port = 443;
+	s.dns[1] = (struct firewall_addr){AF_INET6, {0xfd, 0, 0, 8, [15] = 1}};
+	s.n_dns = 2;
+	s.open_ports[0] = (struct firewall_ports){IPPROTO_TCP, 22, 22};
+	s.open_ports[1] = (struct firewall_ports){IPPROTO_UDP, 8000, 8080};
+	s.n_open_ports = 2;
 	render_ok(&s, out);
 	assert_string_equal(out, expect_v6_c2c);
+}
+
+/* What the server loads with the default server.toml (port 443, ll0,
+ * 10.8.0.1/24, fd00:8::1/64, DNS 10.8.0.1, nothing opened), its default
+ * route through eth0: docs/dataplane.md shows it. */
+static void test_render_default_config(void **state)
+{
+	(void)state;
+	static const char expect[] =
+	    "table inet lostlove\n"
+	    "delete table inet lostlove\n"
+	    "table inet lostlove {\n"
+	    "\tchain input {\n"
+	    "\t\ttype filter hook input priority filter; policy accept;\n"
+	    "\t\tiifname \"ll0\" udp dport 443 counter drop\n"
+	    "\t\tiifname \"ll0\" ct state established,related accept\n"
+	    "\t\tiifname \"ll0\"" ICMP4_RULE "\t\tiifname \"ll0\"" ICMP6_RULES
+	    "\t\tiifname \"ll0\"" ND_RULE
+	    "\t\tiifname \"ll0\" ip daddr 10.8.0.1 meta l4proto { tcp, udp } th dport 53 accept\n"
+	    "\t\tiifname \"ll0\" counter drop\n"
+	    "\t}\n"
+	    "\tchain forward {\n"
+	    "\t\ttype filter hook forward priority filter; policy accept;\n"
+	    "\t\tiifname \"ll0\" ip saddr != 10.8.0.0/24 counter drop\n"
+	    "\t\tiifname \"ll0\" ip6 saddr != fd00:8::/64 counter drop\n"
+	    "\t\tiifname \"ll0\" tcp flags & (syn | rst) == syn tcp option maxseg size set rt mtu\n"
+	    "\t\toifname \"ll0\" tcp flags & (syn | rst) == syn tcp option maxseg size set rt mtu\n"
+	    "\t\tiifname \"ll0\" oifname \"ll0\" counter drop\n"
+	    "\t\tiifname \"ll0\" oifname \"eth0\" accept\n"
+	    "\t\tiifname \"ll0\" counter drop\n"
+	    "\t\tiifname \"eth0\" oifname \"ll0\" ct state established,related accept\n"
+	    "\t\toifname \"ll0\" counter drop\n"
+	    "\t}\n"
+	    "\tchain postrouting {\n"
+	    "\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
+	    "\t\toifname \"eth0\" ip saddr 10.8.0.0/24 masquerade\n"
+	    "\t\toifname \"eth0\" ip6 saddr fd00:8::/64 masquerade\n"
+	    "\t}\n"
+	    "}\n";
+	struct firewall_spec s = base();
+	char out[FIREWALL_RULESET_MAX];
+
+	strcpy(s.tun_name, "ll0");
+	memcpy(s.pool4, (uint8_t[]){10, 8, 0, 1}, 4);
+	s.has_pool6 = true;
+	memcpy(s.pool6, (uint8_t[16]){0xfd, 0, 0, 8, [15] = 1}, 16);
+	s.pool6_len = 64;
+	s.port = 443;
+	render_ok(&s, out);
+	assert_string_equal(out, expect);
+}
+
+/* The input chain of out: its rule lines, after the "type" line. */
+static size_t input_rules(const char *out, char lines[][160], size_t max)
+{
+	const char *p = strstr(out, "\tchain input {\n\t\ttype filter hook input priority filter; "
+				    "policy accept;\n");
+	size_t n = 0;
+
+	assert_non_null(p);
+	p = strchr(strchr(p, '\n') + 1, '\n') + 1;
+	while (strncmp(p, "\t}\n", 3) != 0) {
+		size_t len = strcspn(p, "\n");
+		assert_true(n < max && len < 160);
+		memcpy(lines[n], p, len);
+		lines[n++][len] = '\0';
+		p += len + 1;
+	}
+	return n;
+}
+
+/* Nothing opens the server's own port to the tunnel: the wall is the first
+ * rule, before replies and before the operator's ports, even when those
+ * list the port itself or a range around it. Every rule decides only
+ * packets from the TUN device: the host's own traffic passes untouched. */
+static void test_input_loop_wall_first(void **state)
+{
+	(void)state;
+	struct firewall_spec s = base();
+	char out[FIREWALL_RULESET_MAX], lines[64][160];
+	size_t n;
+
+	s.has_pool6 = true;
+	s.pool6_len = 64;
+	s.open_ports[0] = (struct firewall_ports){IPPROTO_UDP, 51820, 51820};
+	s.open_ports[1] = (struct firewall_ports){IPPROTO_UDP, 1, 65535};
+	s.open_ports[2] = (struct firewall_ports){IPPROTO_TCP, 51820, 51820};
+	s.n_open_ports = 3;
+	render_ok(&s, out);
+	n = input_rules(out, lines, 64);
+	assert_string_equal(lines[0], "\t\tiifname \"tun0\" udp dport 51820 counter drop");
+	assert_string_equal(lines[1], "\t\tiifname \"tun0\" ct state established,related accept");
+	assert_string_equal(lines[n - 4], "\t\tiifname \"tun0\" udp dport 51820 accept");
+	assert_string_equal(lines[n - 3], "\t\tiifname \"tun0\" udp dport 1-65535 accept");
+	assert_string_equal(lines[n - 2], "\t\tiifname \"tun0\" tcp dport 51820 accept");
+	assert_string_equal(lines[n - 1], "\t\tiifname \"tun0\" counter drop");
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(lines[i], "\t\tiifname \"tun0\" ", 17) != 0)
+			fail_msg("input rule %zu does not start with iifname: %s", i, lines[i]);
+	assert_null(strstr(out, "nd-router-advert"));
+	assert_null(strstr(out, "nd-redirect"));
+}
+
+/* DNS to each pushed resolver, in its family; IPv6 ones only with an IPv6
+ * pool (without it, IPv6 from the tunnel is dropped before). */
+static void test_input_dns(void **state)
+{
+	(void)state;
+	struct firewall_spec s = base();
+	char out[FIREWALL_RULESET_MAX], lines[64][160];
+	size_t n;
+
+	s.dns[0] = (struct firewall_addr){AF_INET, {1, 1, 1, 1}};
+	s.dns[1] = (struct firewall_addr){AF_INET6, {0x20, 0x01, 0x0d, 0xb8, [15] = 0x53}};
+	s.dns[2] = (struct firewall_addr){AF_INET, {198, 51, 100, 1}};
+	s.n_dns = 3;
+	render_ok(&s, out);
+	n = input_rules(out, lines, 64);
+	assert_int_equal(n, 7);
+	assert_string_equal(lines[1], "\t\tiifname \"tun0\" meta nfproto ipv6 counter drop");
+	assert_string_equal(lines[4],
+			    "\t\tiifname \"tun0\" ip daddr 1.1.1.1 meta l4proto { tcp, udp } "
+			    "th dport 53 accept");
+	assert_string_equal(lines[5],
+			    "\t\tiifname \"tun0\" ip daddr 198.51.100.1 meta l4proto { tcp, "
+			    "udp } th dport 53 accept");
+	s.has_pool6 = true;
+	s.pool6_len = 64;
+	render_ok(&s, out);
+	n = input_rules(out, lines, 64);
+	assert_int_equal(n, 9);
+	assert_string_equal(lines[6],
+			    "\t\tiifname \"tun0\" ip6 daddr 2001:db8::53 meta l4proto { tcp, "
+			    "udp } th dport 53 accept");
+	s.n_dns = 0; /* dns = [] */
+	render_ok(&s, out);
+	assert_null(strstr(out, "dport 53"));
 }
 
 /* The removal prelude setup relies on to replace a stale table, and the
@@ -254,6 +432,44 @@ static void test_bad_specs(void **state)
 	assert_int_equal(firewall_render(&s, out, sizeof(out), NULL, 0), 0);
 }
 
+/* The input chain's part of the spec: every bad value is refused, named. */
+struct input_case {
+	struct firewall_spec spec;
+	const char *message;
+};
+
+static void test_bad_input_specs(void **state)
+{
+	(void)state;
+	struct input_case cases[] = {
+	    /* 1 */ {base(), "server port 0: 1..65535 expected"},
+	    /* 2 */ {base(), "5 DNS servers: at most 4 expected"},
+	    /* 3 */ {base(), "DNS server 1: address family 0"},
+	    /* 4 */ {base(), "33 open ports: at most 32 expected"},
+	    /* 5 */ {base(), "open port 1: protocol 1, ports 22-22"},
+	    /* 6 */ {base(), "open port 1: protocol 6, ports 0-22"},
+	    /* 7 */ {base(), "open port 2: protocol 17, ports 9-8"},
+	};
+	char out[FIREWALL_RULESET_MAX], err[160];
+
+	cases[0].spec.port = 0;
+	cases[1].spec.n_dns = 5;
+	cases[2].spec.dns[0].family = 0;
+	cases[3].spec.n_open_ports = 33;
+	cases[4].spec.open_ports[0] = (struct firewall_ports){1, 22, 22};
+	cases[4].spec.n_open_ports = 1;
+	cases[5].spec.open_ports[0] = (struct firewall_ports){IPPROTO_TCP, 0, 22};
+	cases[5].spec.n_open_ports = 1;
+	cases[6].spec.open_ports[0] = (struct firewall_ports){IPPROTO_TCP, 22, 22};
+	cases[6].spec.open_ports[1] = (struct firewall_ports){IPPROTO_UDP, 9, 8};
+	cases[6].spec.n_open_ports = 2;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = firewall_render(&cases[i].spec, out, sizeof(out), err, sizeof(err));
+		if (r != -EINVAL || strncmp(err, cases[i].message, strlen(cases[i].message)))
+			fail_msg("case %zu: %d '%s', want '%s'", i + 1, r, err, cases[i].message);
+	}
+}
+
 /* Every buffer shorter than the script is refused without writing past it
  * (each is a heap block of exactly that size, for ASan and valgrind). */
 static void test_render_buffer_sizes(void **state)
@@ -300,6 +516,15 @@ static void test_render_max_fits(void **state)
 	s.pool6_len = 127;
 	memset(s.pool4, 0xfe, 4);
 	s.pool4_len = 31;
+	s.port = 65535;
+	for (unsigned i = 0; i < FIREWALL_MAX_DNS; i++) {
+		s.dns[i].family = AF_INET6;
+		memset(s.dns[i].addr, 0xfe, 16);
+	}
+	s.n_dns = FIREWALL_MAX_DNS;
+	for (unsigned i = 0; i < FIREWALL_MAX_PORTS; i++)
+		s.open_ports[i] = (struct firewall_ports){IPPROTO_UDP, 65534, 65535};
+	s.n_open_ports = FIREWALL_MAX_PORTS;
 	render_ok(&s, out);
 	assert_true(strlen(out) < FIREWALL_RULESET_MAX / 2);
 }
@@ -425,12 +650,16 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_render_v4),
 	    cmocka_unit_test(test_render_v6_client_to_client),
+	    cmocka_unit_test(test_render_default_config),
+	    cmocka_unit_test(test_input_loop_wall_first),
+	    cmocka_unit_test(test_input_dns),
 	    cmocka_unit_test(test_render_starts_with_removal),
 	    cmocka_unit_test(test_prefix_host_bits_cleared),
 	    cmocka_unit_test(test_bad_interface_names),
 	    cmocka_unit_test(test_bad_name_message_escaped),
 	    cmocka_unit_test(test_good_interface_names),
 	    cmocka_unit_test(test_bad_specs),
+	    cmocka_unit_test(test_bad_input_specs),
 	    cmocka_unit_test(test_render_buffer_sizes),
 	    cmocka_unit_test(test_render_null_err),
 	    cmocka_unit_test(test_render_max_fits),
