@@ -10,7 +10,8 @@
  * neighbour discovery, and the data path passes only a client's own
  * addresses, which ND never uses: accepted anyway in case, hop limit 255
  * as RFC 4861 demands; router advertisements and redirects never: a client
- * must not steer the server's routing), DNS (53, TCP and UDP) to each
+ * must not steer the server's routing, and with force_forwarding the TUN
+ * device stays a host that would take them), DNS (53, TCP and UDP) to each
  * pushed resolver, the operator's tunnel_open_ports; the rest is counted
  * and dropped. DNS is allowed to every pushed address, not only to the
  * TUN's: input sees only packets addressed to this host, so the rule for a
@@ -31,10 +32,28 @@
  *
  * The script starts with "table; delete table" so that loading it replaces
  * any stale table from a crashed run in the same transaction: there is never
- * a moment with a half-built table or none at all. */
+ * a moment with a half-built table or none at all.
+ *
+ * Forwarding is switched on where the kernel decides it, the interface a
+ * packet arrives on: the TUN device (clients' packets) and the egress
+ * interface (the replies), never host-wide where that can be avoided.
+ * IPv4: net.ipv4.conf.<if>.forwarding. IPv6: net.ipv6.conf.<if>.
+ * force_forwarding (Linux 6.17), which leaves the interface's forwarding,
+ * and so its taking of router advertisements, alone; older kernels only
+ * have the global switch conf/all/forwarding, which sets every interface's
+ * forwarding and so makes those with accept_ra = 1 drop router
+ * advertisements, and purges the default routes learnt from them the
+ * moment it is written: a server that gets its IPv6 default route by SLAAC
+ * would lose it. So before writing it, every interface (and "default")
+ * with accept_ra = 1 is set to 2 (accept even when forwarding, and the
+ * purge spares it), except the TUN device, which must never take a
+ * client's advertisement. Every value changed, and every interface
+ * forwarding that the global switch overwrites, is recorded and put back
+ * by teardown, newest first. */
 #include "network/firewall.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -42,6 +61,7 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -49,8 +69,9 @@
 #include <nftables/libnftables.h>
 
 #define TABLE	       FIREWALL_FAMILY " " FIREWALL_TABLE
-#define IP_FORWARD     "/proc/sys/net/ipv4/ip_forward"
-#define IP6_FORWARD    "/proc/sys/net/ipv6/conf/all/forwarding"
+#define PROC_NET       "/proc/sys/net/"
+#define IP6_CONF       "ipv6/conf"
+#define SYSCTL_MAX     16 /* bytes of a value read back */
 #define ROUTE4	       "/proc/net/route"
 #define ROUTE6	       "/proc/net/ipv6_route"
 #define RTF_UP_FLAG    0x0001u
@@ -455,26 +476,39 @@ free_ctx:
 	return r;
 }
 
-static int sysctl_read(const char *path, char *ret_value)
+/* ---- sysctls: paths are relative to /proc/sys/net ---- */
+
+static int sysctl_open(const char *rel, int flags)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char path[sizeof(PROC_NET) + sizeof(((struct firewall_sysctl *)0)->path)];
+
+	snprintf(path, sizeof(path), PROC_NET "%s", rel);
+	return open(path, flags | O_CLOEXEC);
+}
+
+/* The value without its newline, e.g. "1". */
+static int sysctl_read(const char *rel, char ret_value[static SYSCTL_MAX])
+{
+	int fd = sysctl_open(rel, O_RDONLY);
 	ssize_t n;
 
 	if (fd < 0)
 		return -errno;
-	n = read(fd, ret_value, 1);
+	n = read(fd, ret_value, SYSCTL_MAX - 1);
 	if (n < 0)
 		n = -errno;
 	close(fd);
 	if (n < 0)
 		return (int)n;
-	return n == 1 ? 0 : -EIO;
+	ret_value[n] = '\0';
+	ret_value[strcspn(ret_value, "\n")] = '\0';
+	return 0;
 }
 
-static int sysctl_write(const char *path, char value)
+static int sysctl_write(const char *rel, char value)
 {
 	char text[2] = {value, '\n'};
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int fd = sysctl_open(rel, O_WRONLY);
 	ssize_t n;
 
 	if (fd < 0)
@@ -488,40 +522,173 @@ static int sysctl_write(const char *path, char value)
 	return n == (ssize_t)sizeof(text) ? 0 : -EIO;
 }
 
-/* Sets a forwarding sysctl to 1; *ret_changed tells whether it was 0. */
-static int forwarding_enable(const char *path, bool *ret_changed, char *err, size_t err_len)
+static bool sysctl_is(const char *rel, char value)
 {
-	char value;
-	int r = sysctl_read(path, &value);
+	char now[SYSCTL_MAX];
 
-	*ret_changed = false;
-	if (r == 0 && value == '1')
-		return 0;
-	if (r == 0)
-		r = sysctl_write(path, '1');
-	if (r < 0)
-		return set_error(err, err_len, r, "%s: %s", path, strerror(-r));
-	*ret_changed = true;
+	return sysctl_read(rel, now) == 0 && now[0] == value && now[1] == '\0';
+}
+
+/* Records that teardown must write value to rel. */
+static int remember(struct firewall *fw, const char *rel, char value)
+{
+	struct firewall_sysctl *u = realloc(fw->undo, (fw->n_undo + 1) * sizeof(*u));
+
+	if (!u)
+		return -ENOMEM;
+	fw->undo = u;
+	u += fw->n_undo++;
+	snprintf(u->path, sizeof(u->path), "%s", rel);
+	u->value = value;
 	return 0;
 }
 
-static int forwarding_restore(const char *path, bool *changed, char *err, size_t err_len)
+/* Puts back what fw records beyond its first `keep` entries, newest first.
+ * An interface that is gone took its settings with it. */
+static int undo_to(struct firewall *fw, size_t keep, char *err, size_t err_len)
 {
-	int r;
+	int r = 0;
 
-	if (!*changed)
+	while (fw->n_undo > keep) {
+		const struct firewall_sysctl *u = &fw->undo[--fw->n_undo];
+		int e = sysctl_write(u->path, u->value);
+		if (e < 0 && e != -ENOENT && r == 0)
+			r = set_error(err, err_len, e, PROC_NET "%s: %s", u->path, strerror(-e));
+	}
+	if (fw->n_undo == 0) {
+		free(fw->undo);
+		fw->undo = NULL;
+	}
+	return r;
+}
+
+/* What the sysctl steps of one setup share. */
+struct sysctl_ctx {
+	struct firewall *fw;
+	const char *tun;
+	char *err;
+	size_t err_len;
+};
+
+/* Sets rel from `from` to `to`, recorded; any other value is left alone. */
+static int change(struct sysctl_ctx *c, const char *rel, char from, char to)
+{
+	char now[SYSCTL_MAX];
+	int r = sysctl_read(rel, now);
+
+	if (r == 0 && (now[0] != from || now[1] != '\0'))
 		return 0;
-	r = sysctl_write(path, '0');
+	if (r == 0)
+		r = remember(c->fw, rel, from);
+	if (r == 0)
+		r = sysctl_write(rel, to);
 	if (r < 0)
-		return set_error(err, err_len, r, "%s: %s", path, strerror(-r));
-	*changed = false;
+		return set_error(c->err, c->err_len, r, PROC_NET "%s: %s", rel, strerror(-r));
 	return 0;
+}
+
+static int change_conf(struct sysctl_ctx *c, const char *family, const char *ifname,
+		       const char *key, char from, char to)
+{
+	char rel[sizeof(((struct firewall_sysctl *)0)->path)];
+
+	snprintf(rel, sizeof(rel), "%s/conf/%s/%s", family, ifname, key);
+	return change(c, rel, from, to);
+}
+
+/* The global switch's fallback, for one interface (or "default") of
+ * ipv6/conf. First pass: it keeps accepting router advertisements while
+ * forwarding (accept_ra 1 -> 2), except the TUN device. */
+static int keep_ra(struct sysctl_ctx *c, const char *ifname)
+{
+	if (!strcmp(ifname, c->tun))
+		return 0;
+	return change_conf(c, "ipv6", ifname, "accept_ra", '1', '2');
+}
+
+/* Second pass: its forwarding and force_forwarding, which writing
+ * conf/all/forwarding overwrites (and writing 0 later clears), are recorded
+ * where they were on. Recorded after every accept_ra, they are put back
+ * before them: writing an IPv6 forwarding 1 purges the default routes learnt
+ * from advertisements on every interface whose accept_ra is not 2. */
+static int keep_forwarding(struct sysctl_ctx *c, const char *ifname)
+{
+	static const char *const keys[] = {"forwarding", "force_forwarding"};
+	char rel[sizeof(((struct firewall_sysctl *)0)->path)];
+	int r = 0;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && r == 0; i++) {
+		snprintf(rel, sizeof(rel), IP6_CONF "/%s/%s", ifname, keys[i]);
+		if (sysctl_is(rel, '1'))
+			r = remember(c->fw, rel, '1');
+	}
+	return r;
+}
+
+/* Calls step for "default" first (interfaces created meanwhile copy it),
+ * then for every interface; one that vanishes meanwhile is skipped. */
+static int each_conf6(struct sysctl_ctx *c, int (*step)(struct sysctl_ctx *, const char *))
+{
+	DIR *dir;
+	struct dirent *e;
+	int r = step(c, "default");
+
+	if (r < 0)
+		return r;
+	dir = opendir(PROC_NET IP6_CONF);
+	if (!dir)
+		return set_error(c->err, c->err_len, -errno, PROC_NET IP6_CONF ": %s",
+				 strerror(errno));
+	while (r == 0 && (e = readdir(dir))) {
+		if (!ifname_is_valid(e->d_name) || !strcmp(e->d_name, "all") ||
+		    !strcmp(e->d_name, "default"))
+			continue;
+		r = step(c, e->d_name);
+		r = r == -ENOENT ? 0 : r;
+	}
+	closedir(dir);
+	return r;
+}
+
+static int forward6_global(struct sysctl_ctx *c)
+{
+	int r = 0;
+
+	/* Already on: the host is a router, and stays as it is. */
+	if (sysctl_is(IP6_CONF "/all/forwarding", '0')) {
+		r = each_conf6(c, keep_ra);
+		if (r == 0)
+			r = each_conf6(c, keep_forwarding);
+	}
+	return r < 0 ? r : change(c, IP6_CONF "/all/forwarding", '0', '1');
+}
+
+static bool has_force_forwarding(void)
+{
+	return access(PROC_NET IP6_CONF "/all/force_forwarding", F_OK) == 0;
+}
+
+static int forwarding_on(struct sysctl_ctx *c, const struct firewall_spec *s)
+{
+	const char *ifs[] = {s->tun_name, s->egress_interface};
+	int r = 0;
+
+	for (size_t i = 0; i < 2 && r == 0; i++)
+		r = change_conf(c, "ipv4", ifs[i], "forwarding", '0', '1');
+	if (r < 0 || !s->has_pool6)
+		return r;
+	if (s->ip6_global_forwarding || !has_force_forwarding())
+		return forward6_global(c);
+	for (size_t i = 0; i < 2 && r == 0; i++)
+		r = change_conf(c, "ipv6", ifs[i], "force_forwarding", '0', '1');
+	return r;
 }
 
 int firewall_setup(struct firewall *fw, const struct firewall_spec *spec, char *err, size_t err_len)
 {
 	struct firewall_spec s = *spec;
-	struct firewall now = {false, false};
+	struct sysctl_ctx c = {fw, s.tun_name, err, err_len};
+	size_t before = fw->n_undo;
 	char script[FIREWALL_RULESET_MAX];
 	int r = check_spec(&s, err, err_len);
 
@@ -537,21 +704,10 @@ int firewall_setup(struct firewall *fw, const struct firewall_spec *spec, char *
 		r = nft_apply(script, err, err_len);
 	if (r < 0)
 		return r;
-	r = forwarding_enable(IP_FORWARD, &now.enabled_ip_forward, err, err_len);
-	if (r < 0)
-		goto remove_table;
-	if (s.has_pool6) {
-		r = forwarding_enable(IP6_FORWARD, &now.enabled_ip6_forward, err, err_len);
-		if (r < 0)
-			goto restore_ip_forward;
-	}
-	fw->enabled_ip_forward |= now.enabled_ip_forward;
-	fw->enabled_ip6_forward |= now.enabled_ip6_forward;
-	return 0;
-
-restore_ip_forward:
-	(void)forwarding_restore(IP_FORWARD, &now.enabled_ip_forward, NULL, 0);
-remove_table:
+	r = forwarding_on(&c, &s);
+	if (r == 0)
+		return 0;
+	(void)undo_to(fw, before, NULL, 0);
 	(void)nft_apply(script_remove, NULL, 0);
 	return r;
 }
@@ -561,12 +717,8 @@ int firewall_teardown(struct firewall *fw, char *err, size_t err_len)
 	int r = 0, r2;
 
 	/* Forwarding goes off before the filter that fences it goes away. */
-	if (fw) {
-		r = forwarding_restore(IP6_FORWARD, &fw->enabled_ip6_forward, err, err_len);
-		r2 = forwarding_restore(IP_FORWARD, &fw->enabled_ip_forward, r < 0 ? NULL : err,
-					err_len);
-		r = r < 0 ? r : r2;
-	}
+	if (fw)
+		r = undo_to(fw, 0, err, err_len);
 	r2 = nft_apply(script_remove, r < 0 ? NULL : err, err_len);
 	return r < 0 ? r : r2;
 }

@@ -1,10 +1,10 @@
 /* The server's firewall and NAT: one nftables table of our own ("inet
  * lostlove"), loaded through libnftables as one atomic transaction and
- * removed on exit, plus IPv4/IPv6 forwarding. Other tables are never
- * touched; the host's own traffic is never dropped by our chains (policy
- * accept), only traffic entering or leaving the TUN device is decided here:
- * what clients may reach beyond the server (forward) and on the server
- * itself (input).
+ * removed on exit, plus IPv4/IPv6 forwarding on the TUN and egress
+ * interfaces. Other tables are never touched; the host's own traffic is
+ * never dropped by our chains (policy accept), only traffic entering or
+ * leaving the TUN device is decided here: what clients may reach beyond the
+ * server (forward) and on the server itself (input).
  *
  * Errors: 0 or a negative errno, with a one-line message in err (which may
  * be NULL). Nothing is logged. Needs CAP_NET_ADMIN in the network namespace. */
@@ -50,12 +50,22 @@ struct firewall_spec {
 	unsigned n_dns;
 	struct firewall_ports open_ports[FIREWALL_MAX_PORTS]; /* tunnel_open_ports */
 	unsigned n_open_ports;
+	/* Tests only: IPv6 forwarding by the global switch (the fallback for
+	 * kernels before 6.17) even where force_forwarding exists. */
+	bool ip6_global_forwarding;
 };
 
-/* What setup changed, for teardown to undo. Zero it before the first setup. */
+/* One sysctl setup changed, and the value teardown writes back. */
+struct firewall_sysctl {
+	char path[64]; /* under /proc/sys/net */
+	char value;
+};
+
+/* What setup changed, for teardown to undo (in reverse). Zero it before the
+ * first setup; teardown frees it. */
 struct firewall {
-	bool enabled_ip_forward;  /* net.ipv4.ip_forward was 0 */
-	bool enabled_ip6_forward; /* net.ipv6.conf.all.forwarding was 0 */
+	struct firewall_sysctl *undo; /* owned */
+	size_t n_undo;
 };
 
 /* Writes the nft script that setup loads (pure: no I/O). spec->egress_interface
@@ -65,15 +75,20 @@ int firewall_render(const struct firewall_spec *spec, char *out, size_t out_len,
 		    size_t err_len);
 
 /* Loads the table (atomically replacing a stale one from a crashed run),
- * then enables forwarding (IPv6 only with has_pool6). An empty egress
- * interface is resolved from the main routing table's default route (IPv4
- * first, then IPv6). May be called again on reload; on failure this call
- * leaves no table behind. A crashed run's forwarding setting stays on. */
+ * then enables forwarding on the TUN and egress interfaces only: IPv4 per
+ * interface, IPv6 (with has_pool6) by force_forwarding where the kernel has
+ * it (Linux 6.17), else by the global switch after every interface that
+ * accepts router advertisements (accept_ra = 1) was set to accept them
+ * while forwarding (2). An empty egress interface is resolved from the main
+ * routing table's default route (IPv4 first, then IPv6). May be called
+ * again on reload; on failure this call leaves no table and none of its
+ * own sysctl changes behind. A crashed run's sysctl settings stay. */
 int firewall_setup(struct firewall *fw, const struct firewall_spec *spec, char *err,
 		   size_t err_len);
 
-/* Restores the forwarding settings fw records (fw may be NULL: crash cleanup)
- * and removes the table; an absent table is not an error. */
+/* Restores the sysctl settings fw records, newest first, and frees the
+ * record (fw may be NULL: crash cleanup), then removes the table; an absent
+ * table is not an error, nor an interface that is gone. */
 int firewall_teardown(struct firewall *fw, char *err, size_t err_len);
 
 /* The client's full tunnel (network/route.h), as wg-quick does it: table

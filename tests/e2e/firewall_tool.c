@@ -3,9 +3,10 @@
  *
  *   firewall_tool setup --tun NAME [--egress NAME] --pool4 A/N [--pool6 A/N]
  *                       [--client-to-client] [--port N] [--dns ADDR]...
- *                       [--open tcp|udp/LO[-HI]]...
+ *                       [--open tcp|udp/LO[-HI]]... [--ip6-global]
  *       loads the table, enables forwarding and exits (like a crashed server);
- *       --port is the server's UDP port (default 51820)
+ *       --port is the server's UDP port (default 51820), --ip6-global takes
+ *       the IPv6 forwarding fallback of kernels without force_forwarding
  *   firewall_tool run   (same options)
  *       sets up, prints "ready", waits for EOF on stdin, tears down
  *   firewall_tool teardown
@@ -88,15 +89,11 @@ static int parse_open(const char *text, struct firewall_spec *spec)
 static int parse_spec(int argc, char **argv, struct firewall_spec *spec)
 {
 	static const struct option options[] = {
-	    {"tun", required_argument, NULL, 't'},
-	    {"egress", required_argument, NULL, 'e'},
-	    {"pool4", required_argument, NULL, '4'},
-	    {"pool6", required_argument, NULL, '6'},
-	    {"client-to-client", no_argument, NULL, 'c'},
-	    {"port", required_argument, NULL, 'p'},
-	    {"dns", required_argument, NULL, 'd'},
-	    {"open", required_argument, NULL, 'o'},
-	    {NULL, 0, NULL, 0},
+	    {"tun", required_argument, NULL, 't'},	  {"egress", required_argument, NULL, 'e'},
+	    {"pool4", required_argument, NULL, '4'},	  {"pool6", required_argument, NULL, '6'},
+	    {"client-to-client", no_argument, NULL, 'c'}, {"port", required_argument, NULL, 'p'},
+	    {"dns", required_argument, NULL, 'd'},	  {"open", required_argument, NULL, 'o'},
+	    {"ip6-global", no_argument, NULL, 'g'},	  {NULL, 0, NULL, 0},
 	};
 	int c, r = 0;
 
@@ -119,6 +116,8 @@ static int parse_spec(int argc, char **argv, struct firewall_spec *spec)
 			r = parse_dns(optarg, spec);
 		else if (c == 'o')
 			r = parse_open(optarg, spec);
+		else if (c == 'g')
+			spec->ip6_global_forwarding = true;
 		else
 			r = -EINVAL;
 		if (c == '6')
@@ -145,7 +144,7 @@ static int wait_for_eof(void)
 
 int main(int argc, char **argv)
 {
-	struct firewall fw = {false, false};
+	struct firewall fw = {NULL, 0};
 	struct firewall_spec spec;
 	const char *cmd = argc > 1 ? argv[1] : "";
 	char err[256] = "";
@@ -156,13 +155,15 @@ int main(int argc, char **argv)
 	if ((strcmp(cmd, "setup") && strcmp(cmd, "run")) || parse_spec(argc - 1, argv + 1, &spec)) {
 		fprintf(stderr, "usage: firewall_tool setup|run --tun NAME [--egress NAME] "
 				"--pool4 A/N [--pool6 A/N] [--client-to-client] [--port N] "
-				"[--dns ADDR]... [--open tcp|udp/LO[-HI]]...\n"
+				"[--dns ADDR]... [--open tcp|udp/LO[-HI]]... [--ip6-global]\n"
 				"       firewall_tool teardown\n");
 		return 2;
 	}
 	r = firewall_setup(&fw, &spec, err, sizeof(err));
-	if (r < 0 || !strcmp(cmd, "setup"))
+	if (r < 0 || !strcmp(cmd, "setup")) {
+		free(fw.undo); /* "crashed": what to undo is lost with the process */
 		return report("setup", r, err);
+	}
 	wait_for_eof();
 	return report("teardown", firewall_teardown(&fw, err, sizeof(err)), err);
 }

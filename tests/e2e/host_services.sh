@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # host_services: what a client reaches on the server itself (the firewall's
-# input chain).
+# input chain), and forwarding that leaves the server's router
+# advertisements alone.
 #
 #   ┌──── cli ────────────┐      ┌──── srv ──────────────────────┐      ┌──── inet ────────────┐
 #   │ ll0 10.8.0.2/24     │      │ ll0 10.8.0.1/24  fd00:8::1/64 │      │                      │
-#   │     fd00:8::2/64    │      │   :22 tcp (0.0.0.0)           │      │                      │
-#   │ c0 198.51.100.2/24  ├──────┤ s0 198.51.100.1/24            │      │                      │
-#   │    2001:db8:c::2/64 │ veth │    2001:db8:c::1/64           │      │                      │
+#   │     fd00:8::2/64    │      │   :22 tcp (0.0.0.0)           │      │ lo 2001:db8:ff::2    │
+#   │ c0 198.51.100.2/24  ├──────┤ s0 198.51.100.1/24            │      │    (off-link: only   │
+#   │    2001:db8:c::2/64 │ veth │    2001:db8:c::1/64           │      │     by the RA route) │
 #   └─────────────────────┘      │ s1 203.0.113.1/24   egress    ├──────┤ i0 203.0.113.2/24    │
 #                                │    2001:db8:1::1/64 NAT       │ veth │    2001:db8:1::2/64  │
+#                                │    accept_ra = 1: its IPv6    │      │    sends router      │
+#                                │    default route is an RA's   │      │    advertisements    │
 #                                └───────────────────────────────┘      └──────────────────────┘
 #
 # 1. Nothing opened (the default: tunnel_open_ports = []): from the
@@ -22,6 +25,15 @@
 # 2. tunnel_open_ports = ["tcp/22", "udp/51820"]: TCP 22 works from the
 #    tunnel to both addresses and from outside; the wall still drops UDP to
 #    51820, though the operator listed it.
+# 3. Forwarding (both runs): net.ipv4.ip_forward stays 0, forwarding is on
+#    for ll0 and s1 only; IPv6 by force_forwarding on ll0 and s1 where the
+#    kernel has it (Linux 6.17), else by the global switch with s1's
+#    accept_ra turned from 1 to 2. Either way srv keeps the default route
+#    inet's advertisement gave it, still takes new advertisements, and the
+#    client reaches 2001:db8:ff::2 (only routable by that route) and
+#    203.0.113.2 through the tunnel. After SIGTERM every sysctl is back to
+#    what it was. (The fallback on a kernel that has force_forwarding is
+#    firewall.sh's, through firewall_tool.)
 source "$(dirname "$0")/lib.sh" "$@"
 
 PORT=51820
@@ -40,6 +52,49 @@ addr srv s1 203.0.113.1/24
 addr srv s1 2001:db8:1::1/64
 addr inet i0 203.0.113.2/24
 addr inet i0 2001:db8:1::2/64
+addr inet lo 2001:db8:ff::2/128
+# A host that takes its IPv6 default route from router advertisements: the
+# state a global forwarding switch would break.
+n srv sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
+n srv sysctl -qw net.ipv6.conf.default.accept_ra=1 net.ipv6.conf.s1.accept_ra=1
+# inet is the router: its neighbour advertisements must say so, or srv
+# drops the default route through it (a "router" that turned host).
+n inet sysctl -qw net.ipv6.conf.all.forwarding=1
+
+# send_ra: one router advertisement from inet's i0 (default router, 1800 s).
+send_ra() {
+	LL_NOTE="(default router, lifetime 1800 s)" pretty inet python3 -c '<router advertisement to ff02::1>' i0
+	nq inet python3 -c '
+import socket, struct, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+ra = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0)
+s.sendto(ra, ("ff02::1", 0, 0, socket.if_nametoindex(sys.argv[1])))' i0
+}
+ra_route() {
+	local out
+	out=$(nq srv ip -6 route show default proto ra dev s1)
+	[ -n "$out" ]
+}
+send_ra
+wait_until 5 ra_route
+n srv ip -6 route show default
+
+# Every sysctl setup may touch, one "path=value" a line.
+sysctls() {
+	nq srv sh -c 'cd /proc/sys/net && for f in ipv4/ip_forward ipv4/conf/*/forwarding \
+		ipv6/conf/*/forwarding ipv6/conf/*/force_forwarding ipv6/conf/*/accept_ra; do
+		[ -e "$f" ] && echo "$f=$(cat "$f")"; done'
+}
+sysctl_is() {
+	local v
+	v=$(nq srv cat "/proc/sys/net/$1")
+	[ "$v" = "$2" ] || fail "net/$1 is $v, not $2 ${3:-}"
+}
+before=$(sysctls)
+FORCE=0
+[ -e /proc/sys/net/ipv6/conf/all/force_forwarding ] && FORCE=1
+echo "kernel $(uname -r): force_forwarding $([ $FORCE = 1 ] && echo present || echo absent)"
 
 say "keys and configuration"
 add_user alice 10.8.0.2 fd00:8::2
@@ -60,7 +115,7 @@ server_config_with_ports() {
 }
 server_config_with_ports '[]'
 write_client_config alice 198.51.100.1:$PORT \
-	'["203.0.113.0/24", "2001:db8:1::/64"]'
+	'["203.0.113.0/24", "2001:db8:1::/64", "2001:db8:ff::/64"]'
 
 # Listeners on the server host: TCP 22 on every address (outer and tunnel).
 LL_NOTE="&" pretty srv socat TCP-LISTEN:22,reuseaddr,fork SYSTEM:'echo sshd-here'
@@ -114,11 +169,48 @@ check_loop_wall() {
 	done
 }
 
+# Forwarding is on for ll0 and s1 only, the RA route survives and new
+# advertisements are still taken; IPv6 and IPv4 cross the server.
+check_forwarding() {
+	n srv ip -6 route show default
+	sysctl_is ipv4/ip_forward 0 "(global: must stay off)"
+	sysctl_is ipv4/conf/ll0/forwarding 1
+	sysctl_is ipv4/conf/s1/forwarding 1
+	sysctl_is ipv4/conf/s0/forwarding 0 "(not an interface the tunnel needs)"
+	if [ $FORCE = 1 ]; then
+		sysctl_is ipv6/conf/all/forwarding 0 "(force_forwarding needs no global switch)"
+		sysctl_is ipv6/conf/ll0/force_forwarding 1
+		sysctl_is ipv6/conf/s1/force_forwarding 1
+		sysctl_is ipv6/conf/s1/accept_ra 1
+	else
+		sysctl_is ipv6/conf/all/forwarding 1
+		sysctl_is ipv6/conf/s1/accept_ra 2 "(must keep taking advertisements)"
+		sysctl_is ipv6/conf/default/accept_ra 2
+		sysctl_is ipv6/conf/ll0/accept_ra 1 "(the TUN must never take a client's)"
+	fi
+	ra_route || fail "srv lost the default route of the router advertisement"
+	n srv ip -6 route del default proto ra dev s1
+	send_ra
+	wait_until 5 ra_route
+	echo "a new advertisement was taken"
+	ping_ok cli 2001:db8:ff::2 3
+	ping_ok cli 203.0.113.2 3
+}
+
+check_restored() {
+	local now
+	now=$(sysctls)
+	[ "$now" = "$before" ] || fail "sysctls not restored after $1:
+$(diff <(echo "$before") <(echo "$now"))"
+	ra_route || fail "srv lost the default route of the router advertisement after $1"
+	echo "every sysctl is back"
+}
 
 say "run 1: nothing opened to the tunnel"
 start_server
 start_client alice cli
 n srv nft list chain inet lostlove input
+check_forwarding
 
 say "ping and DNS to the server through the tunnel work"
 ping_ok cli 10.8.0.1 3
@@ -149,9 +241,10 @@ tcp22_ok srv 10.8.0.1
 say "the routing-loop wall"
 check_loop_wall
 
-say "SIGTERM"
+say "SIGTERM: sysctls restored"
 stop_clean client-alice
 stop_clean server
+check_restored "the first run"
 
 say "run 2: tunnel_open_ports = [\"tcp/22\", \"udp/$PORT\"]"
 server_config_with_ports "[\"tcp/22\", \"udp/$PORT\"]"
@@ -162,10 +255,12 @@ tcp22_ok cli 10.8.0.1
 tcp22_ok cli 198.51.100.1 ll0
 tcp22_ok cli 198.51.100.1
 check_loop_wall
+check_forwarding
 ping_ok cli 10.8.0.1 3
 
-say "SIGTERM"
+say "SIGTERM: sysctls restored"
 stop_clean client-alice
 stop_clean server
+check_restored "the second run"
 tcp22_ok cli 198.51.100.1
 pass
