@@ -388,6 +388,11 @@ SRV_WORKERS=2
 SRV_MAXCONN=${LL_MAXCONN:-64}
 SRV_LOG=info
 SRV_EXTRA=""
+# The server's input chain drops what clients send to the server host itself
+# (docs/configuration.md, tunnel_open_ports); the scenarios' listeners on
+# its tunnel address are opened: the transfers' 50xx ports, and
+# iperf3 in bench/tunnel.sh.
+SRV_OPEN_PORTS='["tcp/5000-5099", "tcp/5201", "udp/5201"]'
 LL_USERS=()
 
 # add_user NAME IPV4 IPV6: generates the user's keys; listed in users.toml.
@@ -440,6 +445,7 @@ write_server_config() {
 		client_to_client = $SRV_C2C
 		firewall = "$SRV_FIREWALL"
 		egress_interface = "$SRV_EGRESS"
+		tunnel_open_ports = $SRV_OPEN_PORTS
 
 		[crypto]
 		mode = "$SRV_MODE"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # restart: (1) a recorded handshake initiation replayed against the server is
-# refused (replayed-timestamp) and answered with nothing, both before and
+# refused (counted as replayed-timestamp) and answered with nothing, both before and
 # after a server restart — the greatest accepted timestamp per user survives
 # the restart (docs/protocol.md §3.2); (2) after the restart the client
 # reconnects by itself and traffic resumes; (3) the same after a crash
@@ -52,18 +52,26 @@ echo "recorded message 1: $(basename "$msg1")"
 # replay_refused WHEN: sends the recorded message 1 from a new port; nothing
 # may come back and the server must log the replay as an auth failure.
 replay_refused() {
-	local from out port
-	from=$(log_lines server)
+	local out before after
+	before=$(replays)
 	pretty cli "$LL_RELAY" --replay "$msg1" --to 198.51.100.1:51820 --wait-ms 2000
 	out=$(nq cli "$LL_RELAY" --replay "$msg1" --to 198.51.100.1:51820 --wait-ms 2000)
 	echo "$out"
 	[[ $out == *"replies 0" ]] || fail "$1: the server answered a replayed message 1: $out"
-	port=$(sed -E 's/.* from [^ ]*:([0-9]+) to .*/\1/' <<<"$out")
-	try_until 5 log_has "$(log_of server)" \
-		"auth failure from 198\.51\.100\.2 port $port: replayed-timestamp" "$from" ||
-		fail "$1: the server did not log 'auth failure from 198.51.100.2 port $port: replayed-timestamp'; it logged:
-$(tail -n +$((from + 1)) "$(log_of server)" | tail -n 10)"
-	tail -n +$((from + 1)) "$(log_of server)" | grep 'auth failure'
+	# counted by reason; not named in the fail2ban line: the replay comes
+	# from a source that never proved its address (docs/dataplane.md)
+	after=$(replays)
+	[ "$after" -gt "$before" ] ||
+		fail "$1: the server counted no replayed-timestamp failure ($before before, $after after)"
+	echo "replayed-timestamp failures: $before -> $after"
+}
+
+# replays: the server's count of handshakes refused as replayed-timestamp.
+replays() {
+	local v
+	server_stats >/dev/null
+	v=$(grep -oE 'replayed-timestamp=[0-9]+' <<<"$LL_STATS" | cut -d= -f2 || true)
+	echo "${v:-0}"
 }
 
 say "replay against the running server"
