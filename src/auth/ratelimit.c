@@ -93,9 +93,8 @@ static void make_prefix(uint64_t ret[2], const uint8_t *key, size_t key_len)
 {
 	uint32_t v4 = 0;
 	bool v6 = key_len >= 16;
-	uint64_t port = key_len == 6 || key_len == 18
-			    ? (uint64_t)key[key_len - 2] << 8 | key[key_len - 1]
-			    : 0;
+	uint64_t port =
+	    key_len == 6 || key_len == 18 ? (uint64_t)key[key_len - 2] << 8 | key[key_len - 1] : 0;
 
 	if (!v6) {
 		memcpy(&v4, key, 4);

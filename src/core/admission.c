@@ -74,8 +74,9 @@ void admission_report_suppressed(struct server *srv, uint64_t now)
 {
 	if (!srv->auth_log_cut || now - srv->auth_log_report_ns < AUTH_LOG_REPORT_NS)
 		return;
-	log_warn(LOG_GROUP_AUTH, "%" PRIu64 " authentication failure(s) not logged (at most %d a "
-				 "second)",
+	log_warn(LOG_GROUP_AUTH,
+		 "%" PRIu64 " authentication failure(s) not logged (at most %d a "
+		 "second)",
 		 srv->auth_log_cut, AUTH_LOG_PER_S);
 	srv->auth_log_cut = 0;
 	srv->auth_log_report_ns = now;

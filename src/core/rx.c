@@ -169,8 +169,7 @@ static void log_roam(struct worker *w, const struct session *s, const struct udp
 	    w->now_ns - w->roam_logged_ns < LL_NS_PER_S)
 		return;
 	w->roam_logged_ns = w->now_ns; /* one line a second at most */
-	log_debug(LOG_GROUP_CORE, "session %08x moved to %s", s->index,
-		  udp_endpoint_str(from, ep));
+	log_debug(LOG_GROUP_CORE, "session %08x moved to %s", s->index, udp_endpoint_str(from, ep));
 }
 
 /* Control messages from a client (docs/protocol.md §6.3): DISCONNECT
@@ -376,7 +375,8 @@ static void rx_message(struct worker *w, unsigned i)
 		return;
 	}
 	if (is_tunnelled(w, i)) {
-		worker_count(&w->stats.drops[WORKER_DROP_TUNNELLED], seg ? (len + seg - 1) / seg : 1);
+		worker_count(&w->stats.drops[WORKER_DROP_TUNNELLED],
+			     seg ? (len + seg - 1) / seg : 1);
 		return;
 	}
 	for (size_t off = 0; off < len; off += seg)

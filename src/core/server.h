@@ -63,7 +63,7 @@ struct server {
 	/* registry (registry.c) */
 	struct session *pending;  /* unconfirmed sessions, via next_pending */
 	struct session *draining; /* replaced sessions still receiving */
-	unsigned connected;	 /* users with a session */
+	unsigned connected;	  /* users with a session */
 	uint64_t hs_results[SERVER_HS_RESULTS];
 	uint64_t hs_refused_full; /* max_connections reached */
 	uint64_t src_refused;	  /* sent from any address: the session's source was gone */

@@ -173,10 +173,9 @@ bool session_probe_begin(struct session *s, const struct udp_endpoint *from,
 	age = now_ns - s->probe_sent_ns;
 	go = __atomic_load_n(&s->unvalidated, __ATOMIC_RELAXED) &&
 	     on_path(&s->rx_from, &s->rx_to, from, local) &&
-	     (!s->probe_sent_ns ||
-	      (on_path(&s->probe_to, &s->probe_local, from, local)
-		   ? age >= (uint64_t)SESSION_PROBE_TIMEOUT_S * LL_NS_PER_S
-		   : age >= (uint64_t)SESSION_PROBE_GAP_MS * 1000000));
+	     (!s->probe_sent_ns || (on_path(&s->probe_to, &s->probe_local, from, local)
+					? age >= (uint64_t)SESSION_PROBE_TIMEOUT_S * LL_NS_PER_S
+					: age >= (uint64_t)SESSION_PROBE_GAP_MS * 1000000));
 	if (go && rng_fill(&rng_system, s->probe_challenge, sizeof(s->probe_challenge)) < 0)
 		go = false;
 	if (go) {

@@ -95,7 +95,7 @@ struct session {
 	int leaving;			 /* atomic: the client said DISCONNECT */
 	/* control */
 	uint64_t created_ns;
-	struct session *replaces; /* older session of the same user, until confirmed */
+	struct session *replaces;     /* older session of the same user, until confirmed */
 	struct session *next_pending; /* on the pending or the draining list */
 	bool in_index, in_addr4, in_addr6, in_pending, in_draining;
 	uint64_t drain_until_ns;

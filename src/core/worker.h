@@ -76,7 +76,7 @@ struct worker_stats {
 	uint64_t tx_packets, tx_bytes; /* datagrams sent */
 	uint64_t initiations;	       /* handshake initiations with a valid mac1 */
 	uint64_t handshakes_queued, cookie_replies;
-	uint64_t roams; /* a session's endpoint moved to a new path */
+	uint64_t roams;	      /* a session's endpoint moved to a new path */
 	uint64_t src_refused; /* datagrams sent from any address: their source was gone */
 };
 
@@ -91,11 +91,11 @@ struct worker_shared {
 	struct queue *hs_queue; /* of struct hs_item (admission.h) */
 	int notify_fd;		/* eventfd of the control thread */
 	bool client_to_client;
-	size_t buf_size;	 /* bytes per pool buffer */
-	size_t pool_count;	 /* buffers per worker */
-	size_t max_transport;	 /* longest transport datagram the MTU allows */
-	uint16_t mtu;		 /* of the TUN device: no padding beyond it */
-	uint32_t tun_ifindex;	 /* datagrams that arrive through it are refused */
+	size_t buf_size;	   /* bytes per pool buffer */
+	size_t pool_count;	   /* buffers per worker */
+	size_t max_transport;	   /* longest transport datagram the MTU allows */
+	uint16_t mtu;		   /* of the TUN device: no padding beyond it */
+	uint32_t tun_ifindex;	   /* datagrams that arrive through it are refused */
 	struct router_pools pools; /* so are datagrams from a client address */
 	/* The handshake guards, one for all workers: per-IP buckets for
 	 * sources that proved their address (mac2) and for those that did

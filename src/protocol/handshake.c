@@ -169,8 +169,7 @@ size_t handshake_response_len(bool kem, size_t params_len)
 }
 
 /* Whether the response to p carries an ML-KEM ciphertext. */
-static bool response_has_kem(const struct handshake_responder *r,
-			     const struct handshake_pending *p)
+static bool response_has_kem(const struct handshake_responder *r, const struct handshake_pending *p)
 {
 	return p->kem && r->kem != KEM_OFF;
 }
@@ -178,7 +177,8 @@ static bool response_has_kem(const struct handshake_responder *r,
 size_t handshake_params_budget(const struct handshake_responder *r,
 			       const struct handshake_pending *p)
 {
-	size_t in = handshake_init_len(p->kem), fixed = handshake_response_len(response_has_kem(r, p), 0);
+	size_t in = handshake_init_len(p->kem),
+	       fixed = handshake_response_len(response_has_kem(r, p), 0);
 	size_t room = in > fixed ? in - fixed : 0;
 
 	return room < MSG_PARAMS_MAX ? room : MSG_PARAMS_MAX;

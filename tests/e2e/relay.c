@@ -512,7 +512,8 @@ static int run_replay(const char *file, const struct addr *to, const struct addr
 	n = fread(buf, 1, sizeof(buf), f);
 	fclose(f);
 	int fd = udp_socket(to->ss.ss_family, from);
-	if (device && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device, (socklen_t)strlen(device)) < 0)
+	if (device &&
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device, (socklen_t)strlen(device)) < 0)
 		die("SO_BINDTODEVICE");
 	/* connected, so that the source address the kernel chose is known */
 	if (connect(fd, (const struct sockaddr *)&to->ss, to->len) < 0)

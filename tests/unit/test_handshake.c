@@ -121,9 +121,9 @@ static enum served serve(struct fx *f, const uint8_t *msg, size_t len, const uin
 	if (out->result != HS_OK)
 		return SERVED_DROP;
 	/* as the server does (admission.c): what fits, the rest in a CONFIG */
-	assert_int_equal(params_fit(&f->params, handshake_params_budget(&f->resp, &p), &out->sent,
-				    &out->cut),
-			 0);
+	assert_int_equal(
+	    params_fit(&f->params, handshake_params_budget(&f->resp, &p), &out->sent, &out->cut),
+	    0);
 	out->result = handshake_create_response(&f->resp, &p, &out->sent, 0x5e5e0001, &rng_system,
 						out->buf, sizeof(out->buf), &out->len, &out->keys);
 	assert_int_equal(out->result, HS_OK);

@@ -133,8 +133,8 @@ static void test_in_pool(void **state)
 		bool in;
 	} pool_cases[] = {
 	    /* 1 */ {{10, 8, 0, 2}, 4, true},
-	    /* 2 */ {{10, 8, 3, 255}, 4, true},	  /* last of the /22 */
-	    /* 3 */ {{10, 8, 4, 0}, 4, false},	  /* first past it */
+	    /* 2 */ {{10, 8, 3, 255}, 4, true}, /* last of the /22 */
+	    /* 3 */ {{10, 8, 4, 0}, 4, false},	/* first past it */
 	    /* 4 */ {{10, 9, 0, 2}, 4, false},
 	    /* 5 */ {{198, 51, 100, 2}, 4, false},
 	    /* 6 */ {{0xfd, 0, 0, 8, [15] = 2}, 16, true},

@@ -119,8 +119,8 @@ static void test_table(void **state)
 
 /* What the worker does on SESSION_RX_NEW_PATH, and the client's answer:
  * the path (from, to) is probed and the probe answered from there. */
-static void validate(struct session *s, const struct udp_endpoint *from,
-		     const struct udp_local *to, uint64_t now)
+static void validate(struct session *s, const struct udp_endpoint *from, const struct udp_local *to,
+		     uint64_t now)
 {
 	uint8_t challenge[8];
 
@@ -171,7 +171,7 @@ static void test_open_confirm_roam(void **state)
 	len = client_packet(&client, buf, sizeof(buf), 20);
 	assert_int_equal(session_open(s, buf, len, &ep1, NULL, NOW, &plain, &ev), TRANSPORT_OK);
 	assert_int_equal(ev, SESSION_RX_OK);
-	assert_int_equal(plain, 32); /* padded to 16 */
+	assert_int_equal(plain, 32);		     /* padded to 16 */
 	assert_true(session_path_budget(s, 100000)); /* message 1's path is validated */
 	assert_false(session_probe_begin(s, &ep1, NULL, NOW, ch));
 
@@ -200,7 +200,7 @@ static void test_open_confirm_roam(void **state)
 	assert_false(session_probe_answered(s, ch2, &ep2, NULL, NOW + 3));
 	assert_false(session_path_budget(s, 1));
 	assert_true(session_probe_answered(s, ch, &ep2, NULL, NOW + 3));
-	assert_true(session_path_budget(s, 1000000)); /* validated: no limit */
+	assert_true(session_path_budget(s, 1000000));			  /* validated: no limit */
 	assert_false(session_probe_answered(s, ch, &ep2, NULL, NOW + 4)); /* once */
 
 	/* replies go to the new endpoint */
@@ -219,8 +219,9 @@ static void test_open_confirm_roam(void **state)
 	assert_true(session_path_tick(s, NOW + 5 + SESSION_PROBE_TIMEOUT_S * LL_NS_PER_S));
 	assert_true(udp_endpoint_equal(&s->endpoint, &ep2));
 	assert_true(session_path_budget(s, 1000000));
-	assert_false(session_probe_answered( /* too late */
-	    s, ch, &ep3, NULL, NOW + 5 + SESSION_PROBE_TIMEOUT_S * LL_NS_PER_S));
+	assert_false(session_probe_answered(/* too late */
+					    s, ch, &ep3, NULL,
+					    NOW + 5 + SESSION_PROBE_TIMEOUT_S * LL_NS_PER_S));
 	/* a move back to the validated path needs no probe */
 	len = client_packet(&client, buf, sizeof(buf), 0);
 	assert_int_equal(session_open(s, buf, len, &ep3, NULL, NOW + 6, &plain, &ev), TRANSPORT_OK);
@@ -331,7 +332,7 @@ static void test_local_address(void **state)
 	len = client_packet(&client, buf, sizeof(buf), 0);
 	assert_int_equal(session_open(s, buf, len, &ep2, &l2, NOW, &plain, &ev), TRANSPORT_OK);
 	assert_int_equal(ev, SESSION_RX_OK); /* back on the validated path: no probe */
-	expect_path(s, &ep2, &l2); /* learnt again */
+	expect_path(s, &ep2, &l2);	     /* learnt again */
 
 	transport_done(&client);
 	session_free(s);
