@@ -8,7 +8,7 @@ packages=(
 	libssl-dev libcmocka-dev libjansson-dev
 	valgrind clang libclang-rt-14-dev clang-format
 	python3 python3-cryptography
-	libnftables-dev liburcu-dev libmnl-dev libcap-ng-dev
+	libnftables-dev liburcu-dev libmnl-dev libcap-ng-dev libseccomp-dev
 	iproute2 nftables iputils-ping netcat-openbsd socat procps kmod
 )
 

@@ -1,0 +1,350 @@
+/* The sandbox (core/sandbox.c): a child under the server's or the
+ * client's filter dies of SIGSYS on a system call outside the list
+ * (mount, setuid, execve, and outside sanitizer builds ptrace and fork)
+ * and lives on allowed ones, threads included; clone3 answers ENOSYS; the
+ * lookup of the service user names the key and the fix; and, as root, the
+ * drop gives exactly the documented ids, capabilities and flags and
+ * refuses a process with a second thread. Every case runs in a forked
+ * child: the filter and the drop cannot be undone. Under valgrind, which
+ * does not pass seccomp filters through, the filter cases skip. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <valgrind/valgrind.h>
+
+#include "core/sandbox.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* What a child does after the filter; its return value is its exit
+ * status (0: all went as expected). */
+typedef int (*child_fn)(void);
+
+/* Runs fn in a child under profile's filter; returns its wait status.
+ * Exit status 100: the filter could not be loaded. */
+static int in_filtered_child(enum sandbox_profile profile, child_fn fn)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char err[256];
+		if (sandbox_filter(profile, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			_exit(100);
+		}
+		_exit(fn());
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static void expect_sigsys(int status, const char *what)
+{
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+		return;
+	print_error("%s: expected death by SIGSYS, got %s %d\n", what,
+		    WIFSIGNALED(status) ? "signal" : "exit status",
+		    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	fail();
+}
+
+static void expect_exit0(int status, const char *what)
+{
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return;
+	print_error("%s: expected exit status 0, got %s %d\n", what,
+		    WIFSIGNALED(status) ? "signal" : "exit status",
+		    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	fail();
+}
+
+/* ---- forbidden calls ---- */
+
+static int do_mount(void)
+{
+	return mount("none", "/mnt", "tmpfs", 0, NULL) == 0 ? 1 : 2;
+}
+
+static int do_ptrace(void)
+{
+	return ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0 ? 1 : 2;
+}
+
+static int do_execve(void)
+{
+	char *const argv[] = {"/bin/true", NULL}, *const envp[] = {NULL};
+
+	execve(argv[0], argv, envp);
+	return 2;
+}
+
+static int do_fork(void)
+{
+	/* raw: glibc's fork() would run atfork handlers first */
+	return syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0) >= 0 ? 1 : 2;
+}
+
+static int do_inet_socket(void)
+{
+	return socket(AF_INET, SOCK_DGRAM, 0) >= 0 ? 1 : 2;
+}
+
+static int do_setuid(void)
+{
+	return syscall(SYS_setuid, 0) == 0 ? 1 : 2;
+}
+
+static void test_forbidden_calls_kill(void **state)
+{
+	static const struct {
+		const char *name;
+		child_fn fn;
+		bool in_sanitizer_builds; /* still forbidden with ASan's extras */
+	} cases[] = {
+	    /* 0 */ {"mount", do_mount, true},
+	    /* 1 */ {"setuid", do_setuid, true},
+	    /* 2 */ {"socket(AF_INET) in the server", do_inet_socket, true},
+	    /* 3 */ {"ptrace", do_ptrace, false},
+	    /* 4 */ {"execve", do_execve, true},
+	    /* 5 */ {"clone without CLONE_THREAD (fork)", do_fork, false},
+	};
+
+	(void)state;
+	if (RUNNING_ON_VALGRIND)
+		skip(); /* the filter would judge valgrind's own calls */
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		if (sandbox_is_sanitizer_build() && !cases[i].in_sanitizer_builds)
+			continue;
+		print_message("case %zu: %s\n", i, cases[i].name);
+		expect_sigsys(in_filtered_child(SANDBOX_SERVER, cases[i].fn), cases[i].name);
+	}
+	/* the client's list does not hold mount either */
+	expect_sigsys(in_filtered_child(SANDBOX_CLIENT, do_mount), "mount in the client");
+}
+
+/* ---- allowed calls ---- */
+
+static void *thread_main(void *arg)
+{
+	return arg;
+}
+
+/* What a daemon does all day: files, memory, a thread, a clock, a
+ * netlink socket, randomness. */
+static int do_allowed(void)
+{
+	char buf[256];
+	struct timespec ts;
+	pthread_t t;
+	void *ret = NULL;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	void *big = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (fd < 0 || read(fd, buf, sizeof(buf)) <= 0 || close(fd) != 0)
+		return 3;
+	if (big == MAP_FAILED || munmap(big, 1 << 20) != 0)
+		return 4;
+	if (pthread_create(&t, NULL, thread_main, buf) != 0 || pthread_join(t, &ret) != 0 ||
+	    ret != buf)
+		return 5;
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0 || getpid() <= 0)
+		return 6;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (fd < 0 || close(fd) != 0)
+		return 7;
+	if (getrandom(buf, 16, 0) != 16)
+		return 8;
+	return 0;
+}
+
+static int do_client_socket(void)
+{
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	return fd >= 0 && close(fd) == 0 ? 0 : 9;
+}
+
+/* clone3 is refused with ENOSYS (glibc then uses clone), not fatal. */
+static int do_clone3(void)
+{
+	long r = syscall(SYS_clone3, NULL, 0);
+
+	return r == -1 && errno == ENOSYS ? 0 : 10;
+}
+
+static void test_allowed_calls_live(void **state)
+{
+	(void)state;
+	if (RUNNING_ON_VALGRIND)
+		skip();
+	expect_exit0(in_filtered_child(SANDBOX_SERVER, do_allowed), "server, allowed calls");
+	expect_exit0(in_filtered_child(SANDBOX_CLIENT, do_allowed), "client, allowed calls");
+	expect_exit0(in_filtered_child(SANDBOX_CLIENT, do_client_socket), "client, AF_INET6");
+	expect_exit0(in_filtered_child(SANDBOX_SERVER, do_clone3), "clone3");
+}
+
+/* ---- the service user ---- */
+
+static void test_lookup(void **state)
+{
+	struct sandbox_ids ids;
+	char err[512];
+
+	(void)state;
+	/* "root" and "" mean: stay root */
+	assert_int_equal(sandbox_lookup("server", "root", "lostlove", &ids, err, sizeof(err)), 0);
+	assert_false(ids.drop);
+	assert_int_equal(sandbox_lookup("client", "", "", &ids, err, sizeof(err)), 0);
+	assert_false(ids.drop);
+	/* a missing user: the key and how to create it */
+	assert_int_equal(sandbox_lookup("server", "ll-no-such-user", "", &ids, err, sizeof(err)),
+			 -ENOENT);
+	assert_string_equal(err, "server.user: no user 'll-no-such-user' on this host; create it "
+				 "with 'useradd --system --no-create-home --shell "
+				 "/usr/sbin/nologin ll-no-such-user', or set server.user = "
+				 "\"root\" to run without dropping privileges");
+	assert_false(ids.drop);
+	/* nobody exists everywhere; its group may be nogroup or nobody */
+	assert_int_equal(sandbox_lookup("client", "nobody", "", &ids, err, sizeof(err)), 0);
+	assert_true(ids.drop);
+	assert_int_not_equal(ids.uid, 0);
+	assert_int_equal(
+	    sandbox_lookup("client", "nobody", "ll-no-such-group", &ids, err, sizeof(err)),
+	    -ENOENT);
+	assert_non_null(strstr(err, "client.group: no group 'll-no-such-group' on this host; "
+				    "create it with 'groupadd --system ll-no-such-group'"));
+	assert_int_equal(sandbox_lookup("client", "nobody", "root", &ids, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "client.group: 'root' is gid 0"));
+	assert_false(ids.drop);
+}
+
+/* ---- the drop (root only) ---- */
+
+/* The value of "Key:" in /proc/self/status in base, or ~0 when absent. */
+static uint64_t status_value(const char *key, int base)
+{
+	char line[256];
+	size_t n = strlen(key);
+	uint64_t v = ~UINT64_C(0);
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return v;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':')
+			v = strtoull(line + n + 1, NULL, base);
+	fclose(f);
+	return v;
+}
+
+static struct sandbox_ids nobody;
+
+static int do_drop(void)
+{
+	static const struct {
+		const char *key;
+		uint64_t want;
+	} caps[] = {
+	    {"CapEff", SANDBOX_CAPS},
+	    {"CapPrm", SANDBOX_CAPS},
+	    {"CapBnd", SANDBOX_CAPS},
+	    {"CapInh", 0},
+	    {"CapAmb", 0},
+	};
+	char err[256];
+
+	if (sandbox_drop(&nobody, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 20;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(caps); i++) {
+		uint64_t v = status_value(caps[i].key, 16);
+		if (v != caps[i].want) {
+			fprintf(stderr, "%s is %llx\n", caps[i].key, (unsigned long long)v);
+			return 21 + (int)i;
+		}
+	}
+	if (status_value("NoNewPrivs", 10) != 1 || getuid() != nobody.uid ||
+	    geteuid() != nobody.uid || getgid() != nobody.gid || getgroups(0, NULL) != 0)
+		return 30;
+	if (setuid(0) == 0 || prctl(PR_GET_DUMPABLE) != sandbox_is_sanitizer_build())
+		return 31;
+	return 0;
+}
+
+static void *park(void *arg)
+{
+	pause();
+	return arg;
+}
+
+static int do_drop_threaded(void)
+{
+	char err[256];
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, park, NULL) != 0)
+		return 40;
+	if (sandbox_drop(&nobody, err, sizeof(err)) != -EBUSY)
+		return 41;
+	return strstr(err, "one thread") ? 0 : 42;
+}
+
+static int run_child(child_fn fn)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(fn());
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static void test_drop(void **state)
+{
+	char err[256];
+
+	(void)state;
+	if (geteuid() != 0 || RUNNING_ON_VALGRIND)
+		skip();
+	assert_int_equal(sandbox_lookup("server", "nobody", "", &nobody, err, sizeof(err)), 0);
+	expect_exit0(run_child(do_drop), "drop to nobody");
+	expect_exit0(run_child(do_drop_threaded), "drop with two threads");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_forbidden_calls_kill),
+	    cmocka_unit_test(test_allowed_calls_live),
+	    cmocka_unit_test(test_lookup),
+	    cmocka_unit_test(test_drop),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
