@@ -308,10 +308,24 @@ static void tun_config_of(const struct client *c, const struct session_params *p
 	t->prefix6 = p->prefix6;
 }
 
+/* At start, while root (creating a device needs CAP_NET_ADMIN) and before
+ * anything is sent: a new device (IFF_TUN_EXCL), so a second client with
+ * the same tun_name stops here instead of stealing the first one's
+ * session. It stays down and without addresses until the first handshake
+ * (apply_network); the kernel, which owns the name, releases it when the
+ * process dies: no stale lock. */
 static int open_tun(struct client *c)
 {
-	int r = tun_open(c->cfg->tun_name, false, c->tun_name, &c->tun_fd);
+	int r = tun_open(c->cfg->tun_name, TUN_EXCLUSIVE, c->tun_name, &c->tun_fd);
 
+	if (r == -EBUSY)
+		log_error(LOG_GROUP_TUN,
+			  "TUN device '%s' exists already: another lostlove-client (or another "
+			  "program) uses it; stop it or choose another client.tun_name",
+			  c->cfg->tun_name);
+	else if (r < 0)
+		log_error(LOG_GROUP_TUN, "cannot create TUN device '%s': %s", c->cfg->tun_name,
+			  strerror(-r));
 	if (r < 0)
 		return r;
 	c->tun_op =
@@ -391,23 +405,21 @@ static void apply_dns(struct client *c, const struct session_params *p)
 		 all);
 }
 
-/* The first handshake creates the device; later ones change only what
- * the server changed. */
+/* The first handshake configures the device (created at start, down
+ * until now) and adds the routes; later ones change only what the server
+ * changed. */
 static int apply_network(struct client *c, const struct session_params *p)
 {
 	struct tun_config t;
-	bool first = c->tun_fd < 0;
-	int r = 0;
+	bool first = c->tun_applied.mtu == 0; /* never 0 once applied */
+	int r;
 
 	tun_config_of(c, p, &t);
-	if (first)
-		r = open_tun(c);
-	else if (memcmp(&t, &c->tun_applied, sizeof(t)) != 0)
-		(void)tun_unconfigure(c->tun_name, &c->tun_applied);
-	else
+	if (!first && memcmp(&t, &c->tun_applied, sizeof(t)) == 0)
 		return 0;
-	if (r == 0)
-		r = tun_configure(c->tun_name, &t);
+	if (!first)
+		(void)tun_unconfigure(c->tun_name, &c->tun_applied);
+	r = tun_configure(c->tun_name, &t);
 	if (r < 0)
 		return r;
 	c->tun_applied = t;
@@ -909,8 +921,11 @@ int client_run(const struct client_config *cfg)
 	c->cfg = cfg;
 	c->udp_fd = c->tun_fd = c->signal_fd = -1;
 	r = setup(c);
-	if (r < 0) {
+	if (r < 0)
 		log_error(LOG_GROUP_CORE, "cannot start: %s", strerror(-r));
+	else
+		r = open_tun(c); /* one client per device name: before anything is sent */
+	if (r < 0) {
 		c->status = 1;
 	} else {
 		sweep_routes(c);

@@ -2,10 +2,12 @@
  *
  * Startup, in order: signals blocked before any thread exists (every
  * thread inherits the mask, liburcu's too; the control loop reads them
- * from a signalfd), private key, state file, user
- * table, handshake responder, session tables, TUN device, workers (each
- * with its UDP socket and TUN queue), firewall, control loop; then the
- * "ready" line. Shutdown undoes it in reverse after telling every client
+ * from a signalfd), private key, state file and the lock of its
+ * directory (one server per directory), user table, handshake
+ * responder, session tables, the UDP port probed (one process per port),
+ * TUN device (a new one: one server per name), workers (each with its UDP
+ * socket and TUN queue), firewall, control loop; then the "ready" line.
+ * Shutdown undoes it in reverse after telling every client
  * DISCONNECT(shutdown). */
 #include "core/server.h"
 
@@ -112,17 +114,39 @@ static int load_key(struct server *srv)
 	return 0;
 }
 
+/* One server per state directory (state.h): a second one with the same
+ * configuration stops here, before it creates anything. */
+static int lock_state_dir(struct server *srv, const char *dir)
+{
+	pid_t holder;
+	int r = state_lock(&srv->state, &holder);
+
+	if (r == -EWOULDBLOCK && holder)
+		log_error(LOG_GROUP_CORE, "another lostlove-server holds %s (pid %ld)", dir,
+			  (long)holder);
+	else if (r == -EWOULDBLOCK)
+		log_error(LOG_GROUP_CORE, "another lostlove-server holds %s", dir);
+	else if (r < 0)
+		log_error(LOG_GROUP_CORE, "cannot lock %s/%s: %s", dir, STATE_LOCK_FILE,
+			  strerror(-r));
+	return r;
+}
+
 static int load_state(struct server *srv)
 {
 	char dir[PATH_MAX], path[PATH_MAX + sizeof(STATE_FILE) + 1], err[PATH_MAX + 64];
+	const char *d;
 	int r;
 
 	snprintf(dir, sizeof(dir), "%s", srv->cfg->private_key_file);
-	snprintf(path, sizeof(path), "%s/%s", dirname(dir), STATE_FILE);
+	d = dirname(dir);
+	snprintf(path, sizeof(path), "%s/%s", d, STATE_FILE);
 	r = state_load(&srv->state, path, err, sizeof(err));
-	if (r < 0)
+	if (r < 0) {
 		log_error(LOG_GROUP_CORE, "state: %s", err);
-	return r;
+		return r;
+	}
+	return lock_state_dir(srv, d);
 }
 
 static int load_users(struct server *srv)
@@ -157,11 +181,21 @@ static void tun_config_of(const struct server_config *cfg, struct tun_config *t)
 	t->prefix6 = cfg->tun_address6.len;
 }
 
+/* A new device (IFF_TUN_EXCL): a device of that name already there is
+ * another server's (or another program's), never shared. */
 static int open_tun(struct server *srv)
 {
 	struct tun_config t;
-	int r = tun_open(srv->cfg->tun_name, true, srv->tun_name, &srv->tun_fd);
+	int r = tun_open(srv->cfg->tun_name, TUN_MULTI_QUEUE | TUN_EXCLUSIVE, srv->tun_name,
+			 &srv->tun_fd);
 
+	if (r == -EBUSY) {
+		log_error(LOG_GROUP_TUN,
+			  "TUN device '%s' exists already: another lostlove-server (or another "
+			  "program) uses it; stop it or choose another network.tun_name",
+			  srv->cfg->tun_name);
+		return r;
+	}
 	if (r < 0) {
 		log_error(LOG_GROUP_TUN, "cannot create TUN device '%s': %s", srv->cfg->tun_name,
 			  strerror(-r));
@@ -280,14 +314,53 @@ static int tun_queue(struct server *srv, unsigned i, int *ret_fd)
 		srv->tun_fd = -1;
 		return 0;
 	}
-	r = tun_open(srv->tun_name, true, name, ret_fd);
+	r = tun_open(srv->tun_name, TUN_MULTI_QUEUE, name, ret_fd);
 	if (r < 0)
 		log_error(LOG_GROUP_TUN, "cannot attach TUN queue %u: %s", i, strerror(-r));
 	return r;
 }
 
-/* Worker i gets a UDP socket of its own and TUN queue i. */
-static int start_worker(struct server *srv, unsigned i)
+/* One process per port (udp.h): nobody may hold it before the workers'
+ * SO_REUSEPORT sockets are bound (probe_port), nor have joined them after
+ * (check_port). */
+static int port_error(const struct udp_endpoint *ep, int r, const char *when)
+{
+	char addr[UDP_ENDPOINT_STR_MAX];
+
+	if (r == -EADDRINUSE)
+		log_error(LOG_GROUP_UDP, "UDP %s is in use by another process%s",
+			  udp_endpoint_str(ep, addr), when);
+	else if (r < 0)
+		log_error(LOG_GROUP_UDP, "cannot listen on UDP %s: %s", udp_endpoint_str(ep, addr),
+			  strerror(-r));
+	return r;
+}
+
+static int probe_port(const struct server_config *cfg)
+{
+	struct udp_endpoint ep;
+	int r = udp_endpoint_parse(&ep, cfg->bind_address, cfg->port);
+
+	return r < 0 ? r : port_error(&ep, udp_port_probe(&ep), "");
+}
+
+static int check_port(const struct server *srv)
+{
+	int fds[UDP_PORT_FDS_MAX];
+	unsigned n = srv->n_workers < UDP_PORT_FDS_MAX ? srv->n_workers : UDP_PORT_FDS_MAX;
+	struct udp_endpoint ep;
+	int r = udp_endpoint_parse(&ep, srv->cfg->bind_address, srv->cfg->port);
+
+	for (unsigned i = 0; i < n; i++)
+		fds[i] = srv->workers[i].udp_fd;
+	return r < 0 ? r
+		     : port_error(&ep, udp_port_shared(&ep, fds, n),
+				  " (it bound the port while this server started)");
+}
+
+/* Worker i gets a UDP socket of its own and TUN queue i; its thread
+ * starts when all are set up (start_workers). */
+static int open_worker(struct server *srv, unsigned i)
 {
 	int udp_fd, tun_fd, r = tun_queue(srv, i, &tun_fd);
 
@@ -299,14 +372,12 @@ static int start_worker(struct server *srv, unsigned i)
 		return r;
 	}
 	r = worker_init(&srv->workers[i], i, &srv->shared, udp_fd, tun_fd);
-	if (r == 0)
-		r = worker_start(&srv->workers[i]);
 	if (r < 0)
-		log_error(LOG_GROUP_CORE, "cannot start worker %u: %s", i, strerror(-r));
+		log_error(LOG_GROUP_CORE, "cannot set up worker %u: %s", i, strerror(-r));
 	return r;
 }
 
-static int start_workers(struct server *srv)
+static int open_workers(struct server *srv)
 {
 	int r = 0;
 
@@ -320,8 +391,22 @@ static int start_workers(struct server *srv)
 	if (r == 0)
 		r = init_guards(srv);
 	for (unsigned i = 0; i < srv->n_workers && r == 0; i++)
-		r = start_worker(srv, i);
+		r = open_worker(srv, i);
+	if (r == 0)
+		r = check_port(srv);
 	return r;
+}
+
+static int start_workers(struct server *srv)
+{
+	for (unsigned i = 0; i < srv->n_workers; i++) {
+		int r = worker_start(&srv->workers[i]);
+		if (r < 0) {
+			log_error(LOG_GROUP_CORE, "cannot start worker %u: %s", i, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
 }
 
 static void firewall_spec_of(const struct server *srv, struct firewall_spec *s)
@@ -510,7 +595,7 @@ static int setup(struct server *srv)
 	int r = load_key(srv);
 
 	if (r == 0)
-		r = load_state(srv);
+		r = load_state(srv); /* and the lock of its directory */
 	if (r == 0)
 		r = load_users(srv);
 	if (r == 0)
@@ -518,7 +603,11 @@ static int setup(struct server *srv)
 	if (r == 0)
 		r = queue_init(&srv->hs_queue, HS_QUEUE_LEN, sizeof(struct hs_item));
 	if (r == 0)
+		r = probe_port(srv->cfg);
+	if (r == 0)
 		r = open_tun(srv);
+	if (r == 0)
+		r = open_workers(srv);
 	if (r == 0)
 		r = start_workers(srv);
 	if (r == 0)
@@ -586,7 +675,7 @@ int server_run(const struct server_config *cfg)
 		return 1;
 	srv->cfg = cfg;
 	srv->signal_fd = srv->tun_fd = srv->hs_queue.wake_fd = srv->shared.notify_fd = -1;
-	srv->stats_fd = -1;
+	srv->stats_fd = srv->state.lock_fd = -1;
 	/* before any thread exists, liburcu's included: they inherit the mask */
 	r = block_signals(srv);
 	urcu_memb_register_thread();

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "crypto/keyenc.h"
@@ -126,6 +127,7 @@ int state_load(struct state *st, const char *path, char *err, size_t err_len)
 	int r;
 
 	memset(st, 0, sizeof(*st));
+	st->lock_fd = -1;
 	if (strlen(path) >= sizeof(st->path))
 		return -ENAMETOOLONG;
 	strcpy(st->path, path);
@@ -148,7 +150,62 @@ void state_free(struct state *st)
 	if (!st)
 		return;
 	free(st->v);
+	if (st->path[0] && st->lock_fd >= 0) /* a zeroed, never loaded state has none */
+		close(st->lock_fd);
 	memset(st, 0, sizeof(*st));
+	st->lock_fd = -1;
+}
+
+/* path's directory + "/" + name into out. */
+static int beside(const char *path, const char *name, char out[static PATH_MAX])
+{
+	char copy[PATH_MAX];
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	if (snprintf(out, PATH_MAX, "%s/%s", dirname(copy), name) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static pid_t read_holder(int fd)
+{
+	char buf[32] = "";
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	long pid = n > 0 ? strtol(buf, NULL, 10) : 0;
+
+	return pid > 0 && pid <= INT_MAX ? (pid_t)pid : 0;
+}
+
+static void write_holder(int fd)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+	if (ftruncate(fd, 0) == 0)
+		(void)!pwrite(fd, buf, (size_t)n, 0);
+}
+
+int state_lock(struct state *st, pid_t *ret_holder)
+{
+	char path[PATH_MAX];
+	int fd, r = beside(st->path, STATE_LOCK_FILE, path);
+
+	*ret_holder = 0;
+	if (r < 0)
+		return r;
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		r = -errno;
+		if (r == -EWOULDBLOCK)
+			*ret_holder = read_holder(fd);
+		close(fd);
+		return r;
+	}
+	write_holder(fd);
+	st->lock_fd = fd;
+	return 0;
 }
 
 static int write_entries(const struct state *st, FILE *f)

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "protocol/tai64n.h"
 
@@ -34,12 +35,22 @@ struct state {
 	struct state_entry *v; /* sorted by key */
 	size_t n, cap;
 	bool dirty;
+	int lock_fd; /* state_lock's or -1 (once state_load ran); closed by state_free */
 };
 
 /* Reads path; a missing file is an empty state. On a malformed file,
  * returns -EINVAL with "path:line: message" in err. */
 int state_load(struct state *st, const char *path, char *err, size_t err_len);
+/* Frees the entries and releases the lock. */
 void state_free(struct state *st);
+
+/* One server per state directory: an exclusive flock on STATE_LOCK_FILE
+ * in the state file's directory, taken before the server creates its TUN
+ * device or sockets and held until state_free (the kernel releases it if
+ * the process dies). The file holds the holder's pid. -EWOULDBLOCK when
+ * another process holds it, with its pid in *ret_holder (0 if unknown). */
+#define STATE_LOCK_FILE "lostlove.lock"
+int state_lock(struct state *st, pid_t *ret_holder);
 
 /* The stored timestamp of key, or NULL. */
 const uint8_t *state_get(const struct state *st, const uint8_t key[static 32]);

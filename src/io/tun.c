@@ -11,7 +11,7 @@
 
 #include "io/rtnl.h"
 
-int tun_open(const char *name, bool multi_queue, char ret_name[static IFNAMSIZ], int *ret_fd)
+int tun_open(const char *name, unsigned flags, char ret_name[static IFNAMSIZ], int *ret_fd)
 {
 	struct ifreq ifr = {0};
 	int fd;
@@ -21,7 +21,11 @@ int tun_open(const char *name, bool multi_queue, char ret_name[static IFNAMSIZ],
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (multi_queue ? IFF_MULTI_QUEUE : 0);
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	if (flags & TUN_MULTI_QUEUE)
+		ifr.ifr_flags |= IFF_MULTI_QUEUE;
+	if (flags & TUN_EXCLUSIVE)
+		ifr.ifr_flags |= IFF_TUN_EXCL;
 	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		int r = -errno;

@@ -14,10 +14,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* tun_open flags. TUN_EXCLUSIVE creates the device and fails with
+ * -EBUSY when one of that name exists already (IFF_TUN_EXCL): a daemon
+ * opens its first queue so, and a second instance configured with the
+ * same name is refused instead of sharing the device. */
+enum tun_flags {
+	TUN_MULTI_QUEUE = 1 << 0, /* IFF_MULTI_QUEUE */
+	TUN_EXCLUSIVE = 1 << 1,	  /* a new device, or -EBUSY */
+};
+
 /* Opens (creating if needed) a queue of the device name ("" = let the
- * kernel pick "tunN"); the fd is non-blocking and close-on-exec. The
- * device's actual name goes to ret_name. */
-int tun_open(const char *name, bool multi_queue, char ret_name[static IFNAMSIZ], int *ret_fd);
+ * kernel pick "tunN"); flags are enum tun_flags. The fd is non-blocking
+ * and close-on-exec. The device's actual name goes to ret_name. */
+int tun_open(const char *name, unsigned flags, char ret_name[static IFNAMSIZ], int *ret_fd);
 
 struct tun_config {
 	uint32_t mtu;

@@ -3,10 +3,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <netdb.h>
 #include <netinet/udp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int udp_endpoint_parse(struct udp_endpoint *ret, const char *addr, uint16_t port)
@@ -186,6 +190,140 @@ int udp_open(const struct udp_endpoint *bind_to, const struct udp_options *o, in
 	}
 	*ret_fd = fd;
 	return 0;
+}
+
+/* ---- one process per port ---- */
+
+int udp_port_probe(const struct udp_endpoint *bind_to)
+{
+	int fd = socket(bind_to->sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	/* the same dual-stack setting as the real sockets, and no
+	 * SO_REUSEPORT: the bind fails if anybody holds the port */
+	if (bind_to->sa.sa_family == AF_INET6)
+		r = set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0);
+	if (r == 0 && bind(fd, &bind_to->sa, bind_to->len) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* A socket's local address as 16 bytes (IPv4 as ::ffff:a.b.c.d) and
+ * whether it is a wildcard. */
+static void diag_addr(int family, const uint32_t *src, uint8_t ret[16], bool *ret_any)
+{
+	static const uint8_t zero[16];
+
+	memset(ret, 0, 16);
+	if (family == AF_INET) {
+		ret[10] = ret[11] = 0xff;
+		memcpy(ret + 12, src, 4);
+		*ret_any = src[0] == 0;
+	} else {
+		memcpy(ret, src, 16);
+		*ret_any = memcmp(ret, zero, 16) == 0;
+	}
+}
+
+static void endpoint_addr(const struct udp_endpoint *ep, uint8_t ret[16], bool *ret_any)
+{
+	uint32_t a[4];
+
+	if (ep->sa.sa_family == AF_INET)
+		memcpy(a, &ep->in4.sin_addr, 4);
+	else
+		memcpy(a, &ep->in6.sin6_addr, 16);
+	diag_addr(ep->sa.sa_family, a, ret, ret_any);
+}
+
+struct port_scan {
+	uint16_t port; /* network order */
+	uint8_t addr[16];
+	bool any;
+	const ino_t *ours;
+	unsigned n_ours;
+	unsigned foreign;
+};
+
+static void scan_one(struct port_scan *s, const struct inet_diag_msg *m)
+{
+	uint8_t addr[16];
+	bool any;
+
+	if (m->id.idiag_sport != s->port || m->idiag_inode == 0)
+		return;
+	for (unsigned i = 0; i < s->n_ours; i++)
+		if (m->idiag_inode == s->ours[i])
+			return;
+	diag_addr(m->idiag_family, m->id.idiag_src, addr, &any);
+	if (any || s->any || memcmp(addr, s->addr, 16) == 0)
+		s->foreign++;
+}
+
+/* One sock_diag dump of the UDP sockets of family, into s. */
+static int scan_family(int nl, int family, struct port_scan *s)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 r;
+	} req = {
+	    .nlh = {.nlmsg_len = sizeof(req),
+		    .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+		    .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
+	    .r = {.sdiag_family = (uint8_t)family,
+		  .sdiag_protocol = IPPROTO_UDP,
+		  .idiag_states = ~0u},
+	};
+	union {
+		char buf[16384];
+		struct nlmsghdr align;
+	} u;
+
+	if (send(nl, &req, sizeof(req), 0) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = recv(nl, u.buf, sizeof(u.buf), 0);
+		if (n < 0)
+			return -errno;
+		for (struct nlmsghdr *h = &u.align; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(h);
+				return h->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) && e->error
+					   ? e->error
+					   : -EIO;
+			}
+			if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+				scan_one(s, NLMSG_DATA(h));
+		}
+	}
+}
+
+int udp_port_shared(const struct udp_endpoint *bind_to, const int *fds, unsigned n)
+{
+	ino_t ours[UDP_PORT_FDS_MAX];
+	struct port_scan s = {.ours = ours, .n_ours = n < UDP_PORT_FDS_MAX ? n : UDP_PORT_FDS_MAX};
+	struct stat st;
+	int nl, r;
+
+	s.port = bind_to->sa.sa_family == AF_INET ? bind_to->in4.sin_port : bind_to->in6.sin6_port;
+	endpoint_addr(bind_to, s.addr, &s.any);
+	for (unsigned i = 0; i < s.n_ours; i++)
+		ours[i] = fstat(fds[i], &st) == 0 ? st.st_ino : 0;
+	nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (nl < 0)
+		return 0; /* no way to tell: the probe alone */
+	r = scan_family(nl, AF_INET, &s);
+	if (r == 0)
+		r = scan_family(nl, AF_INET6, &s);
+	close(nl);
+	if (r < 0)
+		return 0; /* udp_diag missing: the probe alone */
+	return s.foreign ? -EADDRINUSE : 0;
 }
 
 static void slot_init(struct udp_batch *b, unsigned i, uint8_t *buf, size_t len)

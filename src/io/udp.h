@@ -59,6 +59,23 @@ struct udp_options {
  * ("::") is dual stack. */
 int udp_open(const struct udp_endpoint *bind_to, const struct udp_options *o, int *ret_fd);
 
+/* One process per port. SO_REUSEPORT lets every socket of the same user
+ * join the port, a second server's included, and the kernel would split
+ * the clients between the two at random. So, before binding its
+ * SO_REUSEPORT sockets, a server probes the port with a socket bound
+ * WITHOUT SO_REUSEPORT (and closed at once): -EADDRINUSE if any socket
+ * holds an overlapping address and port (the same address, or a wildcard
+ * covering it or covered by it), whoever owns it. A process that binds
+ * between the probe and our sockets would still join them; so, after
+ * binding, udp_port_shared lists the namespace's UDP sockets (sock_diag)
+ * and returns -EADDRINUSE if one bound to an overlapping address on the
+ * port is none of fds. Two servers racing both refuse; one that started
+ * first and saw no one keeps the port. Without udp_diag in the kernel,
+ * udp_port_shared returns 0 (the probe alone). */
+#define UDP_PORT_FDS_MAX 1024
+int udp_port_probe(const struct udp_endpoint *bind_to);
+int udp_port_shared(const struct udp_endpoint *bind_to, const int *fds, unsigned n);
+
 /* The local end of a datagram on a socket bound to a wildcard address
  * (a multi-homed host): the address the peer sent it to, which is the
  * address an answer must come from (a NAT or firewall in front of the

@@ -1,8 +1,9 @@
 /* Persistent handshake timestamps (core/state.c): a missing file is
  * empty, timestamps only grow, the file round-trips (and keeps keys of
  * every user), saving is atomic (no temporary file left), malformed
- * files are refused with their line number, and a symlink planted at the
- * temporary name is never followed. */
+ * files are refused with their line number, a symlink planted at the
+ * temporary name is never followed, and the state directory's lock keeps
+ * a second server out. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -174,12 +175,42 @@ static void test_symlink_not_followed(void **state)
 	}
 }
 
+/* One server per state directory: a second lock (another open file
+ * description, as another process would have) is refused with the
+ * holder's pid, and free again once the first state is freed; a symlink
+ * at the lock's name is not followed. */
+static void test_lock(void **state)
+{
+	char err[256], lock[sizeof(dir) + 32];
+	struct state a, b;
+	pid_t holder = -1;
+
+	(void)state;
+	snprintf(lock, sizeof(lock), "%s/%s", dir, STATE_LOCK_FILE);
+	assert_int_equal(state_load(&a, path, err, sizeof(err)), 0);
+	assert_int_equal(state_load(&b, path, err, sizeof(err)), 0);
+	assert_int_equal(state_lock(&a, &holder), 0);
+	assert_int_equal(holder, 0);
+	assert_int_equal(state_lock(&b, &holder), -EWOULDBLOCK);
+	assert_int_equal(holder, getpid());
+	state_free(&a);
+	assert_int_equal(state_lock(&b, &holder), 0);
+	state_free(&b);
+	unlink(lock);
+	assert_int_equal(symlink("/nonexistent-ll-lock", lock), 0);
+	assert_int_equal(state_load(&a, path, err, sizeof(err)), 0);
+	assert_int_equal(state_lock(&a, &holder), -ELOOP);
+	state_free(&a);
+	unlink(lock);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_round_trip),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_symlink_not_followed),
+	    cmocka_unit_test(test_lock),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
