@@ -30,6 +30,7 @@
 
 #include "core/client_sm.h"
 #include "core/pool.h"
+#include "core/sandbox.h"
 #include "crypto/ct.h"
 #include "crypto/rng.h"
 #include "io/loop.h"
@@ -373,19 +374,23 @@ static void apply_routes(struct client *c)
 		log_warn(LOG_GROUP_CORE, "%d routing step(s) failed; first: %s", n, err);
 }
 
+/* Through the DNS helper (network/dns.h), once. */
 static void apply_dns(struct client *c, const struct session_params *p)
 {
-	char text[DNS_MAX][INET6_ADDRSTRLEN];
-	char all[DNS_MAX * INET6_ADDRSTRLEN] = "";
-	const char *list[DNS_MAX];
+	struct dns_server list[DNS_MAX];
+	char all[DNS_MAX * INET6_ADDRSTRLEN] = "", text[INET6_ADDRSTRLEN];
 	unsigned n = 0;
 	size_t len = 0;
 	int r;
 
-	for (unsigned i = 0; i < p->n_dns4 && n < DNS_MAX; i++, n++)
-		list[n] = inet_ntop(AF_INET, p->dns4[i], text[n], sizeof(text[n]));
-	for (unsigned i = 0; i < p->n_dns6 && n < DNS_MAX; i++, n++)
-		list[n] = inet_ntop(AF_INET6, p->dns6[i], text[n], sizeof(text[n]));
+	for (unsigned i = 0; i < p->n_dns4 && n < DNS_MAX; i++, n++) {
+		list[n] = (struct dns_server){.family = AF_INET};
+		memcpy(list[n].addr, p->dns4[i], 4);
+	}
+	for (unsigned i = 0; i < p->n_dns6 && n < DNS_MAX; i++, n++) {
+		list[n] = (struct dns_server){.family = AF_INET6};
+		memcpy(list[n].addr, p->dns6[i], 16);
+	}
 	if (!c->cfg->use_server_dns || n == 0 || c->dns_applied)
 		return;
 	r = dns_apply(c->tun_name, list, n);
@@ -397,7 +402,8 @@ static void apply_dns(struct client *c, const struct session_params *p)
 	 * naming the servers so that they can be set by hand. */
 	for (unsigned i = 0; i < n && len < sizeof(all); i++)
 		len +=
-		    (size_t)snprintf(all + len, sizeof(all) - len, "%s%s", i ? " " : "", list[i]);
+		    (size_t)snprintf(all + len, sizeof(all) - len, "%s%s", i ? " " : "",
+				     inet_ntop(list[i].family, list[i].addr, text, sizeof(text)));
 	log_warn(LOG_GROUP_CORE,
 		 "DNS servers from the server not applied: %s; the system resolver is unchanged "
 		 "(servers: %s)",
@@ -901,6 +907,7 @@ static void teardown(struct client *c)
 	route_remove(&c->routes);
 	if (c->dns_applied)
 		dns_revert(c->tun_name);
+	dns_helper_stop();
 	if (c->tun_fd >= 0)
 		close(c->tun_fd);
 	close_socket(c);
@@ -909,6 +916,97 @@ static void teardown(struct client *c)
 		close(c->signal_fd);
 	handshake_initiator_done(&c->hs);
 	pool_done(&c->pool);
+}
+
+/* ---- privileges ---- */
+
+/* Whom the client becomes (client.user, client.group), looked up first. */
+static int lookup_user(const struct client_config *cfg, struct sandbox_ids *ids)
+{
+	char err[512];
+	int r = sandbox_lookup("client", cfg->user, cfg->group, ids, err, sizeof(err));
+
+	if (r < 0)
+		log_error(LOG_GROUP_CORE, "%s", err);
+	else if (!ids->drop)
+		log_warn(LOG_GROUP_CORE,
+			 "client.user = \"%s\": running as root with every capability and no "
+			 "system-call filter; set user = \"lostlove\" (docs/configuration.md)",
+			 cfg->user);
+	return r;
+}
+
+/* The DNS helper's first act: it keeps none of the client's keys. Its
+ * memory is a copy, so the client's own config is untouched. */
+static void forget_secrets(void *ctx)
+{
+	struct client *c = ctx;
+	struct client_config *cfg = (struct client_config *)c->cfg; /* not const in main */
+
+	ct_wipe(cfg->private_key, sizeof(cfg->private_key));
+	ct_wipe(cfg->psk, sizeof(cfg->psk));
+	handshake_initiator_done(&c->hs);
+}
+
+/* Forked while still root (network/dns.h); without resolvectl there is
+ * none, and apply_dns warns when the server pushes servers. */
+static int start_dns_helper(struct client *c)
+{
+	int r;
+
+	if (!c->cfg->use_server_dns)
+		return 0;
+	r = dns_helper_start(c->tun_name, forget_secrets, c);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		log_error(LOG_GROUP_CORE, "cannot start the DNS helper: %s", strerror(-r));
+	return r;
+}
+
+/* Everything that needs root is done (the device, the sweep, the
+ * helper): the client becomes its service user, then the filter. */
+static int enter_sandbox(const struct sandbox_ids *ids)
+{
+	char err[256];
+	int r;
+
+	if (!ids->drop)
+		return 0;
+	r = sandbox_drop(ids, err, sizeof(err));
+	if (r == 0)
+		r = sandbox_filter(SANDBOX_CLIENT, err, sizeof(err));
+	if (r < 0)
+		log_error(LOG_GROUP_CORE, "cannot drop privileges: %s", err);
+	else
+		log_info(LOG_GROUP_CORE,
+			 "running as uid %u, gid %u with CAP_NET_ADMIN only, system calls filtered",
+			 (unsigned)ids->uid, (unsigned)ids->gid);
+	return r;
+}
+
+/* Start-up, in order: the service user looked up, signals and loop, the
+ * TUN device (one client per name), the sweep of a crashed run's rules,
+ * the DNS helper, the privilege drop and the filter. */
+static int start(struct client *c)
+{
+	struct sandbox_ids ids;
+	int r = lookup_user(c->cfg, &ids);
+
+	if (r == 0) {
+		r = setup(c);
+		if (r < 0)
+			log_error(LOG_GROUP_CORE, "cannot start: %s", strerror(-r));
+	}
+	if (r == 0)
+		r = open_tun(c);
+	if (r == 0) {
+		sweep_routes(c);
+		r = start_dns_helper(c);
+	}
+	if (r == 0)
+		r = enter_sandbox(&ids);
+	return r;
 }
 
 int client_run(const struct client_config *cfg)
@@ -920,15 +1018,10 @@ int client_run(const struct client_config *cfg)
 		return 1;
 	c->cfg = cfg;
 	c->udp_fd = c->tun_fd = c->signal_fd = -1;
-	r = setup(c);
-	if (r < 0)
-		log_error(LOG_GROUP_CORE, "cannot start: %s", strerror(-r));
-	else
-		r = open_tun(c); /* one client per device name: before anything is sent */
+	r = start(c);
 	if (r < 0) {
 		c->status = 1;
 	} else {
-		sweep_routes(c);
 		act(c, client_sm_start(&c->sm, loop_now_ns()));
 		r = loop_run(c->loop);
 		if (r < 0)

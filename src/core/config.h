@@ -68,6 +68,8 @@ struct server_config {
 	uint32_t worker_threads; /* resolved: 0 in the file = online CPUs */
 	char private_key_file[PATH_MAX];
 	char obfuscation_file[PATH_MAX]; /* read if it exists (absolute, like the others) */
+	char user[CONFIG_NAME_MAX];	 /* the service user; "root" or "" = no privilege drop */
+	char group[CONFIG_NAME_MAX];	 /* its group; "" = the user's own */
 	/* [network] */
 	char tun_name[16];
 	struct config_prefix tun_address;  /* server's IPv4 address + pool prefix */
@@ -130,6 +132,8 @@ struct client_config {
 	enum kem_policy kem;
 	uint16_t keepalive_s; /* 0 = take the server's */
 	enum config_log_level log_level;
+	char user[CONFIG_NAME_MAX];  /* the service user; "root" or "" = no privilege drop */
+	char group[CONFIG_NAME_MAX]; /* its group; "" = the user's own */
 };
 
 /* Diagnostics: every problem is one line "FILE:LINE: key 'a.b': message"

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/config_impl.h"
+#include "core/sandbox.h"
 #include "crypto/ct.h"
 #include "util/toml.h"
 
@@ -20,6 +21,8 @@ static int parse_server(const struct config_option *o, const struct toml_value *
 			struct config_problem *ret);
 static void format_server(const struct config_option *o, const void *target, char *buf, size_t len);
 static int check_mtu(const struct config_option *o, const void *target, struct config_problem *ret);
+static int check_account(const struct config_option *o, const void *target,
+			 struct config_problem *ret);
 
 static const struct config_option client_options[] = {
     {"client", "server", CONFIG_CUSTOM, CONFIG_REQUIRED, CLI(server_host), .parse = parse_server,
@@ -43,6 +46,10 @@ static const struct config_option client_options[] = {
     {"client", "keepalive", CONFIG_UINT, 0, CLI(keepalive_s), .min = 0, .max = 3600, .def = "0"},
     {"client", "log_level", CONFIG_ENUM, 0, CLI(log_level), .names = config_log_levels,
      .def = "\"info\""},
+    {"client", "user", CONFIG_STRING, 0, CLI(user), .min = 0, .max = SANDBOX_NAME_MAX,
+     .def = "\"lostlove\"", .check = check_account},
+    {"client", "group", CONFIG_STRING, 0, CLI(group), .min = 0, .max = SANDBOX_NAME_MAX,
+     .def = "\"lostlove\"", .check = check_account},
 };
 
 #define N_CLIENT ARRAY_LEN(client_options)
@@ -54,6 +61,17 @@ static int check_mtu(const struct config_option *o, const void *target, struct c
 	if (mtu == 0 || mtu >= 576)
 		return 0;
 	return config_table_fail(ret, "must be 0 (take the server's) or 576 to 9000");
+}
+
+/* client.user and client.group: a name the system could have; whether
+ * it exists is checked when the client starts (sandbox_lookup). */
+static int check_account(const struct config_option *o, const void *target,
+			 struct config_problem *ret)
+{
+	if (sandbox_name_ok((const char *)target + o->offset))
+		return 0;
+	return config_table_fail(ret, "a user or group name is made of letters, digits, '.', '_' "
+				      "and '-', not starting with '-'");
 }
 
 /* A DNS name: dot-separated labels of letters, digits and '-' (RFC 1123);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/config_impl.h"
+#include "core/sandbox.h"
 #include "crypto/ct.h"
 #include "protocol/messages.h"
 #include "util/toml.h"
@@ -39,6 +40,8 @@ static int check_ecc(const struct config_option *o, const void *target, struct c
 static int check_rotation_bytes(const struct config_option *o, const void *target,
 				struct config_problem *ret);
 static int check_url(const struct config_option *o, const void *target, struct config_problem *ret);
+static int check_account(const struct config_option *o, const void *target,
+			 struct config_problem *ret);
 static int check_user_name(const struct config_option *o, const void *target,
 			   struct config_problem *ret);
 static int parse_tun4(const struct config_option *o, const struct toml_value *v, void *target,
@@ -84,6 +87,10 @@ static const struct config_option server_options[] = {
      .def = "\"users.toml\""},
     {"server", "obfuscation_file", CONFIG_STRING, 0, SRV(obfuscation_file), .min = 1,
      .max = PATH_MAX - 1, .def = "\"obfuscation.toml\""},
+    {"server", "user", CONFIG_STRING, 0, SRV(user), .min = 0, .max = SANDBOX_NAME_MAX,
+     .def = "\"lostlove\"", .check = check_account},
+    {"server", "group", CONFIG_STRING, 0, SRV(group), .min = 0, .max = SANDBOX_NAME_MAX,
+     .def = "\"lostlove\"", .check = check_account},
 
     {"network", "tun_name", CONFIG_STRING, 0, SRV(tun_name), .min = 1, .max = 15, .def = "\"ll0\"",
      .check = config_check_ifname},
@@ -243,6 +250,18 @@ static int check_url(const struct config_option *o, const void *target, struct c
 	if (!*host || *host == '/')
 		return config_table_fail(ret, "the URL names no host");
 	return 0;
+}
+
+/* server.user and server.group: a name the system could have; whether
+ * it exists is checked when the daemon starts (sandbox_lookup), so that
+ * --check-config gives the same verdict on any host. */
+static int check_account(const struct config_option *o, const void *target,
+			 struct config_problem *ret)
+{
+	if (sandbox_name_ok((const char *)target + o->offset))
+		return 0;
+	return config_table_fail(ret, "a user or group name is made of letters, digits, '.', '_' "
+				      "and '-', not starting with '-'");
 }
 
 static int check_user_name(const struct config_option *o, const void *target,

@@ -2,13 +2,15 @@
  *
  * Startup, in order: signals blocked before any thread exists (every
  * thread inherits the mask, liburcu's too; the control loop reads them
- * from a signalfd), private key, state file and the lock of its
- * directory (one server per directory), user table, handshake
- * responder, session tables, the UDP port probed (one process per port),
- * TUN device (a new one: one server per name), workers (each with its UDP
- * socket and TUN queue), firewall, control loop; then the "ready" line.
- * Shutdown undoes it in reverse after telling every client
- * DISCONNECT(shutdown). */
+ * from a signalfd), the service user looked up, private key, state file
+ * and the lock of its directory (one server per directory), user table,
+ * handshake responder, the UDP port probed (one process per port), TUN
+ * device (a new one: one server per name), workers' UDP sockets and TUN
+ * queues, firewall, control loop; then, still single-threaded, the
+ * privilege drop and the system-call filter (sandbox.h); then what starts
+ * threads: the session tables (liburcu's resize worker) and the workers;
+ * then the "ready" line. Shutdown undoes it in reverse after telling
+ * every client DISCONNECT(shutdown). */
 #include "core/server.h"
 
 #include <errno.h>
@@ -26,6 +28,7 @@
 #include "core/admission.h"
 #include "core/keyfile.h"
 #include "core/registry.h"
+#include "core/sandbox.h"
 #include "core/timers.h"
 #include "crypto/ct.h"
 #include "crypto/keyenc.h"
@@ -359,7 +362,7 @@ static int check_port(const struct server *srv)
 }
 
 /* Worker i gets a UDP socket of its own and TUN queue i; its thread
- * starts when all are set up (start_workers). */
+ * starts later (start_workers), once privileges are dropped. */
 static int open_worker(struct server *srv, unsigned i)
 {
 	int udp_fd, tun_fd, r = tun_queue(srv, i, &tun_fd);
@@ -449,6 +452,89 @@ static int setup_firewall(struct server *srv)
 	}
 	srv->fw_up = true;
 	return 0;
+}
+
+/* ---- privileges ---- */
+
+/* Whom the server becomes (server.user, server.group): looked up first,
+ * so that a missing user stops the server before it sets anything up. */
+static int lookup_user(const struct server_config *cfg, struct sandbox_ids *ids)
+{
+	char err[512];
+	int r = sandbox_lookup("server", cfg->user, cfg->group, ids, err, sizeof(err));
+
+	if (r < 0)
+		log_error(LOG_GROUP_CORE, "%s", err);
+	else if (!ids->drop)
+		log_warn(LOG_GROUP_CORE,
+			 "server.user = \"%s\": running as root with every capability and no "
+			 "system-call filter; set user = \"lostlove\" (docs/configuration.md)",
+			 cfg->user);
+	return r;
+}
+
+/* What the service user needs later, checked as that user (ACLs count):
+ * to replace the state file in its directory, and to re-read users.toml
+ * on SIGHUP. The daemon changes no permissions of its own accord (the
+ * directory may be /etc): it names the fix. */
+static int check_access(const struct server *srv)
+{
+	const struct server_config *cfg = srv->cfg;
+	const char *grp = cfg->group[0] ? cfg->group : cfg->user;
+	char copy[PATH_MAX];
+	const char *dir;
+
+	snprintf(copy, sizeof(copy), "%s", srv->state.path);
+	dir = dirname(copy);
+	if (access(dir, W_OK | X_OK) != 0) {
+		log_error(
+		    LOG_GROUP_CORE,
+		    "%s: user %s cannot write this directory, where it replaces %s: 'chgrp %s "
+		    "%s && chmod 1770 %s' (docs/configuration.md)",
+		    dir, cfg->user, STATE_FILE, grp, dir, dir);
+		return -EACCES;
+	}
+	if (access(cfg->users_file, R_OK) != 0 && errno != ENOENT) {
+		log_error(LOG_GROUP_CORE,
+			  "%s: user %s cannot read it, and SIGHUP re-reads it: 'chgrp %s %s && "
+			  "chmod 0640 %s' (docs/configuration.md)",
+			  cfg->users_file, cfg->user, grp, cfg->users_file, cfg->users_file);
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* The last step as root, while the process has one thread: the state
+ * file goes to the service user, then the drop, the checks, the filter. */
+static int enter_sandbox(struct server *srv, const struct sandbox_ids *ids)
+{
+	char err[256];
+	int r;
+
+	if (!ids->drop)
+		return 0;
+	r = state_hand_over(&srv->state, ids->uid, ids->gid);
+	if (r < 0) {
+		log_error(LOG_GROUP_CORE, "cannot give %s to user %s: %s", srv->state.path,
+			  srv->cfg->user, strerror(-r));
+		return r;
+	}
+	r = sandbox_drop(ids, err, sizeof(err));
+	if (r < 0) {
+		log_error(LOG_GROUP_CORE, "cannot drop privileges: %s", err);
+		return r;
+	}
+	r = check_access(srv);
+	if (r == 0)
+		r = sandbox_filter(SANDBOX_SERVER, err, sizeof(err));
+	if (r < 0 && r != -EACCES)
+		log_error(LOG_GROUP_CORE, "%s", err);
+	if (r == 0)
+		log_info(LOG_GROUP_CORE,
+			 "running as user %s (uid %u, gid %u) with CAP_NET_ADMIN only, system "
+			 "calls filtered",
+			 srv->cfg->user, (unsigned)ids->uid, (unsigned)ids->gid);
+	return r;
 }
 
 /* ---- the control loop ---- */
@@ -592,14 +678,15 @@ static int start_loop(struct server *srv)
 
 static int setup(struct server *srv)
 {
-	int r = load_key(srv);
+	struct sandbox_ids ids;
+	int r = lookup_user(srv->cfg, &ids);
 
+	if (r == 0)
+		r = load_key(srv);
 	if (r == 0)
 		r = load_state(srv); /* and the lock of its directory */
 	if (r == 0)
 		r = load_users(srv);
-	if (r == 0)
-		r = session_table_init(&srv->sessions);
 	if (r == 0)
 		r = queue_init(&srv->hs_queue, HS_QUEUE_LEN, sizeof(struct hs_item));
 	if (r == 0)
@@ -609,11 +696,16 @@ static int setup(struct server *srv)
 	if (r == 0)
 		r = open_workers(srv);
 	if (r == 0)
-		r = start_workers(srv);
-	if (r == 0)
 		r = setup_firewall(srv);
 	if (r == 0)
 		r = start_loop(srv);
+	if (r == 0)
+		r = enter_sandbox(srv, &ids);
+	/* threads from here on: they inherit the sandbox */
+	if (r == 0)
+		r = session_table_init(&srv->sessions); /* liburcu's resize worker */
+	if (r == 0)
+		r = start_workers(srv);
 	return r;
 }
 
@@ -642,7 +734,7 @@ static void teardown(struct server *srv)
 {
 	int r;
 
-	if (srv->workers)
+	if (srv->workers && srv->sessions.by_index)
 		registry_retire_all(srv, DISCONNECT_SHUTDOWN);
 	stop_data_plane(srv);
 	urcu_memb_barrier(); /* every session freed */

@@ -208,6 +208,23 @@ int state_lock(struct state *st, pid_t *ret_holder)
 	return 0;
 }
 
+int state_hand_over(const struct state *st, uid_t uid, gid_t gid)
+{
+	char tmp[PATH_MAX + 8];
+	int fd, r = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", st->path);
+	if (unlink(tmp) != 0 && errno != ENOENT)
+		return -errno;
+	fd = open(st->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (fchown(fd, uid, gid) != 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 static int write_entries(const struct state *st, FILE *f)
 {
 	char b64[KEY_BASE64_LEN + 1], hex[2 * TAI64N_LEN + 1];

@@ -52,6 +52,11 @@ void state_free(struct state *st);
 #define STATE_LOCK_FILE "lostlove.lock"
 int state_lock(struct state *st, pid_t *ret_holder);
 
+/* Before the server drops its privileges: the state file (if any) is
+ * given to uid:gid and a stale temporary file removed, so that the
+ * service user can replace both later, a sticky directory included. */
+int state_hand_over(const struct state *st, uid_t uid, gid_t gid);
+
 /* The stored timestamp of key, or NULL. */
 const uint8_t *state_get(const struct state *st, const uint8_t key[static 32]);
 /* Records ts for key if it is later than the stored one (marks dirty). */

@@ -36,8 +36,24 @@ if [ "$(id -u)" != 0 ]; then
 	exit 77
 fi
 
+# The daemons drop to the service user after setting up (docs/dataplane.md,
+# "Privileges and sandbox"; server.user and client.user default to it). It
+# must exist; the server's state directory (this one: its key is here) must
+# be writable by the service group, sticky so that the service can replace
+# only files it owns (lostlove.state), not root's; users.toml, re-read on
+# SIGHUP, is root:lostlove 0640 (write_users). Keys and client configs stay
+# root's, 0600: they are read before the drop.
+LL_SERVICE_USER=lostlove
+if ! id -u "$LL_SERVICE_USER" >/dev/null 2>&1; then
+	echo "[+] useradd --system --no-create-home --shell /usr/sbin/nologin $LL_SERVICE_USER"
+	# another run may create it at the same moment: only its absence after is an error
+	useradd --system --no-create-home --shell /usr/sbin/nologin "$LL_SERVICE_USER" ||
+		id -u "$LL_SERVICE_USER" >/dev/null
+fi
+
 LL_TMP=$(mktemp -d "/tmp/lostlove-e2e-$LL_NAME.XXXXXX")
-chmod 700 "$LL_TMP"
+chgrp "$LL_SERVICE_USER" "$LL_TMP"
+chmod 1770 "$LL_TMP"
 
 # ---- printing and failing ----
 
@@ -417,7 +433,8 @@ write_users() {
 
 		EOF
 	done
-	chmod 600 "$LL_TMP/users.toml"
+	chgrp "$LL_SERVICE_USER" "$LL_TMP/users.toml"
+	chmod 640 "$LL_TMP/users.toml"
 }
 
 # write_server_config: $LL_TMP/server.toml and users.toml from SRV_* and

@@ -1276,6 +1276,95 @@ static void test_unreadable(void **state)
 	config_diag_free(&d);
 }
 
+/* ---- the service user -------------------------------------------------- */
+
+/* server.user / server.group and client.user / client.group: defaults,
+ * "root" and "" (no privilege drop), names checked for shape only (the
+ * daemon looks them up at startup, so --check-config judges the same on
+ * every host); and users.toml readable by its group (the service group,
+ * which re-reads it on SIGHUP) draws no warning, by everyone it does. */
+static void test_service_user(void **state)
+{
+	static const struct bad_case bad[] = {
+	    /* 0 */ {"[server]\nuser = \"-lostlove\"\n",
+		     "server.toml:2: key 'server.user': a user or group name is made of letters, "
+		     "digits, '.', '_' and '-', not starting with '-'"},
+	    /* 1 */
+	    {"[server]\ngroup = \"lost love\"\n",
+	     "server.toml:2: key 'server.group': a user or group name is made of letters, digits, "
+	     "'.', '_' and '-', not starting with '-'"},
+	    /* 2 */
+	    {"[server]\nuser = \"a23456789012345678901234567890123\"\n",
+	     "server.toml:2: key 'server.user': must be 0 to 32 bytes long (found 33)"},
+	    /* 3 */
+	    {"[server]\nuser = 0\n",
+	     "server.toml:2: key 'server.user': expected a string, found an integer"},
+	};
+	struct server_config c;
+	struct client_config cc;
+	struct config_diag d;
+
+	(void)state;
+	assert_int_equal(load_server("", NULL, &c, &d), 0);
+	assert_string_equal(c.user, "lostlove");
+	assert_string_equal(c.group, "lostlove");
+	server_config_free(&c);
+	config_diag_free(&d);
+	assert_int_equal(load_server("[server]\nuser = \"root\"\ngroup = \"\"\n", NULL, &c, &d), 0);
+	assert_string_equal(c.user, "root");
+	assert_string_equal(c.group, "");
+	assert_int_equal(d.errors, 0);
+	server_config_free(&c);
+	config_diag_free(&d);
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		print_message("case %zu\n", i);
+		assert_int_equal(load_server(bad[i].text, NULL, &c, &d), -EINVAL);
+		expect_line(&d, bad[i].line);
+		assert_int_equal(d.errors, 1);
+		config_diag_free(&d);
+	}
+
+	assert_int_equal(load_client("[client]\nserver = \"192.0.2.1:443\"\n" CLIENT_KEYS, &cc, &d),
+			 0);
+	assert_string_equal(cc.user, "lostlove");
+	assert_string_equal(cc.group, "lostlove");
+	client_config_free(&cc);
+	config_diag_free(&d);
+	assert_int_equal(load_client("[client]\nserver = \"192.0.2.1:443\"\n" CLIENT_KEYS
+				     "user = \"vpn_1.x\"\ngroup = \"vpn-users\"\n",
+				     &cc, &d),
+			 0);
+	assert_string_equal(cc.user, "vpn_1.x");
+	assert_string_equal(cc.group, "vpn-users");
+	client_config_free(&cc);
+	config_diag_free(&d);
+	assert_int_equal(load_client("[client]\nserver = \"192.0.2.1:443\"\n" CLIENT_KEYS
+				     "user = \"a/b\"\n",
+				     &cc, &d),
+			 -EINVAL);
+	expect_line(&d,
+		    "client.toml:6: key 'client.user': a user or group name is made of letters, "
+		    "digits, '.', '_' and '-', not starting with '-'");
+	config_diag_free(&d);
+
+	/* users.toml root:lostlove 0640: readable by the service group, no
+	 * warning; 0604: by everyone, warned */
+	new_case();
+	put("server.toml", "", 0644);
+	put("users.toml", USER("alice", K_ALICE, "10.8.0.2"), 0640);
+	assert_int_equal(server_config_load(at("server.toml"), &c, &d), 0);
+	assert_int_equal(d.warnings, 0);
+	assert_false(mentions(&d, "readable"));
+	server_config_free(&c);
+	config_diag_free(&d);
+	assert_int_equal(chmod(at("users.toml"), 0604), 0);
+	assert_int_equal(server_config_load(at("server.toml"), &c, &d), 0);
+	expect_line(&d, "users.toml: warning: readable by every user of this host, yet it holds "
+			"secrets; chmod o-rwx");
+	server_config_free(&c);
+	config_diag_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1300,6 +1389,7 @@ int main(void)
 	    cmocka_unit_test(test_unreadable),
 	    cmocka_unit_test(test_open_ports),
 	    cmocka_unit_test(test_open_ports_diff),
+	    cmocka_unit_test(test_service_user),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

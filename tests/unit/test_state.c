@@ -2,8 +2,8 @@
  * empty, timestamps only grow, the file round-trips (and keeps keys of
  * every user), saving is atomic (no temporary file left), malformed
  * files are refused with their line number, a symlink planted at the
- * temporary name is never followed, and the state directory's lock keeps
- * a second server out. */
+ * temporary name is never followed, the state directory's lock keeps a
+ * second server out, and the file is handed to the service user. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -204,6 +204,40 @@ static void test_lock(void **state)
 	unlink(lock);
 }
 
+/* Before the privilege drop the server hands the state file to the
+ * service user and removes a stale temporary file of root's, which the
+ * service could not replace in a sticky directory; without a state file
+ * there is nothing to do. Root only. */
+static void test_hand_over(void **state)
+{
+	char err[256], tmp[sizeof(path) + 8];
+	uint8_t k[32], t[TAI64N_LEN];
+	struct state st;
+	struct stat sb;
+	FILE *f;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	unlink(path);
+	assert_int_equal(state_load(&st, path, err, sizeof(err)), 0);
+	assert_int_equal(state_hand_over(&st, 65534, 65534), 0); /* no file yet */
+	memset(k, 9, sizeof(k));
+	ts(t, 6);
+	assert_int_equal(state_update(&st, k, t), 0);
+	assert_int_equal(state_save(&st), 0);
+	f = fopen(tmp, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(state_hand_over(&st, 65534, 65534), 0);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_uid, 65534);
+	assert_int_equal(sb.st_gid, 65534);
+	assert_int_equal(lstat(tmp, &sb), -1);
+	state_free(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -211,6 +245,7 @@ int main(void)
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_symlink_not_followed),
 	    cmocka_unit_test(test_lock),
+	    cmocka_unit_test(test_hand_over),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
