@@ -65,6 +65,8 @@ struct client {
 	uint64_t switched_ns;	  /* the server's first packet under cur, 0 = not yet */
 	uint64_t confirm_sent_ns; /* our last key confirmation (keepalive under cur) */
 	bool mtu_warned;
+	struct dns_server dns_tried[DNS_MAX]; /* the pushed DNS servers last applied */
+	unsigned n_dns_tried;
 	struct udp_endpoint server;
 	int udp_fd, tun_fd, signal_fd;
 	struct loop *loop;
@@ -391,8 +393,13 @@ static void apply_dns(struct client *c, const struct session_params *p)
 		list[n] = (struct dns_server){.family = AF_INET6};
 		memcpy(list[n].addr, p->dns6[i], 16);
 	}
-	if (!c->cfg->use_server_dns || n == 0 || c->dns_applied)
+	/* once per list: a CONFIG may bring the servers message 2 had no
+	 * room for (docs/protocol.md §2.2) */
+	if (!c->cfg->use_server_dns || n == 0 ||
+	    (n == c->n_dns_tried && memcmp(list, c->dns_tried, n * sizeof(list[0])) == 0))
 		return;
+	memcpy(c->dns_tried, list, n * sizeof(list[0]));
+	c->n_dns_tried = n;
 	r = dns_apply(c->tun_name, list, n);
 	c->dns_applied = r == 0;
 	if (r == 0)
@@ -594,6 +601,7 @@ static void on_config(struct client *c, const struct control_msg *m)
 	if (r < 0)
 		log_warn(LOG_GROUP_CORE, "cannot apply the server's configuration: %s",
 			 strerror(-r));
+	apply_dns(c, &p);
 }
 
 /* Control messages from the server (docs/protocol.md §6.3) on session t. */
