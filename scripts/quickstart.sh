@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Quick start on a fresh Debian 12 machine (as root): installs what is
-# needed, builds, creates a server configuration with generated keys and
-# one user (first run only; later runs reuse it), prints that user's client
-# configuration, then runs the server in the foreground (Ctrl-C stops it).
+# needed, builds, creates the service user lostlove, a server configuration
+# with generated keys and one user (first run only; later runs reuse it),
+# prints that user's client configuration, then runs the server in the
+# foreground (Ctrl-C stops it); it drops to lostlove once set up.
 #
 #   sudo scripts/quickstart.sh [--dir DIR] [--endpoint HOST] [--port N] [--user NAME]
 #
@@ -21,7 +22,7 @@ while [ $# -gt 0 ]; do
 	--endpoint) endpoint=$2; shift 2 ;;
 	--port) port=$2; shift 2 ;;
 	--user) user=$2; shift 2 ;;
-	-h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,12p' "$0"; exit 0 ;;
 	*) echo "quickstart: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -32,6 +33,32 @@ build() {
 	scripts/install-deps.sh >&2
 	if [ -d build ]; then meson setup --reconfigure build >/dev/null; else meson setup build >/dev/null; fi
 	ninja -C build >&2
+}
+
+# The service user the daemons drop to (docs/configuration.md, "The service
+# user"): a system account without a home or a shell, and its own group.
+service_user() {
+	if id -u lostlove >/dev/null 2>&1; then
+		return
+	fi
+	useradd --system --no-create-home --shell /usr/sbin/nologin lostlove
+	log "created the system user lostlove"
+}
+
+# What the server needs once it is lostlove: to replace lostlove.state in
+# DIR (group-writable, sticky: it can replace only its own files) and to
+# re-read users.toml on SIGHUP (root:lostlove 0640). The key, server.toml
+# and client configurations stay root's (0600): they are read before the
+# drop. Only a directory holding a server.toml (ours) is changed.
+permissions() {
+	[ -f "$dir/server.toml" ] || return
+	chown root:lostlove "$dir"
+	chmod 1770 "$dir"
+	if [ -f "$dir/users.toml" ]; then
+		chown root:lostlove "$dir/users.toml"
+		chmod 0640 "$dir/users.toml"
+	fi
+	log "$dir is root:lostlove 1770, users.toml root:lostlove 0640"
 }
 
 default_endpoint() {
@@ -82,7 +109,9 @@ build
 [ -n "$endpoint" ] || endpoint=$(default_endpoint)
 [ -n "$endpoint" ] || { log "no default route: pass --endpoint HOST"; exit 1; }
 case "$endpoint" in *:*) endpoint_str="[$endpoint]" ;; *) endpoint_str=$endpoint ;; esac
+service_user
 configure
+permissions
 build/src/cmd/lostlove-server --check-config -c "$dir/server.toml" >&2
 
 echo "----- client configuration for '$user' ($dir/$user.client.toml) -----"
