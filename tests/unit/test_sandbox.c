@@ -1,12 +1,13 @@
-/* The sandbox (core/sandbox.c): a child under the server's or the
- * client's filter dies of SIGSYS on a system call outside the list
- * (mount, setuid, execve, and outside sanitizer builds ptrace and fork)
- * and lives on allowed ones, threads included; clone3 answers ENOSYS; the
- * lookup of the service user names the key and the fix; and, as root, the
- * drop gives exactly the documented ids, capabilities and flags and
- * refuses a process with a second thread. Every case runs in a forked
- * child: the filter and the drop cannot be undone. Under valgrind, which
- * does not pass seccomp filters through, the filter cases skip. */
+/* The sandbox (core/sandbox.c): a child under the server's or the client's
+ * filter dies of SIGSYS on a system call outside the list (mount, setuid,
+ * execve, and outside sanitizer builds ptrace and fork) and lives on
+ * allowed ones, threads included, and the client's name lookups (as root);
+ * clone3 answers ENOSYS; the lookup of the service user names the key and
+ * the fix; and, as root, the drop gives exactly the documented ids,
+ * capabilities and flags and refuses a process with a second thread. Every
+ * case runs in a forked child: the filter and the drop cannot be undone.
+ * Under valgrind, which does not pass seccomp filters through, the filter
+ * cases skip. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -206,6 +208,45 @@ static void test_allowed_calls_live(void **state)
 	expect_exit0(in_filtered_child(SANDBOX_SERVER, do_clone3), "clone3");
 }
 
+/* The client looks its server's name up after the drop (each new round
+ * of handshakes): getaddrinfo through /etc/hosts, and through glibc's
+ * resolver (res_init asks uname for the host name) for a name that is in
+ * no file. In an empty network namespace, so that the query fails at once
+ * instead of waiting for a server. */
+static int do_name_lookups(void)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *res = NULL;
+	char err[256];
+
+	if (unshare(CLONE_NEWNET) != 0)
+		return 50;
+	if (sandbox_filter(SANDBOX_CLIENT, err, sizeof(err)) < 0)
+		return 51;
+	if (getaddrinfo("localhost", NULL, &hints, &res) != 0)
+		return 52;
+	freeaddrinfo(res);
+	res = NULL;
+	if (getaddrinfo("ll-sandbox-test.invalid", NULL, &hints, &res) == 0)
+		freeaddrinfo(res);
+	return 0;
+}
+
+static void test_client_name_lookup(void **state)
+{
+	int status;
+	pid_t pid;
+
+	(void)state;
+	if (geteuid() != 0 || RUNNING_ON_VALGRIND)
+		skip();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(do_name_lookups());
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	expect_exit0(status, "getaddrinfo under the client's filter");
+}
+
 /* ---- the service user ---- */
 
 static void test_lookup(void **state)
@@ -343,6 +384,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_forbidden_calls_kill),
 	    cmocka_unit_test(test_allowed_calls_live),
+	    cmocka_unit_test(test_client_name_lookup),
 	    cmocka_unit_test(test_lookup),
 	    cmocka_unit_test(test_drop),
 	};
