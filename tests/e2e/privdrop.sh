@@ -20,7 +20,8 @@
 #      forwarding sysctls it changed (both sides byte-identical to before);
 #   6. refusals with a clear error and status 1: a missing service user
 #      (the key and the useradd command named), and a state directory the
-#      service user cannot write (the fix named).
+#      service user cannot write (the fix named);
+#   7. user = "root" keeps root and no filter, with a warning.
 #
 #   ┌──── cli ──────────────────┐      ┌──── srv ──────────────────┐      ┌──── cli2 ──────────┐
 #   │ alice, full tunnel        │      │ server :51820             │      │ bob (after SIGHUP) │
@@ -213,4 +214,15 @@ n srv nft list tables
 if nq srv nft list table inet lostlove >/dev/null 2>&1; then
 	fail "the refused server left its nftables table behind"
 fi
+
+say "check 7: user = \"root\" keeps root, and says so"
+sed 's/^\[server\]$/[server]\nuser = "root"/' "$LL_TMP/server.toml" >"$LL_TMP/root.toml"
+spawn server-root srv "$LL_SERVER" -c "$LL_TMP/root.toml"
+wait_for_log server-root '^lostlove-server: ready: udp ' 20
+wait_for_log server-root '^lostlove-server: warning: server\.user = "root": running as root with every capability and no system-call filter' 1
+run grep -E '^(Uid|CapEff|NoNewPrivs|Seccomp):' "/proc/$(pid_of server-root)/status"
+[ "$(awk '$1 == "Uid:" {print $2}' "/proc/$(pid_of server-root)/status")" = 0 ] &&
+	[ "$(awk '$1 == "Seccomp:" {print $2}' "/proc/$(pid_of server-root)/status")" = 0 ] ||
+	fail "with user = \"root\" the server should stay root, unfiltered"
+stop_clean server-root
 pass
