@@ -75,7 +75,7 @@ static enum worker_drop forward(struct worker *w, const uint8_t *pkt, struct ses
 	enum worker_drop d;
 
 	dst = session_current(dst);
-	if (!session_is_confirmed(dst))
+	if (!session_may_send(dst))
 		return WORKER_DROP_UNCONFIRMED;
 	if (!session_path_budget(dst, len))
 		return WORKER_DROP_PATH_LIMIT;
@@ -173,9 +173,9 @@ static void log_roam(struct worker *w, const struct session *s, const struct udp
 }
 
 /* Control messages from a client (docs/protocol.md §6.3): DISCONNECT
- * (the control thread ends the session), a path probe (answered on the
- * path it came by) and a path reply (moves the endpoint if it answers
- * our probe of that path). */
+ * (nothing more is sealed with the session; the control thread ends it),
+ * a path probe (answered on the path it came by) and a path reply
+ * (validates the path if it answers our probe of it). */
 static enum worker_drop rx_control(struct worker *w, struct session *s, const uint8_t *msg,
 				   size_t len, const struct udp_endpoint *from,
 				   const struct udp_local *to)

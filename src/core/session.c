@@ -66,6 +66,11 @@ bool session_is_confirmed(const struct session *s)
 	return __atomic_load_n(&s->confirmed, __ATOMIC_ACQUIRE);
 }
 
+bool session_may_send(const struct session *s)
+{
+	return session_is_confirmed(s) && !__atomic_load_n(&s->leaving, __ATOMIC_RELAXED);
+}
+
 /* True for exactly one caller: the packet that confirmed the session. */
 static bool confirm_once(struct session *s)
 {

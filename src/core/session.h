@@ -171,6 +171,9 @@ struct session *session_current(struct session *s);
 void session_forget_src(struct session *s, const struct udp_local *src);
 
 bool session_is_confirmed(const struct session *s);
+/* Confirmed, and its client has not said DISCONNECT: the data path may
+ * seal with it (docs/protocol.md §3.4, §6.3). */
+bool session_may_send(const struct session *s);
 
 struct session_table {
 	struct cds_lfht *by_index, *by_addr4, *by_addr6;

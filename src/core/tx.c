@@ -37,7 +37,7 @@ static enum worker_drop tx_one(struct worker *w, uint8_t *buf, size_t len)
 	if (!s)
 		return WORKER_DROP_NO_SESSION;
 	s = session_current(s); /* a confirmed replacement seals from now on */
-	if (!session_is_confirmed(s))
+	if (!session_may_send(s))
 		return WORKER_DROP_UNCONFIRMED;
 	if (!session_path_budget(s, len))
 		return WORKER_DROP_PATH_LIMIT;

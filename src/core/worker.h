@@ -60,7 +60,7 @@ enum worker_drop {
 	WORKER_DROP_SPOOFED,	   /* inner source is not the client's address */
 	WORKER_DROP_C2C,	   /* to another client, client_to_client off */
 	WORKER_DROP_NO_SESSION,	   /* TUN packet to an address no client holds */
-	WORKER_DROP_UNCONFIRMED,   /* session not confirmed yet */
+	WORKER_DROP_UNCONFIRMED,   /* session not confirmed yet, or its client left */
 	WORKER_DROP_TUN_WRITE,	   /* TUN queue full or write error */
 	WORKER_DROP_UDP_SEND,	   /* sendmmsg refused it */
 	WORKER_DROP_NO_BUFFER,	   /* pool empty */

@@ -235,7 +235,7 @@ static void test_open_confirm_roam(void **state)
 }
 
 /* A confirmed successor seals for the user; an unconfirmed one does not
- * (docs/protocol.md §8). */
+ * (docs/protocol.md §8); nothing is sealed after a DISCONNECT (§6.3). */
 static void test_successor(void **state)
 {
 	struct udp_endpoint ep;
@@ -259,6 +259,10 @@ static void test_successor(void **state)
 	assert_int_equal(session_open(next, buf, len, &ep, NULL, NOW, &plain, &ev), TRANSPORT_OK);
 	assert_ptr_equal(session_current(old), next);
 	assert_ptr_equal(session_current(next), next);
+	/* a client that said DISCONNECT gets nothing more */
+	assert_true(session_may_send(next));
+	next->leaving = 1;
+	assert_false(session_may_send(next));
 	urcu_memb_read_unlock();
 	transport_done(&client);
 	session_free(old);
