@@ -200,6 +200,11 @@ void registry_retire(struct server *srv, struct session *s, uint8_t reason, cons
 		log_session(why, s);
 	if (!s->in_draining)
 		unlink_user(srv, s);
+	/* a session s replaced may still be draining: it must not keep a
+	 * pointer to s once s is freed */
+	for (struct session *d = srv->draining; d; d = d->next_pending)
+		if (d->successor == s)
+			link_successor(d, NULL);
 	if (s->in_pending)
 		pending_del(srv, s);
 	if (s->in_draining)
