@@ -108,16 +108,26 @@ static void drain(struct server *srv, struct session *old, uint64_t now_ns)
 
 /* The session parameters message 2 could not carry (a classical
  * handshake: DNS servers), in a CONFIG, CONFIG_SENDS times. */
-static void push_config(struct server *srv, struct session *s, uint64_t now_ns)
+/* The CONFIG message carrying s's whole parameter list into msg; its
+ * length, 0 if it cannot be encoded. */
+static size_t encode_config(const struct session *s, uint8_t *msg, size_t cap)
 {
 	struct control_msg m = {
 	    .type = CONTROL_CONFIG, .config = s->config, .config_len = s->config_len};
+	size_t len = 0;
+
+	return control_encode(&m, msg, cap, &len) == 0 ? len : 0;
+}
+
+static void push_config(struct server *srv, struct session *s, uint64_t now_ns)
+{
 	uint8_t msg[3 + MSG_PARAMS_MAX];
 	size_t len;
 
 	if (!s->config_len || s->config_sends >= CONFIG_SENDS || now_ns < s->config_next_ns)
 		return;
-	if (control_encode(&m, msg, sizeof(msg), &len) == 0)
+	len = encode_config(s, msg, sizeof(msg));
+	if (len)
 		(void)server_send_plain(srv, s, msg, len);
 	s->config_sends++;
 	s->config_next_ns = now_ns + CONFIG_GAP_NS;

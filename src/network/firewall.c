@@ -591,8 +591,12 @@ static int change_conf(struct sysctl_ctx *c, const char *family, const char *ifn
 		       const char *key, char from, char to)
 {
 	char rel[sizeof(((struct firewall_sysctl *)0)->path)];
+	int n = snprintf(rel, sizeof(rel), "%s/conf/%s/%s", family, ifname, key);
 
-	snprintf(rel, sizeof(rel), "%s/conf/%s/%s", family, ifname, key);
+	/* interface names come from a directory listing: check, never cut */
+	if (n < 0 || (size_t)n >= sizeof(rel))
+		return set_error(c->err, c->err_len, -ENAMETOOLONG,
+				 PROC_NET "%s/conf/%s: name too long", family, ifname);
 	return change(c, rel, from, to);
 }
 
