@@ -928,22 +928,6 @@ static void teardown(struct client *c)
 
 /* ---- privileges ---- */
 
-/* Whom the client becomes (client.user, client.group), looked up first. */
-static int lookup_user(const struct client_config *cfg, struct sandbox_ids *ids)
-{
-	char err[512];
-	int r = sandbox_lookup("client", cfg->user, cfg->group, ids, err, sizeof(err));
-
-	if (r < 0)
-		log_error(LOG_GROUP_CORE, "%s", err);
-	else if (!ids->drop)
-		log_warn(LOG_GROUP_CORE,
-			 "client.user = \"%s\": running as root with every capability and no "
-			 "system-call filter; set user = \"lostlove\" (docs/configuration.md)",
-			 cfg->user);
-	return r;
-}
-
 /* The DNS helper's first act: it keeps none of the client's keys. Its
  * memory is a copy, so the client's own config is untouched. */
 static void forget_secrets(void *ctx)
@@ -999,7 +983,7 @@ static int enter_sandbox(const struct sandbox_ids *ids)
 static int start(struct client *c)
 {
 	struct sandbox_ids ids;
-	int r = lookup_user(c->cfg, &ids);
+	int r = sandbox_resolve("client", c->cfg->user, c->cfg->group, &ids);
 
 	if (r == 0) {
 		r = setup(c);

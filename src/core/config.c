@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/config_impl.h"
+#include "core/sandbox.h"
 #include "crypto/ct.h"
 #include "crypto/keyenc.h"
 #include "util/toml.h"
@@ -181,33 +182,60 @@ static int parse_route(const char *s, struct config_prefix *p, struct config_pro
 	return config_table_fail(ret, "\"%.64s\" has host bits set; did you mean \"%s\"?", s, net);
 }
 
-static int parse_list(const struct config_option *o, const struct toml_value *v, void *target,
-		      bool prefixes, struct config_problem *ret)
+int config_parse_strings(const struct config_option *o, const struct toml_value *v,
+			 config_string_fn each, void *ctx, struct config_problem *ret)
 {
-	struct config_prefix *list = (struct config_prefix *)((char *)target + o->offset);
-	unsigned *count = (unsigned *)((char *)target + o->aux);
 	size_t n = toml_array_len(v);
 	const char *s;
+
 	if (toml_type(v) != TOML_ARRAY)
 		return config_table_fail_type(ret, "an array of strings", v);
 	if ((int64_t)n > o->max)
 		return config_table_fail(ret, "at most %lld entries (found %zu)", (long long)o->max,
 					 n);
-	memset(list, 0, o->size);
-	*count = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct toml_value *e = toml_array_get(v, i);
+		int r;
 		ret->at = e;
 		if (toml_get_string(e, &s, NULL) != 0)
 			return config_table_fail_type(ret, "an array of strings", e);
-		int r = prefixes ? parse_route(s, &list[i], ret)
-				 : parse_one_address(s, 0, &list[i], ret);
+		r = each(s, i, ctx, ret);
 		if (r != 0)
 			return r;
-		*count = (unsigned)i + 1;
 	}
 	ret->at = NULL;
 	return 0;
+}
+
+struct prefix_list {
+	struct config_prefix *v;
+	unsigned *count;
+	bool prefixes;
+};
+
+static int parse_list_entry(const char *s, size_t i, void *ctx, struct config_problem *ret)
+{
+	struct prefix_list *l = ctx;
+	int r =
+	    l->prefixes ? parse_route(s, &l->v[i], ret) : parse_one_address(s, 0, &l->v[i], ret);
+
+	if (r == 0)
+		*l->count = (unsigned)i + 1;
+	return r;
+}
+
+static int parse_list(const struct config_option *o, const struct toml_value *v, void *target,
+		      bool prefixes, struct config_problem *ret)
+{
+	struct prefix_list l = {.v = (struct config_prefix *)((char *)target + o->offset),
+				.count = (unsigned *)((char *)target + o->aux),
+				.prefixes = prefixes};
+
+	if (toml_type(v) == TOML_ARRAY && (int64_t)toml_array_len(v) <= o->max) {
+		memset(l.v, 0, o->size);
+		*l.count = 0;
+	}
+	return config_parse_strings(o, v, parse_list_entry, &l, ret);
 }
 
 int config_parse_addresses(const struct config_option *o, const struct toml_value *v, void *target,
@@ -285,6 +313,19 @@ void config_format_kem(const struct config_option *o, const void *target, char *
 
 /* Stricter than the kernel (which takes any byte but '/', ':' and
  * whitespace): these names end up in nft rules and shell commands. */
+/* server.user/group and client.user/group: a name the system could
+ * have; whether it exists is checked when the daemon starts
+ * (sandbox_lookup), so that --check-config gives the same verdict on any
+ * host. */
+int config_check_account(const struct config_option *o, const void *target,
+			 struct config_problem *ret)
+{
+	if (sandbox_name_ok((const char *)target + o->offset))
+		return 0;
+	return config_table_fail(ret, "a user or group name is made of letters, digits, '.', '_' "
+				      "and '-', not starting with '-'");
+}
+
 int config_check_ifname(const struct config_option *o, const void *target,
 			struct config_problem *ret)
 {

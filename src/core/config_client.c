@@ -21,8 +21,6 @@ static int parse_server(const struct config_option *o, const struct toml_value *
 			struct config_problem *ret);
 static void format_server(const struct config_option *o, const void *target, char *buf, size_t len);
 static int check_mtu(const struct config_option *o, const void *target, struct config_problem *ret);
-static int check_account(const struct config_option *o, const void *target,
-			 struct config_problem *ret);
 
 static const struct config_option client_options[] = {
     {"client", "server", CONFIG_CUSTOM, CONFIG_REQUIRED, CLI(server_host), .parse = parse_server,
@@ -47,9 +45,9 @@ static const struct config_option client_options[] = {
     {"client", "log_level", CONFIG_ENUM, 0, CLI(log_level), .names = config_log_levels,
      .def = "\"info\""},
     {"client", "user", CONFIG_STRING, 0, CLI(user), .min = 0, .max = SANDBOX_NAME_MAX,
-     .def = "\"lostlove\"", .check = check_account},
+     .def = "\"lostlove\"", .check = config_check_account},
     {"client", "group", CONFIG_STRING, 0, CLI(group), .min = 0, .max = SANDBOX_NAME_MAX,
-     .def = "\"lostlove\"", .check = check_account},
+     .def = "\"lostlove\"", .check = config_check_account},
 };
 
 #define N_CLIENT ARRAY_LEN(client_options)
@@ -61,17 +59,6 @@ static int check_mtu(const struct config_option *o, const void *target, struct c
 	if (mtu == 0 || mtu >= 576)
 		return 0;
 	return config_table_fail(ret, "must be 0 (take the server's) or 576 to 9000");
-}
-
-/* client.user and client.group: a name the system could have; whether
- * it exists is checked when the client starts (sandbox_lookup). */
-static int check_account(const struct config_option *o, const void *target,
-			 struct config_problem *ret)
-{
-	if (sandbox_name_ok((const char *)target + o->offset))
-		return 0;
-	return config_table_fail(ret, "a user or group name is made of letters, digits, '.', '_' "
-				      "and '-', not starting with '-'");
 }
 
 /* A DNS name: dot-separated labels of letters, digits and '-' (RFC 1123);

@@ -45,6 +45,14 @@ int config_parse_prefixes(const struct config_option *o, const struct toml_value
 void config_format_prefixes(const struct config_option *o, const void *target, char *buf,
 			    size_t len);
 /* A Linux interface name; "" passes only when .min is 0. */
+/* Walks a TOML array of at most o->max strings, calling each for entry i
+ * (ret->at is set to it, for the message): the shape checks and messages
+ * every string-list option shares. 0, or the first error. */
+typedef int (*config_string_fn)(const char *s, size_t i, void *ctx, struct config_problem *ret);
+int config_parse_strings(const struct config_option *o, const struct toml_value *v,
+			 config_string_fn each, void *ctx, struct config_problem *ret);
+int config_check_account(const struct config_option *o, const void *target,
+			 struct config_problem *ret);
 int config_check_ifname(const struct config_option *o, const void *target,
 			struct config_problem *ret);
 

@@ -40,8 +40,6 @@ static int check_ecc(const struct config_option *o, const void *target, struct c
 static int check_rotation_bytes(const struct config_option *o, const void *target,
 				struct config_problem *ret);
 static int check_url(const struct config_option *o, const void *target, struct config_problem *ret);
-static int check_account(const struct config_option *o, const void *target,
-			 struct config_problem *ret);
 static int check_user_name(const struct config_option *o, const void *target,
 			   struct config_problem *ret);
 static int parse_tun4(const struct config_option *o, const struct toml_value *v, void *target,
@@ -88,9 +86,9 @@ static const struct config_option server_options[] = {
     {"server", "obfuscation_file", CONFIG_STRING, 0, SRV(obfuscation_file), .min = 1,
      .max = PATH_MAX - 1, .def = "\"obfuscation.toml\""},
     {"server", "user", CONFIG_STRING, 0, SRV(user), .min = 0, .max = SANDBOX_NAME_MAX,
-     .def = "\"lostlove\"", .check = check_account},
+     .def = "\"lostlove\"", .check = config_check_account},
     {"server", "group", CONFIG_STRING, 0, SRV(group), .min = 0, .max = SANDBOX_NAME_MAX,
-     .def = "\"lostlove\"", .check = check_account},
+     .def = "\"lostlove\"", .check = config_check_account},
 
     {"network", "tun_name", CONFIG_STRING, 0, SRV(tun_name), .min = 1, .max = 15, .def = "\"ll0\"",
      .check = config_check_ifname},
@@ -252,18 +250,6 @@ static int check_url(const struct config_option *o, const void *target, struct c
 	return 0;
 }
 
-/* server.user and server.group: a name the system could have; whether
- * it exists is checked when the daemon starts (sandbox_lookup), so that
- * --check-config gives the same verdict on any host. */
-static int check_account(const struct config_option *o, const void *target,
-			 struct config_problem *ret)
-{
-	if (sandbox_name_ok((const char *)target + o->offset))
-		return 0;
-	return config_table_fail(ret, "a user or group name is made of letters, digits, '.', '_' "
-				      "and '-', not starting with '-'");
-}
-
 static int check_user_name(const struct config_option *o, const void *target,
 			   struct config_problem *ret)
 {
@@ -391,29 +377,20 @@ static int parse_port_range(const char *s, struct config_port_range *p, struct c
 	return 0;
 }
 
+static int parse_port_entry(const char *s, size_t i, void *ctx, struct config_problem *ret)
+{
+	return parse_port_range(s, (struct config_port_range *)ctx + i, ret) == 0 ? 0 : -EINVAL;
+}
+
 /* An array of at most .max such strings; the field's unused entries stay 0. */
 static int parse_open_ports(const struct config_option *o, const struct toml_value *v, void *target,
 			    struct config_problem *ret)
 {
 	struct config_port_range *list = (struct config_port_range *)((char *)target + o->offset);
-	size_t n = toml_array_len(v);
-	const char *s;
-	if (toml_type(v) != TOML_ARRAY)
-		return config_table_fail_type(ret, "an array of strings", v);
-	if ((int64_t)n > o->max)
-		return config_table_fail(ret, "at most %lld entries (found %zu)", (long long)o->max,
-					 n);
-	memset(list, 0, o->size);
-	for (size_t i = 0; i < n; i++) {
-		const struct toml_value *e = toml_array_get(v, i);
-		ret->at = e;
-		if (toml_get_string(e, &s, NULL) != 0)
-			return config_table_fail_type(ret, "an array of strings", e);
-		if (parse_port_range(s, &list[i], ret) != 0)
-			return -EINVAL;
-	}
-	ret->at = NULL;
-	return 0;
+
+	if (toml_type(v) == TOML_ARRAY && (int64_t)toml_array_len(v) <= o->max)
+		memset(list, 0, o->size);
+	return config_parse_strings(o, v, parse_port_entry, list, ret);
 }
 
 static void format_open_ports(const struct config_option *o, const void *target, char *buf,

@@ -24,6 +24,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "util/log.h"
+
 /* AddressSanitizer (GCC says so with a macro, clang with a feature). */
 #if defined(__SANITIZE_ADDRESS__)
 #define SANITIZER 1
@@ -447,5 +449,20 @@ int sandbox_filter(enum sandbox_profile profile, char *err, size_t err_len)
 	else if ((r = seccomp_load(ctx)) < 0)
 		fail(err, err_len, r, "cannot load the system-call filter: %s", strerror(-r));
 	seccomp_release(ctx);
+	return r;
+}
+
+int sandbox_resolve(const char *table, const char *user, const char *group, struct sandbox_ids *ret)
+{
+	char err[512];
+	int r = sandbox_lookup(table, user, group, ret, err, sizeof(err));
+
+	if (r < 0)
+		log_error(LOG_GROUP_CORE, "%s", err);
+	else if (!ret->drop)
+		log_warn(LOG_GROUP_CORE,
+			 "%s.user = \"%s\": running as root with every capability and no "
+			 "system-call filter; set user = \"lostlove\" (docs/configuration.md)",
+			 table, user);
 	return r;
 }

@@ -61,6 +61,11 @@ bool sandbox_name_ok(const char *name);
 int sandbox_lookup(const char *table, const char *user, const char *group, struct sandbox_ids *ret,
 		   char *err, size_t err_len);
 
+/* sandbox_lookup for a daemon's "<table>.user"/"<table>.group", logged:
+ * the error, or a warning when the daemon will stay root. 0 or -errno. */
+int sandbox_resolve(const char *table, const char *user, const char *group,
+		    struct sandbox_ids *ret);
+
 /* Becomes ids->uid/gid with no supplementary groups, keeping exactly
  * SANDBOX_CAPS (effective, permitted, bounding; inheritable and ambient
  * empty); sets no_new_privs and makes the process not dumpable (kept

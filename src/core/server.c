@@ -456,23 +456,6 @@ static int setup_firewall(struct server *srv)
 
 /* ---- privileges ---- */
 
-/* Whom the server becomes (server.user, server.group): looked up first,
- * so that a missing user stops the server before it sets anything up. */
-static int lookup_user(const struct server_config *cfg, struct sandbox_ids *ids)
-{
-	char err[512];
-	int r = sandbox_lookup("server", cfg->user, cfg->group, ids, err, sizeof(err));
-
-	if (r < 0)
-		log_error(LOG_GROUP_CORE, "%s", err);
-	else if (!ids->drop)
-		log_warn(LOG_GROUP_CORE,
-			 "server.user = \"%s\": running as root with every capability and no "
-			 "system-call filter; set user = \"lostlove\" (docs/configuration.md)",
-			 cfg->user);
-	return r;
-}
-
 /* What the service user needs later, checked as that user (ACLs count):
  * to replace the state file in its directory, and to re-read users.toml
  * on SIGHUP. The daemon changes no permissions of its own accord (the
@@ -679,7 +662,7 @@ static int start_loop(struct server *srv)
 static int setup(struct server *srv)
 {
 	struct sandbox_ids ids;
-	int r = lookup_user(srv->cfg, &ids);
+	int r = sandbox_resolve("server", srv->cfg->user, srv->cfg->group, &ids);
 
 	if (r == 0)
 		r = load_key(srv);
