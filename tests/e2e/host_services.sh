@@ -38,20 +38,7 @@ source "$(dirname "$0")/lib.sh" "$@"
 
 PORT=51820
 
-say "topology"
-ns_add cli
-ns_add srv
-ns_add inet
-veth cli c0 srv s0
-veth srv s1 inet i0
-addr cli c0 198.51.100.2/24
-addr cli c0 2001:db8:c::2/64
-addr srv s0 198.51.100.1/24
-addr srv s0 2001:db8:c::1/64
-addr srv s1 203.0.113.1/24
-addr srv s1 2001:db8:1::1/64
-addr inet i0 203.0.113.2/24
-addr inet i0 2001:db8:1::2/64
+behind_server
 addr inet lo 2001:db8:ff::2/128
 # A host that takes its IPv6 default route from router advertisements: the
 # state a global forwarding switch would break.

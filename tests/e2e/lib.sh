@@ -577,6 +577,26 @@ one_link() {
 	addr srv s0 198.51.100.1/24
 }
 
+# behind_server: a client reaching a host behind the server, as users do:
+# cli (198.51.100.2, 2001:db8:c::2) - srv (s0 .1 / ::1, s1 203.0.113.1,
+# 2001:db8:1::1) - inet (203.0.113.2, 2001:db8:1::2).
+behind_server() {
+	say "topology"
+	ns_add cli
+	ns_add srv
+	ns_add inet
+	veth cli c0 srv s0
+	veth srv s1 inet i0
+	addr cli c0 198.51.100.2/24
+	addr cli c0 2001:db8:c::2/64
+	addr srv s0 198.51.100.1/24
+	addr srv s0 2001:db8:c::1/64
+	addr srv s1 203.0.113.1/24
+	addr srv s1 2001:db8:1::1/64
+	addr inet i0 203.0.113.2/24
+	addr inet i0 2001:db8:1::2/64
+}
+
 # attack_setup: the hostile scenarios' hosts and accounts. cli (alice,
 # 198.51.100.2) and atk (192.0.2.2, its own link) both reach srv; mallory
 # is a real account whose keys the attacker holds (the worst case for the
