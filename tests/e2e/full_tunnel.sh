@@ -48,7 +48,7 @@
 #      but src_valid_mark, which stays 1: the killed run alone knew it had
 #      been 0 (network/route.h). Rules that are not the client's but share
 #      its mark or wg-quick's shape are left alone throughout.
-# And: dns = true with no resolvectl on the PATH (no resolver manager) draws
+# And: dns = true with no resolvectl (no resolver manager) draws
 # a clear warning, and the client keeps working.
 #
 # The client's ns uses strict reverse-path filtering (rp_filter = 1), as
@@ -117,13 +117,14 @@ add_user alice 10.8.0.2 fd00:8::2
 SRV_EGRESS=s1
 write_server_config
 write_client_config alice $EP4:51820 '["0.0.0.0/0", "::/0"]'
-# dns = true; the server pushes 10.8.0.1. The client runs with a PATH that
-# holds no resolvectl: the same on every machine, and it can never talk to
+# dns = true; the server pushes 10.8.0.1. The client runs in a mount
+# namespace of its own where every place its DNS helper looks for
+# resolvectl (src/network/dns.c: system directories, never $PATH) holds
+# nothing executable: the same on every machine, and it can never talk to
 # the host's systemd-resolved (which would take the namespace's interface
 # index for one of the host's).
 sed -i 's/^dns = false$/dns = true/' "$LL_TMP/alice.toml"
 grep -q '^dns = true$' "$LL_TMP/alice.toml" || fail "could not set dns = true in alice.toml"
-mkdir "$LL_TMP/nobin"
 
 say "without the tunnel, the internet host is reachable in the clear"
 ping_ok cli $INET4 3
@@ -274,10 +275,11 @@ n srv nft list table inet e2e_probe >/dev/null
 nq cli nft -f - <<<"$(probe_rules)"
 n cli nft list table inet e2e_probe >/dev/null
 
+NO_RESOLVECTL="/usr/bin/resolvectl /bin/resolvectl /usr/sbin/resolvectl /sbin/resolvectl"
 start_full_client() {
 	local from=0
 	[ -f "$LL_TMP/client-alice.log" ] && from=$(wc -l <"$LL_TMP/client-alice.log")
-	spawn client-alice cli env PATH="$LL_TMP/nobin" "$LL_CLIENT" -c "$LL_TMP/alice.toml"
+	spawn client-alice cli unshare -m sh -c "for p in $NO_RESOLVECTL; do [ -e \$p ] && mount --bind /dev/null \$p; done; exec $LL_CLIENT -c $LL_TMP/alice.toml"
 	wait_for_log client-alice '^lostlove-client: connected: ' 30 "$from"
 }
 start_full_client
