@@ -11,7 +11,7 @@
 
 #include "crypto/x25519.h"
 #include "protocol/cookie.h"
-#include "protocol/handshake.h"
+#include "protocol/handshake.c" /* write_init's steps, for a bad ek */
 #include "protocol/transport.h"
 #include "util/endian.h"
 
@@ -550,6 +550,68 @@ static void test_low_order_ephemeral(void **state)
 	free_fixture(&f);
 }
 
+/* A message 1 made as write_init does, but whose ML-KEM encapsulation
+ * key fails the FIPS 203 §7.2 modulus check (its first 12-bit
+ * coefficient is 4095 >= q); everything else is valid, the ek is
+ * encrypted and authenticated, and the macs are right. */
+static size_t make_init_bad_ek(struct fx *f, uint8_t *out)
+{
+	struct handshake_initiator *hs = &f->client;
+	struct noise s = {0};
+	uint8_t *p = out + INIT_OFF_EK;
+
+	memset(out, 0, INIT_LEN_KEM);
+	hs->kem_offered = true;
+	put_header(out, MSG_HANDSHAKE_INIT, true);
+	le32_store(out + INIT_OFF_SENDER, 0xc1c10002);
+	assert_int_equal(noise_begin(&s, hs->base_ck, hs->base_h), 0);
+	assert_int_equal(mix_hash(&s, out, MSG_HEADER_LEN), 0);
+	/* e */
+	assert_int_equal(x25519_keygen(hs->e_priv, hs->e_pub, &rng_system), 0);
+	memcpy(out + INIT_OFF_EPHEMERAL, hs->e_pub, 32);
+	assert_int_equal(mix_hash(&s, hs->e_pub, 32), 0);
+	assert_int_equal(mix_key(&s, hs->e_pub, 32), 0);
+	/* es */
+	assert_int_equal(mix_dh(&s, hs->e_priv, hs->server.public_key), 0);
+	/* s */
+	memcpy(out + INIT_OFF_STATIC, hs->static_pub, 32);
+	assert_int_equal(encrypt_and_hash(&s, out + INIT_OFF_STATIC, 32), 0);
+	/* ss */
+	assert_int_equal(mix_key(&s, hs->server.ss, 32), 0);
+	/* ekem_pk, broken */
+	assert_int_equal(mlkem768_keygen(p, hs->kem_dk, &rng_system), 0);
+	p[0] = 0xff;
+	p[1] |= 0x0f;
+	assert_false(mlkem768_ek_is_valid(p, MLKEM768_EK_LEN));
+	assert_int_equal(encrypt_and_hash(&s, p, MLKEM768_EK_LEN), 0);
+	p += MSG_ENC_EK_LEN;
+	/* {timestamp} */
+	tai64n_encode(p, NOW);
+	assert_int_equal(encrypt_and_hash(&s, p, TAI64N_LEN), 0);
+	assert_int_equal(cookie_add_macs(&hs->cookie, out, INIT_LEN_KEM, MONO), 0);
+	noise_end(&s);
+	return INIT_LEN_KEM;
+}
+
+/* An ek that fails the modulus check is refused with its own reason, and
+ * changes nothing (the user's timestamp is not advanced). */
+static void test_bad_kem_key(void **state)
+{
+	uint8_t init[2048], before[TAI64N_LEN];
+	struct handshake_pending p;
+	struct fx f;
+
+	(void)state;
+	make_fixture(&f, KEM_REQUIRED, KEM_REQUIRED, CIPHER_CHACHAPOLY);
+	memcpy(before, f.users[0].peer.last_timestamp, TAI64N_LEN);
+	size_t len = make_init_bad_ek(&f, init);
+	assert_int_not_equal(cookie_validate(&f.checker, init, len, src_a, 6), COOKIE_MAC_INVALID);
+	assert_int_equal(handshake_consume_init(&f.resp, init, len, NOW, &p), HS_E_KEM_KEY);
+	assert_memory_equal(f.users[0].peer.last_timestamp, before, TAI64N_LEN);
+	assert_string_equal(handshake_result_name(HS_E_KEM_KEY), "bad-kem-key");
+	free_fixture(&f);
+}
+
 static void test_malformed_lengths(void **state)
 {
 	(void)state;
@@ -585,6 +647,7 @@ int main(void)
 	    cmocka_unit_test(test_malformed_lengths),
 	    cmocka_unit_test(test_no_amplification),
 	    cmocka_unit_test(test_low_order_ephemeral),
+	    cmocka_unit_test(test_bad_kem_key),
 	};
 	return cmocka_run_group_tests_name("handshake", tests, NULL, NULL);
 }
