@@ -136,28 +136,6 @@ transfer_check cli inet receiver $INET4 5000 "$LL_TMP/small.bin"
 
 # ---- snapshots of everything the client may change (check 4) ----
 
-snapshot() {
-	local ns=$1
-	echo "## ip rule"
-	nq "$ns" ip rule
-	echo "## ip -6 rule"
-	nq "$ns" ip -6 rule
-	echo "## ip route show table all"
-	nq "$ns" ip route show table all
-	echo "## ip -6 route show table all"
-	nq "$ns" ip -6 route show table all
-	echo "## ip link"
-	nq "$ns" ip -o link show | sed -E 's/^[0-9]+: //; s/ qlen [0-9]+//'
-	echo "## ip addr"
-	nq "$ns" ip -o addr show | sed -E 's/^[0-9]+: //; s/ valid_lft.*//'
-	echo "## nft list ruleset"
-	nq "$ns" nft list ruleset
-	echo "## sysctl net."
-	# Counters and per-boot values that change by themselves are left out.
-	nq "$ns" sysctl -a -r '^net\.' 2>/dev/null |
-		grep -Ev '^net\.netfilter\.nf_conntrack_count |^net\.ipv[46]\.route\.gc_|stable_secret' |
-		sort
-}
 
 # ---- counters of where packets go (checks 2, 3, 5) ----
 #
@@ -266,7 +244,7 @@ expect_route() {
 	[ "$got" = "$want" ] || fail "ip route get $* in $ns goes by '$got', expected $want"
 }
 
-snapshot cli >"$LL_TMP/before.txt"
+ns_snapshot cli >"$LL_TMP/before.txt"
 
 say "server, and the client in full-tunnel mode"
 start_server
@@ -393,7 +371,7 @@ expect_zero cli leak_c0 "after the restart, packets left c0 in the clear"
 say "check 4: SIGTERM removes everything the client added"
 stop_clean client-alice
 n cli nft delete table inet e2e_probe
-snapshot cli >"$LL_TMP/after.txt"
+ns_snapshot cli >"$LL_TMP/after.txt"
 if ! diff -u "$LL_TMP/before.txt" "$LL_TMP/after.txt" >"$LL_TMP/state.diff"; then
 	fail "the client left changes behind in its namespace (- before start, + after stop):
 $(cat "$LL_TMP/state.diff")"
@@ -436,7 +414,7 @@ n cli ip -6 rule add fwmark $MARK lookup main pref 100
 n cli ip -4 rule add table main suppress_prefixlength 0 pref 32764
 n cli ip -6 rule add table main suppress_prefixlength 0 pref 32764
 declare -A rules_before=([-4]="$(nq cli ip -4 rule)" [-6]="$(nq cli ip -6 rule)")
-snapshot cli >"$LL_TMP/before6.txt"
+ns_snapshot cli >"$LL_TMP/before6.txt"
 start_full_client
 expect_one_copy "first start"
 nft_first=$(nq cli nft list table inet lostlove_client)
@@ -486,7 +464,7 @@ transfer_check cli inet receiver $INET6 5007 "$LL_TMP/small.bin"
 	fail "after the crash and restart the internet host saw $LL_XFER_PEER_IP, not 2001:db8:1::1"
 
 stop_clean client-alice
-snapshot cli >"$LL_TMP/after6.txt"
+ns_snapshot cli >"$LL_TMP/after6.txt"
 # The one thing a crash cannot give back: whether src_valid_mark was 0
 # before the killed run set it. The restarted client found 1, cannot tell
 # ours from an administrator's, and leaves it (network/route.h).

@@ -774,6 +774,32 @@ stream_finish() {
 	echo "   stream $id: $LL_STREAM_MIB MiB, sha256 equal"
 }
 
+# ns_snapshot NS: what a daemon may change in a namespace and must undo
+# (rules, routes, links, addresses, nftables, net sysctls), for a
+# before/after comparison.
+ns_snapshot() {
+	local ns=$1
+	echo "## ip rule"
+	nq "$ns" ip rule
+	echo "## ip -6 rule"
+	nq "$ns" ip -6 rule
+	echo "## ip route show table all"
+	nq "$ns" ip route show table all
+	echo "## ip -6 route show table all"
+	nq "$ns" ip -6 route show table all
+	echo "## ip link"
+	nq "$ns" ip -o link show | sed -E 's/^[0-9]+: //; s/ qlen [0-9]+//'
+	echo "## ip addr"
+	nq "$ns" ip -o addr show | sed -E 's/^[0-9]+: //; s/ valid_lft.*//'
+	echo "## nft list ruleset"
+	nq "$ns" nft list ruleset
+	echo "## sysctl net."
+	# Counters and per-boot values that change by themselves are left out.
+	nq "$ns" sysctl -a -r '^net\.' 2>/dev/null |
+		grep -Ev '^net\.netfilter\.nf_conntrack_count |^net\.ipv[46]\.route\.gc_|stable_secret' |
+		sort
+}
+
 # ---- teardown ----
 
 check_sanitizers() {

@@ -62,24 +62,6 @@ echo "uid=\$(/usr/bin/id -u) argv0=\$0 args=\$*" >>"$LL_TMP/resolvectl.log"
 EOF
 chmod 755 "$LL_TMP/fakebin/resolvectl"
 
-# snapshot NS: what a daemon may change in its namespace and must undo.
-snapshot() {
-	local ns=$1
-	echo "## ip rule"
-	nq "$ns" ip rule
-	echo "## ip -6 rule"
-	nq "$ns" ip -6 rule
-	echo "## ip route show table all"
-	nq "$ns" ip route show table all
-	echo "## ip -6 route show table all"
-	nq "$ns" ip -6 route show table all
-	echo "## nft list ruleset"
-	nq "$ns" nft list ruleset
-	echo "## sysctl net."
-	nq "$ns" sysctl -a -r '^net\.' 2>/dev/null |
-		grep -Ev '^net\.netfilter\.nf_conntrack_count |^net\.ipv[46]\.route\.gc_|stable_secret' |
-		sort
-}
 
 # expect_sandboxed NAME PID: every thread of PID as the service user, with
 # exactly CAP_NET_ADMIN, no_new_privs and a seccomp filter.
@@ -107,7 +89,7 @@ expect_sandboxed() {
 }
 
 say "the server drops its privileges"
-snapshot srv >"$LL_TMP/srv-before.txt"
+ns_snapshot srv >"$LL_TMP/srv-before.txt"
 start_server
 wait_for_log server "running as user $LL_SERVICE_USER \(uid $UID_SVC, gid $GID_SVC\) with CAP_NET_ADMIN only, system calls filtered" 5
 if log_has "$(log_of server)" 'readable by every user'; then
@@ -116,7 +98,7 @@ fi
 n srv nft list table inet lostlove >/dev/null
 
 say "the client, full tunnel and DNS, drops its privileges"
-snapshot cli >"$LL_TMP/cli-before.txt"
+ns_snapshot cli >"$LL_TMP/cli-before.txt"
 export LL_LEAK=do-not-inherit # must not reach resolvectl
 spawn client-alice cli unshare -m sh -c \
 	"mount -t overlay overlay -o lowerdir=$LL_TMP/fakebin:/usr/bin /usr/bin && exec $LL_CLIENT -c $LL_TMP/alice.toml"
@@ -169,14 +151,14 @@ say "check 5: SIGTERM undoes everything, after the drop"
 stop_clean client-alice
 grep -q 'args=revert ll0' "$LL_TMP/resolvectl.log" || fail "the client's DNS was not reverted on exit"
 gone "$helper" 5 || fail "the DNS helper (pid $helper) outlived the client"
-snapshot cli >"$LL_TMP/cli-after.txt"
+ns_snapshot cli >"$LL_TMP/cli-after.txt"
 diff -u "$LL_TMP/cli-before.txt" "$LL_TMP/cli-after.txt" >"$LL_TMP/cli.diff" ||
 	fail "the client left changes behind (- before, + after):
 $(cat "$LL_TMP/cli.diff")"
 echo "   client: ip rules, routes of all tables, nft ruleset, net.* sysctls as before it started"
 stop_clean client-bob
 stop_clean server
-snapshot srv >"$LL_TMP/srv-after.txt"
+ns_snapshot srv >"$LL_TMP/srv-after.txt"
 diff -u "$LL_TMP/srv-before.txt" "$LL_TMP/srv-after.txt" >"$LL_TMP/srv.diff" ||
 	fail "the server left changes behind (- before, + after):
 $(cat "$LL_TMP/srv.diff")"
