@@ -8,10 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "crypto/ct.h"
 #include "crypto/hmac.h"
+#include "front/ws.h"
 #include "util/endian.h"
 
 #define TOKEN_HEAD (UPGRADE_TIME_LEN + UPGRADE_MAC_LEN)
@@ -627,20 +626,7 @@ size_t upgrade_replay_count(struct upgrade_replay *c, uint64_t now_s)
 
 int upgrade_accept(char out[static UPGRADE_ACCEPT_LEN + 1], const char *key_b64)
 {
-	static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-	uint8_t md[20];
-	unsigned md_len = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) &&
-		 EVP_DigestUpdate(ctx, key_b64, strlen(key_b64)) &&
-		 EVP_DigestUpdate(ctx, guid, sizeof(guid) - 1) &&
-		 EVP_DigestFinal_ex(ctx, md, &md_len) && md_len == sizeof(md);
-
-	EVP_MD_CTX_free(ctx);
-	if (!ok)
-		return -EIO;
-	b64_encode(out, md, sizeof(md), b64_std, true);
-	return 0;
+	return ws_accept_key((const uint8_t *)key_b64, strlen(key_b64), out);
 }
 
 int upgrade_response_write(char *buf, size_t cap, size_t *ret_len, const char *key_b64,
