@@ -28,6 +28,8 @@ static void decode_l4(const uint8_t *p, size_t len, struct capture_pkt *out)
 		out->sport = be16(p);
 		out->dport = be16(p + 2);
 		out->tcp_flags = p[13];
+		out->tcp_seq =
+		    (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
 		if (off >= 20 && off <= len) {
 			out->payload = p + off;
 			out->payload_len = len - off;

@@ -30,6 +30,7 @@ struct capture_pkt {
 	uint8_t l4; /* 6 TCP, 17 UDP, other: no ports and no payload */
 	uint16_t sport, dport;
 	uint8_t tcp_flags;	/* TCP only */
+	uint32_t tcp_seq;	/* TCP only */
 	uint8_t tos;		/* DSCP << 2 | ECN (IPv4 TOS, IPv6 traffic class) */
 	uint8_t ttl;		/* TTL or hop limit */
 	uint8_t df;		/* IPv4 don't-fragment bit (IPv6: 1, it never fragments en route) */

@@ -24,7 +24,7 @@ for t in python3 ndpiReader tshark; do
 		exit 1
 	}
 done
-for t in ndpi_flows fet pcap_stats; do
+for t in ndpi_flows fet pcap_stats xue_rules; do
 	[ -x "$tools/$t" ] || {
 		echo "FAIL: $tools/$t not built" >&2
 		exit 1
@@ -126,6 +126,23 @@ echo "$out"
 for what in "dscp nonzero" "ecn nonzero" "ttl varies" "df varies"; do
 	grep -q "^FLAG 0 a2b $what" <<<"$out" || fail "pcap_stats misses: $what"
 done
+
+echo "== Xue 2022 OpenVPN rules, Xue 2024 bursts (xue_rules)"
+out=$("$tools/xue_rules" "$tmp/openvpn.pcap")
+echo "$out"
+grep -q 'summary flows=1 opcode_flagged=1 ack_flagged=1 ' <<<"$out" ||
+	fail "the opcode or ACK rule misses the OpenVPN-shaped flow"
+out=$("$tools/xue_rules" "$tmp/random.pcap")
+echo "$out"
+grep -q 'summary flows=1 opcode_flagged=0 ack_flagged=0 ' <<<"$out" ||
+	fail "the opcode or ACK rule (N >= 20) fires on random payloads"
+out=$("$tools/xue_rules" "$tmp/tlsintls.pcap")
+echo "$out"
+grep -q ' https_like=no tls_in_tls=yes$' <<<"$out" || fail "the TLS-in-TLS shape is not flagged"
+out=$("$tools/xue_rules" "$tmp/https.pcap")
+echo "$out"
+grep -q ' bursts=195,6005,0,0(n=2) rt=1.0 https_like=yes tls_in_tls=no$' <<<"$out" ||
+	fail "a plain HTTPS request/response is not https_like, or is flagged TLS-in-TLS"
 
 [ "$failed" = 0 ] || exit 1
 echo "PASS censor_controls"

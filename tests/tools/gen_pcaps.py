@@ -23,6 +23,8 @@ writes, deterministically (fixed seeds), one pcap per control:
   constant.pcap     12,000 UDP payloads each way, random except bytes 0-3 (a constant
                     header), 4 (one of 4 values) and the size 92 on every 50th packet:
                     pcap_stats must flag positions 0-4 and the forbidden size.
+  https.pcap        the same outer handshake, then one small request (200 bytes) and its
+                    response: the plain-HTTPS shape (RT 1, first burst < 300), not TLS-in-TLS.
   iphygiene.pcap    three packets one way: DSCP AF41 (WireGuard's handshake marking),
                     then TTL 63 without DF, then ECN ECT(1): pcap_stats must flag each.
   tlsintls.pcap     a TLS connection whose first application records after the outer
@@ -231,6 +233,20 @@ def iphygiene(path):
     p.close()
 
 
+def https(path):
+    r = random.Random(9)
+    p = Pcap(path)
+    c = TcpConn(p, 40008, 443)
+    c.send(True, client_hello(r, [b"h2"]))
+    c.send(False, b"\x16\x03\x03\x00\x7a" + rnd(r, 122) + b"\x14\x03\x03\x00\x01\x01" +
+           records(r, [2400]))
+    c.send(True, b"\x14\x03\x03\x00\x01\x01" + records(r, [53]))
+    c.send(False, records(r, [250]))  # a session ticket: skipped, it precedes the request
+    c.send(True, records(r, [190]))
+    c.send(False, records(r, [6000]))
+    p.close()
+
+
 def stream(path, seed, shape):
     r = random.Random(seed)
     p = Pcap(path)
@@ -262,6 +278,7 @@ def main():
     tls(os.path.join(out, "tls_alpn.pcap"), [b"h2", b"http/1.1"])
     tlsintls(os.path.join(out, "tlsintls.pcap"))
     iphygiene(os.path.join(out, "iphygiene.pcap"))
+    https(os.path.join(out, "https.pcap"))
     stream(os.path.join(out, "random.pcap"), 6, random_payload)
     stream(os.path.join(out, "constant.pcap"), 7, constant_header)
 

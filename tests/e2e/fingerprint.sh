@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# fingerprint: the censor's tools (tests/tools, docs/obfuscation.md "How we
+# test it") applied to real LostLove sessions, captured on the wire.
+#
+#   ┌──── cli ───────────┐      ┌──── srv ─────────────────────┐
+#   │ ll0 10.8.0.2/24    │      │ ll0 10.8.0.1/24              │
+#   │ c0 198.51.100.2/24 ├──────┤ s0 198.51.100.1/24 :51820    │
+#   └────────────────────┘ veth │ tcpdump on s0: full + mid    │
+#                               └──────────────────────────────┘
+#
+# Traffic: the handshake, pings, 16 MiB up and 16 MiB down (over 10,000
+# packets each way), idle keepalives (every second) and a re-handshake
+# (key_rotation_interval = 6 s). Two captures: "full" from before the
+# server starts, "mid" started after the handshake and the pings, so that
+# the first packet a classifier sees is a data packet (a DPI box that
+# meets the flow mid-way, or after NAT rebinding).
+#
+# Usage: fingerprint.sh BUILD_DIR [STEALTH]   STEALTH = off | standard | maximum
+#        (or LL_STEALTH; default off).
+#
+# stealth off: the plain format (docs/protocol.md §2). The tools' verdicts
+#   are checked against what was measured and recorded in docs/protocol.md
+#   ("What a censor sees of the plain format"): a change that flips one
+#   fails here, and the document is updated with it. They double as
+#   positive controls on real traffic: pcap_stats must flag the header.
+# stealth standard / maximum: nDPI 4.2 (with and without guessing) labels
+#   no flow WireGuard, OpenVPN, Tor, TINC, CiscoVPN or HotspotShield, and
+#   the LostLove flow Unknown; tshark labels no frame wg or openvpn; no byte
+#   position of the first 10,000 payloads of either direction is constant
+#   or low-entropy; no payload has a size of {64, 80, 92, 112, 148}; DSCP and
+#   ECN are 0 and TTL and DF take one value per direction; the Xue-2022
+#   opcode rule (N = 20..100) and ACK rule do not fire. The FET verdict is
+#   printed (informational for UDP: the GFW rule is a TCP rule).
+LL_STEALTH=${2:-${LL_STEALTH:-off}}
+LL_NAME=fingerprint_$LL_STEALTH
+source "$(dirname "$0")/lib.sh" "$@"
+
+case $LL_STEALTH in off | standard | maximum) ;; *) fail "unknown stealth mode '$LL_STEALTH'" ;; esac
+for t in tcpdump tshark; do
+	command -v "$t" >/dev/null || fail "$t is missing (scripts/install-deps.sh installs it)"
+done
+NDPI_FLOWS=$(find_binary ndpi_flows)
+FET=$(find_binary fet)
+PCAP_STATS=$(find_binary pcap_stats)
+XUE=$(find_binary xue_rules)
+MB=${LL_FP_MB:-16}
+PORT=51820
+
+one_link
+# What a censor sees is what leaves the NIC. The daemons send runs of
+# datagrams as one UDP_SEGMENT (GSO) message, which a veth passes on
+# unsegmented (tcpdump would see 46 KB "datagrams"); a real NIC, or the
+# kernel for one without UDP segmentation offload, cuts it up first. One
+# segment per GSO packet makes the kernel do that here, before the capture
+# tap.
+n cli ip link set dev c0 gso_max_segs 1
+n srv ip link set dev s0 gso_max_segs 1
+
+say "keys and configuration (stealth $LL_STEALTH)"
+add_user alice 10.8.0.2 fd00:8::2
+SRV_KEEPALIVE=1
+SRV_ROT_INT=6
+cli_extra=""
+if [ "$LL_STEALTH" != off ]; then
+	SRV_EXTRA=$'\n[obfuscation]\nenabled = true\nstealth_mode = "'$LL_STEALTH'"'
+	cli_extra=$'\n[obfuscation]\nstealth_mode = "'$LL_STEALTH'"'
+fi
+write_server_config
+write_client_config alice 198.51.100.1:$PORT '[]' "$cli_extra"
+
+# capture NAME: tcpdump on the veth, the tunnel's UDP only, whole packets
+# (-s 0), each packet flushed (-U); -Z root: the files are in LL_TMP.
+capture() {
+	spawn "tcpdump-$1" srv tcpdump -i s0 -n -s 0 -U -Z root -w "$LL_TMP/$1.pcap" udp port $PORT
+	wait_for_log "tcpdump-$1" 'listening on s0' 10
+}
+
+say "capture from the start, server, client"
+capture full
+start_server
+start_client alice cli
+ping_ok cli 10.8.0.1 10
+
+say "a second capture starts mid-flow: its first packet is a data packet"
+capture mid
+ping_ok cli 10.8.0.1 3
+
+say "bulk: $MB MiB up, $MB MiB down"
+make_data "$LL_TMP/data.bin" "$MB"
+transfer_check cli srv receiver 10.8.0.1 5001 "$LL_TMP/data.bin"
+transfer_check srv cli sender 10.8.0.1 5002 "$LL_TMP/data.bin"
+
+say "idle: keepalives, and a re-handshake (key_rotation_interval = ${SRV_ROT_INT} s)"
+from=$(log_lines client-alice)
+wait_for_log client-alice '^lostlove-client: connected: ' 20 "$from"
+ping_ok cli 10.8.0.1 3
+stop tcpdump-full INT
+stop tcpdump-mid INT
+for c in full mid; do
+	n=$(tshark -r "$LL_TMP/$c.pcap" -T fields -e frame.number 2>/dev/null | wc -l)
+	echo "   $c.pcap: $n packets"
+done
+
+# ---- the tools ----
+
+results=$LL_TMP/verdicts.txt
+: >"$results"
+verdict() {
+	echo "verdict $*" | tee -a "$results"
+}
+
+say "nDPI 4.2: per-flow verdicts, with and without guessing"
+bad_protos='WireGuard|OpenVPN|Tor|TINC|CiscoVPN|HotspotShield'
+for c in full mid; do
+	for d in "" -d; do
+		out=$("$NDPI_FLOWS" $d -p $PORT "$LL_TMP/$c.pcap")
+		echo "$out"
+		flows=$(grep -c '^flow ' <<<"$out" || true)
+		[ "$flows" -ge 1 ] || fail "ndpi_flows found no flow in $c.pcap"
+		protos=$(grep '^flow ' <<<"$out" | sed -E 's/.* proto=([^ ]*) .*/\1/' | sort -u | paste -sd,)
+		verdict "ndpi $c ${d:-guess} $protos"
+		if [ "$LL_STEALTH" != off ]; then
+			if grep -E "^flow .* (proto|master|app)=([^ ]*\.)?($bad_protos)[ .]" <<<"$out"; then
+				fail "nDPI labels a $LL_STEALTH flow as a VPN ($c.pcap, ${d:-guessing on})"
+			fi
+			[ "$protos" = Unknown ] || fail "nDPI labels a $LL_STEALTH flow $protos, not Unknown ($c.pcap ${d})"
+		fi
+	done
+done
+
+say "tshark: no frame labelled wg or openvpn (its wg heuristic is on)"
+heur=$(tshark -G heuristic-decodes 2>/dev/null)
+grep -qE '^udp[[:space:]]+wg[[:space:]]+T$' <<<"$heur" || fail "tshark's wg heuristic is off: the check would prove nothing"
+for c in full mid; do
+	protos=$(tshark -r "$LL_TMP/$c.pcap" -T fields -e frame.protocols 2>/dev/null)
+	total=$(wc -l <<<"$protos")
+	wg=$(grep -c ':wg' <<<"$protos" || true)
+	ovpn=$(grep -c ':openvpn' <<<"$protos" || true)
+	verdict "tshark $c frames=$total wg=$wg openvpn=$ovpn"
+	if [ "$LL_STEALTH" != off ] && [ $((wg + ovpn)) != 0 ]; then
+		fail "tshark labels $wg frames wg and $ovpn openvpn in $c.pcap"
+	fi
+done
+
+say "per-position statistics, sizes, IP header (first 10,000 payloads each way)"
+for c in full mid; do
+	out=$("$PCAP_STATS" -p $PORT "$LL_TMP/$c.pcap")
+	echo "$out"
+	sum=$(grep '^summary ' <<<"$out")
+	verdict "stats $c ${sum#summary }"
+	while read -r _ _ dir rest; do
+		sampled=$(sed -nE 's/.* sampled=([0-9]+).*/\1/p' <<<" $rest")
+		[ "$sampled" -ge 10000 ] || fail "only $sampled payloads $dir in $c.pcap: the 10,000 the check needs were not reached"
+	done < <(grep '^dir ' <<<"$out")
+	if [ "$LL_STEALTH" != off ]; then
+		grep -q ' flagged_positions=0 forbidden_sizes=0 ip_flags=0 ' <<<"$sum" ||
+			fail "pcap_stats flags $c.pcap of a $LL_STEALTH session: $(grep '^FLAG' <<<"$out" | head -n 20)"
+	fi
+done
+
+say "FET rule on the first client payload (informational: a TCP rule)"
+for c in full mid; do
+	out=$("$FET" -p $PORT "$LL_TMP/$c.pcap")
+	echo "$out"
+	verdict "fet $c $(grep '^summary ' <<<"$out" | cut -d' ' -f2-)"
+done
+
+say "Xue 2022: OpenVPN opcode rule (N = 10..100) and ACK rule"
+for c in full mid; do
+	out=$("$XUE" -p $PORT "$LL_TMP/$c.pcap")
+	echo "$out"
+	verdict "xue $c $(grep '^summary ' <<<"$out" | cut -d' ' -f2-)"
+	if [ "$LL_STEALTH" != off ]; then
+		grep -q ' opcode_flagged=0 ack_flagged=0' <<<"$out" ||
+			fail "an OpenVPN rule of Xue 2022 fires on $c.pcap"
+	fi
+done
+
+if [ "$LL_STEALTH" = off ]; then
+	say "stealth off: the verdicts recorded in docs/protocol.md, and the header flagged"
+	expected=$(sed -n '/^<!-- fingerprint-off verdicts -->$/,/^<!-- end -->$/p' \
+		"$(dirname "$0")/../../docs/protocol.md" | grep '^verdict ' || true)
+	[ -n "$expected" ] || fail "docs/protocol.md has no recorded verdicts for stealth off"
+	got=$(grep -E '^verdict (ndpi|tshark [a-z]+ frames=[0-9]+ wg=[0-9]+)' "$results" |
+		sed -E 's/(frames|wg|openvpn)=[1-9][0-9]*/\1=N/g')
+	want=$(grep -E '^verdict (ndpi|tshark)' <<<"$expected")
+	[ "$got" = "$want" ] || fail "the stealth-off verdicts changed; update docs/protocol.md:
+--- recorded
+$want
+--- measured
+$got"
+	for c in full mid; do
+		out=$("$PCAP_STATS" -p $PORT "$LL_TMP/$c.pcap")
+		for dir in c2s s2c; do
+			# the type byte (1-4, then mostly 4) and the two reserved bytes
+			for pos in 0 2 3; do
+				grep -qE "^FLAG 0 $dir position $pos (constant|low-entropy)" <<<"$out" ||
+					fail "pcap_stats does not flag byte $pos of the plain header ($dir, $c.pcap)"
+			done
+		done
+	done
+fi
+echo "summary: stealth $LL_STEALTH"
+cat "$results"
+pass
