@@ -31,6 +31,29 @@ struct xue_bursts {
 	size_t n; /* bursts seen (any count) */
 };
 
+/* Following a TCP flow's TLS records, both directions (0 = client), to find
+ * where the outer handshake ends (the client's ChangeCipherSpec, then its
+ * next record: Finished) and to count the application-data bursts after
+ * it. Segments are taken in capture order; one whose sequence number is
+ * below what was already seen is a retransmission and skipped. */
+struct xue_tls_dir {
+	int started;
+	uint32_t next_seq;
+	uint8_t hdr[5];
+	size_t hdr_have;
+	size_t body_left;
+};
+
+struct xue_tls {
+	struct xue_tls_dir dir[2];
+	int is_tls; /* 0 unknown, 1 records parse as TLS, -1 not TLS (parsing stops) */
+	int ccs_seen, hs_done_pending, hs_done, last_dir;
+	struct xue_bursts bursts;
+};
+
+/* Feeds one TCP payload (untrusted bytes; zero-initialise t first). */
+void xue_tls_feed(struct xue_tls *t, int dir, uint32_t seq, const uint8_t *p, size_t len);
+
 /* Xue 2024 §8: round trips RT = bursts / 2; "looks like plain HTTPS" when
  * RT < 2.5 and the first burst < 300 bytes. */
 int xue_https_like(const struct xue_bursts *b);

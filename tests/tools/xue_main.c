@@ -27,23 +27,11 @@
 #include <string.h>
 #include <unistd.h>
 
-struct tls_dir {
-	int started;
-	uint32_t next_seq;
-	uint8_t hdr[5];
-	size_t hdr_have;
-	size_t body_left;
-	int ccs_seen;
-};
-
 struct flow_state {
 	uint8_t ops[XUE_MAX_PACKETS];
 	uint16_t sizes[XUE_MAX_PACKETS];
 	size_t count;
-	/* TLS over TCP */
-	struct tls_dir tls[2];
-	int is_tls, hs_done, hs_done_pending, last_dir;
-	struct xue_bursts bursts;
+	struct xue_tls tls; /* TLS over TCP */
 };
 
 struct run {
@@ -51,68 +39,9 @@ struct run {
 	unsigned long opcode_flagged, opcode_n10, ack_flagged, tls_flows, tls_in_tls, https_like;
 };
 
-/* One TLS record header seen in direction dir (0 = client). */
-static void on_record(struct flow_state *s, int dir, uint8_t type)
-{
-	if (type < 0x14 || type > 0x17) {
-		s->is_tls = -1; /* not TLS: stop parsing */
-		return;
-	}
-	if (s->is_tls == 0)
-		s->is_tls = 1;
-	if (dir == 0 && type == 0x14)
-		s->tls[0].ccs_seen = 1;
-	else if (dir == 0 && s->tls[0].ccs_seen && (type == 0x17 || type == 0x16) && !s->hs_done)
-		s->hs_done_pending =
-		    1; /* the client's Finished: bursts start with the next packet */
-}
-
-static void parse_records(struct flow_state *s, int dir, const uint8_t *p, size_t len)
-{
-	struct tls_dir *t = &s->tls[dir];
-	while (len > 0 && s->is_tls >= 0) {
-		if (t->body_left) {
-			size_t k = len < t->body_left ? len : t->body_left;
-			t->body_left -= k;
-			p += k;
-			len -= k;
-			continue;
-		}
-		t->hdr[t->hdr_have++] = *p++;
-		len--;
-		if (t->hdr_have == 5) {
-			t->hdr_have = 0;
-			t->body_left = (size_t)t->hdr[3] << 8 | t->hdr[4];
-			on_record(s, dir, t->hdr[0]);
-		}
-	}
-}
-
 static void on_tcp(struct flow_state *s, int dir, const struct capture_pkt *pkt)
 {
-	struct tls_dir *t = &s->tls[dir];
-	uint32_t len = (uint32_t)pkt->payload_len;
-
-	if (len == 0 || s->is_tls < 0)
-		return;
-	if (t->started && (int32_t)(pkt->tcp_seq - t->next_seq) < 0)
-		return; /* a retransmission */
-	t->started = 1;
-	t->next_seq = pkt->tcp_seq + len;
-	if (s->hs_done) {
-		if (s->bursts.n == 0 && dir == 1)
-			return; /* server records before the client's first (session tickets) */
-		if (s->bursts.n == 0 || dir != s->last_dir) {
-			s->bursts.n++;
-			s->last_dir = dir;
-		}
-		if (s->bursts.n <= 4)
-			s->bursts.b[s->bursts.n - 1] += len;
-		return;
-	}
-	parse_records(s, dir, pkt->payload, len);
-	if (s->hs_done_pending)
-		s->hs_done = 1;
+	xue_tls_feed(&s->tls, dir, pkt->tcp_seq, pkt->payload, pkt->payload_len);
 }
 
 static void on_udp(struct flow_state *s, const struct capture_pkt *pkt)
@@ -167,10 +96,11 @@ static void report_udp(struct run *r, const char *name, struct flow_state *s)
 
 static void report_tls(struct run *r, const char *name, struct flow_state *s)
 {
-	int like = xue_https_like(&s->bursts), tit = xue_tls_in_tls(&s->bursts);
+	const struct xue_bursts *b = &s->tls.bursts;
+	int like = xue_https_like(b), tit = xue_tls_in_tls(b);
 	printf("tls %s bursts=%zu,%zu,%zu,%zu(n=%zu) rt=%.1f https_like=%s tls_in_tls=%s\n", name,
-	       s->bursts.b[0], s->bursts.b[1], s->bursts.b[2], s->bursts.b[3], s->bursts.n,
-	       (double)s->bursts.n / 2, like ? "yes" : "no", tit ? "yes" : "no");
+	       b->b[0], b->b[1], b->b[2], b->b[3], b->n, (double)b->n / 2, like ? "yes" : "no",
+	       tit ? "yes" : "no");
 	r->tls_flows++;
 	r->https_like += (unsigned long)like;
 	r->tls_in_tls += (unsigned long)tit;
@@ -187,7 +117,7 @@ static void report(struct run *r)
 		capture_flow_name(f, name, sizeof(name));
 		if (f->l4 == 17)
 			report_udp(r, name, s);
-		else if (s->is_tls == 1 && s->hs_done)
+		else if (s->tls.is_tls == 1 && s->tls.hs_done)
 			report_tls(r, name, s);
 	}
 	printf("summary flows=%zu opcode_flagged=%lu ack_flagged=%lu opcode_n10=%lu tls_flows=%lu "
