@@ -165,6 +165,15 @@ static int set_options(int fd, const struct udp_endpoint *bind_to, const struct 
 		set_buffers(fd, o->buffer_bytes);
 	if (r == 0 && o->gro)
 		(void)set_int(fd, SOL_UDP, UDP_GRO, 1); /* optional: receive copes either way */
+	/* IPv4 DF clear on every datagram (also IPv4 on the dual-stack socket).
+	 * With the default (IP_PMTUDISC_WANT) the kernel sets DF on a datagram
+	 * no longer than the path MTU but judges a UDP_SEGMENT run by its total
+	 * length, so runs left with DF clear and single datagrams with DF set:
+	 * one flow, two DF values, which a censor sees (tests/e2e/fingerprint.sh).
+	 * DF set everywhere would forbid the fragmentation a large handshake
+	 * needs on a narrow IPv4 path (docs/protocol.md §10), so clear it is. */
+	if (r == 0)
+		r = set_int(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT);
 	if (r == 0 && o->pktinfo && is_wildcard(bind_to)) {
 		/* IPv4 datagrams, also those on the dual-stack socket */
 		r = set_int(fd, IPPROTO_IP, IP_PKTINFO, 1);

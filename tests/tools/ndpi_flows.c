@@ -151,12 +151,23 @@ static void print_risks(ndpi_risk risk)
 		printf("none");
 }
 
+/* nDPI's confidence names have spaces ("Match by port"): one word per
+ * field keeps the line parsable. */
+static const char *confidence_word(ndpi_confidence_t c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", ndpi_confidence_get_name(c));
+	for (char *p = buf; *p; p++)
+		if (*p == ' ')
+			*p = '_';
+	return buf;
+}
+
 static void report(struct run *r, int guess)
 {
 	for (size_t i = 0; i < capture_table_count(r->flows); i++) {
 		struct capture_flow *f = capture_table_at(r->flows, i);
 		struct ndpi_state *s = f->user;
-		char name[160], pname[128];
+		char name[160], pname[128], conf[64];
 		uint8_t guessed = 0;
 		ndpi_protocol p;
 
@@ -172,7 +183,7 @@ static void report(struct run *r, int guess)
 		       name, (unsigned long long)f->packets[0], (unsigned long long)f->packets[1],
 		       pname, ndpi_get_proto_name(r->ndpi, p.master_protocol),
 		       ndpi_get_proto_name(r->ndpi, p.app_protocol), guessed ? "yes" : "no",
-		       ndpi_confidence_get_name(s->flow->confidence));
+		       confidence_word(s->flow->confidence, conf, sizeof(conf)));
 		print_risks(s->flow->risk);
 		printf("\n");
 	}
