@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # bench/tunnel.sh: the tunnel's throughput, latency and CPU cost, next to
-# wireguard-go, OpenVPN and the bare veth path, on one machine, in network
-# namespaces. Run by hand as root (not in CI):
+# wireguard-go (Debian's 2022 build and upstream with its offloads), OpenVPN
+# and the bare forwarded path, on one machine, in network namespaces. Run
+# by hand as root (not in CI):
 #
 #   bench/tunnel.sh [BUILD_DIR]       # default build-bench-tun, set up as a release build
 #
-#   ┌──── cli ───────────────────┐        ┌──── srv ───────────────────┐
-#   │ iperf3 -c, ping            │        │ iperf3 -s                  │
-#   │ ll0  10.8.0.2  (LostLove)  │        │ ll0  10.8.0.1              │
-#   │ wgc  10.9.0.2  (wg-go)     │        │ wgs  10.9.0.1              │
-#   │ ovc  10.10.0.2 (OpenVPN)   │        │ ovs  10.10.0.1             │
-#   │ c0   198.51.100.2/24       ├────────┤ s0   198.51.100.1/24 (raw) │
-#   └────────────────────────────┘  veth  └────────────────────────────┘
+# The client reaches a host *behind* the server, as users do: every tunnel
+# packet is forwarded by the server's kernel between its TUN device and s1.
+#
+#   ┌──── cli ──────────────────┐      ┌──── srv ──────────────┐      ┌── inet ───────────┐
+#   │ iperf3 -c, ping           │      │ ll0  10.8.0.1         │      │ iperf3 -s         │
+#   │ ll0  10.8.0.2  (LostLove) │      │ wgs  10.9.0.1         │      │                   │
+#   │ wgc  10.9.0.2  (wg-go)    │      │ ovs  10.10.0.1        │      │ i0 203.0.113.2/24 │
+#   │ ovc  10.10.0.2 (OpenVPN)  │      │ s1   203.0.113.1/24   ├──────┤ 10/8, 198.51.100/ │
+#   │ c0   198.51.100.2/24      ├──────┤ s0   198.51.100.1/24  │ veth │ 24 via 203.0.113.1│
+#   └───────────────────────────┘ veth └───────────────────────┘      └───────────────────┘
 #
 # For each path, one at a time (only its daemons running): single-stream TCP
 # client→server ("up") and server→client ("down", iperf3 -R), 4-stream TCP
@@ -25,7 +29,10 @@
 #
 # Environment: BENCH_SECONDS (per iperf3 run, default 10), BENCH_RUNS (3),
 # BENCH_ONLY (space-separated subset of: raw performance balanced
-# maximum_security balanced-avx512vl-off wireguard-go openvpn),
+# maximum_security balanced-avx512vl-off wireguard-go wireguard-go-upstream
+# openvpn), WG_UPSTREAM (the upstream wireguard-go binary, built with
+# ../shared/tools/wireguard-go-modern.sh; default /opt/wg-modern/wireguard-go;
+# the path is skipped with a note when it is absent),
 # BENCH_NO_WRITE=1 (print only). balanced-avx512vl-off is balanced with
 # OPENSSL_ia32cap=":~0x80000000" in both daemons' environment.
 LL_NAME=tunnel-bench
@@ -52,7 +59,9 @@ source "$ROOT/tests/e2e/lib.sh" "$BUILD"
 
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
 RUNS=${BENCH_RUNS:-3}
-PATHS=${BENCH_ONLY:-raw performance balanced maximum_security balanced-avx512vl-off wireguard-go openvpn}
+PATHS=${BENCH_ONLY:-raw performance balanced maximum_security balanced-avx512vl-off wireguard-go wireguard-go-upstream openvpn}
+WG_UPSTREAM=${WG_UPSTREAM:-/opt/wg-modern/wireguard-go}
+FAR=203.0.113.2 # the iperf3 server behind the server
 CLK_TCK=$(getconf CLK_TCK)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 RESULTS="$LL_TMP/results.tsv"
@@ -130,7 +139,9 @@ measure() {
 # ---- the paths ----
 
 bench_raw() {
-	measure raw 198.51.100.1
+	n cli ip route add 203.0.113.0/24 via 198.51.100.1
+	measure raw "$FAR"
+	n cli ip route del 203.0.113.0/24 via 198.51.100.1
 }
 
 # bench_lostlove MODE [NAME]: NAME defaults to lostlove-MODE; the
@@ -143,34 +154,52 @@ bench_lostlove() {
 	SRV_WORKERS=0
 	SRV_ROT_INT=120
 	write_server_config
-	write_client_config alice 198.51.100.1:51820 '[]'
+	write_client_config alice 198.51.100.1:51820 '["203.0.113.0/24"]'
 	start_server server-$mode srv
 	start_client alice cli
-	measure "$name" 10.8.0.1 "$(pid_of server-$mode)" "$(pid_of client-alice)"
+	measure "$name" "$FAR" "$(pid_of server-$mode)" "$(pid_of client-alice)"
 	stop_clean client-alice
 	stop_clean server-$mode
 }
 
+# bench_wireguard_go [BINARY NAME]: Debian's wireguard-go by default.
 bench_wireguard_go() {
-	local k="$LL_TMP/wg"
+	local bin=${1:-wireguard-go} name=${2:-wireguard-go} k="$LL_TMP/wg"
 	wg genkey >"$k-s.key" && wg pubkey <"$k-s.key" >"$k-s.pub"
 	wg genkey >"$k-c.key" && wg pubkey <"$k-c.key" >"$k-c.pub"
 	export WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1
-	spawn wg-srv srv wireguard-go -f wgs
-	spawn wg-cli cli wireguard-go -f wgc
+	spawn wg-srv srv "$bin" -f wgs
+	spawn wg-cli cli "$bin" -f wgc
 	wait_until 10 test -S /var/run/wireguard/wgs.sock
 	wait_until 10 test -S /var/run/wireguard/wgc.sock
 	n srv wg set wgs listen-port 51900 private-key "$k-s.key" \
 		peer "$(cat "$k-c.pub")" allowed-ips 10.9.0.2/32
 	n cli wg set wgc private-key "$k-c.key" \
-		peer "$(cat "$k-s.pub")" allowed-ips 10.9.0.0/24 endpoint 198.51.100.1:51900
+		peer "$(cat "$k-s.pub")" allowed-ips 10.9.0.0/24,203.0.113.0/24 endpoint 198.51.100.1:51900
 	n srv ip addr add 10.9.0.1/24 dev wgs
 	n cli ip addr add 10.9.0.2/24 dev wgc
 	n srv ip link set wgs mtu 1420 up
 	n cli ip link set wgc mtu 1420 up
-	measure wireguard-go 10.9.0.1 "$(pid_of wg-srv)" "$(pid_of wg-cli)"
+	n cli ip route add 203.0.113.0/24 dev wgc
+	measure "$name" "$FAR" "$(pid_of wg-srv)" "$(pid_of wg-cli)"
 	stop wg-cli
 	stop wg-srv
+	gone_device cli wgc
+	gone_device srv wgs
+}
+
+# A stopped daemon's TUN device (and its routes) can outlive the process
+# by a moment; the next path must not find them.
+gone_device() {
+	wait_until 5 bash -c "! ip netns exec $LL_PREFIX$1 ip link show $2 >/dev/null 2>&1"
+}
+
+bench_wireguard_go_upstream() {
+	if [ ! -x "$WG_UPSTREAM" ]; then
+		say "wireguard-go-upstream: $WG_UPSTREAM missing (build it with ../shared/tools/wireguard-go-modern.sh); skipped"
+		return 0
+	fi
+	bench_wireguard_go "$WG_UPSTREAM" wireguard-go-upstream
 }
 
 make_openvpn_pki() {
@@ -198,10 +227,10 @@ bench_openvpn() {
 		--cert "$d/server.crt" --key "$d/server.key" --ifconfig 10.10.0.1 10.10.0.2
 	spawn ovpn-cli cli openvpn "${common[@]}" --dev ovc --remote 198.51.100.1 1194 --nobind \
 		--tls-client --remote-cert-tls server --cert "$d/client.crt" --key "$d/client.key" \
-		--ifconfig 10.10.0.2 10.10.0.1
+		--ifconfig 10.10.0.2 10.10.0.1 --route 203.0.113.0 255.255.255.0
 	wait_for_log ovpn-cli 'Initialization Sequence Completed' 30
 	wait_for_log ovpn-srv 'Initialization Sequence Completed' 30
-	measure openvpn 10.10.0.1 "$(pid_of ovpn-srv)" "$(pid_of ovpn-cli)"
+	measure openvpn "$FAR" "$(pid_of ovpn-srv)" "$(pid_of ovpn-cli)"
 	stop ovpn-cli
 	stop ovpn-srv
 }
@@ -222,25 +251,25 @@ report() {
 	echo "| path | TCP up, 1 stream (Mbit/s) | TCP down, 1 stream | TCP up, 4 streams | ping RTT (ms) | CPU s/GB up | CPU s/GB down |"
 	echo "|---|--:|--:|--:|--:|--:|--:|"
 	for name in raw lostlove-performance lostlove-balanced lostlove-maximum_security \
-		lostlove-balanced-avx512vl-off wireguard-go openvpn; do
+		lostlove-balanced-avx512vl-off wireguard-go wireguard-go-upstream openvpn; do
 		[ -n "$(get "$name" tcp_up)" ] || continue
 		echo "| $name | $(mbit "$name" tcp_up) | $(mbit "$name" tcp_down) | $(mbit "$name" tcp_p4) |" \
 			"$(get "$name" rtt_ms) | $(get "$name" cpu_up || true) | $(get "$name" cpu_down || true) |" |
 			sed 's/|  |/| — |/g; s/|  |/| — |/g'
 	done
-	if [ -n "$(get wireguard-go tcp_up)" ] && grep -q '^lostlove-' "$RESULTS"; then
+	local base
+	for base in wireguard-go wireguard-go-upstream; do
+		[ -n "$(get "$base" tcp_up)" ] && grep -q '^lostlove-' "$RESULTS" || continue
 		echo
-		echo "Ratios to wireguard-go (throughput: higher is better; CPU per GB: lower is better):"
+		echo "Ratios to $base (throughput: higher is better; CPU per GB: lower is better):"
 		echo
 		echo "| LostLove mode | TCP up | TCP down | TCP up ×4 | CPU/GB up | CPU/GB down |"
 		echo "|---|--:|--:|--:|--:|--:|"
-		for name in lostlove-performance lostlove-balanced lostlove-maximum_security \
-			lostlove-balanced-avx512vl-off; do
-			[ -n "$(get "$name" tcp_up)" ] || continue
-			echo "| ${name#lostlove-} | $(ratio "$name" wireguard-go tcp_up) | $(ratio "$name" wireguard-go tcp_down) |" \
-				"$(ratio "$name" wireguard-go tcp_p4) | $(ratio "$name" wireguard-go cpu_up) | $(ratio "$name" wireguard-go cpu_down) |"
+		for name in $(awk '$1 ~ /^lostlove-/ && !seen[$1]++ {print $1}' "$RESULTS"); do
+			echo "| ${name#lostlove-} | $(ratio "$name" "$base" tcp_up) | $(ratio "$name" "$base" tcp_down) |" \
+				"$(ratio "$name" "$base" tcp_p4) | $(ratio "$name" "$base" cpu_up) | $(ratio "$name" "$base" cpu_down) |"
 		done
-	fi
+	done
 }
 
 machine() {
@@ -256,7 +285,9 @@ machine() {
 		2>/dev/null || echo unknown)
 	echo "- LostLove $commit, build type $buildtype," \
 		"worker_threads = 0 (all CPUs), firewall none, log_level info"
-	echo "- $(wireguard-go --version | head -n1), $(openvpn --version | head -n1 | cut -d' ' -f1-2)" \
+	local upstream="upstream wireguard-go: not built"
+	[ -x "$WG_UPSTREAM" ] && upstream="upstream $("$WG_UPSTREAM" --version | head -n1) (offloads)"
+	echo "- $(wireguard-go --version | head -n1) (Debian), $upstream, $(openvpn --version | head -n1 | cut -d' ' -f1-2)" \
 		"(AES-256-GCM, TLS, --disable-dco), $(iperf3 --version | head -n1 | cut -d' ' -f1-2)"
 	echo "- command: \`bench/tunnel.sh\` (BENCH_SECONDS=$SECONDS_PER_RUN, BENCH_RUNS=$RUNS);" \
 		"medians of $RUNS runs of ${SECONDS_PER_RUN} s (iperf3 -O 1), ping: 100 × 10 ms, averaged"
@@ -298,9 +329,12 @@ write_results() {
 
 # ---- main ----
 
-one_link
-spawn iperf3 srv iperf3 -s
-wait_until 5 tcp_listening srv 5201
+behind_server
+enable_forwarding srv
+n inet ip route add 10.0.0.0/8 via 203.0.113.1      # the tunnels' client addresses
+n inet ip route add 198.51.100.0/24 via 203.0.113.1 # the raw path's
+spawn iperf3 inet iperf3 -s
+wait_until 5 tcp_listening inet 5201
 add_user alice 10.8.0.2 fd00:8::2
 
 for p in $PATHS; do
@@ -313,6 +347,7 @@ for p in $PATHS; do
 		OPENSSL_ia32cap=":~0x80000000" bench_lostlove balanced "lostlove-$p"
 		;;
 	wireguard-go) bench_wireguard_go ;;
+	wireguard-go-upstream) bench_wireguard_go_upstream ;;
 	openvpn) bench_openvpn ;;
 	*) fail "unknown path $p" ;;
 	esac
