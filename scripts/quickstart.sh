@@ -76,8 +76,15 @@ configure() {
 	fi
 	install -d -m 0700 "$dir"
 	umask 077
-	sed "s/^port = 443/port = $port/" config/server.toml >"$dir/server.toml"
+	sed -e "s/^port = 443/port = $port/" \
+	    -e 's/^tls_certificate_file = ""/tls_certificate_file = "tls.crt"/' \
+	    -e 's/^tls_key_file = ""/tls_key_file = "tls.key"/' \
+	    config/server.toml >"$dir/server.toml"
 	cp config/obfuscation.toml "$dir/obfuscation.toml"
+	# the TLS front (protocol = "tcp"/"both") needs a certificate: a
+	# self-signed one until a real one replaces tls.crt/tls.key
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
+		-subj "/CN=$endpoint" -keyout "$dir/tls.key" -out "$dir/tls.crt" 2>/dev/null
 	"$admin" genkey >"$dir/server.key"
 	local server_pub client_priv client_pub psk
 	server_pub=$("$admin" pubkey <"$dir/server.key")

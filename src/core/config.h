@@ -63,7 +63,7 @@ struct server_config {
 	/* [server] */
 	char bind_address[64]; /* numeric IPv4/IPv6 address; "::" = dual stack */
 	uint16_t port;
-	enum config_protocol protocol; /* only UDP is served so far */
+	enum config_protocol protocol; /* "tcp"/"both": the TCP front (src/front/) */
 	uint32_t max_connections;
 	uint32_t worker_threads; /* resolved: 0 in the file = online CPUs */
 	char private_key_file[PATH_MAX];
@@ -97,6 +97,14 @@ struct server_config {
 	enum config_stealth stealth_mode;
 	enum config_disguise disguise_as;
 	char fallback_site[256]; /* "" = the built-in mimic */
+	/* the TCP front (protocol "tcp"/"both"; src/front/) */
+	bool front_tls; /* false: plain HTTP behind a TLS-terminating proxy/CDN */
+	char tls_certificate_file[PATH_MAX];
+	char tls_key_file[PATH_MAX];
+	bool proxy_protocol; /* a PROXY v2 header before every TCP connection */
+	uint32_t front_max_connections;
+	uint32_t front_header_timeout_s;    /* nginx client_header_timeout */
+	uint32_t front_keepalive_timeout_s; /* nginx keepalive_timeout */
 	/* [performance] */
 	bool zero_copy, io_uring; /* accepted, not applied: epoll + batched syscalls */
 	uint32_t buffer_pool_size;

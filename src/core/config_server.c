@@ -83,6 +83,11 @@ static const struct config_option server_options[] = {
      .max = PATH_MAX - 1, .def = "\"server.key\""},
     {"server", "users_file", CONFIG_STRING, 0, SRV(users_file), .min = 1, .max = PATH_MAX - 1,
      .def = "\"users.toml\""},
+    {"server", "tls_certificate_file", CONFIG_STRING, 0, SRV(tls_certificate_file), .min = 0,
+     .max = PATH_MAX - 1, .def = "\"\""},
+    {"server", "tls_key_file", CONFIG_STRING, 0, SRV(tls_key_file), .min = 0, .max = PATH_MAX - 1,
+     .def = "\"\""},
+    {"server", "proxy_protocol", CONFIG_BOOL, 0, SRV(proxy_protocol), .def = "false"},
     {"server", "obfuscation_file", CONFIG_STRING, 0, SRV(obfuscation_file), .min = 1,
      .max = PATH_MAX - 1, .def = "\"obfuscation.toml\""},
     {"server", "user", CONFIG_STRING, 0, SRV(user), .min = 0, .max = SANDBOX_NAME_MAX,
@@ -128,6 +133,13 @@ static const struct config_option server_options[] = {
      .def = "\"nginx\""},
     {"obfuscation", "fallback_site", CONFIG_STRING, 0, SRV(fallback_site), .min = 0, .max = 255,
      .def = "\"\"", .check = check_url},
+    {"obfuscation", "front_tls", CONFIG_BOOL, 0, SRV(front_tls), .def = "true"},
+    {"obfuscation", "front_max_connections", CONFIG_UINT, 0, SRV(front_max_connections), .min = 1,
+     .max = 1000000, .def = "1024"},
+    {"obfuscation", "front_header_timeout", CONFIG_UINT, 0, SRV(front_header_timeout_s), .min = 1,
+     .max = 3600, .def = "60"},
+    {"obfuscation", "front_keepalive_timeout", CONFIG_UINT, 0, SRV(front_keepalive_timeout_s),
+     .min = 1, .max = 3600, .def = "75"},
 
     {"performance", "zero_copy", CONFIG_BOOL, 0, SRV(zero_copy), .def = "false",
      .warn = NOT_YET_EPOLL},
@@ -192,15 +204,10 @@ static int check_bind(const struct config_option *o, const void *target, struct 
 static int check_protocol(const struct config_option *o, const void *target,
 			  struct config_problem *ret)
 {
-	int protocol;
-	memcpy(&protocol, (const char *)target + o->offset, sizeof(protocol));
-	if (protocol == PROTOCOL_UDP)
-		return 0;
-	/* an error, not a warning: silently not listening on TCP would strand
-	 * every client configured for it */
-	return config_table_fail(ret,
-				 "not yet supported: the TLS front arrives with the obfuscation "
-				 "issue; use protocol = \"udp\"");
+	(void)o;
+	(void)target;
+	(void)ret;
+	return 0; /* "tcp" and "both" start the TCP front (check_front) */
 }
 
 static int check_ecc(const struct config_option *o, const void *target, struct config_problem *ret)
@@ -458,6 +465,11 @@ static void resolve_paths(struct config_table *t, struct server_config *c)
 		config_table_report(t, true, idx(t, "server", "users_file"), "path too long");
 	if (resolve(dir, c->obfuscation_file) != 0)
 		config_table_report(t, true, idx(t, "server", "obfuscation_file"), "path too long");
+	if (c->tls_certificate_file[0] && resolve(dir, c->tls_certificate_file) != 0)
+		config_table_report(t, true, idx(t, "server", "tls_certificate_file"),
+				    "path too long");
+	if (c->tls_key_file[0] && resolve(dir, c->tls_key_file) != 0)
+		config_table_report(t, true, idx(t, "server", "tls_key_file"), "path too long");
 }
 
 /* [obfuscation] may also live in its own file; a missing file is fine
@@ -613,13 +625,31 @@ static void check_obfuscation(struct config_table *t, const struct server_config
 	if (!c->obfuscation_enabled || c->stealth_mode == STEALTH_OFF)
 		return;
 	config_table_report(t, false, idx(t, "obfuscation", "enabled"),
-			    "not yet supported: header protection, padding, the traffic shaper and "
-			    "the TLS front arrive with the obfuscation issue; traffic is sent "
-			    "unobfuscated");
+			    "not yet supported: header protection, padding and the traffic shaper "
+			    "arrive with the obfuscation issue; UDP traffic is sent unobfuscated");
+}
+
+/* The TCP front needs a certificate unless TLS is terminated in front of
+ * it (front_tls = false); scripts/quickstart.sh makes a self-signed one. */
+static void check_front(struct config_table *t, const struct server_config *c)
+{
+	if (c->protocol == PROTOCOL_UDP || !c->front_tls)
+		return;
+	if (!c->tls_certificate_file[0])
+		config_table_report(t, true, idx(t, "server", "tls_certificate_file"),
+				    "protocol = \"%s\" serves TLS on TCP port %u and needs a "
+				    "certificate (PEM chain); or set obfuscation.front_tls = false "
+				    "behind a TLS-terminating proxy",
+				    c->protocol == PROTOCOL_TCP ? "tcp" : "both", c->port);
+	if (!c->tls_key_file[0])
+		config_table_report(t, true, idx(t, "server", "tls_key_file"),
+				    "protocol = \"%s\" needs the certificate's private key (PEM)",
+				    c->protocol == PROTOCOL_TCP ? "tcp" : "both");
 }
 
 static void cross_check(struct config_table *t, struct server_config *c)
 {
+	check_front(t, c);
 	check_hse(t, c);
 	check_sizes(t, c);
 	check_timers(t, c);

@@ -340,6 +340,9 @@ static const struct call_group groups[] = {
      * writev for a query over TCP after a truncated answer) */
     GROUP(CLI, SCMP_SYS(connect), SCMP_SYS(wait4), SCMP_SYS(uname), SCMP_SYS(ppoll),
 	  SCMP_SYS(writev)),
+    /* the server's TCP front (src/front/): accepting, half-closing, and a
+     * connection to fallback_site per proxied visitor (socket: add_sockets) */
+    GROUP(SRV, SCMP_SYS(accept4), SCMP_SYS(connect), SCMP_SYS(shutdown)),
 };
 
 #if SANITIZER
@@ -385,12 +388,19 @@ static int add_clone(scmp_filter_ctx ctx)
 
 /* Sockets by family: netlink for both (nftables, rtnetlink); the client
  * also IPv4/IPv6 (its tunnel socket, DNS lookups) and Unix (the name
- * service: nscd, systemd-resolved). */
+ * service: nscd, systemd-resolved); the server IPv4/IPv6 stream sockets
+ * only, the front's connections to fallback_site (no new datagram socket). */
 static int add_sockets(scmp_filter_ctx ctx, enum sandbox_profile p)
 {
 	static const int client_families[] = {AF_INET, AF_INET6, AF_UNIX};
+	static const int server_families[] = {AF_INET, AF_INET6};
 	int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 				 SCMP_A0(SCMP_CMP_EQ, AF_NETLINK));
+
+	for (size_t i = 0; i < ARRAY_LEN(server_families) && r == 0 && p == SANDBOX_SERVER; i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)server_families[i]),
+				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
 
 	for (size_t i = 0; i < ARRAY_LEN(client_families) && r == 0 && p == SANDBOX_CLIENT; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,

@@ -37,6 +37,7 @@
 #include "io/loop.h"
 #include "io/tun.h"
 #include "protocol/control.h"
+#include "front/front.h"
 #include "util/log.h"
 
 #define HS_QUEUE_LEN	   1024
@@ -659,6 +660,45 @@ static int start_loop(struct server *srv)
 	return r;
 }
 
+/* The TCP front (src/front/): its own thread, started before the sandbox
+ * because it binds a privileged port and reads the certificate; the
+ * filter is applied to every thread at once (TSYNC). */
+static int start_front(struct server *srv)
+{
+	const struct server_config *cfg = srv->cfg;
+	struct front_config fc;
+	char err[256];
+
+	if (cfg->protocol == PROTOCOL_UDP)
+		return 0;
+	front_config_defaults(&fc);
+	struct udp_endpoint ep;
+	if (udp_endpoint_parse(&ep, cfg->bind_address, cfg->port) < 0) {
+		log_error(LOG_GROUP_CORE, "front: bad bind_address %s", cfg->bind_address);
+		return -EINVAL;
+	}
+	memcpy(&fc.listen_addr, &ep.sa, ep.len);
+	fc.listen_len = ep.len;
+	fc.tls = cfg->front_tls;
+	fc.cert_file = cfg->tls_certificate_file;
+	fc.key_file = cfg->tls_key_file;
+	fc.proxy_protocol = cfg->proxy_protocol;
+	fc.fallback_site = cfg->fallback_site;
+	fc.max_conns = cfg->front_max_connections;
+	fc.header_timeout_ms = cfg->front_header_timeout_s * 1000u;
+	fc.handshake_timeout_ms = fc.header_timeout_ms;
+	fc.keepalive_timeout_ms = cfg->front_keepalive_timeout_s * 1000u;
+	srv->front = front_start(&fc, err, sizeof(err));
+	if (!srv->front) {
+		log_error(LOG_GROUP_CORE, "front: %s", err);
+		return -EINVAL;
+	}
+	log_info(LOG_GROUP_CORE, "front: tcp %s:%u (%s, %s)", cfg->bind_address, cfg->port,
+		 cfg->front_tls ? "tls" : "plain http",
+		 cfg->fallback_site[0] ? cfg->fallback_site : "nginx mimic");
+	return 0;
+}
+
 static int setup(struct server *srv)
 {
 	struct sandbox_ids ids;
@@ -682,6 +722,8 @@ static int setup(struct server *srv)
 		r = setup_firewall(srv);
 	if (r == 0)
 		r = start_loop(srv);
+	if (r == 0)
+		r = start_front(srv); /* binds port 443 and reads the certificate: still root */
 	if (r == 0)
 		r = enter_sandbox(srv, &ids);
 	/* threads from here on: they inherit the sandbox */
@@ -719,6 +761,8 @@ static void teardown(struct server *srv)
 
 	if (srv->workers && srv->sessions.by_index)
 		registry_retire_all(srv, DISCONNECT_SHUTDOWN);
+	front_stop(srv->front);
+	srv->front = NULL;
 	stop_data_plane(srv);
 	urcu_memb_barrier(); /* every session freed */
 	if (srv->sessions.by_index)

@@ -36,6 +36,8 @@ struct loop;
 /* Handshake outcomes counted on the control thread, by handshake_result. */
 #define SERVER_HS_RESULTS (HS_E_INTERNAL + 1)
 
+struct front;
+
 struct server {
 	const struct server_config *cfg; /* borrowed from the caller */
 	uint8_t priv[32], pub[32];
@@ -53,6 +55,7 @@ struct server {
 	int tun_fd; /* queue 0 until worker 0 takes it */
 	struct firewall fw;
 	bool fw_up;
+	struct front *front; /* the TCP front (protocol "tcp"/"both"), its own thread */
 	/* control loop */
 	struct loop *loop;
 	int signal_fd, stats_fd;

@@ -78,6 +78,7 @@ struct http_request {
 	struct http_span ws_version;
 	struct http_span ws_protocol;
 	struct http_span content_length;
+	struct http_span te;			      /* Transfer-Encoding */
 	int64_t content_length_n;		      /* -1 when absent */
 	unsigned n_headers;			      /* all headers seen */
 	struct http_header headers[HTTP_HEADERS_MAX]; /* the first HTTP_HEADERS_MAX */
@@ -89,18 +90,22 @@ enum http_result {
 	HTTP_REJECT,	    /* nginx would answer *status and close */
 };
 
-/* State carried between calls; zero it (http_parser_init) per request. */
+/* State carried between calls; http_parser_init per request. */
 struct http_parser {
 	uint32_t scanned;    /* bytes already examined */
-	uint32_t line_start; /* start of the line being read */
-	uint32_t buf_start;  /* nginx: start of the current buffer */
-	uint32_t buf_size;   /* its size */
+	uint32_t elem_start; /* nginx's "old": start of the request line / header line */
+	uint32_t buf_end;    /* nginx: where its current header buffer ends */
 	unsigned large_used; /* large buffers allocated so far */
 	unsigned state;
 	unsigned in_request_line;
+	unsigned minor_digits;
+	uint32_t name_end, value_start, value_end; /* the header line being read */
+	unsigned seen;				   /* unique headers seen (bit per header) */
 };
 
-void http_parser_init(struct http_parser *p);
+/* Zeroes both: req is filled as parsing goes, so pass the same req to
+ * every http_parse call of one request. */
+void http_parser_init(struct http_parser *p, struct http_request *req);
 
 /* Examines data[0..len) (the same prefix grows between calls). On
  * HTTP_REJECT *status is the status nginx answers (400, 414, 494 means

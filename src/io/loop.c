@@ -103,6 +103,13 @@ int loop_submit(struct loop *l, struct loop_op *op)
 	return r;
 }
 
+int loop_modify(struct loop *l, struct loop_op *op)
+{
+	if (!op->armed)
+		return -EINVAL;
+	return l->backend->mod(l->be, op);
+}
+
 int loop_cancel(struct loop *l, struct loop_op *op)
 {
 	if (!op->armed)

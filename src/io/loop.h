@@ -11,6 +11,9 @@
  *                 cancelled. The callback drains the fd (e.g. one
  *                 recvmmsg batch after another) itself: batching decides
  *                 the syscall, not the loop.
+ *                 `events` may ask for POLLOUT too (0 means POLLIN):
+ *                 the result then carries POLLOUT when the fd can take
+ *                 more; loop_modify changes the interest in place.
  *   LOOP_OP_READ  multishot read of up to len bytes into buf (eventfd,
  *                 signalfd, timerfd): completes with the byte count or a
  *                 negative errno, then stays armed.
@@ -32,6 +35,10 @@
 struct loop;
 struct loop_op;
 
+/* loop_op.events asking for neither input nor output (errors and hangups
+ * are still reported). */
+#define LOOP_POLL_NONE 0x10000u
+
 typedef void (*loop_done_fn)(struct loop *l, struct loop_op *op, int res);
 typedef void (*loop_hook_fn)(struct loop *l, void *ctx);
 
@@ -48,7 +55,8 @@ struct loop_op {
 	size_t len;
 	loop_done_fn done;
 	void *ctx;
-	int armed; /* set by the loop */
+	unsigned events; /* LOOP_OP_POLL: POLLIN | POLLOUT; 0 = POLLIN; LOOP_POLL_NONE */
+	int armed;	 /* set by the loop */
 };
 
 /* NULL on failure (errno set). */
@@ -58,6 +66,8 @@ void loop_free(struct loop *l);
 const char *loop_backend_name(const struct loop *l);
 
 int loop_submit(struct loop *l, struct loop_op *op);
+/* A submitted POLL op's op->events changed: apply it. */
+int loop_modify(struct loop *l, struct loop_op *op);
 /* Stops an operation; no completion follows. Accepts an op not armed. */
 int loop_cancel(struct loop *l, struct loop_op *op);
 

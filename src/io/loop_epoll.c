@@ -2,6 +2,7 @@
  * Level-triggered, so a callback that leaves input behind (its batch was
  * full) is called again next turn rather than stalling the fd. */
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -40,12 +41,35 @@ static void epoll_destroy_be(void *p)
 	free(be);
 }
 
+/* POLLIN/POLLOUT and EPOLLIN/EPOLLOUT have the same values on Linux;
+ * spelled out so the mapping does not rest on that. */
+static uint32_t epoll_interest(const struct loop_op *op)
+{
+	uint32_t ev = 0;
+
+	if (op->kind == LOOP_OP_POLL && (op->events & LOOP_POLL_NONE))
+		return 0;
+	if (op->kind != LOOP_OP_POLL || op->events == 0 || (op->events & POLLIN))
+		ev |= EPOLLIN;
+	if (op->kind == LOOP_OP_POLL && (op->events & POLLOUT))
+		ev |= EPOLLOUT;
+	return ev;
+}
+
 static int epoll_add(void *p, struct loop_op *op)
 {
 	struct epoll_backend *be = p;
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = op};
+	struct epoll_event ev = {.events = epoll_interest(op), .data.ptr = op};
 
 	return epoll_ctl(be->epfd, EPOLL_CTL_ADD, op->fd, &ev) < 0 ? -errno : 0;
+}
+
+static int epoll_mod(void *p, struct loop_op *op)
+{
+	struct epoll_backend *be = p;
+	struct epoll_event ev = {.events = epoll_interest(op), .data.ptr = op};
+
+	return epoll_ctl(be->epfd, EPOLL_CTL_MOD, op->fd, &ev) < 0 ? -errno : 0;
 }
 
 static int epoll_del(void *p, struct loop_op *op)
@@ -62,7 +86,9 @@ static bool complete(struct loop_op *op, uint32_t events, int *ret_res)
 	ssize_t n;
 
 	if (op->kind == LOOP_OP_POLL) {
-		*ret_res = (int)events;
+		*ret_res =
+		    (int)((events & EPOLLIN ? POLLIN : 0) | (events & EPOLLOUT ? POLLOUT : 0) |
+			  (events & EPOLLERR ? POLLERR : 0) | (events & EPOLLHUP ? POLLHUP : 0));
 		return true;
 	}
 	n = read(op->fd, op->buf, op->len);
@@ -94,5 +120,6 @@ const struct loop_backend loop_epoll_backend = {
     .destroy = epoll_destroy_be,
     .add = epoll_add,
     .del = epoll_del,
+    .mod = epoll_mod,
     .wait = epoll_wait_be,
 };

@@ -18,6 +18,7 @@ struct loop_backend {
 	void (*destroy)(void *be);
 	int (*add)(void *be, struct loop_op *op);
 	int (*del)(void *be, struct loop_op *op);
+	int (*mod)(void *be, struct loop_op *op);
 	/* Waits at most timeout_ms (-1 = no limit) and fills up to max
 	 * completions; returns their number or a negative errno (-EINTR is
 	 * not an error: 0 is returned). */

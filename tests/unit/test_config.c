@@ -193,8 +193,8 @@ static void test_reference(void **state)
 	assert_int_equal(server_config_load(at("server.toml"), &c, &d), 0);
 	static const char *const want[] = {
 	    "server.toml:25: key 'obfuscation.enabled': warning: not yet supported: header "
-	    "protection, padding, the traffic shaper and the TLS front arrive with the obfuscation "
-	    "issue; traffic is sent unobfuscated",
+	    "protection, padding and the traffic shaper arrive with the obfuscation issue; UDP "
+	    "traffic is sent unobfuscated",
 	    "server.toml:31: key 'performance.zero_copy': warning: not yet supported: epoll with "
 	    "batched syscalls (recvmmsg/sendmmsg) is used",
 	    "server.toml:32: key 'performance.io_uring': warning: not yet supported: epoll with "
@@ -448,9 +448,13 @@ static const struct bad_case bad_server[] = {
     {"[server]\nport = \"443\"\n",
      "server.toml:2: key 'server.port': expected an integer, found a string"},
     /* 2 */
-    {"[server]\nprotocol = \"tcp\"\n",
-     "server.toml:2: key 'server.protocol': not yet supported: the TLS front arrives with the "
-     "obfuscation issue; use protocol = \"udp\""},
+    {"[server]\nprotocol = \"tcp\"\ntls_key_file = \"k.pem\"\n",
+     "server.toml: key 'server.tls_certificate_file': protocol = \"tcp\" serves TLS on TCP port "
+     "443 and needs a certificate (PEM chain); or set obfuscation.front_tls = false behind a "
+     "TLS-terminating proxy"},
+    {"[server]\nprotocol = \"both\"\ntls_certificate_file = \"c.pem\"\n",
+     "server.toml: key 'server.tls_key_file': protocol = \"both\" needs the certificate's "
+     "private key (PEM)"},
     /* 3 */
     {"[server]\nprotocol = \"upd\"\n",
      "server.toml:2: key 'server.protocol': must be \"udp\", \"tcp\" or \"both\" (found "

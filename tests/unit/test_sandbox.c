@@ -128,7 +128,7 @@ static void test_forbidden_calls_kill(void **state)
 	} cases[] = {
 	    /* 0 */ {"mount", do_mount, true},
 	    /* 1 */ {"setuid", do_setuid, true},
-	    /* 2 */ {"socket(AF_INET) in the server", do_inet_socket, true},
+	    /* 2 */ {"socket(AF_INET, SOCK_DGRAM) in the server", do_inet_socket, true},
 	    /* 3 */ {"ptrace", do_ptrace, false},
 	    /* 4 */ {"execve", do_execve, true},
 	    /* 5 */ {"clone without CLONE_THREAD (fork)", do_fork, false},

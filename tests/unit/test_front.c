@@ -1,0 +1,420 @@
+/* The TCP front (front/front.c) in-process on loopback: the mimic's
+ * answers over plain HTTP and TLS, the upgrade callback (adopt: the
+ * callback talks through front_conn I/O; decline, at once and later:
+ * the mimic answers the same head), and hostile clients: a slowloris is
+ * cut at the header timeout, an endless header line is refused at
+ * nginx's limit with nothing more read, connections beyond
+ * max_conns wait in the backlog instead of being served.
+ * The byte-for-byte comparison with a real nginx is the e2e test
+ * (tests/e2e/front_parity.sh). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "front/front.h"
+#include "front/ws.h"
+
+static char cert_path[64], key_path[64];
+
+/* A self-signed P-256 certificate for the test's TLS listener. */
+static void make_cert(void)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	assert_non_null(k);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, k);
+	X509_NAME *n = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1,
+				   -1, 0);
+	X509_set_issuer_name(x, n);
+	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+	snprintf(cert_path, sizeof(cert_path), "/tmp/ll-front-cert-%d.pem", (int)getpid());
+	snprintf(key_path, sizeof(key_path), "/tmp/ll-front-key-%d.pem", (int)getpid());
+	FILE *f = fopen(cert_path, "w");
+	PEM_write_X509(f, x);
+	fclose(f);
+	f = fopen(key_path, "w");
+	PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+	fclose(f);
+	X509_free(x);
+	EVP_PKEY_free(k);
+}
+
+static int setup_all(void **state)
+{
+	(void)state;
+	make_cert();
+	return 0;
+}
+
+static int teardown_all(void **state)
+{
+	(void)state;
+	unlink(cert_path);
+	unlink(key_path);
+	return 0;
+}
+
+static struct front *start(bool tls, unsigned max_conns, unsigned header_ms)
+{
+	struct front_config fc;
+	char err[256];
+	front_config_defaults(&fc);
+	struct sockaddr_in *sin = (struct sockaddr_in *)&fc.listen_addr;
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fc.listen_len = sizeof(*sin);
+	fc.tls = tls;
+	fc.cert_file = cert_path;
+	fc.key_file = key_path;
+	fc.max_conns = max_conns;
+	fc.header_timeout_ms = header_ms;
+	struct front *f = front_start(&fc, err, sizeof(err));
+	if (!f)
+		fprintf(stderr, "front_start: %s\n", err);
+	assert_non_null(f);
+	return f;
+}
+
+static int dial(struct front *f)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_port = htons(front_port(f)),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
+/* Reads until EOF or timeout_ms of silence. */
+static size_t read_all(int fd, char *buf, size_t cap, int timeout_ms)
+{
+	size_t n = 0;
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	while (n < cap - 1 && poll(&p, 1, timeout_ms) == 1) {
+		ssize_t r = recv(fd, buf + n, cap - 1 - n, 0);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+static void send_str(int fd, const char *s)
+{
+	assert_int_equal(send(fd, s, strlen(s), MSG_NOSIGNAL), (ssize_t)strlen(s));
+}
+
+static void test_mimic_plain(void **state)
+{
+	(void)state;
+	struct front *f = start(false, 16, 2000);
+	char buf[8192];
+	int fd = dial(f);
+	send_str(fd, "GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /nope HTTP/1.1\r\nHost: a\r\n"
+		     "Connection: close\r\n\r\n");
+	read_all(fd, buf, sizeof(buf), 1000);
+	close(fd);
+	assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\n"));
+	assert_non_null(strstr(buf, "<title>Welcome to nginx!</title>"));
+	assert_non_null(strstr(buf, "HTTP/1.1 404 Not Found\r\n"));
+	assert_non_null(strstr(buf, "Connection: close\r\n"));
+
+	fd = dial(f);
+	send_str(fd, "get / HTTP/1.1\r\n\r\n");
+	read_all(fd, buf, sizeof(buf), 1000);
+	close(fd);
+	assert_true(strncmp(buf, "HTTP/1.1 400 Bad Request\r\n", 26) == 0);
+	front_stop(f);
+}
+
+/* An SSL client over a connected socket. */
+static SSL *tls_client(int fd, SSL_CTX **ctxp)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL *s = SSL_new(ctx);
+	SSL_set_fd(s, fd);
+	SSL_set_tlsext_host_name(s, "example.com");
+	assert_int_equal(SSL_connect(s), 1);
+	*ctxp = ctx;
+	return s;
+}
+
+static size_t tls_read_all(SSL *s, char *buf, size_t cap)
+{
+	size_t n = 0;
+	int r;
+	while (n < cap - 1 && (r = SSL_read(s, buf + n, (int)(cap - 1 - n))) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+	return n;
+}
+
+static void test_mimic_tls(void **state)
+{
+	(void)state;
+	struct front *f = start(true, 16, 2000);
+	char buf[8192];
+	SSL_CTX *ctx;
+	int fd = dial(f);
+	SSL *s = tls_client(fd, &ctx);
+	assert_string_equal(SSL_get_version(s), "TLSv1.3");
+	const char *req = "HEAD / HTTP/1.0\r\n\r\n";
+	SSL_write(s, req, (int)strlen(req));
+	tls_read_all(s, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
+	assert_non_null(strstr(buf, "Connection: close\r\n"));
+	assert_null(strstr(buf, "<html>")); /* HEAD: no body */
+	SSL_free(s);
+	SSL_CTX_free(ctx);
+	close(fd);
+
+	/* plain HTTP on the TLS port: nginx's own 400 */
+	fd = dial(f);
+	send_str(fd, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+	read_all(fd, buf, sizeof(buf), 1000);
+	close(fd);
+	assert_non_null(strstr(buf, "The plain HTTP request was sent to HTTPS port"));
+	front_stop(f);
+}
+
+/* ---- the upgrade callback ---- */
+
+struct upg {
+	enum front_verdict verdict;
+	int calls;
+	bool later_decline;
+	struct front_conn *held;
+	char key[WS_KEY_LEN + 1];
+};
+
+static void upg_io(void *ctx, struct front_conn *c, unsigned events)
+{
+	(void)ctx;
+	if (!(events & FRONT_EV_READ))
+		return;
+	uint8_t b[256];
+	ssize_t r = front_conn_read(c, b, sizeof(b));
+	if (r == 0 || (r < 0 && r != -EAGAIN)) {
+		front_conn_close(c);
+		return;
+	}
+	if (r < 0)
+		return;
+	/* echo one masked frame back unmasked */
+	struct ws_frame fr;
+	if (ws_parse_header(b, (size_t)r, true, 125, &fr) != WS_OK ||
+	    fr.header_len + fr.payload_len > (size_t)r) {
+		front_conn_abort(c);
+		return;
+	}
+	uint8_t *p = b + fr.header_len;
+	ws_mask(p, (size_t)fr.payload_len, fr.mask, 0);
+	uint8_t out[WS_HEADER_MAX + 125];
+	size_t hl = ws_build_header(out, true, fr.opcode, NULL, fr.payload_len);
+	memcpy(out + hl, p, (size_t)fr.payload_len);
+	front_conn_write(c, out, hl + (size_t)fr.payload_len);
+}
+
+static enum front_verdict upg_cb(void *ctx, struct front_conn *c, const uint8_t *head,
+				 size_t head_len, const struct http_request *req)
+{
+	struct upg *u = ctx;
+	(void)head_len;
+	u->calls++;
+	assert_true(req->flags & HTTP_F_WS_UPGRADE);
+	if (u->verdict == FRONT_DECLINE)
+		return FRONT_DECLINE;
+	if (u->later_decline) {
+		u->held = c;
+		return FRONT_ADOPT;
+	}
+	char accept[WS_ACCEPT_LEN + 1];
+	assert_int_equal(ws_accept_key(head + req->ws_key.off, req->ws_key.len, accept), 0);
+	char resp[256];
+	int n = snprintf(resp, sizeof(resp),
+			 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+			 "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+			 accept);
+	assert_int_equal(front_conn_write(c, resp, (size_t)n), n);
+	front_conn_set_io(c, upg_io, u);
+	return FRONT_ADOPT;
+}
+
+static void later_decline(void *arg)
+{
+	struct upg *u = arg;
+	assert_int_equal(front_conn_decline(u->held), 0);
+}
+
+static const char upgrade_req[] =
+    "GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n"
+    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Sec-WebSocket-Version: 13\r\n\r\n";
+
+static void test_upgrade_adopt(void **state)
+{
+	(void)state;
+	struct front *f = start(false, 16, 2000);
+	struct upg u = {.verdict = FRONT_ADOPT};
+	front_set_upgrade(f, upg_cb, &u);
+	int fd = dial(f);
+	/* the head and the first frame in one write: the frame must reach the
+	 * callback through front_conn_read */
+	uint8_t msg[512];
+	size_t n = strlen(upgrade_req);
+	memcpy(msg, upgrade_req, n);
+	static const uint8_t frame[] = {0x82,	 0x85,	  1,	   2,	    3,	    4,
+					'h' ^ 1, 'e' ^ 2, 'l' ^ 3, 'l' ^ 4, 'o' ^ 1};
+	memcpy(msg + n, frame, sizeof(frame));
+	assert_int_equal(send(fd, msg, n + sizeof(frame), 0), (ssize_t)(n + sizeof(frame)));
+	char buf[1024];
+	size_t got = read_all(fd, buf, sizeof(buf), 1000);
+	assert_non_null(strstr(buf, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"));
+	const char *end = strstr(buf, "\r\n\r\n") + 4;
+	assert_int_equal(got - (size_t)(end - buf), 7);
+	assert_memory_equal(end, "\x82\x05hello", 7);
+	assert_int_equal(u.calls, 1);
+	close(fd);
+	struct front_stats st;
+	front_stats(f, &st);
+	assert_int_equal(st.adopted, 1);
+	front_stop(f);
+}
+
+/* Declined at once or later: the mimic answers the head as nginx would
+ * (a GET of a missing path: 404), with no trace of the callback. */
+static void test_upgrade_decline(void **state)
+{
+	(void)state;
+	for (int later = 0; later < 2; later++) {
+		struct front *f = start(false, 16, 2000);
+		struct upg u = {.verdict = later ? FRONT_ADOPT : FRONT_DECLINE,
+				.later_decline = later};
+		front_set_upgrade(f, upg_cb, &u);
+		int fd = dial(f);
+		send_str(fd, upgrade_req);
+		if (later) {
+			struct timespec ts = {0, 100 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+			assert_int_equal(front_post(f, later_decline, &u), 0);
+		}
+		char buf[2048];
+		read_all(fd, buf, sizeof(buf), 1000);
+		if (strncmp(buf, "HTTP/1.1 404 Not Found\r\nServer: nginx/1.22.1\r\n", 46) != 0)
+			fail_msg("later=%d got [%.200s]", later, buf);
+		assert_int_equal(u.calls, 1);
+		close(fd);
+		struct front_stats st;
+		front_stats(f, &st);
+		assert_int_equal(st.declined, 1);
+		front_stop(f);
+	}
+}
+
+/* ---- hostile clients ---- */
+
+static void test_slowloris_cut(void **state)
+{
+	(void)state;
+	struct front *f = start(false, 16, 300);
+	int fd = dial(f);
+	send_str(fd, "GET / HTTP/1.1\r\nHo");
+	char buf[256];
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* one byte every 100 ms does not extend nginx's header timeout */
+	for (int i = 0; i < 10; i++) {
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		if (send(fd, "s", 1, MSG_NOSIGNAL) < 0)
+			break;
+	}
+	size_t n = read_all(fd, buf, sizeof(buf), 2000);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(n, 0); /* closed without an answer */
+	close(fd);
+	struct front_stats st;
+	front_stats(f, &st);
+	assert_int_equal(st.timeouts, 1);
+	assert_int_equal(st.active, 0);
+	front_stop(f);
+}
+
+static void test_huge_header_bounded(void **state)
+{
+	(void)state;
+	struct front *f = start(false, 16, 5000);
+	int fd = dial(f);
+	send_str(fd, "GET / HTTP/1.1\r\nHost: a\r\nX: ");
+	char junk[4096];
+	memset(junk, 'a', sizeof(junk));
+	size_t sent = 0;
+	/* keep sending: the front must answer at nginx's limit, not buffer on */
+	for (int i = 0; i < 64; i++) {
+		ssize_t r = send(fd, junk, sizeof(junk), MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (r <= 0)
+			break;
+		sent += (size_t)r;
+	}
+	char buf[4096];
+	read_all(fd, buf, sizeof(buf), 1000);
+	assert_non_null(strstr(buf, "<title>400 Request Header Or Cookie Too Large</title>"));
+	assert_true(sent >= 8192);
+	close(fd);
+	front_stop(f);
+}
+
+static void test_max_conns(void **state)
+{
+	(void)state;
+	struct front *f = start(false, 2, 5000);
+	int a = dial(f), b = dial(f), c = dial(f); /* c waits in the backlog */
+	send_str(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+	char buf[2048];
+	assert_int_equal(read_all(c, buf, sizeof(buf), 300), 0);
+	struct front_stats st;
+	front_stats(f, &st);
+	assert_int_equal(st.active, 2);
+	close(a); /* a slot frees: c is accepted and answered */
+	assert_true(read_all(c, buf, sizeof(buf), 1000) > 0);
+	assert_true(strncmp(buf, "HTTP/1.1 200 OK", 15) == 0);
+	close(b);
+	close(c);
+	front_stop(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_mimic_plain),	  cmocka_unit_test(test_mimic_tls),
+	    cmocka_unit_test(test_upgrade_adopt), cmocka_unit_test(test_upgrade_decline),
+	    cmocka_unit_test(test_slowloris_cut), cmocka_unit_test(test_huge_header_bounded),
+	    cmocka_unit_test(test_max_conns),
+	};
+	return cmocka_run_group_tests(tests, setup_all, teardown_all);
+}
