@@ -29,12 +29,16 @@
 #
 # Environment: BENCH_SECONDS (per iperf3 run, default 10), BENCH_RUNS (3),
 # BENCH_ONLY (space-separated subset of: raw performance balanced
-# maximum_security balanced-avx512vl-off wireguard-go wireguard-go-upstream
-# openvpn), WG_UPSTREAM (the upstream wireguard-go binary, built with
-# ../shared/tools/wireguard-go-modern.sh; default /opt/wg-modern/wireguard-go;
-# the path is skipped with a note when it is absent),
+# maximum_security balanced-avx512vl-off stealth-standard stealth-maximum
+# wireguard-go wireguard-go-upstream openvpn), WG_UPSTREAM (the upstream
+# wireguard-go binary, built with ../shared/tools/wireguard-go-modern.sh;
+# default /opt/wg-modern/wireguard-go; the path is skipped with a note when
+# it is absent),
 # BENCH_NO_WRITE=1 (print only). balanced-avx512vl-off is balanced with
 # OPENSSL_ia32cap=":~0x80000000" in both daemons' environment.
+# stealth-standard and stealth-maximum are balanced with [obfuscation]
+# stealth_mode on both ends (docs/obfuscation.md, "UDP stealth"): the cost
+# of the masks and the padding to size buckets.
 LL_NAME=tunnel-bench
 ROOT=$(realpath "$(dirname "$0")/..")
 BUILD=${1:-$ROOT/build-bench-tun}
@@ -59,7 +63,7 @@ source "$ROOT/tests/e2e/lib.sh" "$BUILD"
 
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
 RUNS=${BENCH_RUNS:-3}
-PATHS=${BENCH_ONLY:-raw performance balanced maximum_security balanced-avx512vl-off wireguard-go wireguard-go-upstream openvpn}
+PATHS=${BENCH_ONLY:-raw performance balanced maximum_security balanced-avx512vl-off stealth-standard stealth-maximum wireguard-go wireguard-go-upstream openvpn}
 WG_UPSTREAM=${WG_UPSTREAM:-/opt/wg-modern/wireguard-go}
 FAR=203.0.113.2 # the iperf3 server behind the server
 CLK_TCK=$(getconf CLK_TCK)
@@ -144,17 +148,23 @@ bench_raw() {
 	n cli ip route del 203.0.113.0/24 via 198.51.100.1
 }
 
-# bench_lostlove MODE [NAME]: NAME defaults to lostlove-MODE; the
+# bench_lostlove MODE [NAME [STEALTH]]: NAME defaults to lostlove-MODE;
+# STEALTH (standard, maximum) turns stealth_mode on at both ends; the
 # environment (OPENSSL_ia32cap for the tuned path) reaches both daemons.
 bench_lostlove() {
-	local mode=$1 name=${2:-lostlove-$1}
+	local mode=$1 name=${2:-lostlove-$1} stealth=${3:-off}
 	SRV_MODE=$mode
 	SRV_LOG=info
 	SRV_FIREWALL=none
 	SRV_WORKERS=0
 	SRV_ROT_INT=120
+	SRV_EXTRA="[obfuscation]
+enabled = $([ "$stealth" = off ] && echo false || echo true)
+stealth_mode = \"$stealth\""
 	write_server_config
-	write_client_config alice 198.51.100.1:51820 '["203.0.113.0/24"]'
+	write_client_config alice 198.51.100.1:51820 '["203.0.113.0/24"]' "
+[obfuscation]
+stealth_mode = \"$stealth\""
 	start_server server-$mode srv
 	start_client alice cli
 	measure "$name" "$FAR" "$(pid_of server-$mode)" "$(pid_of client-alice)"
@@ -346,6 +356,7 @@ for p in $PATHS; do
 		# (docs/dataplane.md, "Tuning"): an operator's choice, not a default
 		OPENSSL_ia32cap=":~0x80000000" bench_lostlove balanced "lostlove-$p"
 		;;
+	stealth-standard | stealth-maximum) bench_lostlove balanced "lostlove-$p" "${p#stealth-}" ;;
 	wireguard-go) bench_wireguard_go ;;
 	wireguard-go-upstream) bench_wireguard_go_upstream ;;
 	openvpn) bench_openvpn ;;

@@ -66,6 +66,15 @@ default_endpoint() {
 	ip -o route get 192.0.2.1 2>/dev/null | sed -n 's/.* src \([^ ]*\).*/\1/p'
 }
 
+# The stealth_mode a client needs for the server's obfuscation file: its
+# stealth_mode if enabled, otherwise "off".
+stealth_of() {
+	local enabled mode
+	enabled=$(sed -n 's/^enabled *= *\(true\|false\).*/\1/p' "$1")
+	mode=$(sed -n 's/^stealth_mode *= *"\([a-z]*\)".*/\1/p' "$1")
+	[ "$enabled" = true ] && echo "${mode:-standard}" || echo off
+}
+
 # Writes server.toml, the server key, users.toml with one user and that
 # user's client.toml, unless server.toml already exists.
 configure() {
@@ -108,6 +117,10 @@ server_public_key = "$server_pub"
 private_key = "$client_priv"
 psk = "$psk"
 routes = ["0.0.0.0/0", "::/0"]
+
+# must be the server's stealth_mode (obfuscation.toml), or the server stays silent
+[obfuscation]
+stealth_mode = "$(stealth_of "$dir/obfuscation.toml")"
 EOT
 	log "created $dir (server key, users.toml with '$user', $user.client.toml)"
 }

@@ -206,7 +206,9 @@ static struct session *make_session(struct server *srv, const struct user *u,
 	memcpy(s->addrs.addr6, p->addr6, 16);
 	memcpy(s->user_key, u->cfg.public_key, 32);
 	snprintf(s->user_name, sizeof(s->user_name), "%s", u->cfg.name);
-	if (session_add_index(&srv->sessions, s) < 0) {
+	if (session_stealth_init(s, srv->shared.stealth, &srv->shared.stealth_keys, keys,
+				 &rng_system) < 0 ||
+	    session_add_index(&srv->sessions, s) < 0) {
 		session_free(s);
 		return NULL;
 	}
@@ -301,12 +303,35 @@ static int admit(struct server *srv, const struct hs_item *item, struct reply *o
 	return ret;
 }
 
+/* With stealth, message 2 framed (docs/protocol.md §12.2) into buf: no
+ * longer than the datagram of the message 1 it answers. Returns the
+ * datagram's length, 0 on failure. */
+static size_t frame_reply(struct server *srv, const struct reply *rp, uint8_t *buf, size_t cap)
+{
+	size_t len = stealth_hs_wire_len(&rng_system, rp->len, rp->item->wire_len);
+
+	if (!len || len > cap ||
+	    stealth_hs_wrap(&srv->stealth, &rng_system, rp->msg, rp->len, buf, len) < 0)
+		return 0;
+	return len;
+}
+
 /* From the address message 1 came to, on the socket that received it. */
 static void send_reply(struct server *srv, const struct reply *rp)
 {
 	int fd = srv->workers[rp->item->worker % srv->n_workers].udp_fd;
-	bool src_refused;
-	int r = udp_send_from(fd, rp->msg, rp->len, &rp->item->from, &rp->item->to, &src_refused);
+	uint8_t framed[STEALTH_HS_OVERHEAD + RESP_LEN_MAX + STEALTH_HS_PAD_MAX];
+	const uint8_t *msg = rp->msg;
+	size_t len = rp->len;
+	bool src_refused = false;
+	int r = -EIO;
+
+	if (srv->shared.stealth) {
+		msg = framed;
+		len = frame_reply(srv, rp, framed, sizeof(framed));
+	}
+	if (len)
+		r = udp_send_from(fd, msg, len, &rp->item->from, &rp->item->to, &src_refused);
 
 	if (src_refused) {
 		srv->src_refused++;

@@ -22,7 +22,8 @@ struct hs_item {
 	struct udp_local to; /* the local address it came to: answers leave from it */
 	uint16_t worker;     /* whose socket answers */
 	uint16_t len;
-	bool proven; /* a valid mac2: the sender receives at its address */
+	uint16_t wire_len; /* of the datagram (stealth: answers are no longer) */
+	bool proven;	   /* a valid mac2: the sender receives at its address */
 	uint8_t msg[INIT_LEN_KEM];
 };
 

@@ -14,7 +14,15 @@
  * Buffers are sized for any MTU, but the pool is a lazily committed
  * mapping, so only the bytes packets touch cost memory. Handshakes and
  * keepalives use their own small buffer and go out at once. Nothing is
- * allocated per packet. */
+ * allocated per packet.
+ *
+ * Stealth (docs/protocol.md §12), when client.toml's [obfuscation]
+ * stealth_mode is not off: message 1 is framed and padded (in maximum
+ * mode after 1-3 junk datagrams), every transport packet is padded to a
+ * bucket and its header masked, and what arrives is classified by
+ * unmasking: a transport packet of cur or prev, else a framed message 2
+ * or cookie reply, else dropped. Each session (cur, prev) has its own
+ * stealth state beside its transport. */
 #include "core/client.h"
 
 #include <arpa/inet.h>
@@ -37,6 +45,7 @@
 #include "io/tun.h"
 #include "io/udp.h"
 #include "network/dns.h"
+#include "obfuscation/stealth.h"
 #include "network/route.h"
 #include "protocol/control.h"
 #include "protocol/handshake.h"
@@ -51,9 +60,18 @@
 #define DEFAULT_MTU	    1420
 #define SOCKET_BUFFER	    (4 << 20)
 #define BUF_SIZE	    (TRANSPORT_HEADER_LEN + 65535 + 15 + CIPHER_MAX_OVERHEAD)
-#define MSG_SIZE	    2048	    /* handshakes, keepalives, control */
-#define POOL_COUNT	    (3 * UDP_BATCH) /* receive slots + send batch + spare */
+/* handshakes, keepalives, control (stealth pads them up to the MTU) */
+#define MSG_SIZE   (TRANSPORT_HEADER_LEN + 9000 + 15 + CIPHER_MAX_OVERHEAD)
+#define FRAME_SIZE (STEALTH_HS_OVERHEAD + INIT_LEN_KEM + STEALTH_HS_PAD_MAX)
+#define POOL_COUNT (3 * UDP_BATCH) /* receive slots + send batch + spare */
 _Static_assert(BUF_SIZE >= UDP_GRO_BUF_MIN, "a receive slot holds any GRO message");
+
+/* A session's stealth state: its send buckets and masks, its receive
+ * mask. */
+struct client_stealth {
+	struct stealth_tx tx;
+	struct stealth_rx rx;
+};
 
 struct client {
 	const struct client_config *cfg;
@@ -61,6 +79,10 @@ struct client {
 	struct handshake_initiator hs;
 	struct transport cur, prev;
 	bool has_cur, has_prev;
+	enum stealth_mode stealth; /* off: today's wire */
+	struct stealth_keys stealth_keys;
+	struct stealth_ctx stealth_ctx;
+	struct client_stealth cur_st, prev_st; /* beside cur and prev */
 	uint64_t prev_expiry_ns;
 	uint64_t switched_ns;	  /* the server's first packet under cur, 0 = not yet */
 	uint64_t confirm_sent_ns; /* our last key confirmation (keepalive under cur) */
@@ -84,6 +106,7 @@ struct client {
 	uint8_t *rx_bufs[UDP_BATCH];
 	struct udp_batch rx, tx;
 	uint8_t msg[MSG_SIZE];
+	uint8_t frame[FRAME_SIZE]; /* a framed handshake message, or junk */
 };
 
 static void fatal(struct client *c, const char *what, int err)
@@ -153,35 +176,82 @@ static int send_datagram(struct client *c, const uint8_t *buf, size_t len)
 
 /* ---- sessions ---- */
 
+/* Maximum stealth: 1-3 datagrams of random bytes and sizes before each
+ * message 1, which the server drops unanswered (docs/protocol.md §12.6). */
+static void send_junk(struct client *c)
+{
+	unsigned n = stealth_junk_count(&rng_system);
+
+	for (unsigned i = 0; i < n; i++) {
+		size_t len = stealth_junk_len(&rng_system);
+
+		if (len && len <= sizeof(c->frame) && rng_fill(&rng_system, c->frame, len) == 0)
+			(void)send_datagram(c, c->frame, len);
+	}
+}
+
+/* Message 1 as it goes on the wire: framed with stealth, as is without.
+ * Returns its length, 0 if it cannot go. */
+static size_t frame_init(struct client *c, size_t len, const uint8_t **ret)
+{
+	size_t wire;
+
+	*ret = c->msg;
+	if (c->stealth == STEALTH_MODE_OFF)
+		return len;
+	wire =
+	    stealth_hs_wire_len(&rng_system, len, STEALTH_HS_OVERHEAD + len + STEALTH_HS_PAD_MAX);
+	if (!wire || wire > sizeof(c->frame) ||
+	    stealth_hs_wrap(&c->stealth_ctx, &rng_system, c->msg, len, c->frame, wire) < 0)
+		return 0;
+	*ret = c->frame;
+	return wire;
+}
+
 static void send_init(struct client *c)
 {
 	size_t len;
+	const uint8_t *wire;
 	enum handshake_result r =
 	    handshake_create_init(&c->hs, random32(c) | 1, loop_unix_ns(), loop_now_ns(),
 				  &rng_system, c->msg, sizeof(c->msg), &len);
-	int err;
+	int err = -EIO;
 
 	if (r != HS_OK) {
 		log_error(LOG_GROUP_HS, "cannot create a handshake: %s", handshake_result_name(r));
 		return;
 	}
-	err = send_datagram(c, c->msg, len);
+	if (c->stealth == STEALTH_MODE_MAXIMUM)
+		send_junk(c); /* first: it uses c->frame too */
+	len = frame_init(c, len, &wire);
+	if (len)
+		err = send_datagram(c, wire, len);
 	if (err < 0)
 		log_debug(LOG_GROUP_HS, "cannot send the handshake: %s", strerror(-err));
 	client_sm_init_sent(&c->sm, loop_now_ns());
 }
 
+static void stealth_done(struct client_stealth *st)
+{
+	stealth_tx_done(&st->tx);
+	stealth_rx_done(&st->rx);
+}
+
 static void drop_prev(struct client *c)
 {
-	if (c->has_prev)
+	if (c->has_prev) {
 		transport_done(&c->prev);
+		stealth_done(&c->prev_st);
+	}
 	c->has_prev = false;
 }
 
 static void drop_sessions(struct client *c)
 {
-	if (c->has_cur)
+	if (c->has_cur) {
 		transport_done(&c->cur);
+		stealth_done(&c->cur_st);
+	}
 	c->has_cur = false;
 	drop_prev(c);
 }
@@ -191,6 +261,13 @@ static void drop_sessions(struct client *c)
 static void backoff_started(struct client *c)
 {
 	log_info(LOG_GROUP_CORE, "reconnecting in %u ms: %s", c->sm.delay_ms, c->sm.reason);
+	/* a server with another stealth_mode drops everything silently */
+	if (!strcmp(c->sm.reason, "no answer from the server"))
+		log_info(LOG_GROUP_CORE,
+			 "no answer: check stealth_mode matches the server (this client: %s)",
+			 c->stealth == STEALTH_MODE_OFF	      ? "off"
+			 : c->stealth == STEALTH_MODE_MAXIMUM ? "maximum"
+							      : "standard");
 	drop_sessions(c);
 }
 
@@ -224,6 +301,25 @@ static void after_send(struct client *c, int err)
 	fail(c, "cannot send to the server");
 }
 
+/* Seals with t (and, with stealth, pads to st's bucket and masks the
+ * header), never padding past the tunnel's MTU (docs/protocol.md §10). */
+static enum transport_result seal_with(struct client *c, struct transport *t,
+				       struct client_stealth *st, uint8_t *buf, size_t cap,
+				       size_t plain_len, size_t *ret_len, uint64_t now)
+{
+	enum transport_result r;
+
+	cap = transport_pad_cap(t, cap, plain_len, c->tun_applied.mtu);
+	if (c->stealth == STEALTH_MODE_OFF)
+		return transport_seal(t, buf, cap, plain_len, 16, ret_len, now);
+	plain_len = stealth_pad(&st->tx, buf, cap, cipher_overhead(t->tx.cipher.mode), plain_len);
+	r = transport_seal(t, buf, cap, plain_len, 1, ret_len, now);
+	if ((r == TRANSPORT_OK || r == TRANSPORT_OK_REKEY) &&
+	    stealth_tx_mask(&st->tx, buf, *ret_len) < 0)
+		return TRANSPORT_E_INTERNAL;
+	return r;
+}
+
 /* Seals the plaintext at TRANSPORT_HEADER_LEN in buf with cur; false
  * if the packet cannot go (counted, or the session is over). */
 static bool seal(struct client *c, uint8_t *buf, size_t cap, size_t plain_len, size_t *ret_len)
@@ -235,9 +331,7 @@ static bool seal(struct client *c, uint8_t *buf, size_t cap, size_t plain_len, s
 		c->drops++;
 		return false;
 	}
-	/* never padded past the tunnel's MTU (docs/protocol.md §10) */
-	cap = transport_pad_cap(&c->cur, cap, plain_len, c->tun_applied.mtu);
-	r = transport_seal(&c->cur, buf, cap, plain_len, 16, ret_len, now);
+	r = seal_with(c, &c->cur, &c->cur_st, buf, cap, plain_len, ret_len, now);
 	if (r == TRANSPORT_E_EXPIRED || r == TRANSPORT_E_EXHAUSTED) {
 		fail(c, "the session keys expired");
 		return false;
@@ -465,6 +559,30 @@ static void limits_of(const struct session_params *p, struct transport_limits *l
 	l->reject_after_ns = (uint64_t)(rekey + LL_REJECT_AFTER_TIME_EXTRA) * LL_NS_PER_S;
 }
 
+/* A new session's stealth state: buckets for packets of up to the
+ * tunnel MTU (this client's, if lower than the server's). */
+static int stealth_init(struct client *c, struct client_stealth *st,
+			const struct transport_keys *keys, const struct session_params *p)
+{
+	size_t tags = cipher_overhead(keys->mode);
+	size_t mtu = p->mtu ? p->mtu : DEFAULT_MTU;
+	int r;
+
+	if (c->cfg->mtu && c->cfg->mtu < mtu)
+		mtu = c->cfg->mtu;
+	memset(st, 0, sizeof(*st));
+	if (c->stealth == STEALTH_MODE_OFF)
+		return 0;
+	r = stealth_tx_init(&st->tx, c->stealth, &c->stealth_keys, keys->send_secret,
+			    TRANSPORT_HEADER_LEN + tags, TRANSPORT_HEADER_LEN + mtu + tags,
+			    &rng_system);
+	if (r == 0)
+		r = stealth_rx_init(&st->rx, keys->recv_secret);
+	if (r < 0)
+		stealth_done(st);
+	return r;
+}
+
 /* The new session becomes cur; the old one stays for receiving. */
 static int install(struct client *c, const struct transport_keys *keys,
 		   const struct session_params *p, uint64_t now)
@@ -474,11 +592,18 @@ static int install(struct client *c, const struct transport_keys *keys,
 	limits_of(p, &limits);
 	drop_prev(c);
 	c->has_prev = c->has_cur;
-	if (c->has_cur)
+	if (c->has_cur) {
 		c->prev = c->cur;
+		c->prev_st = c->cur_st;
+	}
 	c->prev_expiry_ns = now + (uint64_t)CLIENT_PREV_KEEP_S * LL_NS_PER_S;
 	c->switched_ns = 0;
+	c->has_cur = false;
+	if (stealth_init(c, &c->cur_st, keys, p) < 0)
+		return -ENOMEM;
 	c->has_cur = transport_init(&c->cur, keys, &limits, now) == 0;
+	if (!c->has_cur)
+		stealth_done(&c->cur_st);
 	return c->has_cur ? 0 : -ENOMEM;
 }
 
@@ -574,7 +699,8 @@ static void send_path_reply(struct client *c, struct transport *t, const struct 
 		return;
 	}
 	if (control_encode(m, c->msg + TRANSPORT_HEADER_LEN, 64, &plain) == 0)
-		r = transport_seal(t, c->msg, sizeof(c->msg), plain, 16, &len, loop_now_ns());
+		r = seal_with(c, t, &c->prev_st, c->msg, sizeof(c->msg), plain, &len,
+			      loop_now_ns());
 	if (r != TRANSPORT_OK && r != TRANSPORT_OK_REKEY) {
 		c->drops++;
 		return;
@@ -697,8 +823,48 @@ drop:
 	c->drops++;
 }
 
+/* The stealth state of the session t is (cur or prev). */
+static struct client_stealth *stealth_of(struct client *c, const struct transport *t)
+{
+	return t == &c->cur ? &c->cur_st : &c->prev_st;
+}
+
+/* A stealth datagram (see the top of the file). */
+static void on_stealth_datagram(struct client *c, uint8_t *buf, size_t len)
+{
+	uint8_t hdr[8];
+	struct transport *t;
+	size_t msg_len;
+
+	if (stealth_peek(&c->stealth_ctx, buf, len, hdr)) {
+		t = session_for(c, le32_load(hdr + TRANSPORT_OFF_RECEIVER), loop_now_ns());
+		if (t) {
+			if (stealth_rx_unmask(&stealth_of(c, t)->rx, buf, len, hdr) == 0)
+				on_transport(c, buf, len);
+			else
+				c->drops++;
+			return;
+		}
+	}
+	if (stealth_hs_unwrap(&c->stealth_ctx, buf, len, &msg_len) < 0) {
+		c->drops++;
+		return;
+	}
+	buf += STEALTH_HS_OVERHEAD;
+	if (buf[0] == MSG_HANDSHAKE_RESP)
+		on_response(c, buf, msg_len);
+	else if (buf[0] == MSG_COOKIE_REPLY)
+		on_cookie(c, buf, msg_len);
+	else
+		c->drops++;
+}
+
 static void on_datagram(struct client *c, uint8_t *buf, size_t len)
 {
+	if (c->stealth != STEALTH_MODE_OFF) {
+		on_stealth_datagram(c, buf, len);
+		return;
+	}
 	if (len < MSG_HEADER_LEN) {
 		c->drops++;
 		return;
@@ -892,6 +1058,13 @@ static int setup(struct client *c)
 	c->signal_op = (struct loop_op){
 	    LOOP_OP_READ, c->signal_fd, &c->sig_buf, sizeof(c->sig_buf), on_signal, c, 0};
 	r = loop_submit(c->loop, &c->signal_op);
+	if (r == 0 && cfg->stealth_mode != STEALTH_OFF) {
+		c->stealth = cfg->stealth_mode == STEALTH_MAXIMUM ? STEALTH_MODE_MAXIMUM
+								  : STEALTH_MODE_STANDARD;
+		r = stealth_keys_derive(&c->stealth_keys, cfg->server_public_key);
+		if (r == 0)
+			r = stealth_ctx_init(&c->stealth_ctx, &c->stealth_keys);
+	}
 	if (r == 0)
 		r = handshake_initiator_init(&c->hs, cfg->private_key, cfg->server_public_key,
 					     cfg->psk, cfg->kem);
@@ -923,6 +1096,8 @@ static void teardown(struct client *c)
 	if (c->signal_fd >= 0)
 		close(c->signal_fd);
 	handshake_initiator_done(&c->hs);
+	stealth_ctx_done(&c->stealth_ctx);
+	stealth_keys_wipe(&c->stealth_keys);
 	pool_done(&c->pool);
 }
 

@@ -15,6 +15,9 @@
 #include "crypto/keyenc.h"
 #include "util/toml.h"
 
+const struct config_name config_stealth_modes[] = {
+    {"off", STEALTH_OFF}, {"standard", STEALTH_STANDARD}, {"maximum", STEALTH_MAXIMUM}, {NULL, 0}};
+
 const struct config_name config_log_levels[] = {
     {"error", LOG_ERROR}, {"warn", LOG_WARN}, {"info", LOG_INFO}, {"debug", LOG_DEBUG}, {NULL, 0},
 };

@@ -91,8 +91,8 @@ struct server_config {
 	uint64_t key_rotation_bytes;
 	uint32_t timestamp_window_s;
 	bool ecc_enabled, hse_enabled; /* as written and checked; mode and kem carry the meaning */
-	/* [obfuscation] (here or in obfuscation_file): validated, not applied
-	 * yet: traffic is sent unobfuscated until the obfuscation issue */
+	/* [obfuscation] (here or in obfuscation_file): UDP stealth framing
+	 * when enabled and stealth_mode is not off; the TLS front is not built */
 	bool obfuscation_enabled;
 	enum config_stealth stealth_mode;
 	enum config_disguise disguise_as;
@@ -142,6 +142,8 @@ struct client_config {
 	enum config_log_level log_level;
 	char user[CONFIG_NAME_MAX];  /* the service user; "root" or "" = no privilege drop */
 	char group[CONFIG_NAME_MAX]; /* its group; "" = the user's own */
+	/* [obfuscation]: must be the server's (a mismatch gets no answer) */
+	enum config_stealth stealth_mode;
 };
 
 /* Diagnostics: every problem is one line "FILE:LINE: key 'a.b': message"

@@ -1,4 +1,5 @@
-/* The client's configuration: one file with one [client] table
+/* The client's configuration: one file with a [client] table and an
+ * optional [obfuscation] table
  * (docs/configuration.md). It holds the client's private key and PSK, so
  * both are CONFIG_SENSITIVE: never echoed in a message, redacted in a dump,
  * and wiped by client_config_free. */
@@ -48,6 +49,8 @@ static const struct config_option client_options[] = {
      .def = "\"lostlove\"", .check = config_check_account},
     {"client", "group", CONFIG_STRING, 0, CLI(group), .min = 0, .max = SANDBOX_NAME_MAX,
      .def = "\"lostlove\"", .check = config_check_account},
+    {"obfuscation", "stealth_mode", CONFIG_ENUM, 0, CLI(stealth_mode),
+     .names = config_stealth_modes, .def = "\"off\""},
 };
 
 #define N_CLIENT ARRAY_LEN(client_options)
@@ -173,7 +176,7 @@ int client_config_load(const char *path, struct client_config *ret, struct confi
 		config_table_report_at(&t, true, path, 0, NULL, "path too long");
 	struct toml_value *root = t.errors ? NULL : config_table_read(&t, path, NULL);
 	if (root) {
-		config_table_apply_root(&t, path, root, "client", c);
+		config_table_apply_root(&t, path, root, NULL, c); /* [client], [obfuscation] */
 		config_table_defaults(&t, c);
 		toml_free(root);
 	}
@@ -195,6 +198,10 @@ void client_config_free(struct client_config *c)
 
 int client_config_dump(const struct client_config *c, FILE *out)
 {
+	int r;
+
 	fprintf(out, "# effective configuration from %s; secrets redacted\n\n[client]\n", c->path);
-	return config_table_dump(client_options, N_CLIENT, "client", c, out);
+	r = config_table_dump(client_options, N_CLIENT, "client", c, out);
+	fprintf(out, "\n[obfuscation]\n");
+	return r < 0 ? r : config_table_dump(client_options, N_CLIENT, "obfuscation", c, out);
 }

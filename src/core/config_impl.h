@@ -15,6 +15,7 @@
 #define CONFIG_AUX(type, member) .aux = offsetof(struct type, member)
 
 extern const struct config_name config_log_levels[];
+extern const struct config_name config_stealth_modes[]; /* server and client alike */
 
 /* A table whose diagnostics go to d; origin has n zeroed entries. */
 void config_begin(struct config_table *t, const struct config_option *opts, size_t n,

@@ -59,8 +59,6 @@ static const struct config_name modes[] = {{"performance", CIPHER_AES256GCM},
 					   {"balanced", CIPHER_CHACHAPOLY},
 					   {"maximum_security", CIPHER_CASCADE},
 					   {NULL, 0}};
-static const struct config_name stealth_modes[] = {
-    {"off", STEALTH_OFF}, {"standard", STEALTH_STANDARD}, {"maximum", STEALTH_MAXIMUM}, {NULL, 0}};
 static const struct config_name disguises[] = {{"nginx", DISGUISE_NGINX}, {NULL, 0}};
 
 #define NOT_YET_EPOLL "not yet supported: epoll with batched syscalls (recvmmsg/sendmmsg) is used"
@@ -127,8 +125,8 @@ static const struct config_option server_options[] = {
      .def = "30"},
 
     {"obfuscation", "enabled", CONFIG_BOOL, 0, SRV(obfuscation_enabled), .def = "false"},
-    {"obfuscation", "stealth_mode", CONFIG_ENUM, 0, SRV(stealth_mode), .names = stealth_modes,
-     .def = "\"standard\""},
+    {"obfuscation", "stealth_mode", CONFIG_ENUM, 0, SRV(stealth_mode),
+     .names = config_stealth_modes, .def = "\"standard\""},
     {"obfuscation", "disguise_as", CONFIG_ENUM, 0, SRV(disguise_as), .names = disguises,
      .def = "\"nginx\""},
     {"obfuscation", "fallback_site", CONFIG_STRING, 0, SRV(fallback_site), .min = 0, .max = 255,
@@ -619,16 +617,6 @@ static void check_dns(struct config_table *t, struct server_config *c)
 		    "false");
 }
 
-/* One warning for the whole of [obfuscation], where it is switched on. */
-static void check_obfuscation(struct config_table *t, const struct server_config *c)
-{
-	if (!c->obfuscation_enabled || c->stealth_mode == STEALTH_OFF)
-		return;
-	config_table_report(t, false, idx(t, "obfuscation", "enabled"),
-			    "not yet supported: header protection, padding and the traffic shaper "
-			    "arrive with the obfuscation issue; UDP traffic is sent unobfuscated");
-}
-
 /* The TCP front needs a certificate unless TLS is terminated in front of
  * it (front_tls = false); scripts/quickstart.sh makes a self-signed one. */
 static void check_front(struct config_table *t, const struct server_config *c)
@@ -654,7 +642,6 @@ static void cross_check(struct config_table *t, struct server_config *c)
 	check_sizes(t, c);
 	check_timers(t, c);
 	check_dns(t, c);
-	check_obfuscation(t, c);
 }
 
 /* ---- users.toml -------------------------------------------------------- */
@@ -958,9 +945,6 @@ int server_config_dump(const struct server_config *c, FILE *out)
 			continue;
 		table = server_options[i].table;
 		fprintf(out, "\n[%s]\n", table);
-		if (!strcmp(table, "obfuscation") && c->obfuscation_enabled &&
-		    c->stealth_mode != STEALTH_OFF)
-			fprintf(out, "# not yet supported: traffic is sent unobfuscated\n");
 		(void)config_table_dump(server_options, N_SERVER, table, c, out);
 	}
 	for (size_t i = 0; i < c->n_users; i++) {

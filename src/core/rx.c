@@ -9,6 +9,12 @@
  *                 (secret and limiters are the server's, shared by workers)
  *   other      -> drop
  *
+ * With stealth (docs/protocol.md §12) the type byte is masked: a datagram
+ * whose header unmasks to a transport header of a known session takes
+ * the transport path; otherwise it is unmasked as a handshake-class
+ * message, which must be an init; anything else is dropped as
+ * stealth_undecodable. Nothing is answered but a genuine init.
+ *
  * Each step returns WORKER_DROP_NONE or why it dropped the packet; rx_one
  * counts it. Nothing is logged per packet. The whole batch runs inside
  * one RCU read-side critical section, so the sessions found stay valid
@@ -221,7 +227,9 @@ static enum worker_drop rx_plain(struct worker *w, uint8_t *pkt, struct session 
 	}
 }
 
-static enum worker_drop rx_transport(struct worker *w, uint8_t *pkt, size_t len,
+/* hdr: with stealth, the header bytes 0..7 stealth_peek unmasked (the
+ * packet's own are still masked); NULL without. */
+static enum worker_drop rx_transport(struct worker *w, uint8_t *pkt, size_t len, const uint8_t *hdr,
 				     const struct udp_endpoint *from, const struct udp_local *to)
 {
 	struct session *s;
@@ -234,10 +242,13 @@ static enum worker_drop rx_transport(struct worker *w, uint8_t *pkt, size_t len,
 	/* before the session's lock and the AEAD: nothing this long is ours */
 	if (len > w->shared->max_transport)
 		return WORKER_DROP_OVERSIZED;
-	s = session_find_index(w->shared->sessions, le32_load(pkt + TRANSPORT_OFF_RECEIVER));
+	s = session_find_index(w->shared->sessions,
+			       le32_load((hdr ? hdr : pkt) + TRANSPORT_OFF_RECEIVER));
 	if (!s)
 		return WORKER_DROP_UNKNOWN_INDEX;
-	d = drop_of_transport(session_open(s, pkt, len, from, to, w->now_ns, &plain_len, &event));
+	d = drop_of_transport(
+	    hdr ? session_open_masked(s, pkt, len, hdr, from, to, w->now_ns, &plain_len, &event)
+		: session_open(s, pkt, len, from, to, w->now_ns, &plain_len, &event));
 	if (d != WORKER_DROP_NONE)
 		return d;
 	if (event & SESSION_RX_CONFIRMED)
@@ -251,12 +262,28 @@ static enum worker_drop rx_transport(struct worker *w, uint8_t *pkt, size_t len,
 	return rx_plain(w, pkt, s, plain_len, from, to);
 }
 
+/* With stealth, the cookie reply in buf is framed in place: moved
+ * behind the nonce and length, padded, never longer than the datagram
+ * it answers. Returns the datagram's length, 0 on failure. */
+static size_t frame_cookie(struct worker *w, uint8_t *buf, size_t wire_len)
+{
+	uint8_t reply[COOKIE_REPLY_LEN];
+	size_t len = stealth_hs_wire_len(&rng_system, COOKIE_REPLY_LEN, wire_len);
+
+	memcpy(reply, buf, sizeof(reply));
+	if (!len || len > w->shared->buf_size ||
+	    stealth_hs_wrap(&w->stealth, &rng_system, reply, sizeof(reply), buf, len) < 0)
+		return 0;
+	return len;
+}
+
 /* A cookie reply (52 bytes, smaller than any message 1: no
  * amplification), at most so many per source address and port. */
 static enum worker_drop send_cookie(struct worker *w, const uint8_t *msg, size_t len,
-				    const struct udp_endpoint *from, const struct udp_local *to,
-				    const uint8_t *key, size_t key_len)
+				    size_t wire_len, const struct udp_endpoint *from,
+				    const struct udp_local *to, const uint8_t *key, size_t key_len)
 {
+	size_t out_len = COOKIE_REPLY_LEN;
 	uint8_t *buf;
 
 	if (!ratelimit_allow(w->shared->cookie_limit, key, key_len, w->now_ns))
@@ -265,12 +292,13 @@ static enum worker_drop send_cookie(struct worker *w, const uint8_t *msg, size_t
 	if (!buf)
 		return WORKER_DROP_NO_BUFFER;
 	if (cookie_reply_create(&w->cookies, buf, msg, len, le32_load(msg + INIT_OFF_SENDER), key,
-				key_len, &rng_system) < 0) {
+				key_len, &rng_system) < 0 ||
+	    (w->shared->stealth && !(out_len = frame_cookie(w, buf, wire_len)))) {
 		pool_put(&w->pool, buf);
 		return WORKER_DROP_SEAL;
 	}
 	worker_count(&w->stats.cookie_replies, 1);
-	worker_send(w, buf, COOKIE_REPLY_LEN, from, to, 0);
+	worker_send(w, buf, out_len, from, to, 0);
 	return WORKER_DROP_NONE;
 }
 
@@ -280,12 +308,13 @@ static bool under_load(const struct queue *q)
 }
 
 static enum worker_drop queue_handshake(struct worker *w, const uint8_t *msg, size_t len,
-					const struct udp_endpoint *from, const struct udp_local *to,
-					bool proven)
+					size_t wire_len, const struct udp_endpoint *from,
+					const struct udp_local *to, bool proven)
 {
 	struct hs_item item;
 
 	item.proven = proven;
+	item.wire_len = (uint16_t)(wire_len < UINT16_MAX ? wire_len : UINT16_MAX);
 	item.from = *from;
 	item.to = *to;
 	item.worker = (uint16_t)w->id;
@@ -302,8 +331,15 @@ static enum worker_drop queue_handshake(struct worker *w, const uint8_t *msg, si
  * of its own: initiations spoofed with a client's address drain only the
  * unproven budget of that address, and an unproven initiation over it is
  * answered with a cookie, so the real owner of the address still gets in,
- * one round trip later. */
-static enum worker_drop rx_init(struct worker *w, const uint8_t *msg, size_t len,
+ * one round trip later.
+ *
+ * With stealth a cookie reply is sent only under load. A cookie reply
+ * proves to whoever sent the message 1 that a server is there, and
+ * anyone can replay a captured genuine message 1 (its mac1 is valid):
+ * at the penalty's second replay, or from another address (mac2 bad),
+ * it would get an answer. Over its budget, such a source is dropped
+ * silently instead (docs/protocol.md §12.5). */
+static enum worker_drop rx_init(struct worker *w, const uint8_t *msg, size_t len, size_t wire_len,
 				const struct udp_endpoint *from, const struct udp_local *to)
 {
 	const struct worker_shared *sh = w->shared;
@@ -319,12 +355,33 @@ static enum worker_drop rx_init(struct worker *w, const uint8_t *msg, size_t len
 	worker_count(&w->stats.initiations, 1);
 	if (macs == COOKIE_MAC2_OK)
 		return ratelimit_allow(sh->hs_proven, key, key_len - 2, w->now_ns)
-			   ? queue_handshake(w, msg, len, from, to, true)
+			   ? queue_handshake(w, msg, len, wire_len, from, to, true)
+			   : WORKER_DROP_RATELIMIT;
+	if (sh->stealth && !under_load(sh->hs_queue))
+		return ratelimit_allow(sh->hs_unproven, key, key_len - 2, w->now_ns)
+			   ? queue_handshake(w, msg, len, wire_len, from, to, false)
 			   : WORKER_DROP_RATELIMIT;
 	if (macs == COOKIE_MAC2_BAD || under_load(sh->hs_queue) ||
 	    !ratelimit_allow(sh->hs_unproven, key, key_len - 2, w->now_ns))
-		return send_cookie(w, msg, len, from, to, key, key_len);
-	return queue_handshake(w, msg, len, from, to, false);
+		return send_cookie(w, msg, len, wire_len, from, to, key, key_len);
+	return queue_handshake(w, msg, len, wire_len, from, to, false);
+}
+
+/* A stealth datagram (see the top of the file): a transport packet of a
+ * known session, or a handshake-class message that is an init. */
+static enum worker_drop rx_stealth(struct worker *w, uint8_t *pkt, size_t len,
+				   const struct udp_endpoint *from, const struct udp_local *to)
+{
+	uint8_t hdr[8];
+	size_t msg_len;
+
+	if (stealth_peek(&w->stealth, pkt, len, hdr) &&
+	    session_find_index(w->shared->sessions, le32_load(hdr + TRANSPORT_OFF_RECEIVER)))
+		return rx_transport(w, pkt, len, hdr, from, to);
+	if (stealth_hs_unwrap(&w->stealth, pkt, len, &msg_len) < 0 ||
+	    pkt[STEALTH_HS_OVERHEAD] != MSG_HANDSHAKE_INIT)
+		return WORKER_DROP_STEALTH;
+	return rx_init(w, pkt + STEALTH_HS_OVERHEAD, msg_len, len, from, to);
 }
 
 /* A datagram from the client at from, sent to our local address to
@@ -332,13 +389,15 @@ static enum worker_drop rx_init(struct worker *w, const uint8_t *msg, size_t len
 static enum worker_drop rx_one(struct worker *w, uint8_t *pkt, size_t len,
 			       const struct udp_endpoint *from, const struct udp_local *to)
 {
+	if (w->shared->stealth)
+		return rx_stealth(w, pkt, len, from, to);
 	if (len < MSG_HEADER_LEN)
 		return WORKER_DROP_MALFORMED;
 	switch (pkt[0]) {
 	case MSG_TRANSPORT:
-		return rx_transport(w, pkt, len, from, to);
+		return rx_transport(w, pkt, len, NULL, from, to);
 	case MSG_HANDSHAKE_INIT:
-		return rx_init(w, pkt, len, from, to);
+		return rx_init(w, pkt, len, len, from, to);
 	default:
 		return WORKER_DROP_BAD_TYPE;
 	}

@@ -241,6 +241,25 @@ static void loop_guard_of(const struct server *srv, struct worker_shared *sh)
 	    TRANSPORT_HEADER_LEN + ((cfg->mtu + 15u) & ~15u) + cipher_overhead(cfg->mode);
 }
 
+/* [obfuscation] enabled with a stealth_mode other than off: the keys
+ * from the server's public key, for the workers and the control thread. */
+static int init_stealth(struct server *srv)
+{
+	const struct server_config *cfg = srv->cfg;
+	struct worker_shared *sh = &srv->shared;
+
+	sh->stealth = STEALTH_MODE_OFF;
+	if (!cfg->obfuscation_enabled || cfg->stealth_mode == STEALTH_OFF)
+		return 0;
+	sh->stealth =
+	    cfg->stealth_mode == STEALTH_MAXIMUM ? STEALTH_MODE_MAXIMUM : STEALTH_MODE_STANDARD;
+	if (stealth_keys_derive(&sh->stealth_keys, srv->pub) < 0)
+		return -EIO;
+	log_info(LOG_GROUP_CORE, "stealth framing: %s",
+		 sh->stealth == STEALTH_MODE_MAXIMUM ? "maximum" : "standard");
+	return stealth_ctx_init(&srv->stealth, &sh->stealth_keys);
+}
+
 static int init_shared(struct server *srv)
 {
 	const struct server_config *cfg = srv->cfg;
@@ -258,6 +277,10 @@ static int init_shared(struct server *srv)
 	sh->cookie = &srv->cookie;
 	memcpy(sh->server_pub, srv->pub, 32);
 	loop_guard_of(srv, sh);
+	if (init_stealth(srv) < 0) {
+		log_error(LOG_GROUP_CORE, "cannot set up stealth framing");
+		return -ENOMEM;
+	}
 	if (cfg->buffer_size && cfg->buffer_size < sh->buf_size) {
 		log_error(LOG_GROUP_CORE, "buffer_size %u is below the %zu bytes mtu %u needs",
 			  cfg->buffer_size, sh->buf_size, cfg->mtu);
@@ -751,6 +774,8 @@ static void stop_data_plane(struct server *srv)
 	ratelimit_done(&srv->hs_unproven);
 	ratelimit_done(&srv->cookie_limit);
 	cookie_secrets_done(&srv->cookie);
+	stealth_ctx_done(&srv->stealth);
+	stealth_keys_wipe(&srv->shared.stealth_keys);
 	if (srv->tun_fd >= 0)
 		close(srv->tun_fd);
 }
@@ -815,7 +840,8 @@ int server_run(const struct server_config *cfg)
 
 int server_send_plain(struct server *srv, struct session *s, const uint8_t *plain, size_t len)
 {
-	uint8_t buf[TRANSPORT_HEADER_LEN + SERVER_PLAIN_MAX + 15 + CIPHER_MAX_OVERHEAD];
+	/* room for stealth's padding up to the largest MTU */
+	uint8_t buf[TRANSPORT_HEADER_LEN + SERVER_MTU_MAX + 15 + CIPHER_MAX_OVERHEAD];
 	struct udp_endpoint to;
 	struct udp_local src;
 	size_t out_len;

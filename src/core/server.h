@@ -49,6 +49,7 @@ struct server {
 	struct ratelimit hs_proven, hs_unproven, cookie_limit; /* in shared */
 	struct cookie_secrets cookie; /* shared.cookie; rotated by on_tick */
 	struct worker_shared shared;
+	struct stealth_ctx stealth; /* the control thread's (message 2) */
 	struct worker *workers;
 	unsigned n_workers;
 	char tun_name[IFNAMSIZ];
@@ -86,6 +87,7 @@ int server_run(const struct server_config *cfg);
  * (keepalives, control messages; at most SERVER_PLAIN_MAX bytes: a
  * CONFIG with the longest parameter list). 0 or a negative errno. */
 #define SERVER_PLAIN_MAX (3 + MSG_PARAMS_MAX)
+#define SERVER_MTU_MAX	 9000 /* network.mtu's bound */
 int server_send_plain(struct server *srv, struct session *s, const uint8_t *plain, size_t len);
 
 /* Logs one line of statistics (SIGUSR1, and at debug level on exit). */

@@ -11,7 +11,8 @@
 #include "util/endian.h"
 #include "util/log.h"
 
-#define PAD_TO 16
+#define PAD_TO	    16
+#define DEFAULT_MTU 1420 /* an absent MTU parameter (docs/protocol.md §5) */
 
 struct session *session_new(const struct transport_keys *keys,
 			    const struct transport_limits *limits, const struct udp_endpoint *from,
@@ -45,10 +46,36 @@ struct session *session_new(const struct transport_keys *keys,
 	return s;
 }
 
+int session_stealth_init(struct session *s, enum stealth_mode mode, const struct stealth_keys *k,
+			 const struct transport_keys *keys, const struct rng *rng)
+{
+	size_t tags = cipher_overhead(keys->mode);
+	size_t mtu = s->mtu ? s->mtu : DEFAULT_MTU;
+	int r;
+
+	if (mode == STEALTH_MODE_OFF)
+		return 0;
+	r = stealth_tx_init(&s->stealth_tx, mode, k, keys->send_secret, TRANSPORT_HEADER_LEN + tags,
+			    TRANSPORT_HEADER_LEN + mtu + tags, rng);
+	if (r < 0)
+		return r;
+	r = stealth_rx_init(&s->stealth_rx, keys->recv_secret);
+	if (r < 0) {
+		stealth_tx_done(&s->stealth_tx);
+		return r;
+	}
+	s->stealth = true;
+	return 0;
+}
+
 void session_free(struct session *s)
 {
 	if (!s)
 		return;
+	if (s->stealth) {
+		stealth_tx_done(&s->stealth_tx);
+		stealth_rx_done(&s->stealth_rx);
+	}
 	transport_done(&s->transport);
 	pthread_spin_destroy(&s->tx_lock);
 	pthread_spin_destroy(&s->rx_lock);
@@ -148,15 +175,18 @@ static bool is_newest(const struct session *s, const uint8_t *pkt)
 	return le64_load(pkt + TRANSPORT_OFF_COUNTER) + 1 == s->transport.rx.replay.greatest;
 }
 
-enum transport_result session_open(struct session *s, uint8_t *pkt, size_t len,
-				   const struct udp_endpoint *from, const struct udp_local *to,
-				   uint64_t now_ns, size_t *ret_plain_len, unsigned *ret_event)
+static enum transport_result open_any(struct session *s, uint8_t *pkt, size_t len,
+				      const uint8_t *hdr, const struct udp_endpoint *from,
+				      const struct udp_local *to, uint64_t now_ns,
+				      size_t *ret_plain_len, unsigned *ret_event)
 {
-	enum transport_result r;
+	enum transport_result r = TRANSPORT_E_MALFORMED;
 	unsigned event = SESSION_RX_OK;
 
 	pthread_spin_lock(&s->rx_lock);
-	r = transport_open(&s->transport, pkt, len, ret_plain_len, now_ns);
+	if (s->stealth == (hdr != NULL) &&
+	    (!hdr || stealth_rx_unmask(&s->stealth_rx, pkt, len, hdr) == 0))
+		r = transport_open(&s->transport, pkt, len, ret_plain_len, now_ns);
 	if (opened(r))
 		event = note_rx(s, from, to ? to : &no_local, len, is_newest(s, pkt), now_ns);
 	pthread_spin_unlock(&s->rx_lock);
@@ -164,6 +194,22 @@ enum transport_result session_open(struct session *s, uint8_t *pkt, size_t len,
 		event |= SESSION_RX_CONFIRMED;
 	*ret_event = event;
 	return r;
+}
+
+enum transport_result session_open(struct session *s, uint8_t *pkt, size_t len,
+				   const struct udp_endpoint *from, const struct udp_local *to,
+				   uint64_t now_ns, size_t *ret_plain_len, unsigned *ret_event)
+{
+	return open_any(s, pkt, len, NULL, from, to, now_ns, ret_plain_len, ret_event);
+}
+
+enum transport_result session_open_masked(struct session *s, uint8_t *pkt, size_t len,
+					  const uint8_t hdr[static 8],
+					  const struct udp_endpoint *from,
+					  const struct udp_local *to, uint64_t now_ns,
+					  size_t *ret_plain_len, unsigned *ret_event)
+{
+	return open_any(s, pkt, len, hdr, from, to, now_ns, ret_plain_len, ret_event);
 }
 
 bool session_probe_begin(struct session *s, const struct udp_endpoint *from,
@@ -250,6 +296,22 @@ struct session *session_current(struct session *s)
 	return next && session_is_confirmed(next) ? next : s;
 }
 
+/* With tx_lock: pads to the bucket (zero bytes: the padding of
+ * docs/protocol.md §6.3, only longer), seals, masks the header. */
+static enum transport_result stealth_seal(struct session *s, uint8_t *pkt, size_t cap,
+					  size_t plain_len, size_t *ret_len, uint64_t now_ns)
+{
+	size_t padded = stealth_pad(&s->stealth_tx, pkt, cap,
+				    cipher_overhead(s->transport.tx.cipher.mode), plain_len);
+	enum transport_result r =
+	    transport_seal(&s->transport, pkt, cap, padded, 1, ret_len, now_ns);
+
+	if ((r == TRANSPORT_OK || r == TRANSPORT_OK_REKEY) &&
+	    stealth_tx_mask(&s->stealth_tx, pkt, *ret_len) < 0)
+		return TRANSPORT_E_INTERNAL;
+	return r;
+}
+
 enum transport_result session_seal(struct session *s, uint8_t *pkt, size_t cap, size_t plain_len,
 				   uint64_t now_ns, struct udp_endpoint *ret_to,
 				   struct udp_local *ret_src, size_t *ret_len)
@@ -258,7 +320,10 @@ enum transport_result session_seal(struct session *s, uint8_t *pkt, size_t cap, 
 
 	pthread_spin_lock(&s->tx_lock);
 	cap = transport_pad_cap(&s->transport, cap, plain_len, s->mtu);
-	r = transport_seal(&s->transport, pkt, cap, plain_len, PAD_TO, ret_len, now_ns);
+	if (s->stealth)
+		r = stealth_seal(s, pkt, cap, plain_len, ret_len, now_ns);
+	else
+		r = transport_seal(&s->transport, pkt, cap, plain_len, PAD_TO, ret_len, now_ns);
 	if (r == TRANSPORT_OK || r == TRANSPORT_OK_REKEY) {
 		*ret_to = s->endpoint;
 		*ret_src = s->endpoint_src;

@@ -54,6 +54,7 @@
 
 #include "io/udp.h"
 #include "network/router.h"
+#include "obfuscation/stealth.h"
 #include "protocol/messages.h"
 #include "protocol/transport.h"
 
@@ -76,6 +77,9 @@ struct session {
 	char user_name[64];	   /* for logs; immutable */
 	pthread_spinlock_t tx_lock, rx_lock;
 	struct transport transport;
+	bool stealth;			 /* immutable once published: header masks and buckets */
+	struct stealth_tx stealth_tx;	 /* tx_lock */
+	struct stealth_rx stealth_rx;	 /* rx_lock */
 	struct udp_endpoint endpoint;	 /* tx_lock: where to send */
 	struct udp_local endpoint_src;	 /* tx_lock: from where (family 0: any) */
 	struct udp_endpoint rx_from;	 /* rx_lock: the endpoint's path (= endpoint) */
@@ -112,6 +116,12 @@ struct session {
 struct session *session_new(const struct transport_keys *keys,
 			    const struct transport_limits *limits, const struct udp_endpoint *from,
 			    const struct udp_local *to, uint64_t now_ns);
+/* Switches stealth framing on for a new session (before it is
+ * published): the direction keys come from keys' first traffic secrets,
+ * the send buckets are drawn from rng for packets of up to s->mtu bytes
+ * of plaintext. 0 or a negative errno. */
+int session_stealth_init(struct session *s, enum stealth_mode mode, const struct stealth_keys *k,
+			 const struct transport_keys *keys, const struct rng *rng);
 /* Frees at once: only for a session never published. */
 void session_free(struct session *s);
 
@@ -129,7 +139,17 @@ enum session_rx {
 enum transport_result session_open(struct session *s, uint8_t *pkt, size_t len,
 				   const struct udp_endpoint *from, const struct udp_local *to,
 				   uint64_t now_ns, size_t *ret_plain_len, unsigned *ret_event);
-/* Seals in place (tx half), padding to 16, and copies the endpoint to
+/* The same for a session with stealth: hdr holds the first 8 header
+ * bytes stealth_peek unmasked, and the counter is unmasked here, under
+ * the session's lock. (session_open refuses what a stealth session
+ * receives, and this refuses what a session without stealth does.) */
+enum transport_result session_open_masked(struct session *s, uint8_t *pkt, size_t len,
+					  const uint8_t hdr[static 8],
+					  const struct udp_endpoint *from,
+					  const struct udp_local *to, uint64_t now_ns,
+					  size_t *ret_plain_len, unsigned *ret_event);
+/* Seals in place (tx half), padding to 16 (with stealth: to the
+ * session's bucket, and the header masked), and copies the endpoint to
  * send to and the local address to send from. The caller checks
  * session_is_confirmed first: a responder sends nothing before the client
  * proved its keys. */

@@ -41,6 +41,7 @@ static const char *const drop_names[WORKER_DROP_COUNT] = {
     [WORKER_DROP_UDP_SEND] = "udp_send",
     [WORKER_DROP_NO_BUFFER] = "no_buffer",
     [WORKER_DROP_SEAL] = "seal",
+    [WORKER_DROP_STEALTH] = "stealth_undecodable",
 };
 
 const char *worker_drop_name(enum worker_drop d)
@@ -101,8 +102,11 @@ static int init_loop(struct worker *w)
 static int init_guards(struct worker *w)
 {
 	const struct worker_shared *sh = w->shared;
+	int r = cookie_checker_init_shared(&w->cookies, sh->server_pub, sh->cookie);
 
-	return cookie_checker_init_shared(&w->cookies, sh->server_pub, sh->cookie);
+	if (r == 0 && sh->stealth != STEALTH_MODE_OFF)
+		r = stealth_ctx_init(&w->stealth, &sh->stealth_keys);
+	return r;
 }
 
 int worker_init(struct worker *w, unsigned id, const struct worker_shared *shared, int udp_fd,
@@ -164,6 +168,7 @@ void worker_done(struct worker *w)
 		return;
 	loop_free(w->loop);
 	cookie_checker_done(&w->cookies);
+	stealth_ctx_done(&w->stealth);
 	pool_done(&w->pool);
 	free(w->rx_area);
 	if (w->udp_fd >= 0)

@@ -31,6 +31,7 @@
 #include "io/loop.h"
 #include "io/udp.h"
 #include "network/router.h"
+#include "obfuscation/stealth.h"
 #include "protocol/cookie.h"
 
 struct queue;
@@ -65,6 +66,7 @@ enum worker_drop {
 	WORKER_DROP_UDP_SEND,	   /* sendmmsg refused it */
 	WORKER_DROP_NO_BUFFER,	   /* pool empty */
 	WORKER_DROP_SEAL,	   /* seal failed (internal) */
+	WORKER_DROP_STEALTH,	   /* stealth: neither a transport packet nor a handshake */
 	WORKER_DROP_COUNT,
 };
 
@@ -104,6 +106,10 @@ struct worker_shared {
 	struct ratelimit *hs_proven, *hs_unproven, *cookie_limit;
 	struct cookie_secrets *cookie; /* the cookie secret, one for all */
 	uint8_t server_pub[32];
+	/* stealth framing (docs/protocol.md §12): off, or the keys from
+	 * server_pub that every worker keys its own contexts with */
+	enum stealth_mode stealth;
+	struct stealth_keys stealth_keys;
 };
 
 struct worker {
@@ -121,6 +127,7 @@ struct worker {
 	struct udp_batch rx, tx;
 	uint32_t tx_index[UDP_BATCH];  /* tx datagram i's session (index), 0 = none */
 	struct cookie_checker cookies; /* this worker's view of shared->cookie */
+	struct stealth_ctx stealth;    /* when shared->stealth is on */
 	struct worker_stats stats;
 	uint64_t now_ns; /* monotonic, sampled once per batch */
 	uint64_t send_error_logged_ns, roam_logged_ns;

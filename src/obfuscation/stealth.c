@@ -1,5 +1,5 @@
 /* UDP stealth framing; the model is in stealth.h, the wire in
- * docs/protocol.md §11. */
+ * docs/protocol.md §12. */
 #include "obfuscation/stealth.h"
 
 #include <errno.h>
@@ -112,7 +112,7 @@ size_t stealth_hs_wire_len(const struct rng *rng, size_t msg_len, size_t max_len
 }
 
 /* The keystream of nonce N: ChaCha20 with K_hs, nonce N[4..16], block
- * counter 0 (docs/protocol.md §11.2: N[0..4] would otherwise be the
+ * counter 0 (docs/protocol.md §12.2: N[0..4] would otherwise be the
  * counter, whose overflow implementations treat differently). */
 static int start_stream(struct stealth_ctx *c, const uint8_t *nonce)
 {

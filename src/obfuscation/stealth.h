@@ -1,4 +1,4 @@
-/* UDP stealth framing (docs/protocol.md §11): what a censor without the
+/* UDP stealth framing (docs/protocol.md §12): what a censor without the
  * server's static public key S sees is uniform random bytes, in sizes
  * that carry no fingerprint.
  *

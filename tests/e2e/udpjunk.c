@@ -16,6 +16,11 @@
  *                     --client-key and --psk may be given up to 8 times (in
  *                     pairs): the initiations take the users in turn
  *
+ *   --mode flip       the datagram in --file F (e.g. one the relay recorded)
+ *                     with 1 to 3 random bits flipped, or cut short, or
+ *                     with bytes appended, each time differently
+ *   --mode replay     the datagram in --file F as it is, again and again
+ *
  *   --to ADDR:PORT  --count N (≤ 1000000)  --rate PPS (≤ 100000)
  *   --seed N  --wait-ms N (listen after the last send, ≤ 60000)
  *   --max-seconds N (hard bound on the whole run, default 60)
@@ -61,7 +66,7 @@
 #define MAX_PORTS 1024
 #define MAX_USERS 8
 
-enum mode { MODE_RANDOM, MODE_TRUNCATED, MODE_OVERSIZED, MODE_INIT };
+enum mode { MODE_RANDOM, MODE_TRUNCATED, MODE_OVERSIZED, MODE_INIT, MODE_FLIP, MODE_REPLAY };
 
 struct junk {
 	enum mode mode;
@@ -77,6 +82,8 @@ struct junk {
 	struct handshake_initiator hs_of[MAX_USERS];
 	unsigned users, next_user;
 	struct handshake_initiator *hs; /* the one whose initiation went last */
+	uint8_t *file;			/* flip, replay: the datagram read from --file */
+	size_t file_len;
 	unsigned long sent, replies, by_type[5];
 	unsigned long long sent_bytes, reply_bytes;
 };
@@ -89,11 +96,12 @@ static void die(const char *what)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: udpjunk --to ADDR:PORT --mode random|truncated|oversized|init\n"
-			"               [--count N] [--rate PPS] [--seed N] [--wait-ms N]\n"
-			"               [--max-seconds N] [--client-key FILE] [--server-key B64]\n"
-			"               [--psk FILE] [--time-offset S] [--ports N] [--spoof ADDR]\n"
-			"               [--answer-cookies]\n");
+	fprintf(stderr,
+		"usage: udpjunk --to ADDR:PORT --mode random|truncated|oversized|init|flip|replay\n"
+		"               [--count N] [--rate PPS] [--seed N] [--wait-ms N]\n"
+		"               [--max-seconds N] [--client-key FILE] [--server-key B64]\n"
+		"               [--psk FILE] [--time-offset S] [--ports N] [--spoof ADDR]\n"
+		"               [--answer-cookies] [--file DATAGRAM]\n");
 	exit(2);
 }
 
@@ -240,6 +248,41 @@ static void plausible_header(struct junk *j, uint8_t *buf, size_t len)
 	}
 }
 
+/* The --file datagram, damaged: most often 1-3 bits flipped anywhere,
+ * sometimes cut short or lengthened by random bytes. */
+static size_t flip_file(struct junk *j, uint8_t *buf)
+{
+	size_t len = j->file_len;
+	unsigned how = (unsigned)(next_rand(&j->rng) % 8);
+
+	memcpy(buf, j->file, len);
+	if (how == 0 && len > 1)
+		return rand_between(j, 1, len - 1);
+	if (how == 1 && len < 1500) {
+		size_t more = rand_between(j, 1, 1500 - len);
+		fill_random(j, buf + len, more);
+		return len + more;
+	}
+	for (unsigned n = 1 + (unsigned)(next_rand(&j->rng) % 3); n > 0; n--) {
+		size_t bit = rand_between(j, 0, len * 8 - 1);
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	return len;
+}
+
+static void read_datagram_file(struct junk *j, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+
+	j->file = malloc(MAX_DGRAM);
+	if (!f || !j->file)
+		die(path);
+	j->file_len = fread(j->file, 1, MAX_DGRAM, f);
+	fclose(f);
+	if (j->file_len == 0)
+		die("empty --file");
+}
+
 static size_t make_datagram(struct junk *j, uint8_t *buf)
 {
 	size_t len;
@@ -268,6 +311,11 @@ static size_t make_datagram(struct junk *j, uint8_t *buf)
 		return len;
 	case MODE_INIT:
 		return make_init(j, buf, MAX_DGRAM);
+	case MODE_FLIP:
+		return flip_file(j, buf);
+	case MODE_REPLAY:
+		memcpy(buf, j->file, j->file_len);
+		return j->file_len;
 	}
 	return 0;
 }
@@ -368,13 +416,14 @@ static void bind_spoofed(int fd, int family, const char *addr)
 
 static const char *mode_name(enum mode m)
 {
-	static const char *const names[] = {"random", "truncated", "oversized", "init"};
+	static const char *const names[] = {"random", "truncated", "oversized",
+					    "init",   "flip",	   "replay"};
 	return names[m];
 }
 
 static int parse_mode(const char *s, enum mode *ret)
 {
-	for (int m = MODE_RANDOM; m <= MODE_INIT; m++) {
+	for (int m = MODE_RANDOM; m <= MODE_REPLAY; m++) {
 		if (strcmp(s, mode_name((enum mode)m)) == 0) {
 			*ret = (enum mode)m;
 			return 0;
@@ -406,6 +455,7 @@ int main(int argc, char **argv)
 	    {"ports", required_argument, NULL, 'P'},
 	    {"spoof", required_argument, NULL, 'F'},
 	    {"answer-cookies", no_argument, NULL, 'A'},
+	    {"file", required_argument, NULL, 'f'},
 	    {0},
 	};
 	int c;
@@ -459,6 +509,9 @@ int main(int argc, char **argv)
 		case 'A':
 			j.answer_cookies = true;
 			break;
+		case 'f':
+			read_datagram_file(&j, optarg);
+			break;
 		default:
 			usage();
 		}
@@ -469,6 +522,8 @@ int main(int argc, char **argv)
 		usage();
 	if (n_psks > n_keys || (n_psks && n_psks != n_keys))
 		usage(); /* one --psk per --client-key, in order */
+	if ((j.mode == MODE_FLIP || j.mode == MODE_REPLAY) && !j.file)
+		usage();
 	j.users = n_keys ? n_keys : 1;
 	if (j.mode == MODE_INIT || n_keys || server_key)
 		for (unsigned u = 0; u < j.users; u++)

@@ -192,9 +192,6 @@ static void test_reference(void **state)
 	d = (struct config_diag){0};
 	assert_int_equal(server_config_load(at("server.toml"), &c, &d), 0);
 	static const char *const want[] = {
-	    "server.toml:25: key 'obfuscation.enabled': warning: not yet supported: header "
-	    "protection, padding and the traffic shaper arrive with the obfuscation issue; UDP "
-	    "traffic is sent unobfuscated",
 	    "server.toml:31: key 'performance.zero_copy': warning: not yet supported: epoll with "
 	    "batched syscalls (recvmmsg/sendmmsg) is used",
 	    "server.toml:32: key 'performance.io_uring': warning: not yet supported: epoll with "
@@ -710,7 +707,7 @@ static void test_obfuscation_file(void **state)
 	struct server_config c;
 	struct config_diag d = {0};
 	(void)state;
-	/* its keys count, and are warned about where they are */
+	/* its keys count; stealth is built, so no warning */
 	new_case();
 	put("server.toml", "", 0644);
 	put("obfuscation.toml", "[obfuscation]\nenabled = true\nstealth_mode = \"maximum\"\n",
@@ -718,8 +715,7 @@ static void test_obfuscation_file(void **state)
 	assert_int_equal(server_config_load(at("server.toml"), &c, &d), 0);
 	assert_true(c.obfuscation_enabled);
 	assert_int_equal(c.stealth_mode, STEALTH_MAXIMUM);
-	assert_true(mentions(&d, "obfuscation.toml:2: key 'obfuscation.enabled': warning: not yet "
-				 "supported"));
+	assert_false(mentions(&d, "obfuscation.enabled"));
 	server_config_free(&c);
 	config_diag_free(&d);
 
@@ -1185,7 +1181,7 @@ static const struct bad_case bad_client[] = {
      "client.toml:2: key 'client.keepalive': must be between 0 and 3600 (found 4000)"},
     /* 10 */
     {"[client]\n[server]\nport = 1\n",
-     "client.toml:2: key 'server': only [client] belongs in this file"},
+     "client.toml:2: key 'server': unknown table"}, /* [client], [obfuscation] only */
     /* 11 */
     {"[client]\nserver_public_key = 42\n",
      "client.toml:2: key 'client.server_public_key': expected a base64 string, found an integer"},
@@ -1224,6 +1220,32 @@ static void test_bad_client(void **state)
 		assert_true(client_end || d.errors == 1);
 		config_diag_free(&d);
 	}
+}
+
+/* client.toml's [obfuscation] stealth_mode: off by default, the server's
+ * names, anything else an error naming the key. */
+static void test_client_stealth(void **state)
+{
+	static const char base[] = "[client]\nserver = \"192.0.2.1:443\"\n"
+				   "server_public_key = \"" K_ALICE "\"\n"
+				   "private_key = \"" K_ALICE "\"\npsk = \"" K_ALICE "\"\n";
+	struct client_config c;
+	struct config_diag d;
+	char text[1024];
+
+	(void)state;
+	assert_int_equal(load_client(base, &c, &d), 0);
+	assert_int_equal(c.stealth_mode, STEALTH_OFF);
+	config_diag_free(&d);
+	snprintf(text, sizeof(text), "%s[obfuscation]\nstealth_mode = \"maximum\"\n", base);
+	assert_int_equal(load_client(text, &c, &d), 0);
+	assert_int_equal(c.stealth_mode, STEALTH_MAXIMUM);
+	config_diag_free(&d);
+	snprintf(text, sizeof(text), "%s[obfuscation]\nstealth_mode = \"hidden\"\n", base);
+	assert_int_equal(load_client(text, &c, &d), -EINVAL);
+	expect_line(&d, "client.toml:7: key 'obfuscation.stealth_mode': must be \"off\", "
+			"\"standard\" or \"maximum\" (found \"hidden\")");
+	config_diag_free(&d);
 }
 
 /* ---- odds and ends ----------------------------------------------------- */
@@ -1389,6 +1411,7 @@ int main(void)
 	    cmocka_unit_test(test_diff),
 	    cmocka_unit_test(test_client),
 	    cmocka_unit_test(test_bad_client),
+	    cmocka_unit_test(test_client_stealth),
 	    cmocka_unit_test(test_prefix),
 	    cmocka_unit_test(test_unreadable),
 	    cmocka_unit_test(test_open_ports),

@@ -1,4 +1,4 @@
-/* UDP stealth framing (obfuscation/stealth.c, docs/protocol.md §11):
+/* UDP stealth framing (obfuscation/stealth.c, docs/protocol.md §12):
  * round trips of both framings, the uniformity of every masked byte
  * position, the sizes no mode ever produces (exhaustively over inner
  * sizes, modes and ciphers), hostile input (short, truncated, random,
