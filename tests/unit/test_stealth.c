@@ -24,7 +24,7 @@
 
 #define H     TRANSPORT_HEADER_LEN
 #define CAP   (H + 9000 + 15 + CIPHER_MAX_OVERHEAD)
-#define NSAMP 4096
+#define NSAMP 2048
 
 static const uint8_t server_pub[32] = {0x5e, 0x12, [31] = 0x77};
 static const uint8_t secret_ab[32] = {0x11, 0x22, 0x33, [31] = 0x44};
@@ -336,7 +336,7 @@ static void ipv4_packet(uint8_t *p, size_t len, unsigned flow)
  * MTU's datagram. */
 static void test_transport_sizes_exhaustive(void **state)
 {
-	static const size_t mtus[] = {576, 1280, 1404, 1420, 1500, 9000};
+	static const size_t mtus[] = {576, 1280, 1404, 1500};
 	static const enum stealth_mode modes[] = {STEALTH_MODE_STANDARD, STEALTH_MODE_MAXIMUM};
 	static const size_t tags[] = {16, 32};
 	uint8_t *inner = malloc(9000);
@@ -346,7 +346,7 @@ static void test_transport_sizes_exhaustive(void **state)
 	for (size_t m = 0; m < 2; m++)
 		for (size_t t = 0; t < 2; t++)
 			for (size_t u = 0; u < sizeof(mtus) / sizeof(mtus[0]); u++)
-				for (int table = 0; table < 12; table++) {
+				for (int table = 0; table < 6; table++) {
 					struct stealth_tx tx;
 					struct stealth_keys k = keys();
 					size_t lo = H + tags[t], hi = H + mtus[u] + tags[t];
@@ -392,7 +392,7 @@ static void test_hs_sizes_exhaustive(void **state)
 				fail_msg("message of %zu bytes, limit %zu: datagram %zu", n, max,
 					 len);
 		}
-	for (int i = 0; i < 100000; i++) {
+	for (int i = 0; i < 20000; i++) {
 		size_t len = stealth_junk_len(&rng);
 
 		assert_true(len >= STEALTH_JUNK_MIN && len <= STEALTH_JUNK_MAX);
@@ -515,7 +515,7 @@ static void test_random_datagrams(void **state)
 	(void)state;
 	rng_seed(13);
 	ctx_init(&c);
-	for (int i = 0; i < 20000; i++) {
+	for (int i = 0; i < 5000; i++) {
 		size_t n;
 		uint8_t *d;
 
@@ -531,7 +531,7 @@ static void test_random_datagrams(void **state)
 		free(d);
 	}
 	/* a random length field fits about (n - 18) / 65536 of the time */
-	assert_true(decoded < 600);
+	assert_true(decoded < 150);
 	stealth_ctx_done(&c);
 }
 
