@@ -26,12 +26,13 @@
 #   fails here, and the document is updated with it. They double as
 #   positive controls on real traffic: pcap_stats must flag the header.
 # stealth standard / maximum: nDPI 4.2 (with and without guessing) labels
-#   no flow WireGuard, OpenVPN, Tor, TINC, CiscoVPN or HotspotShield; the
-#   LostLove flow is Unknown without guessing, and guessing labels it by
-#   the port alone (QUIC on 443); tshark labels no frame wg or openvpn; no byte
+#   no flow WireGuard, OpenVPN, Tor, TINC, CiscoVPN or HotspotShield (any
+#   other label is printed as a NOTE: Unknown is the rule, RTP the
+#   occasional exception, see the nDPI step); tshark labels no frame wg or openvpn; no byte
 #   position of the first 10,000 payloads of either direction is constant
 #   or low-entropy; no payload has a size of {64, 80, 92, 112, 148}; the Xue-2022
-#   opcode rule (N = 20..100) and ACK rule do not fire. The FET verdict is
+#   opcode rule (N = 20..100) does not fire, nor the ACK rule on the capture
+#   from the flow's start (on the mid-flow one it is reported). The FET verdict is
 #   printed (informational for UDP: the GFW rule is a TCP rule).
 LL_STEALTH=${2:-${LL_STEALTH:-off}}
 LL_NAME=fingerprint_$LL_STEALTH
@@ -72,10 +73,20 @@ write_server_config
 write_client_config alice 198.51.100.1:$PORT '[]' "$cli_extra"
 
 # capture NAME: tcpdump on the veth, the tunnel's UDP only, whole packets
-# (-s 0), each packet flushed (-U); -Z root: the files are in LL_TMP.
+# (-s 0), with a 64 MiB buffer (-B, KiB) that holds the whole run, so that
+# tcpdump falling behind on a busy machine loses nothing; -Z root: the
+# files are in LL_TMP. A capture that lost packets fails the test
+# (capture_complete): it would not be what was on the wire.
 capture() {
-	spawn "tcpdump-$1" srv tcpdump -i s0 -n -s 0 -U -Z root -w "$LL_TMP/$1.pcap" udp port $PORT
+	spawn "tcpdump-$1" srv tcpdump -i s0 -n -s 0 -B 65536 -Z root -w "$LL_TMP/$1.pcap" udp port $PORT
 	wait_for_log "tcpdump-$1" 'listening on s0' 10
+}
+
+capture_complete() {
+	local dropped
+	dropped=$(sed -nE 's/^([0-9]+) packets dropped by kernel$/\1/p' "$(log_of "tcpdump-$1")")
+	[ -n "$dropped" ] || fail "tcpdump-$1 did not report its drops: $(cat "$(log_of "tcpdump-$1")")"
+	[ "$dropped" = 0 ] || fail "tcpdump lost $dropped packets of the $1 capture"
 }
 
 say "capture from the start, server, client"
@@ -100,6 +111,7 @@ ping_ok cli 10.8.0.1 3
 stop tcpdump-full INT
 stop tcpdump-mid INT
 for c in full mid; do
+	capture_complete $c
 	n=$(tshark -r "$LL_TMP/$c.pcap" -T fields -e frame.number 2>/dev/null | wc -l)
 	echo "   $c.pcap: $n packets"
 done
@@ -115,9 +127,7 @@ verdict() {
 say "nDPI 4.2: per-flow verdicts, with and without guessing"
 # Guessing includes nDPI's guess by port: on UDP 51820 it says WireGuard
 # whatever the bytes are, which is why the scenario uses the server's
-# default port, 443 (where the guess is QUIC). So without guessing the
-# flow must be Unknown; with it, no VPN label, and any other label may
-# come only from the port (confidence "Match by port").
+# default port, 443. A VPN label, with or without guessing, fails.
 bad_protos='WireGuard|OpenVPN|Tor|TINC|CiscoVPN|HotspotShield'
 for c in full mid; do
 	for d in "" -d; do
@@ -132,11 +142,13 @@ for c in full mid; do
 		if grep -E "^flow .* (proto|master|app)=([^ ]*\.)?($bad_protos)[ .]" <<<"$out"; then
 			fail "nDPI labels a $LL_STEALTH flow as a VPN ($c.pcap, ${d:-guessing on})"
 		fi
-		if [ "$d" = -d ]; then
-			[ "$labels" = Unknown/Unknown ] ||
-				fail "nDPI classifies a $LL_STEALTH flow without guessing: $labels ($c.pcap)"
-		elif grep '^flow ' <<<"$out" | grep -v ' proto=Unknown ' | grep -vq ' confidence=Match_by_port '; then
-			fail "nDPI's guess for a $LL_STEALTH flow comes from more than the port: $labels ($c.pcap)"
+		# Any other label from a dissector (not the port) is a finding to
+		# report, not a failure: nDPI 4.2 calls some flows of uniformly
+		# random bytes RTP (byte 0 is 0x80 or 0xa0 for 2 packets in 256) or
+		# Skype_Teams, about 7 in 100 (controls.sh measures it on 1000
+		# random flows; docs/obfuscation.md).
+		if grep '^flow ' <<<"$out" | grep -v ' proto=Unknown ' | grep -vq ' confidence=Match_by_port '; then
+			echo "NOTE: nDPI labels a $LL_STEALTH flow by its bytes, not a VPN: $labels ($c.pcap ${d:-guess})"
 		fi
 	done
 done
@@ -186,9 +198,13 @@ for c in full mid; do
 	out=$("$XUE" -p $PORT "$LL_TMP/$c.pcap")
 	echo "$out"
 	verdict "xue $c $(grep '^summary ' <<<"$out" | cut -d' ' -f2-)"
-	if [ "$LL_STEALTH" != off ]; then
-		grep -q ' opcode_flagged=0 ack_flagged=0' <<<"$out" ||
-			fail "an OpenVPN rule of Xue 2022 fires on $c.pcap"
+	[ "$LL_STEALTH" != off ] || continue
+	grep -q ' opcode_flagged=0 ' <<<"$out" || fail "Xue 2022's opcode rule (N >= 20) fires on $c.pcap"
+	# The ACK rule finds OpenVPN's first ACK as the connection's third
+	# packet: it is defined from the start of a flow, so it is judged on
+	# the full capture and only reported on the mid-flow one.
+	if [ "$c" = full ]; then
+		grep -q ' ack_flagged=0 ' <<<"$out" || fail "Xue 2022's ACK rule fires on $c.pcap"
 	fi
 done
 

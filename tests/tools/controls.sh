@@ -77,6 +77,20 @@ expect_ndpi tls_noalpn.pcap TLS TLS_NOT_CARRYING_HTTPS
 expect_ndpi tls_alpn.pcap TLS - TLS_NOT_CARRYING_HTTPS
 expect_ndpi random.pcap Unknown
 
+# The base rate on random bytes (what stealth traffic looks like): never
+# a VPN; now and then a dissector's loose match (RTP's first byte 0x80 or
+# 0xa0, version 2, a valid payload type). Printed for docs/obfuscation.md.
+out=$("$tools/ndpi_flows" -p 443 "$tmp/randflows.pcap")
+labels=$(grep '^flow ' <<<"$out" | sed -E 's/.* proto=([^ ]*) .* confidence=([^ ]*) .*/\1 (\2)/' |
+	sort | uniq -c | sort -rn)
+echo "ndpi_flows on 1000 random UDP flows to port 443:"
+echo "$labels"
+if grep -Eq ' proto=([^ ]*\.)?(WireGuard|OpenVPN|Tor|TINC|CiscoVPN|HotspotShield)[ .]' <<<"$out"; then
+	fail "nDPI labels a flow of random bytes as a VPN: the e2e VPN check would not be about LostLove"
+fi
+[ "$(grep -c '^flow .* proto=Unknown ' <<<"$out")" -ge 900 ] ||
+	fail "nDPI labels more than 10 % of random flows: $labels"
+
 echo "== tshark heuristics (P4-T3)"
 heur=$(tshark -G heuristic-decodes 2>/dev/null)
 grep -qE '^udp[[:space:]]+wg[[:space:]]+T$' <<<"$heur" ||

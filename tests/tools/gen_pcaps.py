@@ -25,6 +25,9 @@ writes, deterministically (fixed seeds), one pcap per control:
                     pcap_stats must flag positions 0-4 and the forbidden size.
   https.pcap        the same outer handshake, then one small request (200 bytes) and its
                     response: the plain-HTTPS shape (RT 1, first burst < 300), not TLS-in-TLS.
+  randflows.pcap    1000 flows of 30 uniformly random payloads (40-400 bytes, none of the
+                    forbidden sizes, alternating directions) to UDP 443: the base rate of
+                    nDPI labels on random bytes.
   iphygiene.pcap    three packets one way: DSCP AF41 (WireGuard's handshake marking),
                     then TTL 63 without DF, then ECN ECT(1): pcap_stats must flag each.
   tlsintls.pcap     a TLS connection whose first application records after the outer
@@ -39,6 +42,7 @@ import random
 import struct
 import sys
 
+FORBIDDEN = (64, 80, 92, 112, 148)  # nDPI 4.2's OpenVPN and WireGuard sizes
 CLIENT = bytes([198, 51, 100, 2])
 SERVER = bytes([198, 51, 100, 1])
 
@@ -247,6 +251,22 @@ def https(path):
     p.close()
 
 
+def randflows(path):
+    r = random.Random(10)
+    p = Pcap(path)
+    for f in range(1000):
+        sport = 20000 + f
+        for i in range(30):
+            size = r.randrange(40, 400)
+            while size in FORBIDDEN:  # as stealth must (with them, ~2 in 1000 are OpenVPN)
+                size = r.randrange(40, 400)
+            if i % 2 == 0:
+                p.udp(CLIENT, sport, SERVER, 443, rnd(r, size))
+            else:
+                p.udp(SERVER, 443, CLIENT, sport, rnd(r, size))
+    p.close()
+
+
 def stream(path, seed, shape):
     r = random.Random(seed)
     p = Pcap(path)
@@ -258,7 +278,7 @@ def stream(path, seed, shape):
 
 def random_payload(r, i):
     size = r.randrange(32, 600)
-    while size in (64, 80, 92, 112, 148):
+    while size in FORBIDDEN:
         size = r.randrange(32, 600)
     return rnd(r, size)
 
@@ -279,6 +299,7 @@ def main():
     tlsintls(os.path.join(out, "tlsintls.pcap"))
     iphygiene(os.path.join(out, "iphygiene.pcap"))
     https(os.path.join(out, "https.pcap"))
+    randflows(os.path.join(out, "randflows.pcap"))
     stream(os.path.join(out, "random.pcap"), 6, random_payload)
     stream(os.path.join(out, "constant.pcap"), 7, constant_header)
 
