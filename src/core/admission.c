@@ -206,8 +206,7 @@ static struct session *make_session(struct server *srv, const struct user *u,
 	memcpy(s->addrs.addr6, p->addr6, 16);
 	memcpy(s->user_key, u->cfg.public_key, 32);
 	snprintf(s->user_name, sizeof(s->user_name), "%s", u->cfg.name);
-	if (session_stealth_init(s, srv->shared.stealth, &srv->shared.stealth_keys, keys,
-				 &rng_system) < 0 ||
+	if (session_stealth_init(s, srv->shared.stealth, &srv->shared.stealth_keys, keys) < 0 ||
 	    session_add_index(&srv->sessions, s) < 0) {
 		session_free(s);
 		return NULL;

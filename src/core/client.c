@@ -61,9 +61,10 @@
 #define SOCKET_BUFFER	    (4 << 20)
 #define BUF_SIZE	    (TRANSPORT_HEADER_LEN + 65535 + 15 + CIPHER_MAX_OVERHEAD)
 /* handshakes, keepalives, control (stealth pads them up to the MTU) */
-#define MSG_SIZE   (TRANSPORT_HEADER_LEN + 9000 + 15 + CIPHER_MAX_OVERHEAD)
-#define FRAME_SIZE (STEALTH_HS_OVERHEAD + INIT_LEN_KEM + STEALTH_HS_PAD_MAX)
-#define POOL_COUNT (3 * UDP_BATCH) /* receive slots + send batch + spare */
+#define MSG_SIZE	   (TRANSPORT_HEADER_LEN + 9000 + 15 + CIPHER_MAX_OVERHEAD)
+#define FRAME_SIZE	   (STEALTH_HS_OVERHEAD + INIT_LEN_KEM + STEALTH_HS_PAD_MAX)
+#define POOL_COUNT	   (3 * UDP_BATCH) /* receive slots + send batch + spare */
+#define COVER_MAX_PER_TICK 32		   /* full cover packets a tick at most */
 _Static_assert(BUF_SIZE >= UDP_GRO_BUF_MIN, "a receive slot holds any GRO message");
 
 /* A session's stealth state: its send buckets and masks, its receive
@@ -102,6 +103,7 @@ struct client {
 	uint64_t drops;
 	/* statistics (SIGUSR1) */
 	uint64_t rx_packets, prev_packets, late_prev_packets, probes_answered, configs;
+	uint64_t cover_sent, cover_credit; /* stealth maximum's cover traffic */
 	struct pool pool;
 	uint8_t *rx_bufs[UDP_BATCH];
 	struct udp_batch rx, tx;
@@ -303,21 +305,30 @@ static void after_send(struct client *c, int err)
 
 /* Seals with t (and, with stealth, pads to st's bucket and masks the
  * header), never padding past the tunnel's MTU (docs/protocol.md §10). */
-static enum transport_result seal_with(struct client *c, struct transport *t,
-				       struct client_stealth *st, uint8_t *buf, size_t cap,
-				       size_t plain_len, size_t *ret_len, uint64_t now)
+static enum transport_result seal_any(struct client *c, struct transport *t,
+				      struct client_stealth *st, uint8_t *buf, size_t cap,
+				      size_t plain_len, size_t *ret_len, uint64_t now, bool cover)
 {
+	size_t tags = cipher_overhead(t->tx.cipher.mode);
 	enum transport_result r;
 
 	cap = transport_pad_cap(t, cap, plain_len, c->tun_applied.mtu);
 	if (c->stealth == STEALTH_MODE_OFF)
 		return transport_seal(t, buf, cap, plain_len, 16, ret_len, now);
-	plain_len = stealth_pad(&st->tx, buf, cap, cipher_overhead(t->tx.cipher.mode), plain_len);
+	plain_len = cover ? stealth_pad_max(&st->tx, buf, cap, tags, plain_len)
+			  : stealth_pad(&st->tx, buf, cap, tags, plain_len);
 	r = transport_seal(t, buf, cap, plain_len, 1, ret_len, now);
 	if ((r == TRANSPORT_OK || r == TRANSPORT_OK_REKEY) &&
 	    stealth_tx_mask(&st->tx, buf, *ret_len) < 0)
 		return TRANSPORT_E_INTERNAL;
 	return r;
+}
+
+static enum transport_result seal_with(struct client *c, struct transport *t,
+				       struct client_stealth *st, uint8_t *buf, size_t cap,
+				       size_t plain_len, size_t *ret_len, uint64_t now)
+{
+	return seal_any(c, t, st, buf, cap, plain_len, ret_len, now, false);
 }
 
 /* Seals the plaintext at TRANSPORT_HEADER_LEN in buf with cur; false
@@ -559,23 +570,30 @@ static void limits_of(const struct session_params *p, struct transport_limits *l
 	l->reject_after_ns = (uint64_t)(rekey + LL_REJECT_AFTER_TIME_EXTRA) * LL_NS_PER_S;
 }
 
-/* A new session's stealth state: buckets for packets of up to the
- * tunnel MTU (this client's, if lower than the server's). */
+/* A new session's stealth state: the session's bucket table (the
+ * server's, from the session's MTU: stealth_table_rng), cut at this
+ * client's own MTU if that is lower. */
 static int stealth_init(struct client *c, struct client_stealth *st,
 			const struct transport_keys *keys, const struct session_params *p)
 {
 	size_t tags = cipher_overhead(keys->mode);
 	size_t mtu = p->mtu ? p->mtu : DEFAULT_MTU;
+	struct rng_det det;
+	struct rng table;
 	int r;
 
-	if (c->cfg->mtu && c->cfg->mtu < mtu)
-		mtu = c->cfg->mtu;
 	memset(st, 0, sizeof(*st));
 	if (c->stealth == STEALTH_MODE_OFF)
 		return 0;
-	r = stealth_tx_init(&st->tx, c->stealth, &c->stealth_keys, keys->send_secret,
-			    TRANSPORT_HEADER_LEN + tags, TRANSPORT_HEADER_LEN + mtu + tags,
-			    &rng_system);
+	r = stealth_table_rng(&det, keys->send_secret); /* the initiator sends with T_i2r */
+	table = rng_det_as_rng(&det);
+	if (r == 0)
+		r = stealth_tx_init(&st->tx, c->stealth, &c->stealth_keys, keys->send_secret,
+				    TRANSPORT_HEADER_LEN + tags, TRANSPORT_HEADER_LEN + mtu + tags,
+				    &table);
+	ct_wipe(&det, sizeof(det));
+	if (r == 0 && c->cfg->mtu && c->cfg->mtu < mtu)
+		stealth_buckets_clamp(&st->tx.buckets, TRANSPORT_HEADER_LEN + c->cfg->mtu + tags);
 	if (r == 0)
 		r = stealth_rx_init(&st->rx, keys->recv_secret);
 	if (r < 0)
@@ -993,6 +1011,36 @@ static void act(struct client *c, unsigned actions)
 		send_plain(c, 0);
 }
 
+/* Stealth maximum with cover_traffic_rate: an idle link (nothing sent
+ * for a tick) gets keepalives padded to the largest bucket at that rate
+ * (docs/protocol.md §12.6). */
+static void send_cover(struct client *c, uint64_t now)
+{
+	const struct stealth_buckets *b = &c->cur_st.tx.buckets;
+	uint64_t tick = (uint64_t)TICK_MS * 1000000;
+	unsigned n;
+	size_t len;
+
+	if (c->stealth != STEALTH_MODE_MAXIMUM || !c->cfg->cover_traffic_rate || !c->has_cur ||
+	    c->sm.state != CLIENT_CONNECTED || !b->n)
+		return;
+	if (now - c->sm.last_tx_ns < tick) {
+		c->cover_credit = 0; /* not idle: real traffic covers it */
+		return;
+	}
+	n = stealth_cover_due(&c->cover_credit, c->cfg->cover_traffic_rate, tick, b->size[b->n - 1],
+			      COVER_MAX_PER_TICK);
+	for (; n > 0; n--) {
+		enum transport_result r =
+		    seal_any(c, &c->cur, &c->cur_st, c->msg, sizeof(c->msg), 0, &len, now, true);
+
+		if (r != TRANSPORT_OK && r != TRANSPORT_OK_REKEY)
+			return;
+		after_send(c, send_datagram(c, c->msg, len));
+		c->cover_sent++;
+	}
+}
+
 static void on_tick(struct loop *l, void *ctx)
 {
 	struct client *c = ctx;
@@ -1002,6 +1050,7 @@ static void on_tick(struct loop *l, void *ctx)
 	if (now >= c->prev_expiry_ns)
 		drop_prev(c);
 	act(c, client_sm_tick(&c->sm, now, random32(c)));
+	send_cover(c, now);
 }
 
 /* SIGUSR1: one line of counters. */
@@ -1010,9 +1059,9 @@ static void log_stats(const struct client *c)
 	log_info(LOG_GROUP_CORE,
 		 "stats: rx %" PRIu64 " pkt (under the previous session %" PRIu64
 		 ", of which after the switch %" PRIu64 "), drops %" PRIu64
-		 ", path probes answered %" PRIu64 ", configs %" PRIu64,
+		 ", path probes answered %" PRIu64 ", configs %" PRIu64 ", cover %" PRIu64,
 		 c->rx_packets, c->prev_packets, c->late_prev_packets, c->drops, c->probes_answered,
-		 c->configs);
+		 c->configs, c->cover_sent);
 }
 
 static void on_signal(struct loop *l, struct loop_op *op, int res)

@@ -95,6 +95,7 @@ struct server_config {
 	 * when enabled and stealth_mode is not off; the TLS front is not built */
 	bool obfuscation_enabled;
 	enum config_stealth stealth_mode;
+	uint32_t cover_traffic_rate; /* bytes/s on an idle link, stealth maximum; 0 = none */
 	enum config_disguise disguise_as;
 	char fallback_site[256]; /* "" = the built-in mimic */
 	/* the TCP front (protocol "tcp"/"both"; src/front/) */
@@ -144,6 +145,7 @@ struct client_config {
 	char group[CONFIG_NAME_MAX]; /* its group; "" = the user's own */
 	/* [obfuscation]: must be the server's (a mismatch gets no answer) */
 	enum config_stealth stealth_mode;
+	uint32_t cover_traffic_rate; /* bytes/s on an idle link, stealth maximum; 0 = none */
 };
 
 /* Diagnostics: every problem is one line "FILE:LINE: key 'a.b': message"

@@ -51,6 +51,8 @@ static const struct config_option client_options[] = {
      .def = "\"lostlove\"", .check = config_check_account},
     {"obfuscation", "stealth_mode", CONFIG_ENUM, 0, CLI(stealth_mode),
      .names = config_stealth_modes, .def = "\"off\""},
+    {"obfuscation", "cover_traffic_rate", CONFIG_UINT, 0, CLI(cover_traffic_rate), .min = 0,
+     .max = 100000000, .def = "0"},
 };
 
 #define N_CLIENT ARRAY_LEN(client_options)
@@ -62,6 +64,16 @@ static int check_mtu(const struct config_option *o, const void *target, struct c
 	if (mtu == 0 || mtu >= 576)
 		return 0;
 	return config_table_fail(ret, "must be 0 (take the server's) or 576 to 9000");
+}
+
+/* Cover traffic is part of stealth_mode maximum (docs/protocol.md §12.6):
+ * a rate with another mode would silently do nothing. */
+static void check_cover(struct config_table *t, const struct client_config *c)
+{
+	if (c->cover_traffic_rate && c->stealth_mode != STEALTH_MAXIMUM)
+		config_table_report(
+		    t, true, config_index(t, "obfuscation", "cover_traffic_rate"),
+		    "needs stealth_mode = \"maximum\" (cover traffic is part of it)");
 }
 
 /* A DNS name: dot-separated labels of letters, digits and '-' (RFC 1123);
@@ -178,6 +190,7 @@ int client_config_load(const char *path, struct client_config *ret, struct confi
 	if (root) {
 		config_table_apply_root(&t, path, root, NULL, c); /* [client], [obfuscation] */
 		config_table_defaults(&t, c);
+		check_cover(&t, c);
 		toml_free(root);
 	}
 	int r = diag->errors != errors ? -EINVAL : 0;

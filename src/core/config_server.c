@@ -125,6 +125,8 @@ static const struct config_option server_options[] = {
      .def = "30"},
 
     {"obfuscation", "enabled", CONFIG_BOOL, 0, SRV(obfuscation_enabled), .def = "false"},
+    {"obfuscation", "cover_traffic_rate", CONFIG_UINT, 0, SRV(cover_traffic_rate), .min = 0,
+     .max = 100000000, .def = "0"},
     {"obfuscation", "stealth_mode", CONFIG_ENUM, 0, SRV(stealth_mode),
      .names = config_stealth_modes, .def = "\"standard\""},
     {"obfuscation", "disguise_as", CONFIG_ENUM, 0, SRV(disguise_as), .names = disguises,
@@ -635,8 +637,19 @@ static void check_front(struct config_table *t, const struct server_config *c)
 				    c->protocol == PROTOCOL_TCP ? "tcp" : "both");
 }
 
+/* Cover traffic is part of stealth_mode maximum (docs/protocol.md §12.6). */
+static void check_cover(struct config_table *t, const struct server_config *c)
+{
+	if (c->cover_traffic_rate &&
+	    (!c->obfuscation_enabled || c->stealth_mode != STEALTH_MAXIMUM))
+		config_table_report(t, false, idx(t, "obfuscation", "cover_traffic_rate"),
+				    "ignored: cover traffic is sent only with enabled = true and "
+				    "stealth_mode = \"maximum\"");
+}
+
 static void cross_check(struct config_table *t, struct server_config *c)
 {
+	check_cover(t, c);
 	check_front(t, c);
 	check_hse(t, c);
 	check_sizes(t, c);

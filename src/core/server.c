@@ -866,6 +866,32 @@ int server_send_plain(struct server *srv, struct session *s, const uint8_t *plai
 	return ret;
 }
 
+int server_send_cover(struct server *srv, struct session *s)
+{
+	uint8_t buf[TRANSPORT_HEADER_LEN + SERVER_MTU_MAX + 15 + CIPHER_MAX_OVERHEAD];
+	const struct stealth_buckets *b = &s->stealth_tx.buckets;
+	struct udp_endpoint to;
+	struct udp_local src;
+	size_t out_len;
+	enum transport_result r;
+	bool src_refused;
+	int ret;
+
+	if (!s->stealth || !b->n || !session_path_budget(s, b->size[b->n - 1]))
+		return -EAGAIN;
+	r = session_seal_cover(s, buf, sizeof(buf), loop_now_ns(), &to, &src, &out_len);
+	if (r != TRANSPORT_OK && r != TRANSPORT_OK_REKEY)
+		return -EKEYEXPIRED;
+	ret = udp_send_from(srv->workers[0].udp_fd, buf, out_len, &to, &src, &src_refused);
+	if (src_refused) {
+		srv->src_refused++;
+		session_forget_src(s, &src);
+	}
+	if (ret == 0)
+		srv->cover_sent++;
+	return ret;
+}
+
 /* Appends to a line being built; cuts silently at the end. */
 static void append(char *line, size_t cap, size_t *pos, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -909,10 +935,10 @@ void server_log_stats(struct server *srv)
 	       "stats: users %u, sessions %zu, rx %" PRIu64 " pkt %" PRIu64 " B, tx %" PRIu64
 	       " pkt %" PRIu64 " B, handshakes ok %" PRIu64 " failed %" PRIu64 " cookies %" PRIu64
 	       " refused_full %" PRIu64 " src_refused %" PRIu64 " roams %" PRIu64
-	       " path_reverts %" PRIu64 "; drops:",
+	       " path_reverts %" PRIu64 " cover %" PRIu64 "; drops:",
 	       srv->connected, srv->sessions.count, st.rx_packets, st.rx_bytes, st.tx_packets,
 	       st.tx_bytes, srv->hs_results[HS_OK], failed, st.cookie_replies, srv->hs_refused_full,
-	       st.src_refused + srv->src_refused, st.roams, srv->path_reverts);
+	       st.src_refused + srv->src_refused, st.roams, srv->path_reverts, srv->cover_sent);
 	for (int d = WORKER_DROP_NONE + 1; d < WORKER_DROP_COUNT; d++)
 		if (st.drops[d])
 			append(line, sizeof(line), &pos, " %s=%" PRIu64,

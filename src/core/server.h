@@ -72,6 +72,7 @@ struct server {
 	uint64_t hs_refused_full; /* max_connections reached */
 	uint64_t src_refused;	  /* sent from any address: the session's source was gone */
 	uint64_t path_reverts;	  /* endpoints sent back: their new path was never validated */
+	uint64_t cover_sent;	  /* cover packets (stealth maximum, cover_traffic_rate) */
 	uint64_t full_warned_ns;
 	/* authentication failures (admission.c) */
 	uint64_t auth_unproven; /* from sources that did not prove their address */
@@ -89,6 +90,9 @@ int server_run(const struct server_config *cfg);
 #define SERVER_PLAIN_MAX (3 + MSG_PARAMS_MAX)
 #define SERVER_MTU_MAX	 9000 /* network.mtu's bound */
 int server_send_plain(struct server *srv, struct session *s, const uint8_t *plain, size_t len);
+/* Sends one cover packet to s (stealth maximum: a keepalive padded to
+ * the largest bucket). 0 or a negative errno. */
+int server_send_cover(struct server *srv, struct session *s);
 
 /* Logs one line of statistics (SIGUSR1, and at debug level on exit). */
 void server_log_stats(struct server *srv);

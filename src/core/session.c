@@ -47,16 +47,24 @@ struct session *session_new(const struct transport_keys *keys,
 }
 
 int session_stealth_init(struct session *s, enum stealth_mode mode, const struct stealth_keys *k,
-			 const struct transport_keys *keys, const struct rng *rng)
+			 const struct transport_keys *keys)
 {
 	size_t tags = cipher_overhead(keys->mode);
 	size_t mtu = s->mtu ? s->mtu : DEFAULT_MTU;
+	struct rng_det det;
+	struct rng table;
 	int r;
 
 	if (mode == STEALTH_MODE_OFF)
 		return 0;
-	r = stealth_tx_init(&s->stealth_tx, mode, k, keys->send_secret, TRANSPORT_HEADER_LEN + tags,
-			    TRANSPORT_HEADER_LEN + mtu + tags, rng);
+	/* the responder receives with T_i2r */
+	r = stealth_table_rng(&det, keys->initiator ? keys->send_secret : keys->recv_secret);
+	table = rng_det_as_rng(&det);
+	if (r == 0)
+		r = stealth_tx_init(&s->stealth_tx, mode, k, keys->send_secret,
+				    TRANSPORT_HEADER_LEN + tags, TRANSPORT_HEADER_LEN + mtu + tags,
+				    &table);
+	ct_wipe(&det, sizeof(det));
 	if (r < 0)
 		return r;
 	r = stealth_rx_init(&s->stealth_rx, keys->recv_secret);
@@ -297,12 +305,15 @@ struct session *session_current(struct session *s)
 }
 
 /* With tx_lock: pads to the bucket (zero bytes: the padding of
- * docs/protocol.md §6.3, only longer), seals, masks the header. */
+ * docs/protocol.md §6.3, only longer; cover: to the largest), seals,
+ * masks the header. */
 static enum transport_result stealth_seal(struct session *s, uint8_t *pkt, size_t cap,
-					  size_t plain_len, size_t *ret_len, uint64_t now_ns)
+					  size_t plain_len, size_t *ret_len, uint64_t now_ns,
+					  bool cover)
 {
-	size_t padded = stealth_pad(&s->stealth_tx, pkt, cap,
-				    cipher_overhead(s->transport.tx.cipher.mode), plain_len);
+	size_t tags = cipher_overhead(s->transport.tx.cipher.mode);
+	size_t padded = cover ? stealth_pad_max(&s->stealth_tx, pkt, cap, tags, plain_len)
+			      : stealth_pad(&s->stealth_tx, pkt, cap, tags, plain_len);
 	enum transport_result r =
 	    transport_seal(&s->transport, pkt, cap, padded, 1, ret_len, now_ns);
 
@@ -321,13 +332,33 @@ enum transport_result session_seal(struct session *s, uint8_t *pkt, size_t cap, 
 	pthread_spin_lock(&s->tx_lock);
 	cap = transport_pad_cap(&s->transport, cap, plain_len, s->mtu);
 	if (s->stealth)
-		r = stealth_seal(s, pkt, cap, plain_len, ret_len, now_ns);
+		r = stealth_seal(s, pkt, cap, plain_len, ret_len, now_ns, false);
 	else
 		r = transport_seal(&s->transport, pkt, cap, plain_len, PAD_TO, ret_len, now_ns);
 	if (r == TRANSPORT_OK || r == TRANSPORT_OK_REKEY) {
 		*ret_to = s->endpoint;
 		*ret_src = s->endpoint_src;
 		__atomic_store_n(&s->tx_bytes, s->tx_bytes + plain_len, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->last_tx_ns, now_ns, __ATOMIC_RELAXED);
+	}
+	pthread_spin_unlock(&s->tx_lock);
+	return r;
+}
+
+enum transport_result session_seal_cover(struct session *s, uint8_t *pkt, size_t cap,
+					 uint64_t now_ns, struct udp_endpoint *ret_to,
+					 struct udp_local *ret_src, size_t *ret_len)
+{
+	enum transport_result r = TRANSPORT_E_INTERNAL;
+
+	pthread_spin_lock(&s->tx_lock);
+	if (s->stealth) {
+		cap = transport_pad_cap(&s->transport, cap, 0, s->mtu);
+		r = stealth_seal(s, pkt, cap, 0, ret_len, now_ns, true);
+	}
+	if (r == TRANSPORT_OK || r == TRANSPORT_OK_REKEY) {
+		*ret_to = s->endpoint;
+		*ret_src = s->endpoint_src;
 		__atomic_store_n(&s->last_tx_ns, now_ns, __ATOMIC_RELAXED);
 	}
 	pthread_spin_unlock(&s->tx_lock);

@@ -108,6 +108,7 @@ struct session {
 	uint8_t config[MSG_PARAMS_MAX];
 	uint8_t config_len, config_sends;
 	uint64_t config_next_ns;
+	uint64_t cover_credit; /* bytes of cover traffic owed (stealth maximum) */
 };
 
 /* Keys a new session (not yet in any table) for a client at from that
@@ -118,10 +119,10 @@ struct session *session_new(const struct transport_keys *keys,
 			    const struct udp_local *to, uint64_t now_ns);
 /* Switches stealth framing on for a new session (before it is
  * published): the direction keys come from keys' first traffic secrets,
- * the send buckets are drawn from rng for packets of up to s->mtu bytes
- * of plaintext. 0 or a negative errno. */
+ * the buckets (the client's too: stealth_table_rng) are drawn for packets
+ * of up to s->mtu bytes of plaintext. 0 or a negative errno. */
 int session_stealth_init(struct session *s, enum stealth_mode mode, const struct stealth_keys *k,
-			 const struct transport_keys *keys, const struct rng *rng);
+			 const struct transport_keys *keys);
 /* Frees at once: only for a session never published. */
 void session_free(struct session *s);
 
@@ -156,6 +157,11 @@ enum transport_result session_open_masked(struct session *s, uint8_t *pkt, size_
 enum transport_result session_seal(struct session *s, uint8_t *pkt, size_t cap, size_t plain_len,
 				   uint64_t now_ns, struct udp_endpoint *ret_to,
 				   struct udp_local *ret_src, size_t *ret_len);
+/* Seals a cover packet (stealth maximum): an empty plaintext padded to
+ * the largest bucket, so it looks like a full data packet. */
+enum transport_result session_seal_cover(struct session *s, uint8_t *pkt, size_t cap,
+					 uint64_t now_ns, struct udp_endpoint *ret_to,
+					 struct udp_local *ret_src, size_t *ret_len);
 /* Starts validating the path (from, to), which must be the endpoint's and
  * unvalidated: true if a probe is to be sent now, with the challenge
  * written to ret_challenge (drawn here, recorded in the session). False

@@ -6,6 +6,8 @@
 #include "io/loop.h"
 #include "util/log.h"
 
+#define COVER_MAX_PER_TICK 64 /* per session: 64 full packets a tick at most */
+
 static uint64_t since(uint64_t now, const uint64_t *then)
 {
 	uint64_t t = __atomic_load_n(then, __ATOMIC_RELAXED);
@@ -28,6 +30,27 @@ static void check_path(struct server *srv, struct session *s, uint64_t now)
 		  s->index);
 }
 
+/* Stealth maximum with cover_traffic_rate: an idle link (nothing sent
+ * for a tick) gets cover packets at that rate (docs/protocol.md §12.6). */
+static void send_cover(struct server *srv, struct session *s, uint64_t now)
+{
+	const struct stealth_buckets *b = &s->stealth_tx.buckets;
+	uint64_t tick = (uint64_t)TIMERS_TICK_MS * 1000000;
+	unsigned n;
+
+	if (!srv->cfg->cover_traffic_rate || !s->stealth ||
+	    s->stealth_tx.mode != STEALTH_MODE_MAXIMUM || !b->n || !session_is_confirmed(s))
+		return;
+	if (since(now, &s->last_tx_ns) < tick) {
+		s->cover_credit = 0; /* not idle: real traffic covers it */
+		return;
+	}
+	n = stealth_cover_due(&s->cover_credit, srv->cfg->cover_traffic_rate, tick,
+			      b->size[b->n - 1], COVER_MAX_PER_TICK);
+	while (n-- > 0 && server_send_cover(srv, s) == 0)
+		;
+}
+
 static void check(struct server *srv, struct session *s, uint64_t now)
 {
 	uint64_t idle_ns = (uint64_t)srv->cfg->connection_timeout_s * LL_NS_PER_S;
@@ -45,8 +68,10 @@ static void check(struct server *srv, struct session *s, uint64_t now)
 	else if (keepalive_ns && session_is_confirmed(s) &&
 		 since(now, &s->last_tx_ns) >= keepalive_ns)
 		(void)server_send_plain(srv, s, NULL, 0);
-	else
+	else {
+		send_cover(srv, s, now);
 		registry_tick(srv, s, now);
+	}
 }
 
 void timers_tick(struct server *srv)

@@ -20,6 +20,7 @@
 static const char label_hs[] = "stealth-hs";
 static const char label_hp[] = "stealth-hp";
 static const char label_dir[] = "lostlove stealth hp";
+static const char label_table[] = "lostlove stealth buckets";
 
 static int labelled_hash(uint8_t ret[static 32], const char *label, size_t label_len,
 			 const uint8_t pub[static 32])
@@ -229,13 +230,40 @@ int stealth_buckets_draw(struct stealth_buckets *b, enum stealth_mode mode, size
 		return -EINVAL;
 	r = uniform(rng, maximum ? BUCKETS_SPAN_MAX : BUCKETS_SPAN_STD, &extra);
 	n = (maximum ? BUCKETS_MIN_MAX : BUCKETS_MIN_STD) + extra;
-	for (unsigned i = 0; i + 1 < n && r == 0; i++)
-		r = draw_bucket(rng, min_outer, max_outer, &b->size[i]);
+	/* the smallest: STEALTH_SMALL_FLOOR..+64 bytes above an empty packet,
+	 * where every short packet goes (stealth.h) */
+	if (r == 0 && min_outer + STEALTH_SMALL_FLOOR + 64 < max_outer)
+		r = draw_bucket(rng, min_outer + STEALTH_SMALL_FLOOR,
+				min_outer + STEALTH_SMALL_FLOOR + 64, &b->size[0]);
+	else
+		b->size[0] = (uint16_t)max_outer;
+	for (unsigned i = 1; i + 1 < n && r == 0; i++)
+		r = draw_bucket(rng, b->size[0], max_outer, &b->size[i]);
 	if (r < 0)
 		return r;
 	b->size[n - 1] = (uint16_t)max_outer;
 	b->n = sort_unique(b->size, n);
 	return 0;
+}
+
+int stealth_table_rng(struct rng_det *ret, const uint8_t t_i2r[static 32])
+{
+	uint8_t seed[32];
+	int r = hkdf_sha256_expand(seed, sizeof(seed), t_i2r, (const uint8_t *)label_table,
+				   sizeof(label_table) - 1);
+
+	if (r == 0)
+		rng_det_init(ret, seed);
+	ct_wipe(seed, sizeof(seed));
+	return r;
+}
+
+void stealth_buckets_clamp(struct stealth_buckets *b, size_t max_outer)
+{
+	for (unsigned i = 0; i < b->n; i++)
+		if (b->size[i] > max_outer)
+			b->size[i] = (uint16_t)max_outer;
+	b->n = sort_unique(b->size, b->n);
 }
 
 size_t stealth_bucket_fit(const struct stealth_buckets *b, size_t outer)
@@ -358,6 +386,39 @@ size_t stealth_pad(struct stealth_tx *t, uint8_t *pkt, size_t cap, size_t tags, 
 		return plain_len;
 	memset(pkt + outer - tags, 0, target - outer);
 	return plain_len + (target - outer);
+}
+
+size_t stealth_pad_max(struct stealth_tx *t, uint8_t *pkt, size_t cap, size_t tags,
+		       size_t plain_len)
+{
+	size_t outer = STEALTH_HDR_LEN + plain_len + tags;
+	size_t target = t->buckets.n ? t->buckets.size[t->buckets.n - 1] : outer;
+
+	if (target > cap)
+		target = cap;
+	if (target <= outer)
+		return plain_len;
+	memset(pkt + outer - tags, 0, target - outer);
+	return plain_len + (target - outer);
+}
+
+unsigned stealth_cover_due(uint64_t *credit, uint64_t rate, uint64_t elapsed_ns, size_t size,
+			   unsigned max_packets)
+{
+	unsigned n = 0;
+	uint64_t earned =
+	    rate && elapsed_ns < UINT64_MAX / rate ? rate * elapsed_ns / 1000000000u : rate;
+
+	if (!rate || !size)
+		return 0;
+	*credit += earned;
+	if (*credit > rate + size)
+		*credit = rate + size;
+	while (*credit >= size && n < max_packets) {
+		*credit -= size;
+		n++;
+	}
+	return n;
 }
 
 /* ---- transport: header protection ---- */

@@ -42,8 +42,9 @@ enum stealth_mode { STEALTH_MODE_OFF, STEALTH_MODE_STANDARD, STEALTH_MODE_MAXIMU
 #define STEALTH_SAMPLE_LEN    16
 #define STEALTH_MIN_TRANSPORT (STEALTH_HDR_LEN + STEALTH_SAMPLE_LEN)
 #define STEALTH_BUCKETS_MAX   16
-#define STEALTH_FLOWS	      64 /* per session and direction (maximum) */
-#define STEALTH_FLOW_FIRST    8	 /* packets of a new flow sent in the largest bucket */
+#define STEALTH_SMALL_FLOOR   128 /* plaintext bytes every packet may have */
+#define STEALTH_FLOWS	      64  /* per session and direction (maximum) */
+#define STEALTH_FLOW_FIRST    8	  /* packets of a new flow sent in the largest bucket */
 #define STEALTH_JUNK_MIN      24
 #define STEALTH_JUNK_MAX      1200
 #define STEALTH_JUNK_COUNT    3 /* at most, before each message 1 (maximum) */
@@ -127,7 +128,26 @@ void stealth_tx_done(struct stealth_tx *t);
 int stealth_rx_init(struct stealth_rx *r, const uint8_t secret0[static 32]);
 void stealth_rx_done(struct stealth_rx *r);
 
-/* Draws a table: 8-16 buckets (standard) or 3-4 (maximum). */
+/* The generator a session's bucket tables are drawn from, the same at
+ * both ends: a deterministic stream keyed by HKDF-Expand(T_i2r,
+ * "lostlove stealth buckets", 32). Both directions then use the same
+ * sizes, so the small sizes (acknowledgements, keepalives) occur both
+ * ways: with a table per direction, a flow whose third packet has one
+ * side's small size and whose later packets are the other side's
+ * acknowledgements matches Xue et al.'s OpenVPN ACK rule
+ * (tests/tools/xue.c). */
+int stealth_table_rng(struct rng_det *ret, const uint8_t t_i2r[static 32]);
+
+/* A side whose own MTU is lower than the session's: sizes above
+ * max_outer become max_outer. */
+void stealth_buckets_clamp(struct stealth_buckets *b, size_t max_outer);
+
+/* Draws a table: 8-16 buckets (standard) or 3-4 (maximum). The smallest
+ * is at least STEALTH_SMALL_FLOOR bytes above an empty packet, so that
+ * keepalives, acknowledgements, pings and DNS queries all share one
+ * size: otherwise a flow whose third packet is a ping and whose later
+ * packets are acknowledgements has the shape of Xue et al.'s OpenVPN ACK
+ * rule (a size seen early, never later; tests/tools/xue.c). */
 int stealth_buckets_draw(struct stealth_buckets *b, enum stealth_mode mode, size_t min_outer,
 			 size_t max_outer, const struct rng *rng);
 /* The smallest bucket >= outer, or outer itself above the largest. */
@@ -144,6 +164,18 @@ size_t stealth_tx_target(struct stealth_tx *t, const uint8_t *inner, size_t inne
  * packet, with tags bytes of tags, gets its target size, but never
  * beyond cap bytes; returns the padded plaintext length. */
 size_t stealth_pad(struct stealth_tx *t, uint8_t *pkt, size_t cap, size_t tags, size_t plain_len);
+
+/* The same, but always to the largest bucket: a cover packet (maximum
+ * mode's cover traffic, a keepalive as long as a full packet). */
+size_t stealth_pad_max(struct stealth_tx *t, uint8_t *pkt, size_t cap, size_t tags,
+		       size_t plain_len);
+
+/* Cover traffic (maximum): credit accrues at rate bytes per second while
+ * the link is idle; each cover packet of size bytes spends size. How many
+ * packets to send now, for elapsed_ns since the last call; credit is
+ * capped at one second's worth (no burst after a busy spell). */
+unsigned stealth_cover_due(uint64_t *credit, uint64_t rate, uint64_t elapsed_ns, size_t size,
+			   unsigned max_packets);
 
 /* Masks the header of a sealed packet (len >= STEALTH_MIN_TRANSPORT). */
 int stealth_tx_mask(struct stealth_tx *t, uint8_t *pkt, size_t len);

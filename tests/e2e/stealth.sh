@@ -5,7 +5,8 @@
 # server's link must show no UDP payload of a forbidden size (64, 80, 92,
 # 112, 148), no payload starting like a plain header, and nothing from the
 # server before the client's genuine message 1 (tests/e2e/stealth_pcap.py).
-# Maximum mode: the junk before message 1 is dropped and counted.
+# Maximum mode: the junk before message 1 is dropped and counted, and with
+# cover_traffic_rate both ends send cover packets while the tunnel idles.
 #
 #   ┌──── cli ─────────────────────────┐      ┌──── srv ───────────────┐      ┌── inet ──────────┐
 #   │ client -> 127.0.0.1:51821 relay ─┼──────┤ s0 198.51.100.1 :51820 ├──────┤ i0 203.0.113.2   │
@@ -28,13 +29,17 @@ addr cli c0 198.51.100.3/24
 say "keys and configuration (stealth_mode $LL_STEALTH)"
 add_user alice 10.8.0.2 fd00:8::2
 SRV_EGRESS=s1
+COVER=0
+[ "$LL_STEALTH" = maximum ] && COVER=20000
 SRV_EXTRA="[obfuscation]
 enabled = true
-stealth_mode = \"$LL_STEALTH\""
+stealth_mode = \"$LL_STEALTH\"
+cover_traffic_rate = $COVER"
 write_server_config
 write_client_config alice 127.0.0.1:51821 '["203.0.113.0/24"]' "
 [obfuscation]
-stealth_mode = \"$LL_STEALTH\""
+stealth_mode = \"$LL_STEALTH\"
+cover_traffic_rate = $COVER"
 n srv "$LL_SERVER" --check-config -c "$LL_TMP/server.toml"
 
 say "capture on the server's link"
@@ -80,8 +85,20 @@ if [ "$LL_STEALTH" = standard ]; then
 	[[ $LL_STATS =~ path_reverts\ 0 ]] || fail "the move was undone (probe unanswered): $LL_STATS"
 fi
 
-server_stats
 if [ "$LL_STEALTH" = maximum ]; then
+	say "maximum: 2 s idle, cover traffic both ways"
+	sleep 2
+	server_stats
+	[[ $LL_STATS =~ cover\ ([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -ge 4 ] ||
+		fail "the server sent no cover traffic on the idle link: $LL_STATS"
+	from=$(log_lines client-alice)
+	kill -USR1 "$(pid_of client-alice)"
+	wait_for_log client-alice 'stats: ' 5 "$from"
+	stats=$(tail -n +$((from + 1)) "$(log_of client-alice)" | grep -m1 'stats: ')
+	echo "$stats"
+	[[ $stats =~ cover\ ([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -ge 4 ] ||
+		fail "the client sent no cover traffic on the idle link: $stats"
+	ping_ok cli 203.0.113.2
 	say "maximum: the junk before message 1 was dropped and counted"
 	[[ $LL_STATS =~ stealth_undecodable=([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -ge 1 ] ||
 		fail "no junk counted as stealth_undecodable: $LL_STATS"

@@ -727,6 +727,16 @@ static void test_obfuscation_file(void **state)
 	server_config_free(&c);
 	config_diag_free(&d);
 
+	/* cover traffic outside maximum: a warning */
+	new_case();
+	put("server.toml", "[obfuscation]\nenabled = true\ncover_traffic_rate = 5\n", 0644);
+	assert_int_equal(server_config_load(at("server.toml"), &c, &d), 0);
+	expect_line(&d, "server.toml:3: key 'obfuscation.cover_traffic_rate': warning: ignored: "
+			"cover traffic is sent only with enabled = true and stealth_mode = "
+			"\"maximum\"");
+	server_config_free(&c);
+	config_diag_free(&d);
+
 	/* a key in both files */
 	new_case();
 	put("server.toml", "[obfuscation]\n\nenabled = false\n", 0644);
@@ -1240,6 +1250,16 @@ static void test_client_stealth(void **state)
 	snprintf(text, sizeof(text), "%s[obfuscation]\nstealth_mode = \"maximum\"\n", base);
 	assert_int_equal(load_client(text, &c, &d), 0);
 	assert_int_equal(c.stealth_mode, STEALTH_MAXIMUM);
+	config_diag_free(&d);
+	/* cover traffic belongs to maximum, whatever the order of the keys */
+	snprintf(text, sizeof(text), "%s[obfuscation]\ncover_traffic_rate = 1000\n", base);
+	assert_int_equal(load_client(text, &c, &d), -EINVAL);
+	assert_true(mentions(&d, "needs stealth_mode = \"maximum\""));
+	config_diag_free(&d);
+	snprintf(text, sizeof(text),
+		 "%s[obfuscation]\ncover_traffic_rate = 1000\nstealth_mode = \"maximum\"\n", base);
+	assert_int_equal(load_client(text, &c, &d), 0);
+	assert_int_equal(c.cover_traffic_rate, 1000);
 	config_diag_free(&d);
 	snprintf(text, sizeof(text), "%s[obfuscation]\nstealth_mode = \"hidden\"\n", base);
 	assert_int_equal(load_client(text, &c, &d), -EINVAL);

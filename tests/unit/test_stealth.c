@@ -415,6 +415,8 @@ static void test_bucket_tables(void **state)
 		    0);
 		assert_true(b.n >= 2 && b.n <= (max ? 4u : 16u));
 		assert_int_equal(b.size[b.n - 1], 1452);
+		assert_true(b.size[0] >= 32 + STEALTH_SMALL_FLOOR &&
+			    b.size[0] <= 32 + STEALTH_SMALL_FLOOR + 64);
 		for (unsigned j = 0; j < b.n; j++) {
 			assert_true(b.size[j] >= 32);
 			assert_false(stealth_size_forbidden(b.size[j]));
@@ -426,6 +428,33 @@ static void test_bucket_tables(void **state)
 	}
 	/* a forbidden MTU datagram cannot be a bucket */
 	assert_int_equal(stealth_buckets_draw(&b, STEALTH_MODE_STANDARD, 32, 148, &rng), -EINVAL);
+}
+
+/* Both ends draw the same table for a session (stealth_table_rng from
+ * T_i2r), another session gets another; a lower MTU on one side cuts it. */
+static void test_shared_table(void **state)
+{
+	struct stealth_buckets a, b, other;
+	struct rng_det da, db, dc;
+	struct rng ra, rb, rc;
+
+	(void)state;
+	assert_int_equal(stealth_table_rng(&da, secret_ab), 0);
+	assert_int_equal(stealth_table_rng(&db, secret_ab), 0);
+	assert_int_equal(stealth_table_rng(&dc, secret_ba), 0);
+	ra = rng_det_as_rng(&da);
+	rb = rng_det_as_rng(&db);
+	rc = rng_det_as_rng(&dc);
+	assert_int_equal(stealth_buckets_draw(&a, STEALTH_MODE_STANDARD, 32, 1452, &ra), 0);
+	assert_int_equal(stealth_buckets_draw(&b, STEALTH_MODE_STANDARD, 32, 1452, &rb), 0);
+	assert_int_equal(stealth_buckets_draw(&other, STEALTH_MODE_STANDARD, 32, 1452, &rc), 0);
+	assert_int_equal(a.n, b.n);
+	assert_memory_equal(a.size, b.size, a.n * sizeof(a.size[0]));
+	assert_false(a.n == other.n && !memcmp(a.size, other.size, a.n * sizeof(a.size[0])));
+	stealth_buckets_clamp(&b, 1000);
+	assert_int_equal(b.size[b.n - 1], 1000);
+	for (unsigned i = 0; i + 1 < b.n; i++)
+		assert_true(b.size[i] < b.size[i + 1]);
 }
 
 /* Maximum: the first packets of a new inner flow go in the largest
@@ -449,6 +478,33 @@ static void test_maximum_young_flows(void **state)
 	ipv4_packet(p, sizeof(p), 2); /* another flow starts big again */
 	big = stealth_tx_target(&tx, p, sizeof(p), 32 + 60);
 	assert_int_equal(big, 1452);
+	stealth_tx_done(&tx);
+}
+
+/* Cover traffic: the rate over time, full-size packets, no burst after a
+ * long pause. */
+static void test_cover(void **state)
+{
+	struct stealth_tx tx;
+	struct stealth_keys k = keys();
+	uint8_t pkt[1600] = {0};
+	uint64_t credit = 0, sent = 0;
+
+	(void)state;
+	rng_seed(14);
+	/* 10 s of 0.5 s ticks at 14520 B/s: 100 packets of 1452 bytes */
+	for (int i = 0; i < 20; i++)
+		sent += stealth_cover_due(&credit, 14520, 500000000, 1452, 64);
+	assert_int_equal(sent, 100);
+	/* a pause of an hour earns one second's worth at most */
+	assert_true(stealth_cover_due(&credit, 14520, 3600 * UINT64_C(1000000000), 1452, 64) <= 11);
+	assert_int_equal(stealth_cover_due(&credit, 0, 500000000, 1452, 64), 0);
+	/* a cover packet is an empty plaintext as long as the largest bucket */
+	assert_int_equal(stealth_tx_init(&tx, STEALTH_MODE_MAXIMUM, &k, secret_ab, 32, 1452, &rng),
+			 0);
+	assert_int_equal(stealth_pad_max(&tx, pkt, sizeof(pkt), 16, 0), 1452 - 32);
+	for (size_t i = 16; i < 16 + 1452 - 32; i++)
+		assert_int_equal(pkt[i], 0); /* zero padding: a keepalive */
 	stealth_tx_done(&tx);
 }
 
@@ -584,7 +640,9 @@ int main(void)
 	    cmocka_unit_test(test_transport_sizes_exhaustive),
 	    cmocka_unit_test(test_hs_sizes_exhaustive),
 	    cmocka_unit_test(test_bucket_tables),
+	    cmocka_unit_test(test_shared_table),
 	    cmocka_unit_test(test_maximum_young_flows),
+	    cmocka_unit_test(test_cover),
 	    cmocka_unit_test(test_short_datagrams),
 	    cmocka_unit_test(test_truncated),
 	    cmocka_unit_test(test_random_datagrams),
