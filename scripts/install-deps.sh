@@ -10,7 +10,7 @@ packages=(
 	python3 python3-cryptography
 	libnftables-dev liburcu-dev libmnl-dev libcap-ng-dev libseccomp-dev
 	iproute2 nftables iputils-ping netcat-openbsd socat procps kmod
-	libndpi-dev libndpi-bin libpcap-dev tshark tcpdump
+	libndpi-dev libndpi-bin libpcap-dev tshark tcpdump nginx curl openssl
 )
 
 missing=()

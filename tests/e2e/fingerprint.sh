@@ -5,15 +5,16 @@
 #   ┌──── cli ───────────┐      ┌──── srv ─────────────────────┐
 #   │ ll0 10.8.0.2/24    │      │ ll0 10.8.0.1/24              │
 #   │ c0 198.51.100.2/24 ├──────┤ s0 198.51.100.1/24 :443      │
-#   └────────────────────┘ veth │ tcpdump on s0: full + mid    │
+#   └────────────────────┘ veth │ tcpdump on s0                │
 #                               └──────────────────────────────┘
 #
 # Traffic: the handshake, pings, 16 MiB up and 16 MiB down (over 10,000
 # packets each way), idle keepalives (every second) and a re-handshake
 # (key_rotation_interval = 6 s). Two captures: "full" from before the
-# server starts, "mid" started after the handshake and the pings, so that
-# the first packet a classifier sees is a data packet (a DPI box that
-# meets the flow mid-way, or after NAT rebinding).
+# server starts, "mid" cut from it (editcap -A) at a moment after the
+# handshake and the pings, so that the first packet a classifier sees is a
+# data packet (a DPI box that meets the flow mid-way, or after NAT
+# rebinding).
 #
 # Usage: fingerprint.sh BUILD_DIR [STEALTH]   STEALTH = off | standard | maximum
 #        (or LL_STEALTH; default off).
@@ -39,7 +40,7 @@ LL_NAME=fingerprint_$LL_STEALTH
 source "$(dirname "$0")/lib.sh" "$@"
 
 case $LL_STEALTH in off | standard | maximum) ;; *) fail "unknown stealth mode '$LL_STEALTH'" ;; esac
-for t in tcpdump tshark; do
+for t in tcpdump tshark editcap; do
 	command -v "$t" >/dev/null || fail "$t is missing (scripts/install-deps.sh installs it)"
 done
 NDPI_FLOWS=$(find_binary ndpi_flows)
@@ -74,19 +75,26 @@ write_client_config alice 198.51.100.1:$PORT '[]' "$cli_extra"
 
 # capture NAME: tcpdump on the veth, the tunnel's UDP only, whole packets
 # (-s 0), with a 64 MiB buffer (-B, KiB) that holds the whole run, so that
-# tcpdump falling behind on a busy machine loses nothing; -Z root: the
-# files are in LL_TMP. A capture that lost packets fails the test
-# (capture_complete): it would not be what was on the wire.
+# tcpdump falling behind on a busy machine loses nothing. --immediate-mode:
+# each packet is read as it comes, so none is still in the kernel's ring
+# when tcpdump is stopped. -Z root: the files are in LL_TMP. A capture that
+# lost packets fails the test (capture_complete): it would not be what was
+# on the wire.
 capture() {
-	spawn "tcpdump-$1" srv tcpdump -i s0 -n -s 0 -B 65536 -Z root -w "$LL_TMP/$1.pcap" udp port $PORT
+	spawn "tcpdump-$1" srv tcpdump -i s0 -n -s 0 -B 65536 --immediate-mode -Z root \
+		-w "$LL_TMP/$1.pcap" udp port $PORT
 	wait_for_log "tcpdump-$1" 'listening on s0' 10
 }
 
 capture_complete() {
-	local dropped
-	dropped=$(sed -nE 's/^([0-9]+) packets dropped by kernel$/\1/p' "$(log_of "tcpdump-$1")")
-	[ -n "$dropped" ] || fail "tcpdump-$1 did not report its drops: $(cat "$(log_of "tcpdump-$1")")"
-	[ "$dropped" = 0 ] || fail "tcpdump lost $dropped packets of the $1 capture"
+	local log got seen dropped
+	log=$(cat "$(log_of "tcpdump-$1")")
+	got=$(sed -nE 's/^([0-9]+) packets captured$/\1/p' <<<"$log")
+	seen=$(sed -nE 's/^([0-9]+) packets received by filter$/\1/p' <<<"$log")
+	dropped=$(sed -nE 's/^([0-9]+) packets dropped by kernel$/\1/p' <<<"$log")
+	[ -n "$got" ] && [ -n "$seen" ] && [ -n "$dropped" ] || fail "tcpdump-$1 did not report its counts: $log"
+	[ "$dropped" = 0 ] && [ "$got" = "$seen" ] ||
+		fail "the $1 capture is incomplete: $got packets captured of $seen, $dropped dropped"
 }
 
 say "capture from the start, server, client"
@@ -95,8 +103,8 @@ start_server
 start_client alice cli
 ping_ok cli 10.8.0.1 10
 
-say "a second capture starts mid-flow: its first packet is a data packet"
-capture mid
+say "the mid-flow capture starts here (cut from the full one): its first packet is a data packet"
+mid_start=$(date +%s.%N)
 ping_ok cli 10.8.0.1 3
 
 say "bulk: $MB MiB up, $MB MiB down"
@@ -109,9 +117,9 @@ from=$(log_lines client-alice)
 wait_for_log client-alice '^lostlove-client: connected: ' 20 "$from"
 ping_ok cli 10.8.0.1 3
 stop tcpdump-full INT
-stop tcpdump-mid INT
+capture_complete full
+run editcap -A "$mid_start" "$LL_TMP/full.pcap" "$LL_TMP/mid.pcap"
 for c in full mid; do
-	capture_complete $c
 	n=$(tshark -r "$LL_TMP/$c.pcap" -T fields -e frame.number 2>/dev/null | wc -l)
 	echo "   $c.pcap: $n packets"
 done
