@@ -29,6 +29,7 @@ import sys
 from cryptography.hazmat.primitives.asymmetric.x25519 import (
     X25519PrivateKey, X25519PublicKey)
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives import serialization
 from cryptography.exceptions import InvalidTag
 
@@ -1108,6 +1109,71 @@ def worked_example(blocks):
         fail("data1 responder", "%s: %s" % (type(exc).__name__, exc or "authentication tag did not verify"))
 
 
+# ---------------------------------------------------------------------------
+# Stealth framing (section 12), its worked example (12.7)
+
+def read_section_blocks(md_path, number):
+    with open(md_path, "r", encoding="utf-8") as f:
+        text = f.read()
+    m = re.search(r"^## %d\..*?(?=^## |\Z)" % number, text, re.M | re.S)
+    blocks = {}
+    for bm in re.finditer(r"^```hex[ \t]+(\S+)[ \t]*\n(.*?)^```", m.group(0) if m else "",
+                          re.M | re.S):
+        blocks[bm.group(1)] = bytes.fromhex("".join(bm.group(2).split()))
+    return blocks
+
+
+def chacha20_xor(key, nonce12, data):
+    # RFC 8439 ChaCha20, initial block counter 0 (the library's 16-byte
+    # nonce is the little-endian counter followed by the 96-bit nonce)
+    enc = Cipher(algorithms.ChaCha20(key, b"\0\0\0\0" + nonce12), mode=None).encryptor()
+    return enc.update(data)
+
+
+def aes128_block(key, block):
+    return Cipher(algorithms.AES(key), modes.ECB()).encryptor().update(block)
+
+
+def stealth_example(md_path, ex):
+    """Section 12.7 from section 12's text and section 9's values. (Added
+    with the stealth framing, by its author: a second implementation from
+    the text, not an outsider's.)"""
+    st = read_section_blocks(md_path, 12)
+    for name in ("stealth-k-hs", "stealth-k-hp", "stealth-k-dir-i2r", "stealth-nonce",
+                 "stealth-padding", "stealth-msg1", "stealth-mask-a", "stealth-mask-b",
+                 "stealth-data1"):
+        if name not in st:
+            fail(name, "no such block in section 12")
+            return
+    S, msg1, data1, t_i2r = ex["server-public"], ex["msg1"], ex["data1"], ex["secret-i2r"]
+    k_hs = HASH(b"stealth-hs" + S)
+    k_hp = HASH(b"stealth-hp" + S)[:16]
+    k_dir = hkdf_expand(t_i2r, b"lostlove stealth hp", 16)
+    check_bytes("stealth-k-hs", k_hs, st["stealth-k-hs"])
+    check_bytes("stealth-k-hp", k_hp, st["stealth-k-hp"])
+    check_bytes("stealth-k-dir-i2r", k_dir, st["stealth-k-dir-i2r"])
+    n, p = st["stealth-nonce"], st["stealth-padding"]
+    frame = n + chacha20_xor(k_hs, n[4:16], struct.pack("<H", len(msg1)) + msg1) + p
+    check_bytes("stealth-msg1", frame, st["stealth-msg1"])
+    # the receiver's side: the length first, then the message
+    got = st["stealth-msg1"]
+    plain = chacha20_xor(k_hs, got[4:16], got[16:])
+    length = struct.unpack("<H", plain[:2])[0]
+    check("stealth-msg1 unmasked", 0 < length <= len(got) - 18 and plain[2:2 + length] == msg1,
+          "the framed message does not unmask to msg1")
+    sample = data1[16:32]
+    mask_a, mask_b = aes128_block(k_hp, sample), aes128_block(k_dir, sample)
+    check_bytes("stealth-mask-a", mask_a, st["stealth-mask-a"])
+    check_bytes("stealth-mask-b", mask_b, st["stealth-mask-b"])
+    masked = (bytes(x ^ y for x, y in zip(data1[:8], mask_a[:8])) +
+              bytes(x ^ y for x, y in zip(data1[8:16], mask_b[:8])) + data1[16:])
+    check_bytes("stealth-data1", masked, st["stealth-data1"])
+    hdr = bytes(x ^ y for x, y in zip(st["stealth-data1"][:8],
+                                      aes128_block(k_hp, st["stealth-data1"][16:32])[:8]))
+    check("stealth-data1 classified", hdr[0] == 4 and hdr[1] & 0xfe == 0 and hdr[2:4] == b"\0\0",
+          "bytes 0..7 do not unmask to a transport header: %s" % hdr.hex())
+
+
 def print_blocks():
     """--print: every block of section 9 as this implementation computes it."""
     v, _ = build_example()
@@ -1133,6 +1199,7 @@ def main(argv):
         blocks = None
     if mlkem_selftest(vec) and blocks is not None:
         worked_example(blocks)
+        stealth_example(md, blocks)
     elif blocks is not None:
         fail("worked example", "skipped: the ML-KEM implementation failed its vectors")
     print("verify_spec: %d passed, %d failed" % (PASSED, FAILED))

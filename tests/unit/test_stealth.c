@@ -14,13 +14,16 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "obfuscation/stealth.h"
 #include "protocol/messages.h"
 #include "protocol/transport.h"
+#include "testutil.h"
 #include "util/endian.h"
+#include "util/hex.h"
 
 #define H     TRANSPORT_HEADER_LEN
 #define CAP   (H + 9000 + 15 + CIPHER_MAX_OVERHEAD)
@@ -627,6 +630,100 @@ static void test_plain_format_rejected(void **state)
 	stealth_ctx_done(&c);
 }
 
+/* ---- the worked example of docs/protocol.md §12.7 ---- */
+
+/* The bytes of the block tagged name (len of them) in doc. */
+static void doc_bytes(const char *doc, const char *name, uint8_t *out, size_t len)
+{
+	char tag[64], *hex = malloc(2 * len + 1);
+	const char *p, *end;
+	size_t n = 0;
+
+	snprintf(tag, sizeof(tag), "```hex %s\n", name);
+	p = strstr(doc, tag);
+	if (!p || !(end = strstr(p + strlen(tag), "```")))
+		fail_msg("docs/protocol.md has no ```hex %s block", name);
+	for (p += strlen(tag); p < end && n < 2 * len + 1; p++)
+		if (*p != '\n' && *p != ' ')
+			hex[n++] = *p;
+	hex[n] = '\0';
+	if (n != 2 * len || hex_decode(out, len, hex) != 0)
+		fail_msg("docs/protocol.md block %s is not %zu bytes of hex", name, len);
+	free(hex);
+}
+
+/* A "random" source that hands out the document's nonce, then its
+ * padding. */
+struct script {
+	const uint8_t *bytes;
+	size_t len, used;
+};
+
+static int script_fill(void *ctx, uint8_t *out, size_t len)
+{
+	struct script *s = ctx;
+
+	if (len > s->len - s->used)
+		return -EIO;
+	memcpy(out, s->bytes + s->used, len);
+	s->used += len;
+	return 0;
+}
+
+static void test_worked_example(void **state)
+{
+	static uint8_t msg1[INIT_LEN_KEM], frame[1373], got[1373], data1[96], masked[96], pkt[96];
+	uint8_t pub[32], secret[32], khs[32], khp[16], kdir[16], dir[16], np[16 + 7], hdr[8];
+	char *doc = tu_read_file(tu_source_path("docs/protocol.md"), NULL);
+	struct script sc = {np, sizeof(np), 0};
+	struct rng scripted = {script_fill, &sc};
+	struct stealth_keys k;
+	struct stealth_ctx c;
+	struct stealth_tx tx;
+	struct stealth_rx rx;
+	size_t len;
+
+	(void)state;
+	doc_bytes(doc, "server-public", pub, 32);
+	doc_bytes(doc, "secret-i2r", secret, 32);
+	doc_bytes(doc, "msg1", msg1, sizeof(msg1));
+	doc_bytes(doc, "data1", data1, sizeof(data1));
+	doc_bytes(doc, "stealth-k-hs", khs, 32);
+	doc_bytes(doc, "stealth-k-hp", khp, 16);
+	doc_bytes(doc, "stealth-k-dir-i2r", kdir, 16);
+	doc_bytes(doc, "stealth-nonce", np, 16);
+	doc_bytes(doc, "stealth-padding", np + 16, 7);
+	doc_bytes(doc, "stealth-msg1", frame, sizeof(frame));
+	doc_bytes(doc, "stealth-data1", masked, sizeof(masked));
+	free(doc);
+
+	assert_int_equal(stealth_keys_derive(&k, pub), 0);
+	assert_memory_equal(k.hs, khs, 32);
+	assert_memory_equal(k.hp, khp, 16);
+	assert_int_equal(stealth_dir_key(dir, secret), 0);
+	assert_memory_equal(dir, kdir, 16);
+	assert_int_equal(stealth_ctx_init(&c, &k), 0);
+	assert_int_equal(stealth_hs_wrap(&c, &scripted, msg1, sizeof(msg1), got, sizeof(got)), 0);
+	assert_memory_equal(got, frame, sizeof(frame));
+	assert_int_equal(stealth_hs_unwrap(&c, got, sizeof(got), &len), 0);
+	assert_int_equal(len, sizeof(msg1));
+	assert_memory_equal(got + 18, msg1, sizeof(msg1));
+
+	rng_seed(15);
+	assert_int_equal(stealth_tx_init(&tx, STEALTH_MODE_STANDARD, &k, secret, 32, 1452, &rng),
+			 0);
+	memcpy(pkt, data1, sizeof(pkt));
+	assert_int_equal(stealth_tx_mask(&tx, pkt, sizeof(pkt)), 0);
+	assert_memory_equal(pkt, masked, sizeof(pkt));
+	assert_true(stealth_peek(&c, pkt, sizeof(pkt), hdr));
+	assert_int_equal(stealth_rx_init(&rx, secret), 0);
+	assert_int_equal(stealth_rx_unmask(&rx, pkt, sizeof(pkt), hdr), 0);
+	assert_memory_equal(pkt, data1, sizeof(pkt));
+	stealth_rx_done(&rx);
+	stealth_tx_done(&tx);
+	stealth_ctx_done(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -647,6 +744,7 @@ int main(void)
 	    cmocka_unit_test(test_truncated),
 	    cmocka_unit_test(test_random_datagrams),
 	    cmocka_unit_test(test_plain_format_rejected),
+	    cmocka_unit_test(test_worked_example),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
