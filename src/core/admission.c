@@ -19,6 +19,9 @@
 
 #include "core/registry.h"
 #include "core/server.h"
+#include "core/stream.h"
+#include "protocol/control.h"
+#include "util/endian.h"
 #include "crypto/ct.h"
 #include "crypto/rng.h"
 #include "io/loop.h"
@@ -29,7 +32,7 @@
 struct reply {
 	struct session *s;
 	struct user *user;
-	const struct hs_item *item;
+	struct hs_item *item;
 	size_t len;
 	uint8_t msg[RESP_LEN_MAX];
 };
@@ -195,8 +198,15 @@ static struct session *make_session(struct server *srv, const struct user *u,
 	struct transport_limits limits;
 	struct session *s;
 
+	struct udp_endpoint stream_ep;
+	const struct udp_endpoint *path = &item->from;
+
+	if (item->stream) { /* the session's first path is the stream */
+		stream_endpoint(&stream_ep, item->stream);
+		path = &stream_ep;
+	}
 	build_limits(&limits, srv->cfg);
-	s = session_new(keys, &limits, &item->from, &item->to, loop_now_ns());
+	s = session_new(keys, &limits, path, &item->to, loop_now_ns());
 	if (!s)
 		return NULL;
 	s->mtu = p->mtu;
@@ -277,7 +287,7 @@ static void warn_full(struct server *srv)
 		 srv->cfg->max_connections);
 }
 
-static int admit(struct server *srv, const struct hs_item *item, struct reply *out)
+static int admit(struct server *srv, struct hs_item *item, struct reply *out)
 {
 	struct handshake_pending p;
 	enum handshake_result r =
@@ -315,7 +325,8 @@ static size_t frame_reply(struct server *srv, const struct reply *rp, uint8_t *b
 	return len;
 }
 
-/* From the address message 1 came to, on the socket that received it. */
+/* From the address message 1 came to, on the socket that received it;
+ * or after the 101 on the stream that carried it. */
 static void send_reply(struct server *srv, const struct reply *rp)
 {
 	int fd = srv->workers[rp->item->worker % srv->n_workers].udp_fd;
@@ -328,6 +339,13 @@ static void send_reply(struct server *srv, const struct reply *rp)
 	if (srv->shared.stealth) {
 		msg = framed;
 		len = frame_reply(srv, rp, framed, sizeof(framed));
+	}
+	if (rp->item->stream) { /* a frame carries what a datagram would */
+		if (len)
+			stream_accept(srv->shared.streams, rp->item->stream, msg, len);
+		else
+			stream_refuse(srv->shared.streams, rp->item->stream);
+		return;
 	}
 	if (len)
 		r = udp_send_from(fd, msg, len, &rp->item->from, &rp->item->to, &src_refused);
@@ -361,7 +379,63 @@ static void commit(struct server *srv, struct reply *replies, unsigned n)
 		}
 		registry_adopt(srv, replies[i].user, replies[i].s);
 		send_reply(srv, &replies[i]);
+		replies[i].item->answered = true;
 	}
+}
+
+/* The new stream path of a joined session is unvalidated: probed over
+ * it, as rx.c probes a new UDP path (docs/protocol.md §6.3). */
+static void probe_stream(struct server *srv, struct session *s, const struct udp_endpoint *path,
+			 uint64_t now)
+{
+	struct control_msg m = {.type = CONTROL_PATH_PROBE};
+	uint8_t plain[64];
+	size_t len;
+
+	if (session_probe_begin(s, path, NULL, now, m.challenge) &&
+	    control_encode(&m, plain, sizeof(plain), &len) == 0)
+		(void)server_send_plain(srv, s, plain, len);
+}
+
+/* A transport packet that a new stream's upgrade request carried
+ * (docs/protocol.md §11.6): if it opens under its session, the stream is
+ * a path of that session, which moves there (newest packet) and probes
+ * it; else the stream goes to the fallback. */
+static bool admit_join(struct server *srv, const struct hs_item *item)
+{
+	struct udp_endpoint path;
+	struct session *s;
+	uint8_t pkt[INIT_LEN_KEM], hdr[8];
+	bool hdr_ok;
+	size_t plain_len;
+	unsigned event = 0;
+	enum transport_result r = TRANSPORT_E_INDEX;
+	uint64_t now = loop_now_ns();
+
+	if (item->len < TRANSPORT_HEADER_LEN)
+		return false;
+	memcpy(pkt, item->msg, item->len);
+	stream_endpoint(&path, item->stream);
+	/* with stealth the packet is masked as it would be on UDP */
+	hdr_ok = srv->shared.stealth && stealth_peek(&srv->stealth, pkt, item->len, hdr);
+	urcu_memb_read_lock();
+	s = session_find_index(&srv->sessions,
+			       le32_load((hdr_ok ? hdr : pkt) + TRANSPORT_OFF_RECEIVER));
+	if (s)
+		r = hdr_ok ? session_open_masked(s, pkt, item->len, hdr, &path, NULL, now,
+						 &plain_len, &event)
+		    : srv->shared.stealth
+			? TRANSPORT_E_INDEX
+			: session_open(s, pkt, item->len, &path, NULL, now, &plain_len, &event);
+	if (r == TRANSPORT_OK || r == TRANSPORT_OK_REKEY) {
+		stream_accept(srv->shared.streams, item->stream, NULL, 0);
+		if (event & SESSION_RX_CONFIRMED)
+			registry_promote(srv, now);
+		if (event & SESSION_RX_NEW_PATH)
+			probe_stream(srv, s, &path, now);
+	}
+	urcu_memb_read_unlock();
+	return r == TRANSPORT_OK || r == TRANSPORT_OK_REKEY;
 }
 
 unsigned admission_run(struct server *srv)
@@ -370,11 +444,19 @@ unsigned admission_run(struct server *srv)
 	struct reply replies[BATCH];
 	unsigned n = (unsigned)queue_pop(&srv->hs_queue, items, BATCH), ok = 0;
 
-	for (unsigned i = 0; i < n; i++)
-		if (admit(srv, &items[i], &replies[ok]) == 0)
+	for (unsigned i = 0; i < n; i++) {
+		items[i].answered = false;
+		if (items[i].stream && items[i].join)
+			items[i].answered = admit_join(srv, &items[i]);
+		else if (admit(srv, &items[i], &replies[ok]) == 0)
 			ok++;
+	}
 	if (ok)
 		commit(srv, replies, ok);
+	/* a stream whose request was refused anywhere above is declined */
+	for (unsigned i = 0; i < n; i++)
+		if (items[i].stream && !items[i].answered)
+			stream_refuse(srv->shared.streams, items[i].stream);
 	ct_wipe(replies, sizeof(replies));
 	return n;
 }

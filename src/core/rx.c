@@ -30,6 +30,7 @@
 #include "core/admission.h"
 #include "core/queue.h"
 #include "core/session.h"
+#include "core/stream.h"
 #include "core/worker.h"
 #include "crypto/rng.h"
 #include "network/router.h"
@@ -315,6 +316,9 @@ static enum worker_drop queue_handshake(struct worker *w, const uint8_t *msg, si
 
 	item.proven = proven;
 	item.wire_len = (uint16_t)(wire_len < UINT16_MAX ? wire_len : UINT16_MAX);
+	item.answered = false;
+	item.join = false;
+	item.stream = 0; /* by UDP */
 	item.from = *from;
 	item.to = *to;
 	item.worker = (uint16_t)w->id;
@@ -457,4 +461,92 @@ void rx_udp_ready(struct worker *w)
 		if (n < UDP_BATCH)
 			return;
 	}
+}
+
+/* A message 1 in a frame of an open stream (a rekey): the UDP path's
+ * guards, mac1 and the proven (a TCP connection proves its address)
+ * per-IP budget, then the handshake queue tagged with the stream, whose
+ * answer goes back on it. */
+static enum worker_drop stream_init(struct worker *w, const uint8_t *msg, size_t len,
+				    size_t wire_len, const struct stream_pkt *p)
+{
+	uint8_t key[UDP_ENDPOINT_KEY_MAX];
+	size_t key_len = udp_endpoint_key(&p->peer, key);
+	struct hs_item item;
+
+	if (len != INIT_LEN_KEM && len != INIT_LEN_CLASSIC)
+		return WORKER_DROP_MALFORMED;
+	if (cookie_validate(&w->cookies, msg, len, key, key_len) == COOKIE_MAC_INVALID)
+		return WORKER_DROP_MAC1;
+	worker_count(&w->stats.initiations, 1);
+	if (!ratelimit_allow(w->shared->hs_proven, key, key_len - 2, w->now_ns))
+		return WORKER_DROP_RATELIMIT;
+	memset(&item, 0, sizeof(item));
+	item.proven = true;
+	item.stream = p->id;
+	item.from = p->peer;
+	item.wire_len = (uint16_t)wire_len;
+	item.len = (uint16_t)len;
+	memcpy(item.msg, msg, len);
+	if (queue_push(w->shared->hs_queue, &item) < 0)
+		return WORKER_DROP_HS_QUEUE_FULL;
+	worker_count(&w->stats.handshakes_queued, 1);
+	return WORKER_DROP_NONE;
+}
+
+/* One frame's message, in the session's wire format as on UDP: a
+ * transport packet, or a message 1 (rekey); nothing else. */
+static enum worker_drop rx_stream_one(struct worker *w, struct stream_pkt *p)
+{
+	static const struct udp_local no_local;
+	struct udp_endpoint from;
+	uint8_t hdr[8];
+	size_t msg_len;
+
+	stream_endpoint(&from, p->id);
+	if (w->shared->stealth) {
+		if (stealth_peek(&w->stealth, p->data, p->len, hdr) &&
+		    session_find_index(w->shared->sessions,
+				       le32_load(hdr + TRANSPORT_OFF_RECEIVER)))
+			return rx_transport(w, p->data, p->len, hdr, &from, &no_local);
+		if (stealth_hs_unwrap(&w->stealth, p->data, p->len, &msg_len) < 0 ||
+		    p->data[STEALTH_HS_OVERHEAD] != MSG_HANDSHAKE_INIT)
+			return WORKER_DROP_STEALTH;
+		return stream_init(w, p->data + STEALTH_HS_OVERHEAD, msg_len, p->len, p);
+	}
+	if (p->len < MSG_HEADER_LEN)
+		return WORKER_DROP_MALFORMED;
+	switch (p->data[0]) {
+	case MSG_TRANSPORT:
+		return rx_transport(w, p->data, p->len, NULL, &from, &no_local);
+	case MSG_HANDSHAKE_INIT:
+		return stream_init(w, p->data, p->len, p->len, p);
+	default:
+		return WORKER_DROP_BAD_TYPE;
+	}
+}
+
+/* Messages a stream carried (core/stream.h): the front thread checked
+ * only the framing, so they take the receive path of a datagram, with the
+ * stream's endpoint as their source; the UDP-only tunnel check on the
+ * datagram's source does not apply (the front refused connections from a
+ * tunnel address). */
+void rx_stream_ready(struct worker *w)
+{
+	struct queue *in = &w->shared->stream_inboxes[w->id];
+	uint64_t one = 1;
+
+	for (int round = 0; round < BATCHES_PER_CALL; round++) {
+		size_t n = queue_pop(in, w->stream_buf, WORKER_STREAM_BATCH);
+		if (n == 0)
+			return;
+		w->now_ns = loop_now_ns();
+		urcu_memb_read_lock();
+		for (size_t i = 0; i < n; i++)
+			worker_drop(w, rx_stream_one(w, &w->stream_buf[i]));
+		urcu_memb_read_unlock();
+		if (n < WORKER_STREAM_BATCH)
+			return;
+	}
+	(void)!write(in->wake_fd, &one, sizeof(one)); /* more: come back next turn */
 }

@@ -341,8 +341,10 @@ static const struct call_group groups[] = {
     GROUP(CLI, SCMP_SYS(connect), SCMP_SYS(wait4), SCMP_SYS(uname), SCMP_SYS(ppoll),
 	  SCMP_SYS(writev)),
     /* the server's TCP front (src/front/): accepting, half-closing, and a
-     * connection to fallback_site per proxied visitor (socket: add_sockets) */
-    GROUP(SRV, SCMP_SYS(accept4), SCMP_SYS(connect), SCMP_SYS(shutdown)),
+     * connection to fallback_site per proxied visitor (socket: add_sockets);
+     * it starts after the drop (a thread), so it makes its event loop then */
+    GROUP(SRV, SCMP_SYS(accept4), SCMP_SYS(connect), SCMP_SYS(shutdown), SCMP_SYS(epoll_create1),
+	  SCMP_SYS(eventfd2)),
 };
 
 #if SANITIZER

@@ -29,6 +29,9 @@
 #include "core/keyfile.h"
 #include "core/registry.h"
 #include "core/sandbox.h"
+#include "core/stream.h"
+#include "front/front.h"
+#include "front/upgrade.h"
 #include "core/timers.h"
 #include "crypto/ct.h"
 #include "crypto/keyenc.h"
@@ -404,6 +407,134 @@ static int open_worker(struct server *srv, unsigned i)
 	return r;
 }
 
+/* Per stream: what may wait for the front thread to write (a burst of
+ * about 170 full packets), and each worker's inbox of packets read. */
+#define STREAM_RING_BYTES (256 * 1024)
+#define STREAM_INBOX_LEN  512
+
+/* The stream paths of the TCP front (core/stream.h): the workers' inboxes
+ * and the hub, before the workers (they read their inbox). */
+static int init_streams(struct server *srv)
+{
+	const struct server_config *cfg = srv->cfg;
+	struct stream_hub_config hc = {
+	    .server_pub = srv->pub,
+	    .max_streams = cfg->front_max_connections ? cfg->front_max_connections : 1024,
+	    .ring_bytes = STREAM_RING_BYTES,
+	    .hs_queue = &srv->hs_queue,
+	    .n_inboxes = srv->n_workers,
+	    .hs_proven = &srv->hs_proven,
+	    .cookie = &srv->cookie,
+	    .pools = &srv->shared.pools,
+	    .server_header = "nginx/1.22.1",
+	    .stealth = srv->shared.stealth != STEALTH_MODE_OFF,
+	};
+	int r = 0;
+
+	srv->stream_inboxes = calloc(srv->n_workers, sizeof(*srv->stream_inboxes));
+	if (!srv->stream_inboxes)
+		return -ENOMEM;
+	for (unsigned i = 0; i < srv->n_workers; i++)
+		srv->stream_inboxes[i].wake_fd = -1;
+	for (unsigned i = 0; i < srv->n_workers && r == 0; i++)
+		r = queue_init(&srv->stream_inboxes[i], STREAM_INBOX_LEN,
+			       sizeof(struct stream_pkt));
+	hc.inboxes = srv->stream_inboxes;
+	srv->streams = r == 0 ? stream_hub_new(&hc) : NULL;
+	if (!srv->streams) {
+		log_error(LOG_GROUP_CORE, "cannot set up the stream paths: %s",
+			  strerror(r < 0 ? -r : ENOMEM));
+		return r < 0 ? r : -ENOMEM;
+	}
+	srv->shared.streams = srv->streams;
+	srv->shared.stream_inboxes = srv->stream_inboxes;
+	return 0;
+}
+
+/* The front's listening socket, bound while the server is root. */
+static int listen_front(struct server *srv)
+{
+	const struct server_config *cfg = srv->cfg;
+	struct udp_endpoint ep;
+	int one = 1, fd, r;
+
+	if (cfg->protocol == PROTOCOL_UDP)
+		return 0;
+	r = udp_endpoint_parse(&ep, cfg->bind_address, cfg->port);
+	if (r < 0)
+		return r;
+	fd = socket(ep.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, &ep.sa, ep.len) < 0 || listen(fd, 511) < 0) {
+		r = -errno;
+		close(fd);
+		log_error(LOG_GROUP_CORE, "cannot listen on %s TCP port %u: %s", cfg->bind_address,
+			  cfg->port, strerror(-r));
+		return r;
+	}
+	srv->front_fd = fd;
+	return 0;
+}
+
+/* The TCP front on the server's port, with the stream hub as its upgrade
+ * callback: its own thread, so started after the privilege drop (which
+ * needs the process to have one thread); the sandbox's filter covers it
+ * (TSYNC at load, inherited after). It reads the certificate and key as
+ * the service user: they must be readable by its group. */
+static int start_front(struct server *srv)
+{
+	const struct server_config *cfg = srv->cfg;
+	struct front_config fc;
+	char err[256] = "";
+
+	if (cfg->protocol == PROTOCOL_UDP)
+		return 0;
+	front_config_defaults(&fc);
+	fc.listen_fd = srv->front_fd;
+	srv->front_fd = -1; /* the front's now */
+	fc.tls = cfg->front_tls;
+	fc.cert_file = cfg->tls_certificate_file;
+	fc.key_file = cfg->tls_key_file;
+	fc.proxy_protocol = cfg->proxy_protocol;
+	fc.fallback_site = cfg->fallback_site;
+	if (cfg->front_max_connections)
+		fc.max_conns = cfg->front_max_connections;
+	if (cfg->front_header_timeout_s)
+		fc.header_timeout_ms = fc.handshake_timeout_ms = cfg->front_header_timeout_s * 1000;
+	if (cfg->front_keepalive_timeout_s)
+		fc.keepalive_timeout_ms = cfg->front_keepalive_timeout_s * 1000;
+	srv->front = front_start(&fc, err, sizeof(err));
+	if (!srv->front) {
+		log_error(LOG_GROUP_CORE, "cannot start the TCP front on port %u: %s", cfg->port,
+			  err);
+		return -EIO;
+	}
+	stream_hub_attach(srv->streams, srv->front);
+	log_info(LOG_GROUP_CORE, "front: tcp %s:%u (%s, %s)", cfg->bind_address, cfg->port,
+		 cfg->front_tls ? "tls" : "plain http",
+		 cfg->fallback_site[0] ? cfg->fallback_site : "nginx mimic");
+	return 0;
+}
+
+static void stop_streams(struct server *srv)
+{
+	if (srv->front)
+		front_stop(srv->front);
+	srv->front = NULL;
+	if (srv->front_fd >= 0)
+		close(srv->front_fd);
+	srv->front_fd = -1;
+	stream_hub_free(srv->streams);
+	srv->streams = srv->shared.streams = NULL;
+	for (unsigned i = 0; srv->stream_inboxes && i < srv->n_workers; i++)
+		if (srv->stream_inboxes[i].slots)
+			queue_done(&srv->stream_inboxes[i]);
+	free(srv->stream_inboxes);
+	srv->stream_inboxes = srv->shared.stream_inboxes = NULL;
+}
+
 static int open_workers(struct server *srv)
 {
 	int r = 0;
@@ -417,6 +548,8 @@ static int open_workers(struct server *srv)
 	r = init_shared(srv);
 	if (r == 0)
 		r = init_guards(srv);
+	if (r == 0 && srv->cfg->protocol != PROTOCOL_UDP)
+		r = init_streams(srv);
 	for (unsigned i = 0; i < srv->n_workers && r == 0; i++)
 		r = open_worker(srv, i);
 	if (r == 0)
@@ -683,45 +816,6 @@ static int start_loop(struct server *srv)
 	return r;
 }
 
-/* The TCP front (src/front/): its own thread, started before the sandbox
- * because it binds a privileged port and reads the certificate; the
- * filter is applied to every thread at once (TSYNC). */
-static int start_front(struct server *srv)
-{
-	const struct server_config *cfg = srv->cfg;
-	struct front_config fc;
-	char err[256];
-
-	if (cfg->protocol == PROTOCOL_UDP)
-		return 0;
-	front_config_defaults(&fc);
-	struct udp_endpoint ep;
-	if (udp_endpoint_parse(&ep, cfg->bind_address, cfg->port) < 0) {
-		log_error(LOG_GROUP_CORE, "front: bad bind_address %s", cfg->bind_address);
-		return -EINVAL;
-	}
-	memcpy(&fc.listen_addr, &ep.sa, ep.len);
-	fc.listen_len = ep.len;
-	fc.tls = cfg->front_tls;
-	fc.cert_file = cfg->tls_certificate_file;
-	fc.key_file = cfg->tls_key_file;
-	fc.proxy_protocol = cfg->proxy_protocol;
-	fc.fallback_site = cfg->fallback_site;
-	fc.max_conns = cfg->front_max_connections;
-	fc.header_timeout_ms = cfg->front_header_timeout_s * 1000u;
-	fc.handshake_timeout_ms = fc.header_timeout_ms;
-	fc.keepalive_timeout_ms = cfg->front_keepalive_timeout_s * 1000u;
-	srv->front = front_start(&fc, err, sizeof(err));
-	if (!srv->front) {
-		log_error(LOG_GROUP_CORE, "front: %s", err);
-		return -EINVAL;
-	}
-	log_info(LOG_GROUP_CORE, "front: tcp %s:%u (%s, %s)", cfg->bind_address, cfg->port,
-		 cfg->front_tls ? "tls" : "plain http",
-		 cfg->fallback_site[0] ? cfg->fallback_site : "nginx mimic");
-	return 0;
-}
-
 static int setup(struct server *srv)
 {
 	struct sandbox_ids ids;
@@ -745,8 +839,9 @@ static int setup(struct server *srv)
 		r = setup_firewall(srv);
 	if (r == 0)
 		r = start_loop(srv);
+	/* as root: the port may be below 1024 */
 	if (r == 0)
-		r = start_front(srv); /* binds port 443 and reads the certificate: still root */
+		r = listen_front(srv);
 	if (r == 0)
 		r = enter_sandbox(srv, &ids);
 	/* threads from here on: they inherit the sandbox */
@@ -754,6 +849,8 @@ static int setup(struct server *srv)
 		r = session_table_init(&srv->sessions); /* liburcu's resize worker */
 	if (r == 0)
 		r = start_workers(srv);
+	if (r == 0)
+		r = start_front(srv);
 	return r;
 }
 
@@ -770,6 +867,7 @@ static void stop_data_plane(struct server *srv)
 	for (unsigned i = 0; i < srv->n_workers; i++)
 		worker_done(&srv->workers[i]);
 	free(srv->workers);
+	stop_streams(srv);
 	ratelimit_done(&srv->hs_proven);
 	ratelimit_done(&srv->hs_unproven);
 	ratelimit_done(&srv->cookie_limit);
@@ -786,7 +884,7 @@ static void teardown(struct server *srv)
 
 	if (srv->workers && srv->sessions.by_index)
 		registry_retire_all(srv, DISCONNECT_SHUTDOWN);
-	front_stop(srv->front);
+	front_stop(srv->front); /* no stream reaches a worker after this */
 	srv->front = NULL;
 	stop_data_plane(srv);
 	urcu_memb_barrier(); /* every session freed */
@@ -819,7 +917,7 @@ int server_run(const struct server_config *cfg)
 		return 1;
 	srv->cfg = cfg;
 	srv->signal_fd = srv->tun_fd = srv->hs_queue.wake_fd = srv->shared.notify_fd = -1;
-	srv->stats_fd = srv->state.lock_fd = -1;
+	srv->stats_fd = srv->state.lock_fd = srv->front_fd = -1;
 	/* before any thread exists, liburcu's included: they inherit the mask */
 	r = block_signals(srv);
 	urcu_memb_register_thread();
@@ -858,6 +956,10 @@ int server_send_plain(struct server *srv, struct session *s, const uint8_t *plai
 	r = session_seal(s, buf, sizeof(buf), len, loop_now_ns(), &to, &src, &out_len);
 	if (r != TRANSPORT_OK && r != TRANSPORT_OK_REKEY)
 		return -EKEYEXPIRED;
+	if (stream_is(&to)) /* a WebSocket path (core/stream.h) */
+		return srv->shared.streams
+			   ? stream_send(srv->shared.streams, stream_id_of(&to), buf, out_len)
+			   : -EPIPE;
 	ret = udp_send_from(srv->workers[0].udp_fd, buf, out_len, &to, &src, &src_refused);
 	if (src_refused) {
 		srv->src_refused++;
@@ -920,6 +1022,22 @@ static void append_failures(struct server *srv, char *line, size_t cap, size_t *
 	append(line, cap, pos, " (unproven sources %" PRIu64 ")", srv->auth_unproven);
 }
 
+/* The TCP front's upgrades by result, and the stream counters. */
+static void append_streams(struct server *srv, char *line, size_t cap, size_t *pos)
+{
+	uint64_t up[UPGRADE_RESULT_COUNT], c[STREAM_C_COUNT];
+
+	stream_hub_upgrades(srv->streams, up);
+	stream_hub_counts(srv->streams, c);
+	append(line, cap, pos, "; upgrades:");
+	for (int i = 0; i < UPGRADE_RESULT_COUNT; i++)
+		append(line, cap, pos, " %s=%" PRIu64, upgrade_result_name(i), up[i]);
+	append(line, cap, pos, "; streams:");
+	for (int i = 0; i < STREAM_C_COUNT; i++)
+		if (c[i])
+			append(line, cap, pos, " %s=%" PRIu64, stream_count_name(i), c[i]);
+}
+
 void server_log_stats(struct server *srv)
 {
 	struct worker_stats st = {0};
@@ -944,6 +1062,8 @@ void server_log_stats(struct server *srv)
 			append(line, sizeof(line), &pos, " %s=%" PRIu64,
 			       worker_drop_name((enum worker_drop)d), st.drops[d]);
 	append_failures(srv, line, sizeof(line), &pos);
+	if (srv->streams)
+		append_streams(srv, line, sizeof(line), &pos);
 	/* how the kernel spread handshakes over the workers' sockets */
 	append(line, sizeof(line), &pos, "; initiations per worker:");
 	for (unsigned i = 0; i < srv->n_workers; i++)

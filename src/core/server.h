@@ -56,7 +56,11 @@ struct server {
 	int tun_fd; /* queue 0 until worker 0 takes it */
 	struct firewall fw;
 	bool fw_up;
-	struct front *front; /* the TCP front (protocol "tcp"/"both"), its own thread */
+	/* the TCP front and its stream paths (protocol "tcp"/"both") */
+	struct front *front;
+	int front_fd;		      /* its listening socket until it starts */
+	struct stream_hub *streams;   /* shared.streams */
+	struct queue *stream_inboxes; /* one per worker; shared.stream_inboxes */
 	/* control loop */
 	struct loop *loop;
 	int signal_fd, stats_fd;

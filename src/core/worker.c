@@ -10,7 +10,9 @@
 #include <urcu/urcu-memb.h>
 
 #include "core/rx.h"
+#include "core/queue.h"
 #include "core/session.h"
+#include "core/stream.h"
 #include "core/tx.h"
 #include "util/log.h"
 
@@ -42,6 +44,7 @@ static const char *const drop_names[WORKER_DROP_COUNT] = {
     [WORKER_DROP_NO_BUFFER] = "no_buffer",
     [WORKER_DROP_SEAL] = "seal",
     [WORKER_DROP_STEALTH] = "stealth_undecodable",
+    [WORKER_DROP_STREAM] = "stream",
 };
 
 const char *worker_drop_name(enum worker_drop d)
@@ -61,6 +64,13 @@ static void on_tun(struct loop *l, struct loop_op *op, int res)
 	(void)l;
 	(void)res;
 	tx_tun_ready(op->ctx);
+}
+
+static void on_stream(struct loop *l, struct loop_op *op, int res)
+{
+	(void)l;
+	(void)res;
+	rx_stream_ready(op->ctx);
 }
 
 static void on_flush(struct loop *l, void *ctx)
@@ -94,6 +104,15 @@ static int init_loop(struct worker *w)
 	r = loop_submit(w->loop, &w->udp_op);
 	if (r == 0)
 		r = loop_submit(w->loop, &w->tun_op);
+	if (r == 0 && w->shared->stream_inboxes) {
+		w->stream_op = (struct loop_op){.kind = LOOP_OP_READ,
+						.fd = w->shared->stream_inboxes[w->id].wake_fd,
+						.buf = &w->stream_wake,
+						.len = sizeof(w->stream_wake),
+						.done = on_stream,
+						.ctx = w};
+		r = loop_submit(w->loop, &w->stream_op);
+	}
 	loop_set_flush(w->loop, on_flush, w);
 	return r;
 }
@@ -122,6 +141,10 @@ int worker_init(struct worker *w, unsigned id, const struct worker_shared *share
 	r = pool_init(&w->pool, shared->pool_count, shared->buf_size);
 	if (r == 0)
 		r = fill_rx_slots(w);
+	if (r == 0 && shared->stream_inboxes) {
+		w->stream_buf = calloc(WORKER_STREAM_BATCH, sizeof(*w->stream_buf));
+		r = w->stream_buf ? 0 : -ENOMEM;
+	}
 	if (r == 0)
 		r = init_guards(w);
 	if (r == 0)
@@ -171,6 +194,7 @@ void worker_done(struct worker *w)
 	stealth_ctx_done(&w->stealth);
 	pool_done(&w->pool);
 	free(w->rx_area);
+	free(w->stream_buf);
 	if (w->udp_fd >= 0)
 		close(w->udp_fd);
 	if (w->tun_fd >= 0)
@@ -231,6 +255,16 @@ void worker_flush(struct worker *w)
 void worker_send(struct worker *w, uint8_t *buf, size_t len, const struct udp_endpoint *to,
 		 const struct udp_local *src, uint32_t index)
 {
+	if (stream_is(to)) { /* a WebSocket path: the front thread writes it */
+		if (stream_send(w->shared->streams, stream_id_of(to), buf, len) < 0) {
+			worker_drop(w, WORKER_DROP_STREAM);
+		} else {
+			worker_count(&w->stats.tx_packets, 1);
+			worker_count(&w->stats.tx_bytes, len);
+		}
+		pool_put(&w->pool, buf);
+		return;
+	}
 	if (w->tx.n == UDP_BATCH)
 		worker_flush(w);
 	w->tx_index[w->tx.n] = index;

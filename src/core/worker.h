@@ -36,6 +36,8 @@
 
 struct queue;
 struct session_table;
+struct stream_hub;
+struct stream_pkt;
 
 /* Why a packet was dropped; one counter each. The packet paths return
  * WORKER_DROP_NONE or the reason, and the caller counts it. */
@@ -67,6 +69,7 @@ enum worker_drop {
 	WORKER_DROP_NO_BUFFER,	   /* pool empty */
 	WORKER_DROP_SEAL,	   /* seal failed (internal) */
 	WORKER_DROP_STEALTH,	   /* stealth: neither a transport packet nor a handshake */
+	WORKER_DROP_STREAM,	   /* for a stream path that is closed or full */
 	WORKER_DROP_COUNT,
 };
 
@@ -87,6 +90,8 @@ struct worker_stats {
 /* A receive slot: the UDP socket has UDP_GRO, so one message may carry a
  * run of datagrams of up to 64 KiB. UDP_BATCH slots: 2 MiB per worker. */
 #define WORKER_RX_BUF 65536
+/* Stream packets taken from the inbox per turn. */
+#define WORKER_STREAM_BATCH 16
 
 struct worker_shared {
 	struct session_table *sessions;
@@ -110,6 +115,11 @@ struct worker_shared {
 	 * server_pub that every worker keys its own contexts with */
 	enum stealth_mode stealth;
 	struct stealth_keys stealth_keys;
+	/* The TLS front's stream paths (core/stream.h), NULL when the server
+	 * has none; then each worker i reads stream_inboxes[i] (of struct
+	 * stream_pkt). */
+	struct stream_hub *streams;
+	struct queue *stream_inboxes;
 };
 
 struct worker {
@@ -119,7 +129,9 @@ struct worker {
 	bool started;
 	struct loop *loop;
 	int udp_fd, tun_fd; /* owned */
-	struct loop_op udp_op, tun_op;
+	struct loop_op udp_op, tun_op, stream_op;
+	uint64_t stream_wake;
+	struct stream_pkt *stream_buf; /* packets taken from the inbox */
 	struct pool pool;
 	uint8_t *rx_area;	     /* the receive slots, WORKER_RX_BUF bytes each */
 	uint8_t *rx_bufs[UDP_BATCH]; /* into rx_area */

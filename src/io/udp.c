@@ -100,6 +100,11 @@ const char *udp_endpoint_str(const struct udp_endpoint *ep, char buf[static UDP_
 	if (ep->sa.sa_family == AF_INET) {
 		inet_ntop(AF_INET, &ep->in4.sin_addr, ip, sizeof(ip));
 		snprintf(buf, UDP_ENDPOINT_STR_MAX, "%s:%u", ip, ntohs(ep->in4.sin_port));
+	} else if (ep->sa.sa_family != AF_INET6) {
+		/* not an IP path: a stream of the TCP front (core/stream.h) */
+		uint64_t id;
+		memcpy(&id, &ep->in6.sin6_addr, sizeof(id));
+		snprintf(buf, UDP_ENDPOINT_STR_MAX, "stream#%llu", (unsigned long long)id);
 	} else if (IN6_IS_ADDR_V4MAPPED(&ep->in6.sin6_addr)) {
 		inet_ntop(AF_INET, &ep->in6.sin6_addr.s6_addr[12], ip, sizeof(ip));
 		snprintf(buf, UDP_ENDPOINT_STR_MAX, "%s:%u", ip, ntohs(ep->in6.sin6_port));
