@@ -47,18 +47,21 @@ service_user() {
 
 # What the server needs once it is lostlove: to replace lostlove.state in
 # DIR (group-writable, sticky: it can replace only its own files) and to
-# re-read users.toml on SIGHUP (root:lostlove 0640). The key, server.toml
-# and client configurations stay root's (0600): they are read before the
-# drop. Only a directory holding a server.toml (ours) is changed.
+# re-read users.toml on SIGHUP (root:lostlove 0640), and to load the TLS
+# front's certificate and key (root:lostlove 0640: the front starts after
+# the drop). The key, server.toml and client configurations stay root's
+# (0600): they are read before the drop. Only a directory holding a
+# server.toml (ours) is changed.
 permissions() {
 	[ -f "$dir/server.toml" ] || return
 	chown root:lostlove "$dir"
 	chmod 1770 "$dir"
-	if [ -f "$dir/users.toml" ]; then
-		chown root:lostlove "$dir/users.toml"
-		chmod 0640 "$dir/users.toml"
-	fi
-	log "$dir is root:lostlove 1770, users.toml root:lostlove 0640"
+	for f in users.toml tls.crt tls.key; do
+		[ -f "$dir/$f" ] || continue
+		chown root:lostlove "$dir/$f"
+		chmod 0640 "$dir/$f"
+	done
+	log "$dir is root:lostlove 1770, users.toml and the TLS pair root:lostlove 0640"
 }
 
 default_endpoint() {
@@ -73,6 +76,26 @@ stealth_of() {
 	enabled=$(sed -n 's/^enabled *= *\(true\|false\).*/\1/p' "$1")
 	mode=$(sed -n 's/^stealth_mode *= *"\([a-z]*\)".*/\1/p' "$1")
 	[ "$enabled" = true ] && echo "${mode:-standard}" || echo off
+}
+
+# The client's transport keys when the server also serves its TLS front
+# (protocol "tcp" or "both", on the same port over TCP): "tls" for a
+# TCP-only server, "auto" (UDP, TLS when UDP is blocked) for both.
+client_transport() {
+	local proto
+	proto=$(sed -n 's/^protocol *= *"\([a-z]*\)".*/\1/p' "$dir/server.toml")
+	case "$proto" in
+	tcp) echo 'transport = "tls"' ;;
+	both) echo 'transport = "auto"' ;;
+	*) return 0 ;;
+	esac
+	cat <<EOT
+tls_port = 0                      # the TLS front: TCP on the same port
+# sni = "www.example.com"         # the TLS server name (default: the server's host)
+# host = "www.example.com"        # the HTTP Host, if it differs (domain fronting)
+# path = "/"                      # the WebSocket path a reverse proxy routes on
+tls_verify = false                # the tunnel authenticates the server itself
+EOT
 }
 
 # Writes server.toml, the server key, users.toml with one user and that
@@ -117,6 +140,7 @@ server_public_key = "$server_pub"
 private_key = "$client_priv"
 psk = "$psk"
 routes = ["0.0.0.0/0", "::/0"]
+$(client_transport)
 
 # must be the server's stealth_mode (obfuscation.toml), or the server stays silent
 [obfuscation]

@@ -22,7 +22,19 @@
  * bucket and its header masked, and what arrives is classified by
  * unmasking: a transport packet of cur or prev, else a framed message 2
  * or cookie reply, else dropped. Each session (cur, prev) has its own
- * stealth state beside its transport. */
+ * stealth state beside its transport.
+ *
+ * Transports (docs/obfuscation.md, "Client transports"). Every message
+ * goes by UDP, or, when on_tls, as a frame of the stream path (a TLS +
+ * WebSocket connection to the server's front, client_ws.h). transport =
+ * "tls" always uses the stream; "auto" starts on UDP and moves the session
+ * (no new handshake) to a stream when UDP stops answering: message 1
+ * retried once without an answer, or nothing received for
+ * FAILOVER_AFTER_MS after sending while path probes on UDP stay
+ * unanswered; the new connection's upgrade request carries a keepalive of
+ * the session (docs/protocol.md §11.6). On the stream, a UDP path probe
+ * every UDP_RETRY_MS tests UDP; its reply moves the session back. A path
+ * probe from the server is answered on the path it came by. */
 #include "core/client.h"
 
 #include <arpa/inet.h>
@@ -37,10 +49,12 @@
 #include <unistd.h>
 
 #include "core/client_sm.h"
+#include "core/client_ws.h"
 #include "core/pool.h"
 #include "core/sandbox.h"
 #include "crypto/ct.h"
 #include "crypto/rng.h"
+#include "front/upgrade.h"
 #include "io/loop.h"
 #include "io/tun.h"
 #include "io/udp.h"
@@ -65,6 +79,13 @@
 #define FRAME_SIZE	   (STEALTH_HS_OVERHEAD + INIT_LEN_KEM + STEALTH_HS_PAD_MAX)
 #define POOL_COUNT	   (3 * UDP_BATCH) /* receive slots + send batch + spare */
 #define COVER_MAX_PER_TICK 32		   /* full cover packets a tick at most */
+/* auto: a UDP probe when nothing came for PROBE_AFTER_MS after a send,
+ * every PROBE_GAP_MS; the stream after FAILOVER_AFTER_MS of that */
+#define PROBE_AFTER_MS	  700
+#define PROBE_GAP_MS	  400
+#define FAILOVER_AFTER_MS 2000
+#define UDP_RETRY_MS	  2000 /* on the stream: a UDP probe this often */
+#define WS_RETRY_MS	  1000 /* a lost stream: the next one after this */
 _Static_assert(BUF_SIZE >= UDP_GRO_BUF_MIN, "a receive slot holds any GRO message");
 
 /* A session's stealth state: its send buckets and masks, its receive
@@ -109,6 +130,20 @@ struct client {
 	struct udp_batch rx, tx;
 	uint8_t msg[MSG_SIZE];
 	uint8_t frame[FRAME_SIZE]; /* a framed handshake message, or junk */
+	/* the stream path */
+	struct upgrade_key up_key;
+	struct udp_endpoint tls_server;
+	struct client_ws *ws;
+	struct loop_op ws_op;
+	bool ws_join;	     /* its request carries a keepalive, not message 1 */
+	bool ws_dead;	     /* ended inside a callback: freed after it */
+	bool on_tls;	     /* messages go by the stream */
+	bool h1_only;	     /* the server chose h2 once: offer http/1.1 alone */
+	bool rx_tls;	     /* the message being handled came by it */
+	uint64_t ws_next_ns; /* no new connection before this */
+	uint64_t udp_probe_ns, lost_ns;
+	uint8_t udp_challenge[8];
+	uint64_t switches_tls, switches_udp;
 };
 
 static void fatal(struct client *c, const char *what, int err)
@@ -166,14 +201,191 @@ static int open_socket(struct client *c)
 	return loop_submit(c->loop, &c->udp_op);
 }
 
-static int send_datagram(struct client *c, const uint8_t *buf, size_t len)
+static void ws_update(struct client *c);
+
+/* One message on the stream (a frame) or by UDP. */
+static int send_on(struct client *c, const uint8_t *buf, size_t len, bool tls)
 {
-	if (c->udp_fd < 0)
-		return -ENOTCONN;
-	if (send(c->udp_fd, buf, len, MSG_DONTWAIT) < 0)
-		return -errno;
+	if (tls) {
+		int r = c->ws ? client_ws_send(c->ws, buf, len) : -ENOTCONN;
+		if (r < 0)
+			return r == -EMSGSIZE ? r : -EAGAIN; /* lost: the stream logic recovers */
+		ws_update(c);
+	} else {
+		if (c->udp_fd < 0)
+			return -ENOTCONN;
+		if (send(c->udp_fd, buf, len, MSG_DONTWAIT) < 0)
+			return -errno;
+	}
 	client_sm_sent(&c->sm, loop_now_ns());
 	return 0;
+}
+
+static int send_datagram(struct client *c, const uint8_t *buf, size_t len)
+{
+	return send_on(c, buf, len, c->on_tls);
+}
+
+/* ---- the stream path ---- */
+
+static void on_ws(struct loop *l, struct loop_op *op, int res);
+static void on_datagram(struct client *c, uint8_t *buf, size_t len);
+
+static void ws_close(struct client *c)
+{
+	if (!c->ws)
+		return;
+	(void)loop_cancel(c->loop, &c->ws_op);
+	client_ws_free(c->ws);
+	c->ws = NULL;
+}
+
+/* The loop waits for what the connection needs (POLLOUT only while
+ * output waits). */
+static void ws_update(struct client *c)
+{
+	unsigned ev;
+
+	if (!c->ws || c->ws_dead)
+		return;
+	ev = client_ws_events(c->ws);
+	if (ev != c->ws_op.events) {
+		c->ws_op.events = ev;
+		(void)loop_modify(c->loop, &c->ws_op);
+	}
+}
+
+/* A new connection whose upgrade request carries msg: message 1, or
+ * (join) a sealed keepalive of the current session. */
+static int ws_start(struct client *c, const uint8_t *msg, size_t len, bool join)
+{
+	const struct client_config *cfg = c->cfg;
+	uint8_t ip[16];
+	bool numeric = inet_pton(AF_INET, cfg->server_host, ip) == 1 ||
+		       inet_pton(AF_INET6, cfg->server_host, ip) == 1;
+	/* sni: as configured, else the server's name (no SNI for an address,
+	 * as browsers do); Host: as configured, else the SNI, else the
+	 * server's host (an address, bracketed if IPv6) */
+	const char *sni = cfg->sni[0] ? cfg->sni : numeric ? "" : cfg->server_host;
+	char host[sizeof(cfg->server_host) + 2];
+	struct client_ws_config wc = {
+	    .sni = sni,
+	    .host = host,
+	    .path = cfg->ws_path,
+	    .verify = cfg->tls_verify,
+	    .mark = ROUTE_FWMARK,
+	    .h1_only = c->h1_only,
+	    .key = &c->up_key,
+	};
+	uint16_t port = cfg->tls_port ? cfg->tls_port : cfg->server_port;
+	int r;
+
+	if (cfg->http_host[0] || sni[0])
+		snprintf(host, sizeof(host), "%s", cfg->http_host[0] ? cfg->http_host : sni);
+	else
+		snprintf(host, sizeof(host), strchr(cfg->server_host, ':') ? "[%s]" : "%s",
+			 cfg->server_host);
+	ws_close(c);
+	c->tls_server = c->server;
+	if (c->tls_server.sa.sa_family == AF_INET)
+		c->tls_server.in4.sin_port = htons(port);
+	else
+		c->tls_server.in6.sin6_port = htons(port);
+	r = client_ws_open(&c->ws, &wc, &c->tls_server, msg, len, loop_unix_ns() / LL_NS_PER_S);
+	if (r < 0) {
+		log_debug(LOG_GROUP_CORE, "cannot open a TLS connection: %s", strerror(-r));
+		return r;
+	}
+	c->ws_join = join;
+	c->ws_dead = false;
+	c->ws_op = (struct loop_op){.kind = LOOP_OP_POLL,
+				    .fd = client_ws_fd(c->ws),
+				    .events = client_ws_events(c->ws),
+				    .done = on_ws,
+				    .ctx = c};
+	r = loop_submit(c->loop, &c->ws_op);
+	if (r < 0)
+		ws_close(c);
+	return r;
+}
+
+static uint64_t ms_since(uint64_t now, uint64_t then)
+{
+	return then && now > then ? (now - then) / 1000000 : 0;
+}
+
+/* The session's packets go by the stream from now on. */
+static void to_tls(struct client *c, uint64_t now)
+{
+	c->on_tls = true;
+	c->switches_tls++;
+	log_info(LOG_GROUP_CORE, "transport: tls (%" PRIu64 " ms after the last packet by udp)",
+		 ms_since(now, c->lost_ns));
+}
+
+/* UDP answered again: back to it; the stream is closed. */
+static void to_udp(struct client *c, uint64_t now)
+{
+	c->on_tls = false;
+	c->switches_udp++;
+	c->lost_ns = 0;
+	if (c->rx_tls)
+		c->ws_dead = true; /* inside its callback: closed after it */
+	else
+		ws_close(c);
+	log_info(LOG_GROUP_CORE, "transport: udp (%" PRIu64 " ms after the probe)",
+		 ms_since(now, c->udp_probe_ns));
+}
+
+static void on_ws_msg(void *ctx, uint8_t *msg, size_t len)
+{
+	struct client *c = ctx;
+
+	c->rx_tls = true;
+	on_datagram(c, msg, len);
+	c->rx_tls = false;
+}
+
+static void ws_lost(struct client *c, int err)
+{
+	uint64_t now = loop_now_ns();
+
+	if (!c->ws_dead)
+		log_debug(LOG_GROUP_CORE, "TLS connection ended: %s (%s)", client_ws_error(c->ws),
+			  strerror(-err));
+	ws_close(c);
+	c->ws_dead = false;
+	c->ws_next_ns = now + (uint64_t)WS_RETRY_MS * 1000000;
+	if (err == -EPROTONOSUPPORT && !c->h1_only) {
+		c->h1_only = true; /* HTTP/2 carries no WebSocket upgrade (RFC 8441 aside) */
+		log_warn(LOG_GROUP_CORE, "the server chose HTTP/2: offering http/1.1 alone");
+	}
+	if (c->cfg->transport == CLIENT_TRANSPORT_AUTO && c->on_tls &&
+	    c->sm.state == CLIENT_CONNECTED) {
+		c->on_tls = false; /* try UDP; the failover logic comes back if need be */
+		c->lost_ns = now;
+	}
+}
+
+static void on_ws(struct loop *l, struct loop_op *op, int res)
+{
+	struct client *c = op->ctx;
+	bool opened = false;
+	int r;
+
+	(void)l;
+	(void)res;
+	if (!c->ws)
+		return;
+	r = client_ws_io(c->ws, on_ws_msg, c, &opened);
+	if (opened && c->ws_join && !c->ws_dead)
+		to_tls(c, loop_now_ns());
+	else if (opened)
+		log_info(LOG_GROUP_CORE, "transport: tls (the handshake)");
+	if (r < 0 || c->ws_dead)
+		ws_lost(c, r < 0 ? r : -ECONNRESET);
+	else
+		ws_update(c);
 }
 
 /* ---- sessions ---- */
@@ -223,11 +435,15 @@ static void send_init(struct client *c)
 		log_error(LOG_GROUP_HS, "cannot create a handshake: %s", handshake_result_name(r));
 		return;
 	}
-	if (c->stealth == STEALTH_MODE_MAXIMUM)
-		send_junk(c); /* first: it uses c->frame too */
-	len = frame_init(c, len, &wire);
-	if (len)
-		err = send_datagram(c, wire, len);
+	if (c->on_tls && !(c->ws && client_ws_state(c->ws) == CLIENT_WS_OPEN)) {
+		err = ws_start(c, c->msg, len, false); /* message 1 as is in the upgrade */
+	} else {
+		if (c->stealth == STEALTH_MODE_MAXIMUM && !c->on_tls)
+			send_junk(c); /* first: it uses c->frame too */
+		len = frame_init(c, len, &wire);
+		if (len)
+			err = send_datagram(c, wire, len);
+	}
 	if (err < 0)
 		log_debug(LOG_GROUP_HS, "cannot send the handshake: %s", strerror(-err));
 	client_sm_init_sent(&c->sm, loop_now_ns());
@@ -294,10 +510,20 @@ static bool is_transient(int err)
 	return err == -EAGAIN || err == -ENOBUFS || err == -ECONNREFUSED;
 }
 
+static void ws_join(struct client *c, uint64_t now);
+
 static void after_send(struct client *c, int err)
 {
 	if (err == 0 || is_transient(err))
 		return;
+	/* auto: UDP refused here (a local firewall, no route): the stream,
+	 * at once if the session is up (the failover logic otherwise) */
+	if (c->cfg->transport == CLIENT_TRANSPORT_AUTO && !c->on_tls) {
+		uint64_t now = loop_now_ns();
+		if (c->sm.state == CLIENT_CONNECTED && !c->ws && now >= c->ws_next_ns)
+			ws_join(c, now);
+		return;
+	}
 	if (is_path_error(err) && open_socket(c) == 0)
 		return; /* our address changed: a new socket, and the server roams */
 	fail(c, "cannot send to the server");
@@ -383,6 +609,15 @@ static void flush(struct client *c)
 
 	if (b->n == 0)
 		return;
+	if (c->on_tls) {
+		for (unsigned i = 0; i < b->n; i++)
+			failed += send_on(c, b->iov[i].iov_base, b->iov[i].iov_len, true) < 0;
+		for (unsigned i = 0; i < b->n; i++)
+			pool_put(&c->pool, b->iov[i].iov_base);
+		c->drops += failed;
+		b->n = 0;
+		return;
+	}
 	if (c->udp_fd >= 0)
 		failed = udp_send_batch(c->udp_fd, b, &err);
 	for (unsigned i = 0; i < b->n; i++)
@@ -711,9 +946,12 @@ static void send_path_reply(struct client *c, struct transport *t, const struct 
 {
 	size_t plain, len;
 	enum transport_result r = TRANSPORT_E_INTERNAL;
+	bool on_tls = c->on_tls;
 
 	if (t == &c->cur) {
+		c->on_tls = c->rx_tls; /* on the path the probe came by */
 		send_control(c, m);
+		c->on_tls = on_tls;
 		return;
 	}
 	if (control_encode(m, c->msg + TRANSPORT_HEADER_LEN, 64, &plain) == 0)
@@ -723,7 +961,34 @@ static void send_path_reply(struct client *c, struct transport *t, const struct 
 		c->drops++;
 		return;
 	}
-	after_send(c, send_datagram(c, c->msg, len));
+	after_send(c, send_on(c, c->msg, len, c->rx_tls));
+}
+
+/* Our path probe on UDP (auto): its reply says UDP works. */
+static void send_udp_probe(struct client *c, uint64_t now)
+{
+	struct control_msg m = {.type = CONTROL_PATH_PROBE};
+	size_t plain, len;
+
+	if (!c->has_cur || rng_fill(&rng_system, m.challenge, sizeof(m.challenge)) < 0 ||
+	    control_encode(&m, c->msg + TRANSPORT_HEADER_LEN, 64, &plain) < 0 ||
+	    !seal(c, c->msg, sizeof(c->msg), plain, &len))
+		return;
+	memcpy(c->udp_challenge, m.challenge, sizeof(c->udp_challenge));
+	c->udp_probe_ns = now;
+	(void)send_on(c, c->msg, len, false);
+}
+
+static void on_path_reply(struct client *c, const struct control_msg *m)
+{
+	if (c->rx_tls || !c->udp_probe_ns ||
+	    !ct_memeq(m->challenge, c->udp_challenge, sizeof(c->udp_challenge))) {
+		c->drops++;
+		return;
+	}
+	if (c->on_tls && c->cfg->transport == CLIENT_TRANSPORT_AUTO)
+		to_udp(c, loop_now_ns());
+	c->udp_probe_ns = 0;
 }
 
 /* CONFIG: the whole parameter list of the session (docs/protocol.md
@@ -775,8 +1040,11 @@ static void on_control(struct client *c, struct transport *t, const uint8_t *msg
 		send_path_reply(c, t, &m);
 		c->probes_answered++;
 		break;
+	case CONTROL_PATH_REPLY:
+		on_path_reply(c, &m);
+		break;
 	default:
-		c->drops++; /* a path reply: we send no probes */
+		c->drops++;
 	}
 }
 
@@ -975,6 +1243,67 @@ static void on_flush(struct loop *l, void *ctx)
 	flush(ctx);
 }
 
+/* ---- transports ---- */
+
+/* A connection that joins the current session: its request carries a
+ * keepalive sealed with it (docs/protocol.md §11.6). */
+static void ws_join(struct client *c, uint64_t now)
+{
+	uint8_t pkt[UPGRADE_MSG_MAX]; /* as on UDP (stealth pads it), within a token */
+	size_t len;
+	enum transport_result r;
+
+	c->ws_next_ns = now + (uint64_t)WS_RETRY_MS * 1000000;
+	if (!c->has_cur)
+		return;
+	r = seal_with(c, &c->cur, &c->cur_st, pkt, sizeof(pkt), 0, &len, now);
+	if (r != TRANSPORT_OK && r != TRANSPORT_OK_REKEY)
+		return;
+	if (!c->lost_ns)
+		c->lost_ns = now;
+	(void)ws_start(c, pkt, len, true);
+}
+
+/* auto on UDP: nothing received since a send for a while, probes
+ * unanswered: the stream. */
+static void auto_on_udp(struct client *c, uint64_t now)
+{
+	uint64_t rx = c->sm.last_rx_ns, tx = c->sm.last_tx_ns;
+	uint64_t quiet = now > rx ? (now - rx) / 1000000 : 0;
+
+	if (c->ws || tx <= rx || quiet < PROBE_AFTER_MS)
+		return;
+	if (!c->lost_ns)
+		c->lost_ns = rx;
+	if (quiet >= FAILOVER_AFTER_MS) {
+		if (now >= c->ws_next_ns)
+			ws_join(c, now);
+	} else if (ms_since(now, c->udp_probe_ns) >= PROBE_GAP_MS || !c->udp_probe_ns) {
+		send_udp_probe(c, now);
+	}
+}
+
+static void transports_tick(struct client *c, uint64_t now)
+{
+	enum client_transport t = c->cfg->transport;
+
+	if (t == CLIENT_TRANSPORT_UDP || c->sm.state != CLIENT_CONNECTED)
+		return;
+	if (c->on_tls && !c->ws && now >= c->ws_next_ns) {
+		if (t == CLIENT_TRANSPORT_TLS)
+			ws_join(c, now); /* the stream was lost: a new one */
+		else
+			c->on_tls = false;
+		return;
+	}
+	if (t != CLIENT_TRANSPORT_AUTO)
+		return;
+	if (!c->on_tls)
+		auto_on_udp(c, now);
+	else if (ms_since(now, c->udp_probe_ns) >= UDP_RETRY_MS || !c->udp_probe_ns)
+		send_udp_probe(c, now);
+}
+
 /* ---- timers and signals ---- */
 
 /* A new round of handshakes: look the server up again (its address may
@@ -1000,6 +1329,15 @@ static void act(struct client *c, unsigned actions)
 		fail(c, "cannot open a new socket");
 		return;
 	}
+	if (actions & CLIENT_ACT_NEW_SOCKET)
+		ws_close(c); /* a stale stream too: message 1 opens a new one */
+	/* auto: message 1 went unanswered by UDP once; the stream */
+	if ((actions & CLIENT_ACT_SEND_INIT) && c->cfg->transport == CLIENT_TRANSPORT_AUTO &&
+	    c->sm.state == CLIENT_CONNECTING && !c->on_tls)
+		c->on_tls = c->sm.attempts >= 2;
+	if ((actions & CLIENT_ACT_SEND_INIT) && c->cfg->transport == CLIENT_TRANSPORT_AUTO &&
+	    c->sm.state == CLIENT_CONNECTING && c->sm.attempts == 1)
+		c->on_tls = false; /* a new round starts on UDP */
 	if ((actions & CLIENT_ACT_SEND_INIT) && c->sm.state == CLIENT_CONNECTING &&
 	    c->sm.attempts == 1 && new_round(c) < 0) {
 		fail(c, "cannot reach the server");
@@ -1051,6 +1389,7 @@ static void on_tick(struct loop *l, void *ctx)
 		drop_prev(c);
 	act(c, client_sm_tick(&c->sm, now, random32(c)));
 	send_cover(c, now);
+	transports_tick(c, now);
 }
 
 /* SIGUSR1: one line of counters. */
@@ -1059,9 +1398,11 @@ static void log_stats(const struct client *c)
 	log_info(LOG_GROUP_CORE,
 		 "stats: rx %" PRIu64 " pkt (under the previous session %" PRIu64
 		 ", of which after the switch %" PRIu64 "), drops %" PRIu64
-		 ", path probes answered %" PRIu64 ", configs %" PRIu64 ", cover %" PRIu64,
+		 ", path probes answered %" PRIu64 ", configs %" PRIu64 ", cover %" PRIu64
+		 ", transport %s, switches to tls %" PRIu64 ", to udp %" PRIu64,
 		 c->rx_packets, c->prev_packets, c->late_prev_packets, c->drops, c->probes_answered,
-		 c->configs, c->cover_sent);
+		 c->configs, c->cover_sent, c->on_tls ? "tls" : "udp", c->switches_tls,
+		 c->switches_udp);
 }
 
 static void on_signal(struct loop *l, struct loop_op *op, int res)
@@ -1124,6 +1465,9 @@ static int setup(struct client *c)
 	loop_set_tick(c->loop, TICK_MS, on_tick, c);
 	loop_set_flush(c->loop, on_flush, c);
 	client_sm_init(&c->sm, cfg->keepalive_s);
+	if (r == 0)
+		r = upgrade_key_derive(&c->up_key, cfg->server_public_key);
+	c->on_tls = cfg->transport == CLIENT_TRANSPORT_TLS;
 	return r;
 }
 
@@ -1140,6 +1484,7 @@ static void teardown(struct client *c)
 	dns_helper_stop();
 	if (c->tun_fd >= 0)
 		close(c->tun_fd);
+	ws_close(c);
 	close_socket(c);
 	loop_free(c->loop);
 	if (c->signal_fd >= 0)

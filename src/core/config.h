@@ -126,6 +126,8 @@ struct server_config {
 	size_t n_users;
 };
 
+enum client_transport { CLIENT_TRANSPORT_UDP, CLIENT_TRANSPORT_TLS, CLIENT_TRANSPORT_AUTO };
+
 struct client_config {
 	char path[PATH_MAX];
 	char server_host[256]; /* name or numeric address */
@@ -146,6 +148,15 @@ struct client_config {
 	/* [obfuscation]: must be the server's (a mismatch gets no answer) */
 	enum config_stealth stealth_mode;
 	uint32_t cover_traffic_rate; /* bytes/s on an idle link, stealth maximum; 0 = none */
+	/* How packets reach the server (docs/obfuscation.md, "Client
+	 * transports"): UDP, the TLS front (TCP), or UDP with a fallback to
+	 * the TLS front within the same session. */
+	enum client_transport transport;
+	uint16_t tls_port;   /* the TLS front's TCP port; 0 = the server's (UDP) port */
+	char sni[256];	     /* TLS server name; "" = the server's host name (none for an IP) */
+	char http_host[256]; /* HTTP Host; "" = sni, else the server's host */
+	char ws_path[256];   /* the upgrade request's path */
+	bool tls_verify;     /* check the certificate against the system CAs and sni */
 };
 
 /* Diagnostics: every problem is one line "FILE:LINE: key 'a.b': message"

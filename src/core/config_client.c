@@ -23,6 +23,18 @@ static int parse_server(const struct config_option *o, const struct toml_value *
 static void format_server(const struct config_option *o, const void *target, char *buf, size_t len);
 static int check_mtu(const struct config_option *o, const void *target, struct config_problem *ret);
 
+static int check_name(const struct config_option *o, const void *target,
+		      struct config_problem *ret);
+static int check_path(const struct config_option *o, const void *target,
+		      struct config_problem *ret);
+
+static const struct config_name transports[] = {
+    {"udp", CLIENT_TRANSPORT_UDP},
+    {"tls", CLIENT_TRANSPORT_TLS},
+    {"auto", CLIENT_TRANSPORT_AUTO},
+    {NULL, 0},
+};
+
 static const struct config_option client_options[] = {
     {"client", "server", CONFIG_CUSTOM, CONFIG_REQUIRED, CLI(server_host), .parse = parse_server,
      .format = format_server},
@@ -53,6 +65,15 @@ static const struct config_option client_options[] = {
      .names = config_stealth_modes, .def = "\"off\""},
     {"obfuscation", "cover_traffic_rate", CONFIG_UINT, 0, CLI(cover_traffic_rate), .min = 0,
      .max = 100000000, .def = "0"},
+    {"client", "transport", CONFIG_ENUM, 0, CLI(transport), .names = transports, .def = "\"udp\""},
+    {"client", "tls_port", CONFIG_UINT, 0, CLI(tls_port), .min = 0, .max = 65535, .def = "0"},
+    {"client", "sni", CONFIG_STRING, 0, CLI(sni), .min = 0, .max = 253, .def = "\"\"",
+     .check = check_name},
+    {"client", "host", CONFIG_STRING, 0, CLI(http_host), .min = 0, .max = 253, .def = "\"\"",
+     .check = check_name},
+    {"client", "path", CONFIG_STRING, 0, CLI(ws_path), .min = 1, .max = 255, .def = "\"/\"",
+     .check = check_path},
+    {"client", "tls_verify", CONFIG_BOOL, 0, CLI(tls_verify), .def = "false"},
 };
 
 #define N_CLIENT ARRAY_LEN(client_options)
@@ -100,6 +121,27 @@ static bool is_hostname(const char *s, size_t len)
 		}
 	}
 	return !numeric;
+}
+
+/* sni and host: a DNS name (or empty: derived from the server's). */
+static int check_name(const struct config_option *o, const void *target, struct config_problem *ret)
+{
+	const char *s = (const char *)target + o->offset;
+	if (!*s || is_hostname(s, strlen(s)))
+		return 0;
+	return config_table_fail(ret, "must be a DNS name such as \"cdn.example.com\"");
+}
+
+/* The upgrade request's path: "/" then printable ASCII, no spaces. */
+static int check_path(const struct config_option *o, const void *target, struct config_problem *ret)
+{
+	const char *s = (const char *)target + o->offset;
+	if (s[0] != '/')
+		return config_table_fail(ret, "must start with \"/\"");
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f)
+			return config_table_fail(ret, "must be printable ASCII without spaces");
+	return 0;
 }
 
 static int parse_port(const char *s, uint16_t *ret)

@@ -1107,12 +1107,21 @@ static void test_client(void **state)
 	struct client_config c;
 	struct config_diag d;
 	(void)state;
-	assert_int_equal(load_client("[client]\nserver = \"[2001:db8::1]:51820\"\n" CLIENT_KEYS
-				     "routes = [\"10.0.0.0/8\", \"fd00::/8\"]\ndns = false\n"
-				     "qrl_enabled = false\nmtu = 1280\nkeepalive = 15\n"
-				     "log_level = \"debug\"\ntun_name = \"vpn0\"\n",
-				     &c, &d),
-			 0);
+	assert_int_equal(
+	    load_client("[client]\nserver = \"[2001:db8::1]:51820\"\n" CLIENT_KEYS
+			"routes = [\"10.0.0.0/8\", \"fd00::/8\"]\ndns = false\n"
+			"qrl_enabled = false\nmtu = 1280\nkeepalive = 15\n"
+			"log_level = \"debug\"\ntun_name = \"vpn0\"\n"
+			"transport = \"auto\"\ntls_port = 8443\nsni = \"front.test\"\n"
+			"host = \"hidden.test\"\npath = \"/chat?x=1\"\ntls_verify = true\n",
+			&c, &d),
+	    0);
+	assert_int_equal(c.transport, CLIENT_TRANSPORT_AUTO);
+	assert_int_equal(c.tls_port, 8443);
+	assert_string_equal(c.sni, "front.test");
+	assert_string_equal(c.http_host, "hidden.test");
+	assert_string_equal(c.ws_path, "/chat?x=1");
+	assert_true(c.tls_verify);
 	assert_int_equal(d.errors + d.warnings, 0);
 	assert_string_equal(c.server_host, "2001:db8::1");
 	assert_int_equal(c.server_port, 51820);
@@ -1139,6 +1148,13 @@ static void test_client(void **state)
 	assert_int_equal(c.keepalive_s, 0);
 	assert_string_equal(c.tun_name, "ll0");
 	assert_int_equal(c.log_level, LOG_INFO);
+	/* UDP, and for the TLS front: the server's port and name, path "/" */
+	assert_int_equal(c.transport, CLIENT_TRANSPORT_UDP);
+	assert_int_equal(c.tls_port, 0);
+	assert_string_equal(c.sni, "");
+	assert_string_equal(c.http_host, "");
+	assert_string_equal(c.ws_path, "/");
+	assert_false(c.tls_verify);
 	client_config_free(&c);
 	config_diag_free(&d);
 
@@ -1201,6 +1217,24 @@ static const struct bad_case bad_client[] = {
     /* 13 */
     {"[client]\nqrl_enable = true\n",
      "client.toml:2: key 'client.qrl_enable': unknown key; did you mean 'qrl_enabled'?"},
+    /* 14 */
+    {"[client]\ntransport = \"tcp\"\n",
+     "client.toml:2: key 'client.transport': must be \"udp\", \"tls\" or \"auto\" (found "
+     "\"tcp\"); did you mean \"udp\"?"},
+    /* 15 */
+    {"[client]\nsni = \"front_test\"\n",
+     "client.toml:2: key 'client.sni': must be a DNS name such as \"cdn.example.com\""},
+    /* 16 */
+    {"[client]\nhost = \"a b\"\n",
+     "client.toml:2: key 'client.host': must be a DNS name such as \"cdn.example.com\""},
+    /* 17 */
+    {"[client]\npath = \"ws\"\n", "client.toml:2: key 'client.path': must start with \"/\""},
+    /* 18 */
+    {"[client]\npath = \"/a b\"\n",
+     "client.toml:2: key 'client.path': must be printable ASCII without spaces"},
+    /* 19 */
+    {"[client]\ntls_port = 70000\n",
+     "client.toml:2: key 'client.tls_port': must be between 0 and 65535 (found 70000)"},
 };
 
 static void test_bad_client(void **state)
