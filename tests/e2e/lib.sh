@@ -404,6 +404,8 @@ SRV_WORKERS=2
 SRV_MAXCONN=${LL_MAXCONN:-64}
 SRV_LOG=info
 SRV_EXTRA=""
+SRV_PROTOCOL=udp
+SRV_SERVER_EXTRA="" # more lines of [server] (e.g. the TLS certificate)
 # The server's input chain drops what clients send to the server host itself
 # (docs/configuration.md, tunnel_open_ports); the scenarios' listeners on
 # its tunnel address are opened: the transfers' 50xx ports, and
@@ -446,7 +448,8 @@ write_server_config() {
 		[server]
 		bind_address = "$SRV_BIND"
 		port = $SRV_PORT
-		protocol = "udp"
+		protocol = "$SRV_PROTOCOL"
+		$SRV_SERVER_EXTRA
 		max_connections = $SRV_MAXCONN
 		worker_threads = $SRV_WORKERS
 		private_key_file = "$LL_TMP/server.key"
