@@ -342,13 +342,86 @@ static void test_local_address(void **state)
 	session_free(s);
 }
 
+/* A stealth session (docs/protocol.md §12): what the client masks opens
+ * through session_open_masked and nowhere else; what the session seals
+ * has a size of the session's table, which the client draws alike
+ * (stealth_table_rng), and opens at the client once unmasked. */
+static void test_stealth(void **state)
+{
+	static const uint8_t pub[32] = {0x33};
+	struct transport_keys sk = keys_for(7, 0x1007, false), ck = keys_for(0x1007, 7, true);
+	struct stealth_keys k;
+	struct stealth_ctx ctx;
+	struct stealth_tx ctx_tx;
+	struct stealth_rx crx;
+	struct rng_det det;
+	struct rng table;
+	struct transport client;
+	struct udp_endpoint ep, to;
+	struct udp_local src;
+	struct session *s;
+	uint8_t buf[2048], copy[2048], hdr[8];
+	size_t len, plain, padded;
+	unsigned ev;
+
+	(void)state;
+	assert_int_equal(udp_endpoint_parse(&ep, "192.0.2.7", 1000), 0);
+	assert_int_equal(stealth_keys_derive(&k, pub), 0);
+	assert_int_equal(stealth_ctx_init(&ctx, &k), 0);
+	s = make(7, 7, &ep);
+	s->mtu = 1420;
+	assert_int_equal(session_stealth_init(s, STEALTH_MODE_STANDARD, &k, &sk), 0);
+	assert_int_equal(transport_init(&client, &ck, NULL, NOW), 0);
+	assert_int_equal(stealth_table_rng(&det, ck.send_secret), 0);
+	table = rng_det_as_rng(&det);
+	assert_int_equal(stealth_tx_init(&ctx_tx, STEALTH_MODE_STANDARD, &k, ck.send_secret, 32,
+					 16 + 1420 + 16, &table),
+			 0);
+	assert_int_equal(stealth_rx_init(&crx, ck.recv_secret), 0);
+	/* the same table at both ends */
+	assert_int_equal(ctx_tx.buckets.n, s->stealth_tx.buckets.n);
+	assert_memory_equal(ctx_tx.buckets.size, s->stealth_tx.buckets.size,
+			    ctx_tx.buckets.n * sizeof(ctx_tx.buckets.size[0]));
+
+	/* client -> server: masked, so the plain API refuses it */
+	memset(buf, 0, sizeof(buf));
+	padded = stealth_pad(&ctx_tx, buf, sizeof(buf), 16, 0);
+	assert_int_equal(transport_seal(&client, buf, sizeof(buf), padded, 1, &len, NOW),
+			 TRANSPORT_OK);
+	assert_int_equal(stealth_tx_mask(&ctx_tx, buf, len), 0);
+	memcpy(copy, buf, len);
+	assert_true(session_open(s, copy, len, &ep, NULL, NOW, &plain, &ev) != TRANSPORT_OK);
+	assert_true(stealth_peek(&ctx, buf, len, hdr));
+	assert_int_equal(session_open_masked(s, buf, len, hdr, &ep, NULL, NOW, &plain, &ev),
+			 TRANSPORT_OK);
+	assert_true(session_is_confirmed(s));
+
+	/* server -> client: a bucket's size, opens once unmasked */
+	memset(buf + 16, 0x45, 60);
+	assert_int_equal(session_seal(s, buf, sizeof(buf), 60, NOW, &to, &src, &len), TRANSPORT_OK);
+	assert_int_equal(len, stealth_bucket_fit(&s->stealth_tx.buckets, 16 + 60 + 16));
+	assert_true(stealth_peek(&ctx, buf, len, hdr));
+	assert_int_equal(stealth_rx_unmask(&crx, buf, len, hdr), 0);
+	assert_int_equal(transport_open(&client, buf, len, &plain, NOW), TRANSPORT_OK);
+
+	/* a cover packet: the largest size */
+	assert_int_equal(session_seal_cover(s, buf, sizeof(buf), NOW, &to, &src, &len),
+			 TRANSPORT_OK);
+	assert_int_equal(len, s->stealth_tx.buckets.size[s->stealth_tx.buckets.n - 1]);
+
+	stealth_tx_done(&ctx_tx);
+	stealth_rx_done(&crx);
+	stealth_ctx_done(&ctx);
+	transport_done(&client);
+	session_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_table),
-	    cmocka_unit_test(test_open_confirm_roam),
-	    cmocka_unit_test(test_local_address),
-	    cmocka_unit_test(test_successor),
+	    cmocka_unit_test(test_table),	  cmocka_unit_test(test_open_confirm_roam),
+	    cmocka_unit_test(test_local_address), cmocka_unit_test(test_successor),
+	    cmocka_unit_test(test_stealth),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
