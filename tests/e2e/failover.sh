@@ -10,7 +10,13 @@
 # and the upload goes on. The rule is removed: the client must come back
 # to UDP. The upload's bytes must arrive intact (one TCP connection
 # throughout) and the server must have done exactly one handshake.
+#
+# Usage: failover.sh BUILD_DIR [off|standard|maximum]: the stealth_mode of
+# both ends (default off); with stealth the frames carry the session's
+# stealth framing as its datagrams do (docs/protocol.md §11.4).
+LL_STEALTH=${2:-${LL_STEALTH:-off}}
 LL_NAME=failover
+[ "$LL_STEALTH" = off ] || LL_NAME=failover_$LL_STEALTH
 source "$(dirname "$0")/lib.sh" "$@"
 
 command -v openssl >/dev/null || fail "openssl is needed (scripts/install-deps.sh)"
@@ -28,10 +34,18 @@ SRV_EGRESS=s1
 SRV_SERVER_EXTRA="tls_certificate_file = \"$LL_TMP/front.crt\"
 tls_key_file = \"$LL_TMP/front.key\"
 "
+if [ "$LL_STEALTH" != off ]; then
+	SRV_EXTRA="[obfuscation]
+enabled = true
+stealth_mode = \"$LL_STEALTH\""
+fi
 write_server_config
 write_client_config alice 198.51.100.1:51820 '["203.0.113.0/24"]' \
-	'transport = "auto"
-sni = "front.test"'
+	"transport = \"auto\"
+sni = \"front.test\"
+
+[obfuscation]
+stealth_mode = \"$LL_STEALTH\""
 start_server
 start_client alice cli
 ping_ok cli 203.0.113.2 3
@@ -91,5 +105,5 @@ grep -Eq 'handshakes ok 1 ' <<<"$LL_STATS" ||
 	fail "the session changed transport with a new handshake: $LL_STATS"
 grep -Eq 'streams:.* adopted=2( |;|$)' <<<"$LL_STATS" ||
 	fail "the server should have taken exactly two streams (one per failover): $LL_STATS"
-echo "summary: $silent; $refused (limits 5 s and 10 s); $LL_STREAM_MIB MiB intact over one TCP connection, one handshake"
+echo "summary (stealth $LL_STEALTH): $silent; $refused (limits 5 s and 10 s); $LL_STREAM_MIB MiB intact over one TCP connection, one handshake"
 pass

@@ -6,7 +6,8 @@
 #
 # 1. A client with transport = "tls" (UDP to the server dropped in its
 #    namespace, so nothing can go around) reaches the host behind the
-#    server: ping and a 20 MiB TCP transfer.
+#    server: ping and a 20 MiB TCP transfer each way; then a rekey runs
+#    over the same connection.
 # 2. The client's genuine upgrade request, captured by a recording
 #    TLS-terminating relay (socat: it decrypts and re-encrypts, as a
 #    censor's TLS interception box would) between a second client and the
@@ -69,9 +70,19 @@ transfer_check inet cli sender 203.0.113.2 5002 "$LL_TMP/data.bin"
 out=$(nq cli nft list chain inet lltest out)
 grep -Eq 'counter packets 0 ' <<<"$out" &&
 	echo "   (no UDP was even tried)" || echo "   (UDP tried and dropped: $(grep -Eo 'packets [0-9]+' <<<"$out"))"
+say "a rekey over the open connection (message 1 and 2 as frames)"
+kill -USR2 "$(pid_of client-alice)"
+# (server_stats in a subshell would lose LL_STATS: poll by hand)
+for _ in $(seq 50); do
+	server_stats >/dev/null
+	grep -Eq 'handshakes ok 2 ' <<<"$LL_STATS" && break
+	sleep 0.2
+done
+grep -Eq 'handshakes ok 2 ' <<<"$LL_STATS" || fail "no second handshake 10 s after SIGUSR2: $LL_STATS"
+ping_ok cli 203.0.113.2 3
 server_stats
 grep -Eq 'streams:.* adopted=1( |;|$)' <<<"$LL_STATS" ||
-	fail "the server should show exactly one adopted stream: $LL_STATS"
+	fail "the server should show exactly one adopted stream (the rekey on it): $LL_STATS"
 stop_clean client-alice
 
 say "bob through a recording TLS relay (the censor's capture)"
