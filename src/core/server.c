@@ -479,11 +479,12 @@ static int listen_front(struct server *srv)
 }
 
 /* The TCP front on the server's port, with the stream hub as its upgrade
- * callback: its own thread, so started after the privilege drop (which
- * needs the process to have one thread); the sandbox's filter covers it
- * (TSYNC at load, inherited after). It reads the certificate and key as
- * the service user: they must be readable by its group. */
-static int start_front(struct server *srv)
+ * callback. Opened while the server is still root (front_open: it reads
+ * the certificate and key, which may be root's alone, and resolves
+ * fallback_site, which needs sockets the sandbox refuses); its thread is
+ * started after the privilege drop (run_front), which needs the process
+ * to have one thread; the sandbox's filter covers it (inherited). */
+static int open_front(struct server *srv)
 {
 	const struct server_config *cfg = srv->cfg;
 	struct front_config fc;
@@ -493,7 +494,6 @@ static int start_front(struct server *srv)
 		return 0;
 	front_config_defaults(&fc);
 	fc.listen_fd = srv->front_fd;
-	srv->front_fd = -1; /* the front's now */
 	fc.tls = cfg->front_tls;
 	fc.cert_file = cfg->tls_certificate_file;
 	fc.key_file = cfg->tls_key_file;
@@ -505,13 +505,29 @@ static int start_front(struct server *srv)
 		fc.header_timeout_ms = fc.handshake_timeout_ms = cfg->front_header_timeout_s * 1000;
 	if (cfg->front_keepalive_timeout_s)
 		fc.keepalive_timeout_ms = cfg->front_keepalive_timeout_s * 1000;
-	srv->front = front_start(&fc, err, sizeof(err));
+	srv->front = front_open(&fc, err, sizeof(err));
 	if (!srv->front) {
 		log_error(LOG_GROUP_CORE, "cannot start the TCP front on port %u: %s", cfg->port,
 			  err);
 		return -EIO;
 	}
+	srv->front_fd = -1; /* the front's now */
+	return 0;
+}
+
+static int run_front(struct server *srv)
+{
+	const struct server_config *cfg = srv->cfg;
+	int r;
+
+	if (!srv->front)
+		return 0;
 	stream_hub_attach(srv->streams, srv->front);
+	r = front_run(srv->front);
+	if (r < 0) {
+		log_error(LOG_GROUP_CORE, "cannot start the TCP front's thread: %s", strerror(-r));
+		return r;
+	}
 	log_info(LOG_GROUP_CORE, "front: tcp %s:%u (%s, %s)", cfg->bind_address, cfg->port,
 		 cfg->front_tls ? "tls" : "plain http",
 		 cfg->fallback_site[0] ? cfg->fallback_site : "nginx mimic");
@@ -843,6 +859,8 @@ static int setup(struct server *srv)
 	if (r == 0)
 		r = listen_front(srv);
 	if (r == 0)
+		r = open_front(srv);
+	if (r == 0)
 		r = enter_sandbox(srv, &ids);
 	/* threads from here on: they inherit the sandbox */
 	if (r == 0)
@@ -850,7 +868,7 @@ static int setup(struct server *srv)
 	if (r == 0)
 		r = start_workers(srv);
 	if (r == 0)
-		r = start_front(srv);
+		r = run_front(srv);
 	return r;
 }
 

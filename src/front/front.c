@@ -1231,7 +1231,27 @@ static void front_free(struct front *f)
 	free(f);
 }
 
+int front_run(struct front *f)
+{
+	int r = pthread_create(&f->thread, NULL, front_thread, f);
+	if (r != 0)
+		return -r;
+	f->running = true;
+	return 0;
+}
+
 struct front *front_start(const struct front_config *cfg, char *err, size_t errlen)
+{
+	struct front *f = front_open(cfg, err, errlen);
+	if (f && front_run(f) < 0) {
+		snprintf(err, errlen, "cannot start the front thread");
+		front_stop(f);
+		return NULL;
+	}
+	return f;
+}
+
+struct front *front_open(const struct front_config *cfg, char *err, size_t errlen)
 {
 	struct front *f = calloc(1, sizeof(*f));
 	if (!f) {
@@ -1281,11 +1301,6 @@ struct front *front_start(const struct front_config *cfg, char *err, size_t errl
 	f->accepting = true;
 	loop_set_tick(f->loop, FRONT_TICK_MS, front_tick, f);
 	loop_set_flush(f->loop, front_flush, f);
-	if (pthread_create(&f->thread, NULL, front_thread, f) != 0) {
-		snprintf(err, errlen, "cannot start the front thread");
-		goto fail;
-	}
-	f->running = true;
 	return f;
 fail:
 	if (cfg->listen_fd >= 0)
@@ -1308,8 +1323,6 @@ void front_stop(struct front *f)
 		loop_stop(f->loop);
 		pthread_join(f->thread, NULL);
 	}
-	if (f->cfg.listen_fd >= 0 && f->listen_fd == f->cfg.listen_fd)
-		f->listen_fd = -1; /* the caller owns it */
 	front_free(f);
 }
 

@@ -63,7 +63,9 @@ typedef void (*front_io_fn)(void *ctx, struct front_conn *c, unsigned events);
 /* What the front serves. Pointers are only read during front_start. */
 struct front_config {
 	/* Listening address (v4 or v6) and port; fd >= 0 instead adopts an
-	 * already bound and listening socket (tests, socket activation). */
+	 * already bound and listening socket (bound as root, socket
+	 * activation): front_stop closes it; a failed front_open leaves it
+	 * to the caller. */
 	struct sockaddr_storage listen_addr;
 	socklen_t listen_len;
 	int listen_fd;
@@ -99,9 +101,16 @@ struct front_stats {
 	uint64_t active; /* current connections */
 };
 
-/* Starts the front thread. *err gets a message for the log on failure.
+/* front_open + front_run. *err gets a message for the log on failure.
  * Returns NULL on failure. */
 struct front *front_start(const struct front_config *cfg, char *err, size_t errlen);
+/* The part that needs privileges, no thread yet: binds the port, loads the
+ * certificate, resolves fallback_site. A daemon opens before it drops
+ * privileges (which needs a single thread) and runs after. */
+struct front *front_open(const struct front_config *cfg, char *err, size_t errlen);
+/* Starts the front thread: connections are accepted from now on. 0 or a
+ * negative errno. */
+int front_run(struct front *f);
 /* Registers the upgrade callback; call before front_start's thread sees a
  * connection (i.e. right after front_start, or use front_post). */
 void front_set_upgrade(struct front *f, front_upgrade_fn fn, void *ctx);
