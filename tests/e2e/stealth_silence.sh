@@ -98,7 +98,12 @@ log_has "$(log_of client-bob)" 'connected: ' && fail "bob (stealth_mode off) con
 say "alice stayed connected; nothing created a session; the drops are counted"
 ping_ok cli 10.8.0.1
 stop ping-during INT
-grep -E 'packets transmitted' "$(log_of ping-during)"
+stats=$(grep -E 'packets transmitted' "$(log_of ping-during)")
+echo "alice's ping during the attacks: $stats"
+tx=$(awk '{print $1}' <<<"$stats")
+rx=$(awk '{print $4}' <<<"$stats")
+[ -n "$tx" ] && [ "$tx" -gt 0 ] || fail "the background ping reported nothing"
+[ $((rx * 100)) -ge $((tx * 95)) ] || fail "alice lost $((tx - rx)) of $tx pings during the attacks"
 server_stats
 [[ $LL_STATS =~ sessions\ 1, ]] || fail "an attack created a session: $LL_STATS"
 [ "$(sed -n 's/.*handshakes ok \([0-9]*\).*/\1/p' <<<"$LL_STATS")" = "$hs_before" ] ||
