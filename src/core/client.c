@@ -413,8 +413,7 @@ static size_t frame_init(struct client *c, size_t len, const uint8_t **ret)
 	*ret = c->msg;
 	if (c->stealth == STEALTH_MODE_OFF)
 		return len;
-	wire =
-	    stealth_hs_wire_len(&rng_system, len, STEALTH_HS_OVERHEAD + len + STEALTH_HS_PAD_MAX);
+	wire = stealth_hs_wire_len(&rng_system, len, stealth_hs_own_limit(len));
 	if (!wire || wire > sizeof(c->frame) ||
 	    stealth_hs_wrap(&c->stealth_ctx, &rng_system, c->msg, len, c->frame, wire) < 0)
 		return 0;

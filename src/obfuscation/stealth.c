@@ -112,6 +112,15 @@ size_t stealth_hs_wire_len(const struct rng *rng, size_t msg_len, size_t max_len
 	return avoid_forbidden(lo + pad, lo, max_len);
 }
 
+size_t stealth_hs_own_limit(size_t msg_len)
+{
+	size_t lo = STEALTH_HS_OVERHEAD + msg_len, hi = lo + STEALTH_HS_PAD_MAX;
+
+	if (hi > STEALTH_HS_WIRE_MAX && lo < STEALTH_HS_WIRE_MAX)
+		hi = STEALTH_HS_WIRE_MAX;
+	return hi;
+}
+
 /* The keystream of nonce N: ChaCha20 with K_hs, nonce N[4..16], block
  * counter 0 (docs/protocol.md §12.2: N[0..4] would otherwise be the
  * counter, whose overflow implementations treat differently). */

@@ -36,9 +36,10 @@
 enum stealth_mode { STEALTH_MODE_OFF, STEALTH_MODE_STANDARD, STEALTH_MODE_MAXIMUM };
 
 #define STEALTH_NONCE_LEN     16
-#define STEALTH_HS_OVERHEAD   18  /* nonce + masked length */
-#define STEALTH_HS_PAD_MAX    127 /* the most random padding a handshake message gets */
-#define STEALTH_HDR_LEN	      16  /* the transport header */
+#define STEALTH_HS_OVERHEAD   18   /* nonce + masked length */
+#define STEALTH_HS_PAD_MAX    127  /* the most random padding a handshake message gets */
+#define STEALTH_HS_WIRE_MAX   1452 /* 1500 - IPv6 40 - UDP 8 */
+#define STEALTH_HDR_LEN	      16   /* the transport header */
 #define STEALTH_SAMPLE_LEN    16
 #define STEALTH_MIN_TRANSPORT (STEALTH_HDR_LEN + STEALTH_SAMPLE_LEN)
 #define STEALTH_BUCKETS_MAX   16
@@ -79,6 +80,13 @@ bool stealth_size_forbidden(size_t len);
  * passes the length of the datagram it answers: no amplification), never
  * a forbidden size. 0 if msg_len does not fit under max_len. */
 size_t stealth_hs_wire_len(const struct rng *rng, size_t msg_len, size_t max_len);
+/* The limit to pass stealth_hs_wire_len for a message that answers
+ * nothing (message 1): 18 + msg_len + STEALTH_HS_PAD_MAX, but no more
+ * than STEALTH_HS_WIRE_MAX if the message fits under it. So a message 1
+ * with ML-KEM (1348 bytes, 1396 on the wire over IPv6) still crosses a
+ * 1500-byte path unfragmented: many censoring networks drop fragments. */
+size_t stealth_hs_own_limit(size_t msg_len);
+
 /* Writes the datagram of wire_len bytes (from stealth_hs_wire_len) for
  * msg to out (out and msg must not overlap). Returns 0 or a negative
  * errno. */

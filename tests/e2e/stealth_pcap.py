@@ -10,7 +10,7 @@ or first fragments), and fails (exit 1, one line per problem) if
 - any payload starts like a plain LostLove header (type 1-4, flags <= 1,
   reserved 0): the masking did not happen;
 - the server sent anything before the client's first message 1, i.e.
-  before a client datagram of a message 1's size (1366..1493 bytes with
+  before a client datagram of a message 1's size (1366..1452 bytes with
   ML-KEM; junk in maximum mode is at most 1200 bytes).
 Prints a summary line."""
 import struct
@@ -77,7 +77,7 @@ def main():
             problems.append(f'{way} datagram of forbidden size {payload_len}')
         if len(payload) == 4 and 1 <= payload[0] <= 4 and payload[1] <= 1 and payload[2:4] == b'\0\0':
             problems.append(f'{way} datagram of {payload_len} bytes starts like a plain header: {payload.hex()}')
-        if way == 'c2s' and 1366 <= payload_len <= 1493:
+        if way == "c2s" and 1366 <= payload_len <= 1452:
             seen_init = True
         if way == 's2c' and not seen_init:
             problems.append(f'the server sent {payload_len} bytes before any message 1')

@@ -104,6 +104,22 @@ static void test_hs_round_trip(void **state)
 	stealth_ctx_done(&c);
 }
 
+/* A message 1 with ML-KEM stays within a 1500-byte IPv6 path; a
+ * classical one gets the whole padding range. */
+static void test_hs_own_limit(void **state)
+{
+	(void)state;
+	rng_seed(16);
+	assert_int_equal(stealth_hs_own_limit(INIT_LEN_KEM), 1452);
+	assert_int_equal(stealth_hs_own_limit(INIT_LEN_CLASSIC), 148 + 18 + 127);
+	for (int i = 0; i < 2000; i++) {
+		size_t len =
+		    stealth_hs_wire_len(&rng, INIT_LEN_KEM, stealth_hs_own_limit(INIT_LEN_KEM));
+
+		assert_true(len >= 1366 && len <= 1452);
+	}
+}
+
 /* Messages answered never outgrow the datagram they answer. */
 static void test_hs_no_amplification(void **state)
 {
@@ -729,6 +745,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hs_round_trip),
 	    cmocka_unit_test(test_hs_no_amplification),
+	    cmocka_unit_test(test_hs_own_limit),
 	    cmocka_unit_test(test_transport_round_trip),
 	    cmocka_unit_test(test_wrong_session_key),
 	    cmocka_unit_test(test_transport_bytes_uniform),
