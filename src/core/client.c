@@ -84,8 +84,9 @@
 #define PROBE_AFTER_MS	  700
 #define PROBE_GAP_MS	  400
 #define FAILOVER_AFTER_MS 2000
-#define UDP_RETRY_MS	  2000 /* on the stream: a UDP probe this often */
-#define WS_RETRY_MS	  1000 /* a lost stream: the next one after this */
+#define UDP_RETRY_MS	  2000		     /* on the stream: a UDP probe this often */
+#define WS_RETRY_MS	  1000		     /* a lost stream: the next one after this */
+#define WS_WARN_GAP_NS	  (30 * LL_NS_PER_S) /* failed connections: one line per 30 s */
 _Static_assert(BUF_SIZE >= UDP_GRO_BUF_MIN, "a receive slot holds any GRO message");
 
 /* A session's stealth state: its send buckets and masks, its receive
@@ -141,6 +142,7 @@ struct client {
 	bool h1_only;	     /* the server chose h2 once: offer http/1.1 alone */
 	bool rx_tls;	     /* the message being handled came by it */
 	uint64_t ws_next_ns; /* no new connection before this */
+	uint64_t ws_warned_ns;
 	uint64_t udp_probe_ns, lost_ns;
 	uint8_t udp_challenge[8];
 	uint64_t switches_tls, switches_udp;
@@ -350,9 +352,19 @@ static void ws_lost(struct client *c, int err)
 {
 	uint64_t now = loop_now_ns();
 
-	if (!c->ws_dead)
+	if (c->ws_dead) {
+		/* closed on purpose (back on UDP) */
+	} else if (client_ws_state(c->ws) != CLIENT_WS_OPEN &&
+		   now - c->ws_warned_ns >= WS_WARN_GAP_NS) {
+		/* never opened: the operator needs to know why (a certificate,
+		 * a proxy), once in a while, not per retry */
+		c->ws_warned_ns = now;
+		log_warn(LOG_GROUP_CORE, "TLS connection to the server failed: %s",
+			 client_ws_error(c->ws));
+	} else {
 		log_debug(LOG_GROUP_CORE, "TLS connection ended: %s (%s)", client_ws_error(c->ws),
 			  strerror(-err));
+	}
 	ws_close(c);
 	c->ws_dead = false;
 	c->ws_next_ns = now + (uint64_t)WS_RETRY_MS * 1000000;

@@ -13,6 +13,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "core/stream.h"
 #include "crypto/rng.h"
@@ -71,6 +72,23 @@ const char *client_ws_error(const struct client_ws *w)
 	return w->err[0] ? w->err : "closed";
 }
 
+/* The system's CAs: the bundle and the hashed directory (or
+ * SSL_CERT_FILE / SSL_CERT_DIR), as SSL_CTX_set_default_verify_paths
+ * would, but without OpenSSL 3's store loader, which lists the directory
+ * (getdents64, outside the client's system-call filter); the hashed
+ * lookup opens one file by name when a chain needs it. */
+static bool load_cas(SSL_CTX *ctx)
+{
+	const char *file = getenv(X509_get_default_cert_file_env());
+	const char *dir = getenv(X509_get_default_cert_dir_env());
+	bool any;
+
+	any = SSL_CTX_load_verify_file(ctx, file ? file : X509_get_default_cert_file()) == 1;
+	any |= SSL_CTX_load_verify_dir(ctx, dir ? dir : X509_get_default_cert_dir()) == 1;
+	ERR_clear_error(); /* one of them may well be missing */
+	return any;
+}
+
 static SSL_CTX *make_ctx(const struct client_ws_config *cfg)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -92,7 +110,7 @@ static SSL_CTX *make_ctx(const struct client_ws_config *cfg)
 	SSL_CTX_set_options(ctx, SSL_OP_NO_ENCRYPT_THEN_MAC | SSL_OP_TLSEXT_PADDING);
 	if (cfg->verify) {
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-		if (!SSL_CTX_set_default_verify_paths(ctx)) {
+		if (!load_cas(ctx)) {
 			SSL_CTX_free(ctx);
 			return NULL;
 		}

@@ -11,7 +11,9 @@
 # in plain-HTTP mode. The client sends SNI front.test and Host hidden.test:
 # an observer of the TLS handshake sees only front.test. The client must
 # get a tunnel (ping and TCP through it); a browser asking front.test gets
-# front.test's page; the same upgrade with Host front.test gets no tunnel.
+# front.test's page; with tls_verify = true the client refuses the
+# self-signed certificate, and takes it once it is a trusted CA; the same
+# upgrade with Host front.test gets no tunnel.
 LL_NAME=domain_fronting
 source "$(dirname "$0")/lib.sh" "$@"
 
@@ -92,8 +94,26 @@ make_data "$LL_TMP/data.bin" 10
 transfer_check cli inet receiver 203.0.113.2 5001 "$LL_TMP/data.bin"
 transfer_check inet cli sender 203.0.113.2 5002 "$LL_TMP/data.bin"
 
-say "the same client with Host front.test: no tunnel"
+say "tls_verify: the self-signed certificate is refused, trusted it is taken"
 stop_clean client-alice
+sed -i 's/^path = "\/tunnel"$/path = "\/tunnel"\ntls_verify = true/' "$LL_TMP/alice.toml"
+grep -q '^tls_verify = true' "$LL_TMP/alice.toml" || fail "could not set tls_verify"
+spawn client-verify cli "$LL_CLIENT" -c "$LL_TMP/alice.toml"
+try_until 6 log_has "$(log_of client-verify)" '^lostlove-client: connected: ' 0 &&
+	fail "tls_verify = true accepted a certificate no trusted CA signed"
+alive client-verify || fail "the client with tls_verify = true died"
+log_has "$(log_of client-verify)" 'TLS connection to the server failed: .*certificate verify failed' ||
+	fail "the client did not say why it cannot connect: $(tail -n 3 "$(log_of client-verify)")"
+echo "   no tunnel in $LL_WAITED s with an untrusted certificate, as expected: $(grep -m1 -o 'TLS connection.*' "$(log_of client-verify)")"
+stop client-verify
+# (OpenSSL's default verify paths honour SSL_CERT_FILE: the test's CA)
+spawn client-trusted cli env SSL_CERT_FILE="$LL_TMP/front.crt" "$LL_CLIENT" -c "$LL_TMP/alice.toml"
+wait_for_log client-trusted '^lostlove-client: connected: ' 20
+ping_ok cli 203.0.113.2 3
+stop_clean client-trusted
+sed -i '/^tls_verify = true$/d' "$LL_TMP/alice.toml"
+
+say "the same client with Host front.test: no tunnel"
 # (nginx logs an upgraded request when its connection ends)
 wait_until 5 grep -q '"GET /tunnel HTTP/1.1" 101 ' "$LL_TMP/nginx/access.log"
 sed -i 's/^host = "hidden.test"/host = "front.test"/' "$LL_TMP/alice.toml"

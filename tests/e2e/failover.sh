@@ -10,6 +10,9 @@
 # and the upload goes on. The rule is removed: the client must come back
 # to UDP. The upload's bytes must arrive intact (one TCP connection
 # throughout) and the server must have done exactly one handshake.
+# Last, a client started while UDP is dropped makes its handshake over
+# TLS (after one unanswered message 1 by UDP) and moves to UDP once it
+# works.
 #
 # Usage: failover.sh BUILD_DIR [off|standard|maximum]: the stealth_mode of
 # both ends (default off); with stealth the frames carry the session's
@@ -105,5 +108,18 @@ grep -Eq 'handshakes ok 1 ' <<<"$LL_STATS" ||
 	fail "the session changed transport with a new handshake: $LL_STATS"
 grep -Eq 'streams:.* adopted=2( |;|$)' <<<"$LL_STATS" ||
 	fail "the server should have taken exactly two streams (one per failover): $LL_STATS"
-echo "summary (stealth $LL_STEALTH): $silent; $refused (limits 5 s and 10 s); $LL_STREAM_MIB MiB intact over one TCP connection, one handshake"
+
+say "auto with UDP silently dropped from the start: the handshake goes by TLS"
+stop_clean client-alice
+drop_udp "in"
+t=$(now_us)
+start_client alice cli
+hs_tls=$(since "$t")
+wait_for_log client-alice 'transport: tls \(the handshake\)' 2
+ping_ok cli 203.0.113.2 3
+from=$(log_lines client-alice)
+n cli nft delete table inet lltest
+wait_for_log client-alice '^lostlove-client: transport: udp' 10 "$from"
+ping_ok cli 203.0.113.2 3
+echo "summary (stealth $LL_STEALTH): $silent; $refused (limits 5 s and 10 s); $LL_STREAM_MIB MiB intact over one TCP connection, one handshake; with UDP blocked from the start connected over TLS after $hs_tls s (message 1 by UDP once, 5 s)"
 pass
