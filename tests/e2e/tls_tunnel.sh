@@ -7,7 +7,8 @@
 # 1. A client with transport = "tls" (UDP to the server dropped in its
 #    namespace, so nothing can go around) reaches the host behind the
 #    server: ping and a 20 MiB TCP transfer each way; then a rekey runs
-#    over the same connection.
+#    over the same connection; then the connection is killed (ss -K) and
+#    a new one joins the session without a handshake.
 # 2. The client's genuine upgrade request, captured by a recording
 #    TLS-terminating relay (socat: it decrypts and re-encrypts, as a
 #    censor's TLS interception box would) between a second client and the
@@ -83,6 +84,14 @@ ping_ok cli 203.0.113.2 3
 server_stats
 grep -Eq 'streams:.* adopted=1( |;|$)' <<<"$LL_STATS" ||
 	fail "the server should show exactly one adopted stream (the rekey on it): $LL_STATS"
+
+say "the connection is killed: a new one joins the session, no handshake"
+n cli ss -K dst 198.51.100.1 dport = 51820
+ping_ok cli 203.0.113.2 3
+server_stats
+grep -Eq 'handshakes ok 2 ' <<<"$LL_STATS" || fail "the client made a new handshake: $LL_STATS"
+grep -Eq 'streams:.* adopted=2( |;|$)' <<<"$LL_STATS" ||
+	fail "the server should have taken a second stream (the join): $LL_STATS"
 stop_clean client-alice
 
 say "bob through a recording TLS relay (the censor's capture)"
