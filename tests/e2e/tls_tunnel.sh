@@ -86,7 +86,7 @@ grep -Eq 'streams:.* adopted=1( |;|$)' <<<"$LL_STATS" ||
 	fail "the server should show exactly one adopted stream (the rekey on it): $LL_STATS"
 
 say "the connection is killed: a new one joins the session, no handshake"
-n cli ss -K dst 198.51.100.1 dport = 51820
+n cli ss -K -t dst 198.51.100.1 dport = 51820
 ping_ok cli 203.0.113.2 3
 server_stats
 grep -Eq 'handshakes ok 2 ' <<<"$LL_STATS" || fail "the client made a new handshake: $LL_STATS"
