@@ -571,6 +571,9 @@ static int relay_upstream_ready(struct front_conn *c, bool up_event)
 static int pipe_in(struct pipe *p, SSL *ssl, int fd)
 {
 	int prog = 0;
+	if (p->off == p->len)
+		p->off = p->len =
+		    0; /* drained: room again (the first fill may exceed the buffer) */
 	while (!p->eof && p->len < FRONT_RELAY_BUF) {
 		if (p->off == p->len)
 			p->off = p->len = 0;

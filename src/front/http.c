@@ -537,6 +537,11 @@ static int h_line(struct http_parser *p, struct http_request *req, const uint8_t
 		req->ws_protocol = h.value;
 	} else if (span_ieq(d, h.name, "content-length")) {
 		req->content_length = h.value;
+	} else if (span_ieq(d, h.name, "accept-encoding")) {
+		if (req->accept_encoding.len == 0 && req->accept_encoding.off == 0)
+			req->accept_encoding = h.value;
+	} else if (span_ieq(d, h.name, "via")) {
+		req->flags |= HTTP_F_VIA;
 	} else if (span_ieq(d, h.name, "transfer-encoding")) {
 		req->flags |= HTTP_F_CHUNKED;
 		req->te = h.value;

@@ -55,9 +55,10 @@ enum http_method {
 /* Flags on a complete head. */
 #define HTTP_F_WS_UPGRADE                                                                          \
 	0x1u /* GET, Upgrade: websocket, Connection has upgrade, version 13, a key */
-#define HTTP_F_KEEPALIVE 0x2u /* the connection stays open after the answer (HTTP/1.1 default) */
-#define HTTP_F_HTTP09	 0x4u /* "GET /" with no version: nginx answers with a bare body */
-#define HTTP_F_CHUNKED	 0x8u /* Transfer-Encoding: chunked */
+#define HTTP_F_KEEPALIVE 0x2u  /* the connection stays open after the answer (HTTP/1.1 default) */
+#define HTTP_F_HTTP09	 0x4u  /* "GET /" with no version: nginx answers with a bare body */
+#define HTTP_F_CHUNKED	 0x8u  /* Transfer-Encoding: chunked */
+#define HTTP_F_VIA	 0x10u /* a Via header: nginx (gzip_proxied off) answers uncompressed */
 
 struct http_header {
 	struct http_span name;
@@ -80,6 +81,7 @@ struct http_request {
 	struct http_span content_length;
 	struct http_span te;			      /* Transfer-Encoding */
 	int64_t content_length_n;		      /* -1 when absent */
+	struct http_span accept_encoding;	      /* the first one, as nginx keeps it */
 	unsigned n_headers;			      /* all headers seen */
 	struct http_header headers[HTTP_HEADERS_MAX]; /* the first HTTP_HEADERS_MAX */
 };

@@ -5,7 +5,10 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+
+#include <zlib.h>
 
 /* Debian's /var/www/html/index.nginx-debian.html. */
 const char mimic_index_html[] =
@@ -167,31 +170,6 @@ static size_t mimic_put(uint8_t *out, size_t at, const char *fmt_result, size_t 
 	return at + n;
 }
 
-static size_t mimic_headers(uint8_t *out, const char *line, const char *date, size_t clen,
-			    bool keepalive, bool index)
-{
-	char h[512];
-	int n;
-	if (index) {
-		char lm[32];
-		mimic_http_date(lm, MIMIC_INDEX_MTIME);
-		n = snprintf(h, sizeof(h),
-			     "HTTP/1.1 %s\r\nServer: nginx/1.22.1\r\nDate: %s\r\n"
-			     "Content-Type: text/html\r\nContent-Length: %zu\r\n"
-			     "Last-Modified: %s\r\nConnection: %s\r\nETag: \"%llx-%zx\"\r\n"
-			     "Accept-Ranges: bytes\r\n\r\n",
-			     line, date, clen, lm, keepalive ? "keep-alive" : "close",
-			     (unsigned long long)MIMIC_INDEX_MTIME, clen);
-	} else {
-		n = snprintf(
-		    h, sizeof(h),
-		    "HTTP/1.1 %s\r\nServer: nginx/1.22.1\r\nDate: %s\r\n"
-		    "Content-Type: text/html\r\nContent-Length: %zu\r\nConnection: %s\r\n\r\n",
-		    line, date, clen, keepalive ? "keep-alive" : "close");
-	}
-	return mimic_put(out, 0, h, n < 0 ? 0 : (size_t)n);
-}
-
 /* What the default site answers a complete, accepted head. */
 static int mimic_route(const struct http_request *req, const uint8_t *head)
 {
@@ -199,6 +177,168 @@ static int mimic_route(const struct http_request *req, const uint8_t *head)
 	if (req->method == HTTP_M_GET || req->method == HTTP_M_HEAD)
 		return exists ? 200 : 404;
 	return exists ? 405 : 404;
+}
+
+/* nginx's ngx_http_gzip_quantity: "q=0", "q=0.000" refuse; up to 3
+ * decimals; anything malformed refuses too. */
+static unsigned mimic_gzip_quantity(const uint8_t *p, const uint8_t *last)
+{
+	uint8_t c = *p++;
+	if (c != '0' && c != '1')
+		return 0;
+	unsigned q = (unsigned)(c - '0') * 100, n = 0;
+	if (p == last)
+		return q;
+	c = *p++;
+	if (c == ',' || c == ' ')
+		return q;
+	if (c != '.')
+		return 0;
+	while (p < last) {
+		c = *p++;
+		if (c == ',' || c == ' ')
+			break;
+		if (c < '0' || c > '9')
+			return 0;
+		q += (unsigned)(c - '0');
+		n++;
+	}
+	return q > 100 || n > 3 ? 0 : q;
+}
+
+/* nginx's ngx_http_gzip_accept_encoding: a "gzip" token at the start or
+ * after ',' or ' ', then the end, ',', or ";q=" with a non-zero value. */
+static bool mimic_accepts_gzip(const uint8_t *v, size_t len)
+{
+	const uint8_t *start = v, *last = v + len, *p = NULL;
+	if (len >= 5 && memcmp(v, "gzip,", 5) == 0)
+		return true;
+	for (;;) {
+		p = NULL;
+		for (const uint8_t *x = start; x + 4 <= last; x++)
+			if (strncasecmp((const char *)x, "gzip", 4) == 0) {
+				p = x;
+				break;
+			}
+		if (!p)
+			return false;
+		if (p == v || p[-1] == ',' || p[-1] == ' ')
+			break;
+		start = p + 4;
+	}
+	for (p += 4; p < last;) {
+		uint8_t c = *p++;
+		if (c == ',')
+			return true;
+		if (c == ' ')
+			continue;
+		if (c != ';')
+			return false;
+		while (p < last) {
+			c = *p++;
+			if (c == ' ')
+				continue;
+			if (c != 'q' && c != 'Q')
+				return false;
+			if (p + 2 > last || *p++ != '=')
+				return false;
+			return mimic_gzip_quantity(p, last) != 0;
+		}
+		return true;
+	}
+	return true;
+}
+
+/* Debian's nginx.conf says "gzip on" with every other gzip_* at its
+ * default: HTTP/1.1 and later, no Via (gzip_proxied off), text/html, 200
+ * and 404 here (403 too, which the default site never answers). */
+static bool mimic_gzip_ok(const struct http_request *req, const uint8_t *head)
+{
+	if (!req || req->version < 1001 || (req->flags & HTTP_F_VIA))
+		return false;
+	if (req->accept_encoding.len < 4)
+		return false;
+	return mimic_accepts_gzip(head + req->accept_encoding.off, req->accept_encoding.len);
+}
+
+/* nginx's gzip filter: zlib level 1 (gzip_comp_level), zlib's own gzip
+ * wrapper, and the window and memory level shrunk to the body's size
+ * (ngx_http_gzip_filter_memory). 0 if zlib fails. */
+static size_t mimic_gzip(const void *in, size_t n, uint8_t *out, size_t cap)
+{
+	int wbits = 15, memlevel = 8;
+	while ((long)n < (1L << (wbits - 1)) - 262) {
+		wbits--;
+		memlevel--;
+	}
+	if (memlevel < 1)
+		memlevel = 1;
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	if (deflateInit2(&z, 1, Z_DEFLATED, wbits + 16, memlevel, Z_DEFAULT_STRATEGY) != Z_OK)
+		return 0;
+	z.next_in = (Bytef *)(uintptr_t)in;
+	z.avail_in = (uInt)n;
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	int r = deflate(&z, Z_FINISH);
+	size_t len = cap - z.avail_out;
+	deflateEnd(&z);
+	return r == Z_STREAM_END ? len : 0;
+}
+
+struct mimic_reply {
+	const char *line; /* status line text */
+	bool index;	  /* the index page: Last-Modified, ETag, Accept-Ranges */
+	bool gzip;
+	bool head_only;
+	bool keepalive;
+	const void *body;
+	size_t body_len;
+};
+
+/* Headers in nginx's order (ngx_http_header_filter, then the gzip and
+ * chunked filters' changes), then the body as nginx sends it. */
+static size_t mimic_emit(uint8_t *out, const struct mimic_reply *r, const char *date)
+{
+	char h[768];
+	uint8_t gz[1024];
+	size_t gzlen = 0;
+	int n = snprintf(
+	    h, sizeof(h),
+	    "HTTP/1.1 %s\r\nServer: nginx/1.22.1\r\nDate: %s\r\nContent-Type: text/html\r\n",
+	    r->line, date);
+	bool gzip = r->gzip && (gzlen = mimic_gzip(r->body, r->body_len, gz, sizeof(gz))) > 0;
+	if (!gzip)
+		n += snprintf(h + n, sizeof(h) - (size_t)n, "Content-Length: %zu\r\n", r->body_len);
+	if (r->index) {
+		char lm[32];
+		mimic_http_date(lm, MIMIC_INDEX_MTIME);
+		n += snprintf(h + n, sizeof(h) - (size_t)n, "Last-Modified: %s\r\n", lm);
+	}
+	if (gzip && !r->head_only)
+		n += snprintf(h + n, sizeof(h) - (size_t)n, "Transfer-Encoding: chunked\r\n");
+	n += snprintf(h + n, sizeof(h) - (size_t)n, "Connection: %s\r\n",
+		      r->keepalive ? "keep-alive" : "close");
+	if (r->index)
+		n += snprintf(h + n, sizeof(h) - (size_t)n, "ETag: %s\"%llx-%zx\"\r\n",
+			      gzip ? "W/" : "", (unsigned long long)MIMIC_INDEX_MTIME,
+			      mimic_index_len);
+	if (r->index && !gzip)
+		n += snprintf(h + n, sizeof(h) - (size_t)n, "Accept-Ranges: bytes\r\n");
+	if (gzip)
+		n += snprintf(h + n, sizeof(h) - (size_t)n, "Content-Encoding: gzip\r\n");
+	n += snprintf(h + n, sizeof(h) - (size_t)n, "\r\n");
+	size_t at = mimic_put(out, 0, h, n < 0 ? 0 : (size_t)n);
+	if (r->head_only)
+		return at;
+	if (!gzip)
+		return mimic_put(out, at, r->body, r->body_len);
+	/* one chunk: nginx's gzip output fits one buffer */
+	n = snprintf(h, sizeof(h), "%zx\r\n", gzlen);
+	at = mimic_put(out, at, h, (size_t)n);
+	at = mimic_put(out, at, (const char *)gz, gzlen);
+	return mimic_put(out, at, "\r\n0\r\n\r\n", 7);
 }
 
 void mimic_answer(uint8_t *out, const struct http_request *req, const uint8_t *head, int status,
@@ -209,7 +349,6 @@ void mimic_answer(uint8_t *out, const struct http_request *req, const uint8_t *h
 	mimic_http_date(date, unix_s);
 	memset(ans, 0, sizeof(*ans));
 	bool http09 = req && (req->flags & HTTP_F_HTTP09);
-	bool head_only = req && req->method == HTTP_M_HEAD;
 	int code = status;
 	if (status == 0) {
 		code = mimic_route(req, head);
@@ -217,22 +356,23 @@ void mimic_answer(uint8_t *out, const struct http_request *req, const uint8_t *h
 		    (req->flags & HTTP_F_KEEPALIVE) && !http09 && !(req->flags & HTTP_F_CHUNKED);
 	}
 	ans->lingering = !ans->keepalive;
+	struct mimic_reply r = {.head_only = req && req->method == HTTP_M_HEAD,
+				.keepalive = ans->keepalive};
 	if (code == 200) {
-		size_t at = 0;
-		if (!http09)
-			at = mimic_headers(out, "200 OK", date, mimic_index_len, ans->keepalive,
-					   true);
-		if (!head_only || http09)
-			at = mimic_put(out, at, mimic_index_html, mimic_index_len);
-		ans->len = at;
+		r.line = "200 OK";
+		r.index = true;
+		r.body = mimic_index_html;
+		r.body_len = mimic_index_len;
+	} else {
+		const struct mimic_status *s = mimic_find(code);
+		r.line = s->line;
+		r.body = body;
+		r.body_len = mimic_body(body, sizeof(body), s);
+	}
+	if (http09) { /* HTTP/0.9: the bare body */
+		ans->len = mimic_put(out, 0, r.body, r.body_len);
 		return;
 	}
-	const struct mimic_status *s = mimic_find(code);
-	size_t blen = mimic_body(body, sizeof(body), s);
-	size_t at = 0;
-	if (!http09)
-		at = mimic_headers(out, s->line, date, blen, ans->keepalive, false);
-	if (!head_only || http09)
-		at = mimic_put(out, at, body, blen);
-	ans->len = at;
+	r.gzip = (code == 200 || code == 404) && mimic_gzip_ok(req, head);
+	ans->len = mimic_emit(out, &r, date);
 }

@@ -225,6 +225,22 @@ def battery(only):
             ("tls_pipelined", b"GET / HTTP/1.1\r\n" + H + b"\r\nGET /x HTTP/1.1\r\n" + H +
              b"Connection: close\r\n\r\n"),
             ("tls_garbage", bytes(rnd.getrandbits(8) for _ in range(300))),
+            # Debian's nginx.conf says "gzip on": what a browser gets
+            ("tls_gzip_index", b"GET / HTTP/1.1\r\n" + H +
+             b"Accept-Encoding: gzip, deflate, br\r\nConnection: close\r\n\r\n"),
+            ("tls_gzip_404", b"GET /nope HTTP/1.1\r\n" + H +
+             b"Accept-Encoding: br;q=1.0, gzip;q=0.8\r\nConnection: close\r\n\r\n"),
+            ("tls_gzip_head", b"HEAD / HTTP/1.1\r\n" + H +
+             b"Accept-Encoding: gzip\r\nConnection: close\r\n\r\n"),
+            ("tls_gzip_q0", b"GET / HTTP/1.1\r\n" + H +
+             b"Accept-Encoding: gzip;q=0\r\nConnection: close\r\n\r\n"),
+            ("tls_gzip_via", b"GET / HTTP/1.1\r\n" + H +
+             b"Via: 1.1 proxy\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"),
+            ("tls_gzip_http10", b"GET / HTTP/1.0\r\nAccept-Encoding: gzip\r\n\r\n"),
+            ("tls_gzip_xgzip", b"GET / HTTP/1.1\r\n" + H +
+             b"Accept-Encoding: x-gzip\r\nConnection: close\r\n\r\n"),
+            ("tls_gzip_keepalive", b"GET / HTTP/1.1\r\n" + H + b"Accept-Encoding: gzip\r\n\r\n"
+             b"GET /nope HTTP/1.1\r\n" + H + b"Accept-Encoding: gzip\r\nConnection: close\r\n\r\n"),
             ("tls_upgrade_no_token",
              b"GET /chat HTTP/1.1\r\n" + H + b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
              b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"),

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "front/http.h"
+#include "front/mimic.h"
 
 static void check_spans(const struct http_request *r, size_t len)
 {
@@ -41,6 +42,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (a != b || (a == HTTP_REJECT && s1 != s2) ||
 	    (a == HTTP_COMPLETE && (r1.head_len != r2.head_len || r1.flags != r2.flags)))
 		abort();
+	/* the mimic answers whatever the parser decided, within its buffer */
+	uint8_t out[MIMIC_RESPONSE_MAX];
+	struct mimic_answer ans;
+	if (a != HTTP_NEED_MORE) {
+		mimic_answer(out, &r1, copy, a == HTTP_REJECT ? s1 : 0, 1700000000, &ans);
+		if (ans.len > sizeof(out))
+			abort();
+	}
 	if (a == HTTP_COMPLETE) {
 		check_spans(&r1, size);
 		struct http_span v;

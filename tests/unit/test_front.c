@@ -77,6 +77,9 @@ static int teardown_all(void **state)
 	return 0;
 }
 
+static const char *opt_fallback;
+static bool opt_proxy;
+
 static struct front *start(bool tls, unsigned max_conns, unsigned header_ms)
 {
 	struct front_config fc;
@@ -91,6 +94,8 @@ static struct front *start(bool tls, unsigned max_conns, unsigned header_ms)
 	fc.key_file = key_path;
 	fc.max_conns = max_conns;
 	fc.header_timeout_ms = header_ms;
+	fc.fallback_site = opt_fallback;
+	fc.proxy_protocol = opt_proxy;
 	struct front *f = front_start(&fc, err, sizeof(err));
 	if (!f)
 		fprintf(stderr, "front_start: %s\n", err);
@@ -408,13 +413,240 @@ static void test_max_conns(void **state)
 	front_stop(f);
 }
 
+/* ---- the relay to fallback_site ---- */
+
+/* A plain TCP "fallback" on loopback, driven by the test. */
+static int fb_listen(uint16_t *port)
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sin);
+	assert_int_equal(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(l, 8), 0);
+	getsockname(l, (struct sockaddr *)&sin, &sl);
+	*port = ntohs(sin.sin_port);
+	return l;
+}
+
+static int fb_accept(int l)
+{
+	struct pollfd p = {.fd = l, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 2000), 1);
+	return accept(l, NULL, NULL);
+}
+
+/* What the next read on fd sees within 2 s: bytes ("data"), "FIN", "RST". */
+static const char *next_event(int fd, char *buf, size_t cap, size_t *n)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	*n = 0;
+	if (poll(&p, 1, 2000) != 1)
+		return "none";
+	ssize_t r = recv(fd, buf, cap, 0);
+	if (r > 0) {
+		*n = (size_t)r;
+		return "data";
+	}
+	return r == 0 ? "FIN" : (errno == ECONNRESET ? "RST" : "error");
+}
+
+static void rst_close(int fd)
+{
+	struct linger lg = {1, 0};
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/* Plain HTTP on the TLS port goes raw to the fallback; then each close is
+ * mirrored: the client's FIN is a FIN to the fallback (whose answer still
+ * comes back), the fallback's FIN a FIN to the client; a reset on either
+ * side resets the other. */
+static void test_relay_mirrors_closes(void **state)
+{
+	(void)state;
+	uint16_t port;
+	int l = fb_listen(&port);
+	char url[64], buf[4096];
+	size_t n;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
+	opt_fallback = url;
+	struct front *f = start(true, 16, 5000);
+
+	/* client FIN -> fallback FIN; fallback answers, then FIN -> client FIN */
+	int c = dial(f);
+	send_str(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+	int u = fb_accept(l);
+	assert_string_equal(next_event(u, buf, sizeof(buf), &n), "data");
+	assert_int_equal(n, 27);
+	assert_memory_equal(buf, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 27);
+	shutdown(c, SHUT_WR);
+	assert_string_equal(next_event(u, buf, sizeof(buf), &n), "FIN");
+	send_str(u, "HTTP/1.1 400 Bad Request\r\n\r\n");
+	assert_string_equal(next_event(c, buf, sizeof(buf), &n), "data");
+	close(u);
+	assert_string_equal(next_event(c, buf, sizeof(buf), &n), "FIN");
+	close(c);
+
+	/* client RST -> fallback RST */
+	c = dial(f);
+	send_str(c, "garbage");
+	u = fb_accept(l);
+	assert_string_equal(next_event(u, buf, sizeof(buf), &n), "data");
+	rst_close(c);
+	assert_string_equal(next_event(u, buf, sizeof(buf), &n), "RST");
+	close(u);
+
+	/* fallback RST -> client RST */
+	c = dial(f);
+	send_str(c, "garbage");
+	u = fb_accept(l);
+	assert_string_equal(next_event(u, buf, sizeof(buf), &n), "data");
+	rst_close(u);
+	assert_string_equal(next_event(c, buf, sizeof(buf), &n), "RST");
+	close(c);
+
+	struct front_stats st;
+	front_stats(f, &st);
+	assert_int_equal(st.to_fallback, 3);
+	assert_int_equal(st.not_tls, 3);
+	front_stop(f);
+	close(l);
+	opt_fallback = NULL;
+}
+
+/* A declined upgrade reaches the fallback byte for byte, the head and the
+ * frame that followed it in the same write included; so does a head bigger
+ * than the relay's buffer. */
+static void test_relay_declined_bytes(void **state)
+{
+	(void)state;
+	uint16_t port;
+	int l = fb_listen(&port);
+	char url[64];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
+	opt_fallback = url;
+	struct front *f = start(false, 16, 5000);
+	struct upg u = {.verdict = FRONT_DECLINE};
+	front_set_upgrade(f, upg_cb, &u);
+
+	char msg[30000];
+	size_t hl = strlen(upgrade_req);
+	memcpy(msg, upgrade_req, hl);
+	memcpy(msg + hl, "\x82\x81\x01\x02\x03\x04x", 7);
+	int c = dial(f);
+	assert_int_equal(send(c, msg, hl + 7, 0), (ssize_t)(hl + 7));
+	int s = fb_accept(l);
+	char got[40000];
+	size_t n = read_all(s, got, sizeof(got), 500);
+	assert_int_equal(n, hl + 7);
+	assert_memory_equal(got, msg, hl + 7);
+	assert_int_equal(u.calls, 1);
+	close(s);
+	close(c);
+
+	/* a 20 KiB GET head (under nginx's 8k-per-line limits) */
+	size_t at = (size_t)snprintf(msg, sizeof(msg), "GET / HTTP/1.1\r\nHost: a\r\n");
+	for (int i = 0; i < 4; i++) {
+		at += (size_t)snprintf(msg + at, sizeof(msg) - at, "X%d: ", i);
+		memset(msg + at, 'y', 5000);
+		at += 5000;
+		at += (size_t)snprintf(msg + at, sizeof(msg) - at, "\r\n");
+	}
+	at += (size_t)snprintf(msg + at, sizeof(msg) - at, "\r\n");
+	c = dial(f);
+	assert_int_equal(send(c, msg, at, 0), (ssize_t)at);
+	s = fb_accept(l);
+	n = read_all(s, got, sizeof(got), 500);
+	assert_int_equal(n, at);
+	assert_memory_equal(got, msg, at);
+	/* and the relay still moves bytes afterwards, both ways */
+	send_str(c, "more");
+	assert_int_equal(read_all(s, got, sizeof(got), 300), 4);
+	send_str(s, "answer");
+	assert_int_equal(read_all(c, got, sizeof(got), 300), 6);
+	close(s);
+	close(c);
+	front_stop(f);
+	close(l);
+	opt_fallback = NULL;
+}
+
+/* ---- PROXY protocol v2 ---- */
+
+static enum front_verdict peer_cb(void *ctx, struct front_conn *c, const uint8_t *head,
+				  size_t head_len, const struct http_request *req)
+{
+	(void)head;
+	(void)head_len;
+	(void)req;
+	socklen_t len;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)front_conn_peer(c, &len);
+	*(uint32_t *)ctx = len == sizeof(*sin) ? ntohl(sin->sin_addr.s_addr) : 0;
+	return FRONT_DECLINE;
+}
+
+static void test_proxy_v2(void **state)
+{
+	(void)state;
+	opt_proxy = true;
+	struct front *f = start(false, 16, 5000);
+	uint32_t peer = 0;
+	front_set_upgrade(f, peer_cb, &peer);
+	/* 192.0.2.7:4000 -> 198.51.100.1:443 */
+	static const uint8_t pp[] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49,
+				     0x54, 0x0A, 0x21, 0x11, 0x00, 0x0C, 192,  0,    2,	   7,
+				     198,  51,	 100,  1,    0x0f, 0xa0, 0x01, 0xbb};
+	char msg[1024], buf[2048];
+	memcpy(msg, pp, sizeof(pp));
+	memcpy(msg + sizeof(pp), upgrade_req, strlen(upgrade_req));
+	int c = dial(f);
+	assert_int_equal(send(c, msg, sizeof(pp) + strlen(upgrade_req), 0),
+			 (ssize_t)(sizeof(pp) + strlen(upgrade_req)));
+	read_all(c, buf, sizeof(buf), 1000);
+	assert_true(strncmp(buf, "HTTP/1.1 404 Not Found\r\n", 24) == 0);
+	assert_int_equal(peer, 0xc0000207);
+	close(c);
+
+	/* no header: closed without a byte; a broken one likewise */
+	static const char *const bad[] = {"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+					  "\r\n\r\n\x01\r\nQUIT\n!\x11\x00\x0c"};
+	for (size_t i = 0; i < 2; i++) {
+		c = dial(f);
+		send_str(c, bad[i]);
+		assert_int_equal(read_all(c, buf, sizeof(buf), 1000), 0);
+		close(c);
+	}
+	struct front_stats st;
+	front_stats(f, &st);
+	assert_int_equal(st.proxy_bad, 2);
+	front_stop(f);
+	opt_proxy = false;
+}
+
+/* A failed test leaves by longjmp: the next one starts from defaults. */
+static int reset_opts(void **state)
+{
+	(void)state;
+	opt_fallback = NULL;
+	opt_proxy = false;
+	return 0;
+}
+
+#define T(f) cmocka_unit_test_setup(f, reset_opts)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_mimic_plain),	  cmocka_unit_test(test_mimic_tls),
-	    cmocka_unit_test(test_upgrade_adopt), cmocka_unit_test(test_upgrade_decline),
-	    cmocka_unit_test(test_slowloris_cut), cmocka_unit_test(test_huge_header_bounded),
-	    cmocka_unit_test(test_max_conns),
+	    T(test_mimic_plain),
+	    T(test_mimic_tls),
+	    T(test_upgrade_adopt),
+	    T(test_upgrade_decline),
+	    T(test_slowloris_cut),
+	    T(test_huge_header_bounded),
+	    T(test_max_conns),
+	    T(test_relay_mirrors_closes),
+	    T(test_relay_declined_bytes),
+	    T(test_proxy_v2),
 	};
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }
