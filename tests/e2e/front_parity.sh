@@ -15,11 +15,12 @@
 # close (FIN, RST, close_notify, bare EOF, none within 6 s) and the same
 # close time ±250 ms:
 #   1. LostLove with that nginx as fallback_site vs nginx alone;
-#   2. TLS layer: protocol, cipher, group, ALPN, session tickets
-#      (openssl s_client) and JA3S (tshark, of curl's and s_client's
-#      handshakes) identical;
-#   3. close threshold (Frolov: an unfinished request line, 4096 bytes,
-#      doubled, then binary search) identical;
+#   2. TLS layer: protocol, cipher, group, ALPN, session tickets and
+#      resumption in TLS 1.2 and 1.3 (openssl s_client) and JA3S (tshark,
+#      of curl's and s_client's handshakes) identical;
+#   3. close thresholds (Frolov: 4096 bytes, doubled, then binary search)
+#      identical: of an unfinished request line, and of a TLS record that
+#      announces 16 KiB;
 #   4. the built-in mimic (no fallback_site) vs the same nginx: the battery
 #      and the threshold again;
 #   5. bounded: 220 silent connections at once (more than
@@ -151,6 +152,8 @@ echo "nginx:    $b"
 [ "$a" = "$b" ] || fail "TLS parameters differ"
 grep -q '"tickets": 2' <<<"$a" || fail "expected nginx's two TLS 1.3 session tickets: $a"
 grep -q '"alpn": "http/1.1"' <<<"$a" || fail "expected ALPN http/1.1: $a"
+grep -q '"resumed12": "Reused", "resumed13": "Reused"' <<<"$a" ||
+	fail "expected sessions resumed by ticket in TLS 1.2 and 1.3, as nginx: $a"
 spawn tcpdump cli tcpdump --immediate-mode -Z root -i c0 -U -w "$LL_TMP/tls.pcap" "tcp port 443 or tcp port 8443"
 wait_until 5 test -s "$LL_TMP/tcpdump.log"
 for port in 443 8443; do
@@ -173,8 +176,12 @@ echo "JA3S nginx:    $j8443"
 [ "$(wc -w <<<"$j443")" = 4 ] || fail "expected 4 ServerHellos from LostLove, got: $j443"
 [ "$j443" = "$j8443" ] || fail "JA3S differ"
 
-# ---- 3. close threshold ----
+# ---- 3. close thresholds ----
 threshold fallback
+say "close threshold of a TLS record announcing 16 KiB: LostLove vs nginx"
+out=$(nq cli python3 "$PROBER" threshold --tls "$SRV:443" "$SRV:8443") ||
+	fail "TLS close thresholds differ: $out"
+echo "$out"
 
 # ---- 4. the mimic ----
 stop_clean server

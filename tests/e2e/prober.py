@@ -10,7 +10,8 @@ the cap) and its time. Frolov et al. (NDSS 2020) distinguish servers by
 exactly these.
 
   prober.py parity A B [--cap S] [--tol MS] [--only tls|raw|all]
-  prober.py threshold A B        close threshold of an endless request line
+  prober.py threshold [--tls] A B  close threshold of an endless request line
+                                 (--tls: of a TLS record announcing 16 KiB)
   prober.py tlsinfo HOST:PORT    protocol, cipher, group, ALPN, tickets (openssl s_client)
 
 A and B are host:port. Exit status 1 when the servers differ.
@@ -361,25 +362,35 @@ def cmd_parity(args):
     return 1 if bad else 0
 
 
-def answers_fast(addr, n, wait):
-    """Does an unfinished request line of n bytes get an answer (or a
-    close) within wait seconds?"""
-    payload = b"GET /" + b"a" * max(0, n - 5)
-    r = raw_probe(addr, payload, wait)
+def http_line(n):
+    """An unfinished request line of n bytes."""
+    return b"GET /" + b"a" * max(0, n - 5)
+
+
+def tls_record(n):
+    """n bytes of a TLS handshake record that announces 16384 bytes of
+    body (the largest allowed) and fills it with zeros."""
+    return (b"\x16\x03\x01\x40\x00" + b"\x00" * 16384)[:max(1, n)]
+
+
+def answers_fast(addr, n, wait, make=http_line):
+    """Does the payload of n bytes get an answer (or a close) within wait
+    seconds?"""
+    r = raw_probe(addr, make(n), wait)
     return r["close"] != "none" or len(r["reply"]) > 0
 
 
-def threshold(addr, wait=0.4):
+def threshold(addr, wait=0.4, make=http_line):
     """Frolov's search: start at 4096 bytes, double until the server
     answers, then binary search the smallest length it answers at once."""
     lo, hi = 0, 4096
-    while not answers_fast(addr, hi, wait):
+    while not answers_fast(addr, hi, wait, make):
         lo, hi = hi, hi * 2
         if hi > 1 << 20:
             return None
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if answers_fast(addr, mid, wait):
+        if answers_fast(addr, mid, wait, make):
             hi = mid
         else:
             lo = mid
@@ -387,9 +398,13 @@ def threshold(addr, wait=0.4):
 
 
 def cmd_threshold(args):
+    make = http_line
+    if args and args[0] == "--tls":
+        make = tls_record
+        args = args[1:]
     addrs = [parse_addr(x) for x in args]
     res = [None] * len(addrs)
-    ths = [threading.Thread(target=lambda i=i: res.__setitem__(i, threshold(addrs[i])))
+    ths = [threading.Thread(target=lambda i=i: res.__setitem__(i, threshold(addrs[i], make=make)))
            for i in range(len(addrs))]
     for t in ths:
         t.start()
@@ -398,6 +413,26 @@ def cmd_threshold(args):
     for a, r in zip(args, res):
         print("threshold %s %s" % (a, r))
     return 0 if len(set(res)) == 1 and res[0] is not None else 1
+
+
+def resumes(host, port, extra):
+    """Does a second connection resume the first one's session (tickets)?"""
+    sess = "/tmp/prober-%d-%d.sess" % (os.getpid(), port)
+    base = ["openssl", "s_client", "-connect", "%s:%d" % (host, port),
+            "-servername", "example.com"] + extra
+    # TLS 1.3 tickets come after the handshake: give the server a request
+    # so that they arrive before the connection closes
+    req = b"HEAD / HTTP/1.0\r\n\r\n"
+    subprocess.run(base + ["-sess_out", sess, "-ign_eof"], input=req, capture_output=True,
+                   timeout=10)
+    out = subprocess.run(base + ["-sess_in", sess, "-ign_eof"], input=req,
+                         capture_output=True, timeout=10).stdout.decode("latin-1")
+    try:
+        os.unlink(sess)
+    except OSError:
+        pass
+    m = re.search(r"^(New|Reused), ", out, re.M)
+    return m.group(1) if m else None
 
 
 def cmd_tlsinfo(args):
@@ -414,6 +449,8 @@ def cmd_tlsinfo(args):
     }
     info = {k: (v.group(1) if v else None) for k, v in info.items()}
     info["tickets"] = out.count("NewSessionTicket")
+    info["resumed13"] = resumes(host, port, [])
+    info["resumed12"] = resumes(host, port, ["-tls1_2"])
     print(json.dumps(info, sort_keys=True))
     return 0
 
