@@ -9,7 +9,8 @@
 #
 #   ┌──── cli ──────────────┐      ┌──── srv ───────────────────────┐
 #   │ c0 198.51.100.2/24    ├──────┤ s0 198.51.100.1 :443 LostLove  │
-#   │                       │ veth └────────────────────────────────┘
+#   │ ll0 10.8.0.2 (tunnel) │ veth │ ll0 10.8.0.1, nginx :5443      │
+#   │                       │      └────────────────────────────────┘
 #   │ c1 192.0.2.2/24       ├──────┐ ┌──── web ─────────────────────┐
 #   │ curl, openssl s_client│ veth └─┤ w0 192.0.2.1 :443 nginx      │
 #   └───────────────────────┘        └──────────────────────────────┘
@@ -19,9 +20,12 @@
 # certificate is visible to nDPI), openssl s_client without ALPN (nDPI's
 # TLS_NOT_CARRYING_HTTPS, on both or neither).
 #
-# Not covered here: LostLove's own client over TLS (the client transport
-# is a separate part); its flows must later meet the same bar against
-# curl -> nginx.
+# Then LostLove's own client (transport = "tls") opens its tunnel through
+# the front (research P4-T2, the client's half): its flow must carry the
+# risk flags of curl's to nginx (none), its first payload must be exempt
+# from the FET rule, and the 4-burst measures of Xue 2024 (P1-T9, P4-T4)
+# are reported for it, with an HTTPS fetch through the tunnel (a TLS
+# handshake inside the TLS connection) against the curl baseline.
 source "$(dirname "$0")/lib.sh" "$@"
 
 for t in tcpdump tshark nginx curl openssl; do
@@ -47,49 +51,56 @@ say "one certificate for both servers"
 run openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 90 \
 	-subj "/CN=$NAME" -addext "subjectAltName=DNS:$NAME" \
 	-keyout "$LL_TMP/tls.key" -out "$LL_TMP/tls.crt" 2>/dev/null
-chmod 600 "$LL_TMP/tls.key"
+# the front loads them after the server became its service user
+chgrp "$LL_SERVICE_USER" "$LL_TMP/tls.key" "$LL_TMP/tls.crt"
+chmod 640 "$LL_TMP/tls.key"
 
 say "LostLove: protocol both on 443, the nginx mimic"
 add_user alice 10.8.0.2 fd00:8::2
 SRV_PORT=443
-SRV_EXTRA=$'\n[obfuscation]\nenabled = true\ndisguise_as = "nginx"'
+SRV_PROTOCOL=both
+SRV_SERVER_EXTRA="tls_certificate_file = \"$LL_TMP/tls.crt\"
+tls_key_file = \"$LL_TMP/tls.key\"
+"
+SRV_OPEN_PORTS='["tcp/5443"]'
 write_server_config
-sed -i "s|^protocol = \"udp\"$|protocol = \"both\"\ntls_certificate_file = \"$LL_TMP/tls.crt\"\ntls_key_file = \"$LL_TMP/tls.key\"|" \
-	"$LL_TMP/server.toml"
-grep -q '^protocol = "both"$' "$LL_TMP/server.toml" || fail "could not set protocol = both"
-# WORKAROUND: with the front on, the server cannot drop to the service user
-# (the front's thread exists before the drop: "privileges must be dropped
-# while the process has one thread"); until that is fixed it runs as root.
-sed -i 's/^\[server\]$/[server]\nuser = "root"/' "$LL_TMP/server.toml"
+write_client_config alice 198.51.100.1:443 '[]' "transport = \"tls\"
+sni = \"$NAME\"
+host = \"$NAME\""
 start_server
 wait_for_log server '^lostlove-server: front: tcp ' 5
 
-say "nginx 1.22.1 on 443 with Debian's TLS settings"
+say "nginx 1.22.1 on 443 with Debian's TLS settings; a second one inside the tunnel"
 mkdir -p "$LL_TMP/www"
 echo "<html>nginx</html>" >"$LL_TMP/www/index.html"
-cat >"$LL_TMP/nginx.conf" <<-CONF
-	daemon off;
-	master_process off;
-	worker_processes 1;
-	pid $LL_TMP/nginx.pid;
-	error_log $LL_TMP/nginx-error.log;
-	events { worker_connections 64; }
-	http {
-	    include /etc/nginx/mime.types;
-	    default_type application/octet-stream;
-	    access_log off;
-	    client_body_temp_path $LL_TMP/nginx-body;
-	    ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;
-	    ssl_prefer_server_ciphers on;
-	    server {
-	        listen 443 ssl default_server;
-	        ssl_certificate $LL_TMP/tls.crt;
-	        ssl_certificate_key $LL_TMP/tls.key;
-	        root $LL_TMP/www;
-	        server_name _;
-	    }
-	}
-CONF
+# nginx_conf NAME LISTEN
+nginx_conf() {
+	mkdir -p "$LL_TMP/$1-body"
+	cat >"$LL_TMP/$1.conf" <<-CONF
+		daemon off;
+		master_process off;
+		worker_processes 1;
+		pid $LL_TMP/$1.pid;
+		error_log $LL_TMP/$1-error.log;
+		events { worker_connections 64; }
+		http {
+		    include /etc/nginx/mime.types;
+		    default_type application/octet-stream;
+		    access_log off;
+		    client_body_temp_path $LL_TMP/$1-body;
+		    ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;
+		    ssl_prefer_server_ciphers on;
+		    server {
+		        listen $2 ssl default_server;
+		        ssl_certificate $LL_TMP/tls.crt;
+		        ssl_certificate_key $LL_TMP/tls.key;
+		        root $LL_TMP/www;
+		        server_name _;
+		    }
+		}
+	CONF
+}
+nginx_conf nginx 443
 spawn nginx web nginx -e "$LL_TMP/nginx-error.log" -c "$LL_TMP/nginx.conf"
 wait_until 5 tcp_listening web 443
 
@@ -112,6 +123,15 @@ say "clients to LostLove"
 clients 198.51.100.1
 say "clients to nginx"
 clients 192.0.2.1
+say "LostLove's client over TLS; an HTTPS fetch through its tunnel"
+start_client alice cli
+ping_ok cli 10.8.0.1 3
+nginx_conf inner 10.8.0.1:5443
+spawn nginx-inner srv nginx -e "$LL_TMP/inner-error.log" -c "$LL_TMP/inner.conf"
+wait_until 5 tcp_listening srv 5443
+n cli curl -sk --http1.1 --resolve "$NAME:5443:10.8.0.1" -o /dev/null -w '%{http_code}\n' \
+	"https://$NAME:5443/"
+stop_clean client-alice
 stop tcpdump-c0 INT
 stop tcpdump-c1 INT
 for ifc in c0 c1; do
@@ -132,10 +152,15 @@ verdicts() {
 		sed -E 's/^flow [^ ]+ [^ ]+ <-> [^ ]+ packets=[0-9/]+ //; s/ guessed=[a-z]+ confidence=[^ ]+//' |
 		sed -E 's/,?TLS_FATAL_ALERT//; s/risks=,/risks=/; s/risks=$/risks=none/'
 }
-ll=$(verdicts c0)
+all=$(verdicts c0)
+ll=$(head -n 4 <<<"$all")
+tunnel=$(tail -n +5 <<<"$all")
 ngx=$(verdicts c1)
-printf 'LostLove:\n%s\nnginx:\n%s\n' "$ll" "$ngx"
-[ "$(wc -l <<<"$ll")" = 4 ] || fail "expected 4 TLS flows to LostLove, nDPI saw $(wc -l <<<"$ll")"
+printf 'LostLove:\n%s\nnginx:\n%s\nLostLove client:\n%s\n' "$ll" "$ngx" "$tunnel"
+[ "$(wc -l <<<"$all")" = 5 ] || fail "expected 5 TLS flows to LostLove, nDPI saw $(wc -l <<<"$all")"
+# the client's half of P4-T2: its flow is judged as curl's to nginx
+[ "$tunnel" = "$(sed -n 2p <<<"$ngx")" ] ||
+	fail "nDPI judges LostLove's client flow ($tunnel) unlike curl's to nginx ($(sed -n 2p <<<"$ngx"))"
 [ "$ll" = "$ngx" ] || fail "nDPI judges LostLove's TLS flows differently from nginx's:
 $(diff <(echo "$ngx") <(echo "$ll"))"
 # the three curl flows: SNI and a common ALPN, port 443
@@ -153,8 +178,14 @@ ja3s() {
 ll=$(ja3s c0)
 ngx=$(ja3s c1)
 printf 'LostLove: %s\nnginx:    %s\n' "$(paste -sd' ' <<<"$ll")" "$(paste -sd' ' <<<"$ngx")"
-[ "$(wc -l <<<"$ll")" = 4 ] && [ -n "$(head -n1 <<<"$ll")" ] || fail "expected 4 ServerHellos from LostLove"
-[ "$ll" = "$ngx" ] || fail "LostLove's JA3S differ from nginx's"
+[ "$(wc -l <<<"$ll")" = 5 ] && [ -n "$(head -n1 <<<"$ll")" ] || fail "expected 5 ServerHellos from LostLove"
+[ "$(head -n 4 <<<"$ll")" = "$ngx" ] || fail "LostLove's JA3S differ from nginx's"
+tshark -r "$LL_TMP/c0.pcap" -Y 'tls.handshake.type == 1' -T fields -e tls.handshake.ja3 \
+	-e tls.handshake.extensions_server_name -e tls.handshake.extensions_alpn_str 2>/dev/null |
+	sed -e '1s/^/curl --http1.1:   /' -e '2s/^/curl:             /' -e '3s/^/curl TLS 1.2:     /' \
+		-e '4s/^/openssl s_client: /' -e '5s/^/LostLove client:  /'
+echo "(JA3, SNI and ALPN of each ClientHello: reported only)"
+
 
 alerts() {
 	tshark -r "$LL_TMP/$1.pcap" -Y tls.alert_message.level -T fields \
@@ -167,7 +198,9 @@ say "FET and bursts (report)"
 for ifc in c0 c1; do
 	out=$("$FET" -p 443 "$LL_TMP/$ifc.pcap")
 	echo "$out"
-	grep -q 'summary flows=4 exempt=4 blocked=0' <<<"$out" || fail "a first TLS payload is not exempt from the FET rule"
+	grep -Eq 'summary flows=([0-9]+) exempt=\1 blocked=0' <<<"$out" || fail "a first TLS payload is not exempt from the FET rule"
 	"$XUE" -p 443 "$LL_TMP/$ifc.pcap"
 done
+out=$("$XUE" -p 443 "$LL_TMP/c0.pcap" | grep '^tls ' | tail -n 1)
+echo "LostLove client's flow: $out (Xue 2024: https_like = RT < 2.5 and first burst < 300)"
 pass
