@@ -1056,6 +1056,21 @@ static void append_streams(struct server *srv, char *line, size_t cap, size_t *p
 			append(line, cap, pos, " %s=%" PRIu64, stream_count_name(i), c[i]);
 }
 
+/* The TCP front's connections by outcome (front.h, struct front_stats):
+ * what probers got, the non-zero ones. */
+static void append_front(struct server *srv, char *line, size_t cap, size_t *pos)
+{
+	struct front_stats fs;
+	uint64_t v[FRONT_STATS_N];
+
+	front_stats(srv->front, &fs);
+	memcpy(v, &fs, sizeof(v));
+	append(line, cap, pos, "; front:");
+	for (size_t i = 0; i < FRONT_STATS_N; i++)
+		if (v[i])
+			append(line, cap, pos, " %s=%" PRIu64, front_stat_name(i), v[i]);
+}
+
 void server_log_stats(struct server *srv)
 {
 	struct worker_stats st = {0};
@@ -1082,6 +1097,8 @@ void server_log_stats(struct server *srv)
 	append_failures(srv, line, sizeof(line), &pos);
 	if (srv->streams)
 		append_streams(srv, line, sizeof(line), &pos);
+	if (srv->front)
+		append_front(srv, line, sizeof(line), &pos);
 	/* how the kernel spread handshakes over the workers' sockets */
 	append(line, sizeof(line), &pos, "; initiations per worker:");
 	for (unsigned i = 0; i < srv->n_workers; i++)

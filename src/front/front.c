@@ -1337,6 +1337,29 @@ void front_stats(const struct front *f, struct front_stats *out)
 		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 }
 
+const char *front_stat_name(size_t i)
+{
+	static const char *const names[] = {
+	    "accepted",
+	    "refused_full",
+	    "proxy_bad",
+	    "tls_failed",
+	    "not_tls",
+	    "to_fallback",
+	    "to_mimic",
+	    "upgrades_offered",
+	    "adopted",
+	    "declined",
+	    "http_rejected",
+	    "timeouts",
+	    "fallback_connect_failed",
+	    "active",
+	};
+	_Static_assert(sizeof(names) / sizeof(names[0]) == FRONT_STATS_N,
+		       "a name for every front counter");
+	return i < FRONT_STATS_N ? names[i] : NULL;
+}
+
 uint16_t front_port(const struct front *f)
 {
 	return f->port;

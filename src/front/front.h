@@ -118,6 +118,10 @@ void front_set_upgrade(struct front *f, front_upgrade_fn fn, void *ctx);
  * after their I/O callback gets no further call), frees. */
 void front_stop(struct front *f);
 void front_stats(const struct front *f, struct front_stats *out);
+/* The counters as an array, in struct order, with names for logs:
+ * front_stat_name(i) for i < FRONT_STATS_N, or NULL past the end. */
+#define FRONT_STATS_N (sizeof(struct front_stats) / sizeof(uint64_t))
+const char *front_stat_name(size_t i);
 /* The bound port (useful with port 0 in tests). */
 uint16_t front_port(const struct front *f);
 

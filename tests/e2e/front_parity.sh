@@ -222,6 +222,12 @@ print("visitor answered after %.1f s; %d of 220 silent connections closed by the
 assert closed >= 200, closed
 EOF
 check_daemons
+# what probers got is counted (the stats line, SIGUSR1)
+server_stats >/dev/null
+for key in accepted not_tls tls_failed to_mimic http_rejected timeouts; do
+	grep -Eq "; front:.* $key=[1-9]" <<<"$LL_STATS" || fail "no front counter $key in: $LL_STATS"
+done
+grep -Eq "; front:.* to_fallback=" <<<"$LL_STATS" && fail "to_fallback counted with the mimic"
 no_front_conns() { [ "$(nq srv ss -Htn state established "sport = :443" | wc -l)" = 0 ]; }
 # the prober's sockets closed as it exited: the server closes its side
 try_until 5 no_front_conns || fail "connections left open on :443 after $LL_WAITED s:
