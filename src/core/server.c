@@ -598,7 +598,8 @@ static void firewall_spec_of(const struct server *srv, struct firewall_spec *s)
 	memcpy(s->pool6, cfg->tun_address6.addr, 16);
 	s->pool6_len = cfg->tun_address6.len;
 	s->client_to_client = cfg->client_to_client;
-	s->port = cfg->port; /* the TLS front's TCP port joins it when it comes */
+	s->port = cfg->port;
+	s->tcp_front = cfg->protocol != PROTOCOL_UDP; /* the front: TCP on the same port */
 	for (unsigned i = 0; i < cfg->n_dns && i < FIREWALL_MAX_DNS; i++) {
 		s->dns[s->n_dns].family = cfg->dns[i].family == 4 ? AF_INET : AF_INET6;
 		memcpy(s->dns[s->n_dns++].addr, cfg->dns[i].addr, 16);

@@ -226,8 +226,9 @@ static void format_prefix(char *out, size_t out_len, int family, const uint8_t *
 #define ND_TYPES "nd-neighbor-solicit, nd-neighbor-advert"
 
 /* The routing-loop wall: a port the server listens on for clients' outer
- * packets is never reached from inside the tunnel. The TLS front's TCP port
- * gets the same rule here when it comes. */
+ * packets is never reached from inside the tunnel: the UDP port, and the
+ * TLS front's TCP port (a stream path through the tunnel would loop as a
+ * UDP one would; core/stream.c refuses it too). */
 static void put_loop_wall(struct text *t, const char *tun, const char *proto, uint16_t port)
 {
 	put(t, "\t\tiifname \"%s\" %s dport %u counter drop\n", tun, proto, port);
@@ -259,6 +260,8 @@ static void put_input(struct text *t, const struct firewall_spec *s)
 	put(t, "\tchain input {\n");
 	put(t, "\t\ttype filter hook input priority filter; policy accept;\n");
 	put_loop_wall(t, tun, "udp", s->port); /* first: nothing opens it */
+	if (s->tcp_front)
+		put_loop_wall(t, tun, "tcp", s->port);
 	if (!s->has_pool6)
 		put(t, "\t\tiifname \"%s\" meta nfproto ipv6 counter drop\n", tun);
 	put(t, "\t\tiifname \"%s\" ct state established,related accept\n", tun);

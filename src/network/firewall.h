@@ -44,8 +44,10 @@ struct firewall_spec {
 	uint8_t pool6_len; /* 1..128 */
 	bool client_to_client;
 	/* The input chain: what a client may reach on the server itself. port
-	 * never (a routing loop); the TLS front's TCP port will join it here. */
-	uint16_t port;				    /* the server's UDP port */
+	 * never (a routing loop): UDP, and TCP too when tcp_front (the TLS
+	 * front listens on the same port number). */
+	uint16_t port; /* the server's UDP port */
+	bool tcp_front;
 	struct firewall_addr dns[FIREWALL_MAX_DNS]; /* DNS (53) may reach these */
 	unsigned n_dns;
 	struct firewall_ports open_ports[FIREWALL_MAX_PORTS]; /* tunnel_open_ports */

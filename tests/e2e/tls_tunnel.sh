@@ -38,6 +38,8 @@ add_user alice 10.8.0.2 fd00:8::2
 add_user bob 10.8.0.3 fd00:8::3
 SRV_PROTOCOL=both
 SRV_EGRESS=s1
+# the front's port opened to the tunnel on purpose: the loop wall still holds
+SRV_OPEN_PORTS='["tcp/5000-5099", "tcp/51820"]'
 SRV_SERVER_EXTRA="tls_certificate_file = \"$LL_TMP/front.crt\"
 tls_key_file = \"$LL_TMP/front.key\"
 "
@@ -71,6 +73,12 @@ transfer_check inet cli sender 203.0.113.2 5002 "$LL_TMP/data.bin"
 out=$(nq cli nft list chain inet lltest out)
 grep -Eq 'counter packets 0 ' <<<"$out" &&
 	echo "   (no UDP was even tried)" || echo "   (UDP tried and dropped: $(grep -Eo 'packets [0-9]+' <<<"$out"))"
+say "the front is not reachable through the tunnel, even opened (a stream path would loop)"
+if nq cli timeout 3 bash -c 'exec 3<>/dev/tcp/10.8.0.1/51820' 2>/dev/null; then
+	fail "a TCP connection to the front through the tunnel (10.8.0.1:51820) was accepted"
+fi
+echo "   10.8.0.1:51820 through the tunnel: no connection, as expected"
+
 say "a rekey over the open connection (message 1 and 2 as frames)"
 kill -USR2 "$(pid_of client-alice)"
 # (server_stats in a subshell would lose LL_STATS: poll by hand)

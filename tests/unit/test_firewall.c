@@ -250,6 +250,13 @@ static void test_input_loop_wall_first(void **state)
 			fail_msg("input rule %zu does not start with iifname: %s", i, lines[i]);
 	assert_null(strstr(out, "nd-router-advert"));
 	assert_null(strstr(out, "nd-redirect"));
+	/* with the TLS front, its TCP port is walled too, before anything */
+	s.tcp_front = true;
+	render_ok(&s, out);
+	n = input_rules(out, lines, 64);
+	assert_string_equal(lines[0], "\t\tiifname \"tun0\" udp dport 51820 counter drop");
+	assert_string_equal(lines[1], "\t\tiifname \"tun0\" tcp dport 51820 counter drop");
+	assert_string_equal(lines[n - 2], "\t\tiifname \"tun0\" tcp dport 51820 accept");
 }
 
 /* DNS to each pushed resolver, in its family; IPv6 ones only with an IPv6
