@@ -41,7 +41,7 @@ LL_NAME=fingerprint_$LL_STEALTH
 source "$(dirname "$0")/lib.sh" "$@"
 
 case $LL_STEALTH in off | standard | maximum) ;; *) fail "unknown stealth mode '$LL_STEALTH'" ;; esac
-for t in tcpdump tshark editcap; do
+for t in tcpdump tshark editcap ndpiReader; do
 	command -v "$t" >/dev/null || fail "$t is missing (scripts/install-deps.sh installs it)"
 done
 NDPI_FLOWS=$(find_binary ndpi_flows)
@@ -180,6 +180,13 @@ for c in full mid; do
 		# re-handshake starts its flow with message 1, and may differ)
 		rebound=$(tail -n +2 <<<"$labels" | sort | uniq -c | sort -k1,1nr -k2 | head -n1 | awk '{print $2}')
 		verdict "ndpi $c ${d:-guess} first=$(head -n1 <<<"$labels") rebound=${rebound:--}"
+		# the same capture through Debian's ndpiReader: the same protocols
+		mine=$(grep '^flow ' <<<"$out" | sed -E 's/.* proto=([^ ]*) .*/\1/' | sort | uniq -c)
+		theirs=$(ndpiReader $d -i "$LL_TMP/$c.pcap" -v 2 2>/dev/null | grep -E '^\s+[0-9]+\s+UDP ' |
+			grep -o '\[proto: [^]]*\]' | sed -E 's/\[proto: [0-9.]+\/(.*)\]/\1/' | sort | uniq -c)
+		[ "$mine" = "$theirs" ] || fail "ndpiReader $d disagrees with ndpi_flows on $c.pcap:
+ndpiReader: $theirs
+ndpi_flows: $mine"
 		labels=$(sort -u <<<"$labels" | paste -sd,)
 		[ "$LL_STEALTH" != off ] || continue
 		if grep -E "^flow .* (proto|master|app)=([^ ]*\.)?($bad_protos)[ .]" <<<"$out"; then
