@@ -87,6 +87,8 @@ struct front_conn {
 	bool wrote;
 	bool want_write;
 	bool declined; /* the callback said no: never offer this connection again */
+	bool ka_wait;  /* mimic: idle between requests (keepalive_timeout runs) */
+	bool lost;     /* adopted: read past what a decline could replay */
 
 	/* relay */
 	int ufd;
@@ -835,7 +837,10 @@ static void mimic_next_request(struct front_conn *c)
 	c->req_start = 0;
 	conn_head_reset(c);
 	c->ph = PH_HEAD;
-	conn_deadline(c, f->cfg.keepalive_timeout_ms);
+	/* nginx: keepalive_timeout while idle; client_header_timeout again
+	 * from the next request's first bytes (or at once if pipelined) */
+	c->ka_wait = c->len == 0;
+	conn_deadline(c, c->ka_wait ? f->cfg.keepalive_timeout_ms : f->cfg.header_timeout_ms);
 	conn_set_events(c, POLLIN);
 	if (c->len && c->body_left == 0 && head_parse(c))
 		return;
@@ -944,6 +949,10 @@ static void conn_head(struct front_conn *c)
 			/* the client went away mid-head: nginx closes, no answer */
 			conn_finish(c, false, r < 0);
 			return;
+		}
+		if (c->ka_wait) {
+			c->ka_wait = false;
+			conn_deadline(c, c->f->cfg.header_timeout_ms);
 		}
 		if (c->body_left) {
 			size_t avail = c->len - c->req_start;
@@ -1390,6 +1399,8 @@ ssize_t front_conn_read(struct front_conn *c, void *buf, size_t len)
 	ssize_t r = io_read(c->ssl, c->fd, buf, len, &ww, NULL);
 	if (ww)
 		c->want_write = true;
+	if (r > 0 && !c->wrote)
+		c->lost = true; /* past FRONT_ADOPT_KEEP: a decline could not replay it */
 	return r;
 }
 
@@ -1431,7 +1442,7 @@ void front_conn_abort(struct front_conn *c)
 
 int front_conn_decline(struct front_conn *c)
 {
-	if (c->ph != PH_ADOPTED || c->wrote)
+	if (c->ph != PH_ADOPTED || c->wrote || c->lost)
 		return -EINVAL;
 	STAT_INC(c->f, declined);
 	c->declined = true;

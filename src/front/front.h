@@ -148,8 +148,9 @@ void front_conn_close(struct front_conn *c);
 void front_conn_abort(struct front_conn *c);
 /* Hands an adopted connection that has written nothing to the fallback /
  * mimic with every byte read so far (the head and what followed, including
- * bytes the callback already read). -EINVAL if it wrote; c is invalid after
- * a 0 return. */
+ * bytes the callback already read: up to nginx's 33 KiB head limit in
+ * all). -EINVAL if it wrote or read past that; c is invalid after a 0
+ * return. */
 int front_conn_decline(struct front_conn *c);
 /* The client's address: the one in the PROXY v2 header when configured. */
 const struct sockaddr *front_conn_peer(const struct front_conn *c, socklen_t *len);

@@ -225,6 +225,7 @@ def battery(only):
             ("tls_half_post", b"POST / HTTP/1.1\r\nHo"),
             ("tls_pipelined", b"GET / HTTP/1.1\r\n" + H + b"\r\nGET /x HTTP/1.1\r\n" + H +
              b"Connection: close\r\n\r\n"),
+            ("tls_keepalive_then_half", b"GET / HTTP/1.1\r\n" + H + b"\r\nGET / HT"),
             ("tls_garbage", bytes(rnd.getrandbits(8) for _ in range(300))),
             # Debian's nginx.conf says "gzip on": what a browser gets
             ("tls_gzip_index", b"GET / HTTP/1.1\r\n" + H +
