@@ -90,6 +90,17 @@ if grep -Eq ' proto=([^ ]*\.)?(WireGuard|OpenVPN|Tor|TINC|CiscoVPN|HotspotShield
 fi
 [ "$(grep -c '^flow .* proto=Unknown ' <<<"$out")" -ge 900 ] ||
 	fail "nDPI labels more than 10 % of random flows: $labels"
+# flow by flow against ndpiReader, which dissects a UDP flow's first 24
+# packets only (ndpi_flows -m 24); with every packet nDPI labels a few more
+for d in "" -d; do
+	mine=$("$tools/ndpi_flows" $d -m 24 "$tmp/randflows.pcap" | grep '^flow ' |
+		sed -E 's/^flow UDP [^ ]+:([0-9]+) <-> .* proto=([^ ]*) .*/\1 \2/' | sort)
+	theirs=$(ndpiReader $d -i "$tmp/randflows.pcap" -v 2 2>/dev/null | grep -E '^\s+[0-9]+\s+UDP ' |
+		sed -E 's/.*UDP [^ ]+:([0-9]+) <-> [^ ]+ \[proto: [0-9.]+\/([^]]*)\].*/\1 \2/' | sort)
+	[ "$(wc -l <<<"$mine")" = 1000 ] && [ "$mine" = "$theirs" ] ||
+		fail "ndpi_flows -m 24 $d and ndpiReader $d disagree on the random flows: $(diff <(echo "$theirs") <(echo "$mine") | head -n 6)"
+done
+echo "ndpi_flows -m 24 and ndpiReader agree on each of the 1000 random flows"
 
 echo "== tshark heuristics (P4-T3)"
 heur=$(tshark -G heuristic-decodes 2>/dev/null)

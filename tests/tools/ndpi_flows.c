@@ -1,9 +1,12 @@
 /* ndpi_flows: what a DPI box built on nDPI 4.2 says about each flow of a pcap.
  *
- *   ndpi_flows [-d] [-p SERVER_PORT] FILE.pcap
+ *   ndpi_flows [-d] [-m PACKETS] [-p SERVER_PORT] FILE.pcap
  *
- * Every packet of every flow is fed to ndpi_detection_process_packet, as
- * ndpiReader does; at the end, a flow nDPI has not classified is handed to
+ * Every packet of every flow is fed to ndpi_detection_process_packet (nDPI
+ * decides itself when it is done), or with -m only a flow's first PACKETS
+ * packets, both directions: ndpiReader stops after 24 on UDP (its
+ * max_num_udp_dissected_pkts), and a dissector's loose match can come
+ * later. At the end, a flow nDPI has not classified is handed to
  * ndpi_detection_giveup, with guessing (by port and by the dissectors'
  * partial matches) unless -d is given, like ndpiReader's -d. One line per
  * flow:
@@ -81,6 +84,7 @@ struct run {
 	struct ndpi_detection_module_struct *ndpi;
 	struct capture_table *flows;
 	unsigned long untracked;
+	unsigned long max_packets; /* per flow, both directions; 0 = every packet */
 };
 
 static void free_state(void *p)
@@ -129,6 +133,8 @@ static void on_packet(const struct capture_pkt *pkt, void *ctx)
 	}
 	f->packets[dir]++;
 	f->bytes[dir] += pkt->payload_len;
+	if (r->max_packets && f->packets[0] + f->packets[1] > r->max_packets)
+		return; /* like ndpiReader: a flow's verdict is made on its first packets */
 	/* Every packet, as ndpiReader: nDPI itself decides when it is done
 	 * (and keeps dissecting where extra dissection is possible). */
 	s->proto = ndpi_detection_process_packet(r->ndpi, s->flow, pkt->l3,
@@ -203,8 +209,9 @@ static struct ndpi_detection_module_struct *ndpi_open(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: ndpi_flows [-d] [-p SERVER_PORT] FILE.pcap\n"
+	fprintf(stderr, "usage: ndpi_flows [-d] [-m PACKETS] [-p SERVER_PORT] FILE.pcap\n"
 			"  -d  no guessing for undetected flows (ndpiReader -d)\n"
+			"  -m  dissect only each flow's first PACKETS packets (0: all)\n"
 			"  -p  the side with this port is printed second\n");
 	exit(2);
 }
@@ -216,9 +223,11 @@ int main(int argc, char **argv)
 	long bad;
 	unsigned long port = 0;
 
-	while ((opt = getopt(argc, argv, "dp:")) != -1) {
+	while ((opt = getopt(argc, argv, "dm:p:")) != -1) {
 		if (opt == 'd')
 			guess = 0;
+		else if (opt == 'm')
+			r.max_packets = strtoul(optarg, NULL, 10);
 		else if (opt == 'p')
 			port = strtoul(optarg, NULL, 10);
 		else
