@@ -21,9 +21,10 @@
 # TLS_NOT_CARRYING_HTTPS, on both or neither).
 #
 # Then LostLove's own client (transport = "tls") opens its tunnel through
-# the front (research P4-T2, the client's half): its flow must carry the
-# risk flags of curl's to nginx (none), its first payload must be exempt
-# from the FET rule, and the 4-burst measures of Xue 2024 (P1-T9, P4-T4)
+# the front (research P4-T2, the client's half), and joins its session on
+# 5 new connections after each is killed: each of its flows must carry
+# the risk flags of curl's to nginx (none), each first payload must be
+# exempt from the FET rule, and the 4-burst measures of Xue 2024 (P1-T9, P4-T4)
 # are reported for it, with an HTTPS fetch through the tunnel (a TLS
 # handshake inside the TLS connection) against the curl baseline.
 source "$(dirname "$0")/lib.sh" "$@"
@@ -35,6 +36,7 @@ NDPI_FLOWS=$(find_binary ndpi_flows)
 FET=$(find_binary fet)
 XUE=$(find_binary xue_rules)
 NAME=www.example.com
+JOINS=5
 
 say "topology"
 ns_add cli
@@ -131,6 +133,11 @@ spawn nginx-inner srv nginx -e "$LL_TMP/inner-error.log" -c "$LL_TMP/inner.conf"
 wait_until 5 tcp_listening srv 5443
 n cli curl -sk --http1.1 --resolve "$NAME:5443:10.8.0.1" -o /dev/null -w '%{http_code}\n' \
 	"https://$NAME:5443/"
+say "$JOINS more connections: each killed (ss -K), the client joins its session on a new one"
+for ((i = 1; i <= JOINS; i++)); do
+	nq cli ss -K -t dst 198.51.100.1 dport = 443 >/dev/null
+	ping_ok cli 10.8.0.1 2 >/dev/null
+done
 stop_clean client-alice
 stop tcpdump-c0 INT
 stop tcpdump-c1 INT
@@ -157,10 +164,11 @@ ll=$(head -n 4 <<<"$all")
 tunnel=$(tail -n +5 <<<"$all")
 ngx=$(verdicts c1)
 printf 'LostLove:\n%s\nnginx:\n%s\nLostLove client:\n%s\n' "$ll" "$ngx" "$tunnel"
-[ "$(wc -l <<<"$all")" = 5 ] || fail "expected 5 TLS flows to LostLove, nDPI saw $(wc -l <<<"$all")"
-# the client's half of P4-T2: its flow is judged as curl's to nginx
-[ "$tunnel" = "$(sed -n 2p <<<"$ngx")" ] ||
-	fail "nDPI judges LostLove's client flow ($tunnel) unlike curl's to nginx ($(sed -n 2p <<<"$ngx"))"
+[ "$(wc -l <<<"$all")" = $((5 + JOINS)) ] ||
+	fail "expected $((5 + JOINS)) TLS flows to LostLove, nDPI saw $(wc -l <<<"$all")"
+# the client's half of P4-T2: each of its flows is judged as curl's to nginx
+[ "$(sort -u <<<"$tunnel")" = "$(sed -n 2p <<<"$ngx")" ] ||
+	fail "nDPI judges LostLove's client flows ($(sort -u <<<"$tunnel" | paste -sd';')) unlike curl's to nginx ($(sed -n 2p <<<"$ngx"))"
 [ "$ll" = "$ngx" ] || fail "nDPI judges LostLove's TLS flows differently from nginx's:
 $(diff <(echo "$ngx") <(echo "$ll"))"
 # the three curl flows: SNI and a common ALPN, port 443
@@ -178,12 +186,13 @@ ja3s() {
 ll=$(ja3s c0)
 ngx=$(ja3s c1)
 printf 'LostLove: %s\nnginx:    %s\n' "$(paste -sd' ' <<<"$ll")" "$(paste -sd' ' <<<"$ngx")"
-[ "$(wc -l <<<"$ll")" = 5 ] && [ -n "$(head -n1 <<<"$ll")" ] || fail "expected 5 ServerHellos from LostLove"
+[ "$(wc -l <<<"$ll")" = $((5 + JOINS)) ] && [ -n "$(head -n1 <<<"$ll")" ] ||
+	fail "expected $((5 + JOINS)) ServerHellos from LostLove"
 [ "$(head -n 4 <<<"$ll")" = "$ngx" ] || fail "LostLove's JA3S differ from nginx's"
 tshark -r "$LL_TMP/c0.pcap" -Y 'tls.handshake.type == 1' -T fields -e tls.handshake.ja3 \
 	-e tls.handshake.extensions_server_name -e tls.handshake.extensions_alpn_str 2>/dev/null |
 	sed -e '1s/^/curl --http1.1:   /' -e '2s/^/curl:             /' -e '3s/^/curl TLS 1.2:     /' \
-		-e '4s/^/openssl s_client: /' -e '5s/^/LostLove client:  /'
+		-e '4s/^/openssl s_client: /' -e '5,$s/^/LostLove client:  /' | uniq -c
 echo "(JA3, SNI and ALPN of each ClientHello: reported only)"
 
 
@@ -201,6 +210,7 @@ for ifc in c0 c1; do
 	grep -Eq 'summary flows=([0-9]+) exempt=\1 blocked=0' <<<"$out" || fail "a first TLS payload is not exempt from the FET rule"
 	"$XUE" -p 443 "$LL_TMP/$ifc.pcap"
 done
-out=$("$XUE" -p 443 "$LL_TMP/c0.pcap" | grep '^tls ' | tail -n 1)
-echo "LostLove client's flow: $out (Xue 2024: https_like = RT < 2.5 and first burst < 300)"
+out=$("$XUE" -p 443 "$LL_TMP/c0.pcap" | grep '^tls ' | tail -n +5)
+echo "LostLove client's flows (the first, then the joins; Xue 2024: https_like = RT < 2.5 and first burst < 300):"
+echo "$out"
 pass
