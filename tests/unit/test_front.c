@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -623,6 +624,201 @@ static void test_proxy_v2(void **state)
 	opt_proxy = false;
 }
 
+/* ---- random hostile streams ---- */
+
+/* Pieces a hostile stream is cut from: valid beginnings, broken ones,
+ * TLS-looking bytes, PROXY-looking bytes, and noise. */
+static const char *const pieces[] = {
+    "GET / HTTP/1.1\r\n",
+    "Host: a\r\n",
+    "\r\n",
+    "GET /",
+    "POST / HTTP/1.1\r\nContent-Length: 5\r\n",
+    "Connection: keep-alive\r\n",
+    "Accept-Encoding: gzip\r\n",
+    "Upgrade: websocket\r\n",
+    "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+    "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+    "\r\n\r\n\x00\r\nQUIT\n",
+    "\x00\xff\x80",
+    "Transfer-Encoding: chunked\r\n",
+    "X: ",
+    "GET /\r\n",
+    "hello",
+};
+
+static uint32_t xs(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+/* 400 connections of random pieces, random bytes, random write splits and
+ * random ends (FIN, RST, or just left open), 8 at a time, against the
+ * mimic on plain HTTP and on TLS: the front answers or closes each one,
+ * never crashes, and once the header timeout has passed holds none. */
+/* A hostile fallback for the relay: reads what comes, and answers and
+ * closes (FIN or RST) or just closes, at random. */
+struct fake_fb {
+	int l;
+	volatile int stop;
+	pthread_t th;
+	uint32_t seed;
+	unsigned served;
+};
+
+static void *fake_fb_run(void *arg)
+{
+	struct fake_fb *fb = arg;
+	struct pollfd p[65];
+	int n = 0;
+	p[0] = (struct pollfd){.fd = fb->l, .events = POLLIN};
+	while (!fb->stop) {
+		if (poll(p, (nfds_t)n + 1, 20) <= 0)
+			continue;
+		if ((p[0].revents & POLLIN) && n < 64) {
+			int c = accept(fb->l, NULL, NULL);
+			if (c >= 0) {
+				p[++n] = (struct pollfd){.fd = c, .events = POLLIN};
+				fb->served++;
+			}
+		}
+		for (int i = 1; i <= n; i++) {
+			if (!p[i].revents)
+				continue;
+			char b[4096];
+			ssize_t r = recv(p[i].fd, b, sizeof(b), 0);
+			uint32_t x = xs(&fb->seed) % 4;
+			if (r > 0 && x == 0)
+				continue; /* keep reading */
+			if (r > 0 && x == 1)
+				(void)!send(p[i].fd, "HTTP/1.1 400 Bad Request\r\n\r\n", 28,
+					    MSG_NOSIGNAL);
+			if (x == 2)
+				rst_close(p[i].fd);
+			else
+				close(p[i].fd);
+			p[i--] = p[n--];
+		}
+	}
+	for (int i = 1; i <= n; i++)
+		close(p[i].fd);
+	return NULL;
+}
+
+static void random_streams(bool tls, bool relay)
+{
+	struct fake_fb fb = {.seed = 0x2545f491u};
+	char url[64];
+	if (relay) {
+		uint16_t port;
+		fb.l = fb_listen(&port);
+		snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
+		opt_fallback = url;
+		assert_int_equal(pthread_create(&fb.th, NULL, fake_fb_run, &fb), 0);
+	}
+	struct front *f = start(tls, 64, 300);
+	/* fixed, so a failure repeats; LL_FRONT_SEED explores others */
+	const char *env = getenv("LL_FRONT_SEED");
+	uint32_t seed = env   ? (uint32_t)strtoul(env, NULL, 0) | 1u
+			: tls ? 0x9e3779b9u
+			      : 0x85ebca6bu;
+	for (int round = 0; round < 50; round++) {
+		int fds[8];
+		for (int i = 0; i < 8; i++) {
+			fds[i] = dial(f);
+			char buf[4096];
+			size_t n = 0;
+			int parts = (int)(xs(&seed) % 8);
+			for (int k = 0; k < parts && n < sizeof(buf) - 256; k++) {
+				if (xs(&seed) % 4 == 0) {
+					size_t r = xs(&seed) % 200;
+					for (size_t j = 0; j < r; j++)
+						buf[n++] = (char)xs(&seed);
+				} else {
+					const char *p = pieces[xs(&seed) % (sizeof(pieces) /
+									    sizeof(pieces[0]))];
+					size_t pl = strlen(p) ? strlen(p) : 1;
+					memcpy(buf + n, p, pl);
+					n += pl;
+				}
+			}
+			for (size_t off = 0; off < n;) {
+				size_t k = 1 + xs(&seed) % (n - off);
+				if (send(fds[i], buf + off, k, MSG_NOSIGNAL | MSG_DONTWAIT) <= 0)
+					break;
+				off += k;
+			}
+		}
+		for (int i = 0; i < 8; i++) {
+			char junk[8192];
+			(void)read_all(fds[i], junk, sizeof(junk), 5);
+			switch (xs(&seed) % 3) {
+			case 0:
+				shutdown(fds[i], SHUT_WR);
+				close(fds[i]);
+				break;
+			case 1:
+				rst_close(fds[i]);
+				break;
+			default:
+				close(fds[i]);
+				break;
+			}
+		}
+	}
+	/* every connection ends within the header timeout (+ lingering) */
+	struct front_stats st;
+	for (int i = 0; i < 100; i++) {
+		front_stats(f, &st);
+		if (st.active == 0)
+			break;
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	front_stats(f, &st);
+	assert_int_equal(st.accepted, 400);
+	assert_int_equal(st.active, 0);
+	if (relay) {
+		fb.stop = 1;
+		pthread_join(fb.th, NULL);
+		close(fb.l);
+		assert_true(fb.served > 0);
+		front_stop(f);
+		return;
+	}
+	/* and it still serves */
+	int fd = dial(f);
+	char buf[2048];
+	if (!tls) {
+		send_str(fd, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+		read_all(fd, buf, sizeof(buf), 1000);
+		assert_true(strncmp(buf, "HTTP/1.1 200 OK", 15) == 0);
+	}
+	close(fd);
+	front_stop(f);
+}
+
+static void test_random_streams_plain(void **state)
+{
+	(void)state;
+	random_streams(false, false);
+}
+
+static void test_random_streams_relay(void **state)
+{
+	(void)state;
+	random_streams(true, true);
+}
+
+static void test_random_streams_tls(void **state)
+{
+	(void)state;
+	random_streams(true, false);
+}
+
 /* A failed test leaves by longjmp: the next one starts from defaults. */
 static int reset_opts(void **state)
 {
@@ -647,6 +843,9 @@ int main(void)
 	    T(test_relay_mirrors_closes),
 	    T(test_relay_declined_bytes),
 	    T(test_proxy_v2),
+	    T(test_random_streams_plain),
+	    T(test_random_streams_tls),
+	    T(test_random_streams_relay),
 	};
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }
