@@ -657,8 +657,12 @@ static void doc_bytes(const char *doc, const char *name, uint8_t *out, size_t le
 
 	snprintf(tag, sizeof(tag), "```hex %s\n", name);
 	p = strstr(doc, tag);
-	if (!p || !(end = strstr(p + strlen(tag), "```")))
+	end = p ? strstr(p + strlen(tag), "```") : NULL;
+	if (!p || !end) {
+		free(hex);
 		fail_msg("docs/protocol.md has no ```hex %s block", name);
+		return;
+	}
 	for (p += strlen(tag); p < end && n < 2 * len + 1; p++)
 		if (*p != '\n' && *p != ' ')
 			hex[n++] = *p;
