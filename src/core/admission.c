@@ -217,6 +217,9 @@ static struct session *make_session(struct server *srv, const struct user *u,
 	memcpy(s->user_key, u->cfg.public_key, 32);
 	snprintf(s->user_name, sizeof(s->user_name), "%s", u->cfg.name);
 	if (session_stealth_init(s, srv->shared.stealth, &srv->shared.stealth_keys, keys) < 0 ||
+	    session_shaper_init(s, srv->shared.stealth == STEALTH_MODE_MAXIMUM
+				       ? srv->cfg->handshake_chaff
+				       : 0) < 0 ||
 	    session_add_index(&srv->sessions, s) < 0) {
 		session_free(s);
 		return NULL;

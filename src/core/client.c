@@ -59,6 +59,7 @@
 #include "io/tun.h"
 #include "io/udp.h"
 #include "network/dns.h"
+#include "obfuscation/shaper.h"
 #include "obfuscation/stealth.h"
 #include "network/route.h"
 #include "protocol/control.h"
@@ -90,10 +91,11 @@
 _Static_assert(BUF_SIZE >= UDP_GRO_BUF_MIN, "a receive slot holds any GRO message");
 
 /* A session's stealth state: its send buckets and masks, its receive
- * mask. */
+ * mask, and (maximum) its handshake chaff decisions. */
 struct client_stealth {
 	struct stealth_tx tx;
 	struct stealth_rx rx;
+	struct shaper shaper; /* per_flow 0: off */
 };
 
 struct client {
@@ -126,6 +128,7 @@ struct client {
 	/* statistics (SIGUSR1) */
 	uint64_t rx_packets, prev_packets, late_prev_packets, probes_answered, configs;
 	uint64_t cover_sent, cover_credit; /* stealth maximum's cover traffic */
+	uint64_t chaff_sent;		   /* and its handshake chaff */
 	struct pool pool;
 	uint8_t *rx_bufs[UDP_BATCH];
 	struct udp_batch rx, tx;
@@ -641,6 +644,45 @@ static void flush(struct client *c)
 		after_send(c, -err);
 }
 
+/* Queues a sealed pool buffer in the send batch (flushed once per loop
+ * turn, or now if it is full). */
+static void queue(struct client *c, uint8_t *buf, size_t len)
+{
+	if (!udp_batch_add(&c->tx, buf, len, &c->server)) {
+		flush(c);
+		(void)udp_batch_add(&c->tx, buf, len, &c->server);
+	}
+}
+
+/* Stealth maximum's handshake chaff (obfuscation/shaper.h): how many to
+ * send after the inner packet ip, sent (inbound false) or received. */
+static unsigned chaff_due(struct client *c, const uint8_t *ip, size_t len, bool inbound)
+{
+	return shaper_packet(&c->cur_st.shaper, ip, len, inbound ? SHAPER_IN : SHAPER_OUT,
+			     loop_now_ns(), &rng_system);
+}
+
+/* n chaff packets (keepalives in the largest bucket, as cover traffic)
+ * queued after what the batch holds: never ahead of a real packet. */
+static void queue_chaff(struct client *c, unsigned n)
+{
+	for (; n > 0 && c->has_cur; n--) {
+		uint8_t *buf = pool_get(&c->pool);
+		enum transport_result r;
+		size_t len;
+
+		if (!buf)
+			return;
+		r = seal_any(c, &c->cur, &c->cur_st, buf, BUF_SIZE, 0, &len, loop_now_ns(), true);
+		if (r != TRANSPORT_OK && r != TRANSPORT_OK_REKEY) {
+			pool_put(&c->pool, buf);
+			return;
+		}
+		queue(c, buf, len);
+		c->chaff_sent++;
+	}
+}
+
 /* ---- the tunnel device, routes and DNS ---- */
 
 static void on_tun(struct loop *l, struct loop_op *op, int res);
@@ -842,6 +884,8 @@ static int stealth_init(struct client *c, struct client_stealth *st,
 		stealth_buckets_clamp(&st->tx.buckets, TRANSPORT_HEADER_LEN + c->cfg->mtu + tags);
 	if (r == 0)
 		r = stealth_rx_init(&st->rx, keys->recv_secret);
+	if (r == 0 && c->stealth == STEALTH_MODE_MAXIMUM)
+		r = shaper_init(&st->shaper, c->cfg->handshake_chaff, &rng_system);
 	if (r < 0)
 		stealth_done(st);
 	return r;
@@ -1061,6 +1105,7 @@ static void on_control(struct client *c, struct transport *t, const uint8_t *msg
 
 static void deliver(struct client *c, struct transport *t, const uint8_t *plain, size_t plain_len)
 {
+	unsigned chaff;
 	size_t inner;
 
 	switch (control_classify(plain, plain_len, &inner)) {
@@ -1068,8 +1113,11 @@ static void deliver(struct client *c, struct transport *t, const uint8_t *plain,
 		break;
 	case PLAIN_IPV4:
 	case PLAIN_IPV6:
+		/* chaff back to the server before the host can answer */
+		chaff = t == &c->cur ? chaff_due(c, plain, inner, true) : 0;
 		if (c->tun_fd < 0 || write(c->tun_fd, plain, inner) != (ssize_t)inner)
 			c->drops++;
+		queue_chaff(c, chaff);
 		break;
 	case PLAIN_CONTROL:
 		on_control(c, t, plain, inner);
@@ -1217,6 +1265,7 @@ static bool tun_one(struct client *c)
 {
 	size_t room = BUF_SIZE - TRANSPORT_HEADER_LEN - 15 - CIPHER_MAX_OVERHEAD, len;
 	uint8_t *buf = pool_get(&c->pool);
+	unsigned chaff;
 	ssize_t n;
 
 	if (!buf) {
@@ -1226,14 +1275,15 @@ static bool tun_one(struct client *c)
 			return false;
 	}
 	n = read(c->tun_fd, buf + TRANSPORT_HEADER_LEN, room);
+	/* decided on the plaintext (sealing is in place), sent after it */
+	chaff =
+	    n > 0 && c->has_cur ? chaff_due(c, buf + TRANSPORT_HEADER_LEN, (size_t)n, false) : 0;
 	if (n <= 0 || !seal(c, buf, BUF_SIZE, (size_t)n, &len)) {
 		pool_put(&c->pool, buf);
 		return n > 0;
 	}
-	if (!udp_batch_add(&c->tx, buf, len, &c->server)) {
-		flush(c);
-		(void)udp_batch_add(&c->tx, buf, len, &c->server);
-	}
+	queue(c, buf, len);
+	queue_chaff(c, chaff);
 	return true;
 }
 
@@ -1410,10 +1460,10 @@ static void log_stats(const struct client *c)
 		 "stats: rx %" PRIu64 " pkt (under the previous session %" PRIu64
 		 ", of which after the switch %" PRIu64 "), drops %" PRIu64
 		 ", path probes answered %" PRIu64 ", configs %" PRIu64 ", cover %" PRIu64
-		 ", transport %s, switches to tls %" PRIu64 ", to udp %" PRIu64,
+		 ", chaff %" PRIu64 ", transport %s, switches to tls %" PRIu64 ", to udp %" PRIu64,
 		 c->rx_packets, c->prev_packets, c->late_prev_packets, c->drops, c->probes_answered,
-		 c->configs, c->cover_sent, c->on_tls ? "tls" : "udp", c->switches_tls,
-		 c->switches_udp);
+		 c->configs, c->cover_sent, c->chaff_sent, c->on_tls ? "tls" : "udp",
+		 c->switches_tls, c->switches_udp);
 }
 
 static void on_signal(struct loop *l, struct loop_op *op, int res)

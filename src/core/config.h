@@ -96,6 +96,7 @@ struct server_config {
 	bool obfuscation_enabled;
 	enum config_stealth stealth_mode;
 	uint32_t cover_traffic_rate; /* bytes/s on an idle link, stealth maximum; 0 = none */
+	uint32_t handshake_chaff;    /* chaff packets per young inner flow, maximum; 0 = none */
 	enum config_disguise disguise_as;
 	char fallback_site[256]; /* "" = the built-in mimic */
 	/* the TCP front (protocol "tcp"/"both"; src/front/) */
@@ -148,6 +149,7 @@ struct client_config {
 	/* [obfuscation]: must be the server's (a mismatch gets no answer) */
 	enum config_stealth stealth_mode;
 	uint32_t cover_traffic_rate; /* bytes/s on an idle link, stealth maximum; 0 = none */
+	uint32_t handshake_chaff;    /* chaff packets per young inner flow, maximum; 0 = none */
 	/* How packets reach the server (docs/obfuscation.md, "Client
 	 * transports"): UDP, the TLS front (TCP), or UDP with a fallback to
 	 * the TLS front within the same session. */

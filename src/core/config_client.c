@@ -13,6 +13,7 @@
 #include "core/config_impl.h"
 #include "core/sandbox.h"
 #include "crypto/ct.h"
+#include "obfuscation/shaper.h"
 #include "util/toml.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -65,6 +66,8 @@ static const struct config_option client_options[] = {
      .names = config_stealth_modes, .def = "\"off\""},
     {"obfuscation", "cover_traffic_rate", CONFIG_UINT, 0, CLI(cover_traffic_rate), .min = 0,
      .max = 100000000, .def = "0"},
+    {"obfuscation", "handshake_chaff", CONFIG_UINT, 0, CLI(handshake_chaff), .min = 0,
+     .max = SHAPER_PER_FLOW_MAX, .def = "8"},
     {"client", "transport", CONFIG_ENUM, 0, CLI(transport), .names = transports, .def = "\"udp\""},
     {"client", "tls_port", CONFIG_UINT, 0, CLI(tls_port), .min = 0, .max = 65535, .def = "0"},
     {"client", "sni", CONFIG_STRING, 0, CLI(sni), .min = 0, .max = 253, .def = "\"\"",

@@ -20,6 +20,7 @@
 #include "core/config_impl.h"
 #include "core/sandbox.h"
 #include "crypto/ct.h"
+#include "obfuscation/shaper.h"
 #include "protocol/messages.h"
 #include "util/toml.h"
 
@@ -127,6 +128,8 @@ static const struct config_option server_options[] = {
     {"obfuscation", "enabled", CONFIG_BOOL, 0, SRV(obfuscation_enabled), .def = "false"},
     {"obfuscation", "cover_traffic_rate", CONFIG_UINT, 0, SRV(cover_traffic_rate), .min = 0,
      .max = 100000000, .def = "0"},
+    {"obfuscation", "handshake_chaff", CONFIG_UINT, 0, SRV(handshake_chaff), .min = 0,
+     .max = SHAPER_PER_FLOW_MAX, .def = "8"},
     {"obfuscation", "stealth_mode", CONFIG_ENUM, 0, SRV(stealth_mode),
      .names = config_stealth_modes, .def = "\"standard\""},
     {"obfuscation", "disguise_as", CONFIG_ENUM, 0, SRV(disguise_as), .names = disguises,

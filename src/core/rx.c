@@ -116,8 +116,14 @@ static enum worker_drop rx_ip(struct worker *w, uint8_t *pkt, struct session *s,
 
 	switch (router_from_client(&s->addrs, ip, len, w->shared->client_to_client, find_client,
 				   w->shared->sessions, &dst)) {
-	case ROUTER_TO_TUN:
-		return to_tun(w, ip, len);
+	case ROUTER_TO_TUN: {
+		/* chaff back to the client before the host can answer */
+		unsigned chaff = session_chaff_due(s, ip, len, true, w->now_ns);
+		enum worker_drop d = to_tun(w, ip, len);
+
+		worker_chaff(w, s, chaff);
+		return d;
+	}
 	case ROUTER_TO_CLIENT:
 		return forward(w, pkt, dst, len);
 	case ROUTER_DROP_SPOOFED:

@@ -1087,10 +1087,11 @@ void server_log_stats(struct server *srv)
 	       "stats: users %u, sessions %zu, rx %" PRIu64 " pkt %" PRIu64 " B, tx %" PRIu64
 	       " pkt %" PRIu64 " B, handshakes ok %" PRIu64 " failed %" PRIu64 " cookies %" PRIu64
 	       " refused_full %" PRIu64 " src_refused %" PRIu64 " roams %" PRIu64
-	       " path_reverts %" PRIu64 " cover %" PRIu64 "; drops:",
+	       " path_reverts %" PRIu64 " cover %" PRIu64 " chaff %" PRIu64 "; drops:",
 	       srv->connected, srv->sessions.count, st.rx_packets, st.rx_bytes, st.tx_packets,
 	       st.tx_bytes, srv->hs_results[HS_OK], failed, st.cookie_replies, srv->hs_refused_full,
-	       st.src_refused + srv->src_refused, st.roams, srv->path_reverts, srv->cover_sent);
+	       st.src_refused + srv->src_refused, st.roams, srv->path_reverts, srv->cover_sent,
+	       st.chaff);
 	for (int d = WORKER_DROP_NONE + 1; d < WORKER_DROP_COUNT; d++)
 		if (st.drops[d])
 			append(line, sizeof(line), &pos, " %s=%" PRIu64,

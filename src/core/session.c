@@ -345,6 +345,25 @@ enum transport_result session_seal(struct session *s, uint8_t *pkt, size_t cap, 
 	return r;
 }
 
+int session_shaper_init(struct session *s, unsigned per_flow)
+{
+	return shaper_init(&s->shaper, per_flow, &rng_system);
+}
+
+unsigned session_chaff_due(struct session *s, const uint8_t *ip, size_t len, bool inbound,
+			   uint64_t now_ns)
+{
+	unsigned n;
+
+	if (!s->shaper.per_flow)
+		return 0;
+	pthread_spin_lock(&s->tx_lock);
+	n = shaper_packet(&s->shaper, ip, len, inbound ? SHAPER_IN : SHAPER_OUT, now_ns,
+			  &rng_system);
+	pthread_spin_unlock(&s->tx_lock);
+	return n;
+}
+
 enum transport_result session_seal_cover(struct session *s, uint8_t *pkt, size_t cap,
 					 uint64_t now_ns, struct udp_endpoint *ret_to,
 					 struct udp_local *ret_src, size_t *ret_len)

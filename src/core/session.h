@@ -54,6 +54,7 @@
 
 #include "io/udp.h"
 #include "network/router.h"
+#include "obfuscation/shaper.h"
 #include "obfuscation/stealth.h"
 #include "protocol/messages.h"
 #include "protocol/transport.h"
@@ -109,6 +110,7 @@ struct session {
 	uint8_t config_len, config_sends;
 	uint64_t config_next_ns;
 	uint64_t cover_credit; /* bytes of cover traffic owed (stealth maximum) */
+	struct shaper shaper;  /* tx_lock; per_flow immutable once published (0 = off) */
 };
 
 /* Keys a new session (not yet in any table) for a client at from that
@@ -157,6 +159,16 @@ enum transport_result session_open_masked(struct session *s, uint8_t *pkt, size_
 enum transport_result session_seal(struct session *s, uint8_t *pkt, size_t cap, size_t plain_len,
 				   uint64_t now_ns, struct udp_endpoint *ret_to,
 				   struct udp_local *ret_src, size_t *ret_len);
+/* Stealth maximum's handshake chaff (obfuscation/shaper.h): per_flow
+ * chaff packets per young inner flow, 0 = none. Before the session is
+ * published. Returns 0 or a negative errno. */
+int session_shaper_init(struct session *s, unsigned per_flow);
+/* The inner packet ip[0 .. len) is about to go to the client (inbound
+ * false) or came from it (true): how many chaff packets (cover packets,
+ * session_seal_cover) to send after it. Takes tx_lock. */
+unsigned session_chaff_due(struct session *s, const uint8_t *ip, size_t len, bool inbound,
+			   uint64_t now_ns);
+
 /* Seals a cover packet (stealth maximum): an empty plaintext padded to
  * the largest bucket, so it looks like a full data packet. */
 enum transport_result session_seal_cover(struct session *s, uint8_t *pkt, size_t cap,

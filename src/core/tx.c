@@ -30,6 +30,7 @@ static enum worker_drop tx_one(struct worker *w, uint8_t *buf, size_t len)
 	struct udp_local from;
 	size_t out_len;
 	enum transport_result r;
+	unsigned chaff;
 
 	if (alen < 0)
 		return WORKER_DROP_MALFORMED;
@@ -41,6 +42,8 @@ static enum worker_drop tx_one(struct worker *w, uint8_t *buf, size_t len)
 		return WORKER_DROP_UNCONFIRMED;
 	if (!session_path_budget(s, len))
 		return WORKER_DROP_PATH_LIMIT;
+	/* decided on the plaintext (sealing is in place), sent after it */
+	chaff = session_chaff_due(s, buf + TRANSPORT_HEADER_LEN, len, false, w->now_ns);
 	r = session_seal(s, buf, w->shared->buf_size, len, w->now_ns, &to, &from, &out_len);
 	if (r == TRANSPORT_E_EXPIRED || r == TRANSPORT_E_EXHAUSTED)
 		return WORKER_DROP_EXPIRED;
@@ -48,6 +51,7 @@ static enum worker_drop tx_one(struct worker *w, uint8_t *buf, size_t len)
 		return WORKER_DROP_SEAL;
 	w->tun_buf = NULL;
 	worker_send(w, buf, out_len, &to, &from, s->index);
+	worker_chaff(w, s, chaff);
 	return WORKER_DROP_NONE;
 }
 

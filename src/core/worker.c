@@ -271,6 +271,32 @@ void worker_send(struct worker *w, uint8_t *buf, size_t len, const struct udp_en
 	(void)udp_batch_add_from(&w->tx, buf, len, to, src);
 }
 
+void worker_chaff(struct worker *w, struct session *s, unsigned n)
+{
+	const struct stealth_buckets *b = &s->stealth_tx.buckets;
+	struct udp_endpoint to;
+	struct udp_local from;
+	size_t len;
+
+	/* an unvalidated path's budget (docs/protocol.md §6.3) counts chaff too */
+	for (; n > 0 && b->n && session_path_budget(s, b->size[b->n - 1]); n--) {
+		uint8_t *buf = pool_get(&w->pool);
+		enum transport_result r;
+
+		if (!buf) {
+			worker_drop(w, WORKER_DROP_NO_BUFFER);
+			return;
+		}
+		r = session_seal_cover(s, buf, w->shared->buf_size, w->now_ns, &to, &from, &len);
+		if (r != TRANSPORT_OK && r != TRANSPORT_OK_REKEY) {
+			pool_put(&w->pool, buf);
+			return;
+		}
+		worker_send(w, buf, len, &to, &from, s->index);
+		worker_count(&w->stats.chaff, 1);
+	}
+}
+
 void worker_notify(struct worker *w)
 {
 	uint64_t one = 1;

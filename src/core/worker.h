@@ -83,6 +83,7 @@ struct worker_stats {
 	uint64_t handshakes_queued, cookie_replies;
 	uint64_t roams;	      /* a session's endpoint moved to a new path */
 	uint64_t src_refused; /* datagrams sent from any address: their source was gone */
+	uint64_t chaff;	      /* handshake chaff sent (stealth maximum, handshake_chaff) */
 };
 
 /* What all workers share, read-only while they run (the objects pointed
@@ -175,6 +176,10 @@ static inline void worker_drop(struct worker *w, enum worker_drop d)
  * none), which forgets src if the kernel refuses it. */
 void worker_send(struct worker *w, uint8_t *buf, size_t len, const struct udp_endpoint *to,
 		 const struct udp_local *src, uint32_t index);
+/* Seals n chaff packets (cover packets: keepalives in the largest
+ * bucket) for s and queues them after what is queued already. */
+struct session;
+void worker_chaff(struct worker *w, struct session *s, unsigned n);
 /* Sends the batch now. */
 void worker_flush(struct worker *w);
 /* Wakes the control thread (a session to look at). */

@@ -737,6 +737,19 @@ static void test_obfuscation_file(void **state)
 	server_config_free(&c);
 	config_diag_free(&d);
 
+	/* handshake chaff: default 8, at most 32 */
+	new_case();
+	put("server.toml", "[obfuscation]\nenabled = true\nstealth_mode = \"maximum\"\n", 0644);
+	assert_int_equal(server_config_load(at("server.toml"), &c, &d), 0);
+	assert_int_equal(c.handshake_chaff, 8);
+	server_config_free(&c);
+	config_diag_free(&d);
+	new_case();
+	put("server.toml", "[obfuscation]\nhandshake_chaff = 33\n", 0644);
+	assert_int_equal(server_config_load(at("server.toml"), &c, &d), -EINVAL);
+	assert_true(mentions(&d, "server.toml:2: key 'obfuscation.handshake_chaff'"));
+	config_diag_free(&d);
+
 	/* a key in both files */
 	new_case();
 	put("server.toml", "[obfuscation]\n\nenabled = false\n", 0644);
@@ -1294,6 +1307,17 @@ static void test_client_stealth(void **state)
 		 "%s[obfuscation]\ncover_traffic_rate = 1000\nstealth_mode = \"maximum\"\n", base);
 	assert_int_equal(load_client(text, &c, &d), 0);
 	assert_int_equal(c.cover_traffic_rate, 1000);
+	assert_int_equal(c.handshake_chaff, 8); /* the default */
+	config_diag_free(&d);
+	/* handshake chaff: a budget of 0..32 packets per young inner flow */
+	snprintf(text, sizeof(text),
+		 "%s[obfuscation]\nstealth_mode = \"maximum\"\nhandshake_chaff = 0\n", base);
+	assert_int_equal(load_client(text, &c, &d), 0);
+	assert_int_equal(c.handshake_chaff, 0);
+	config_diag_free(&d);
+	snprintf(text, sizeof(text), "%s[obfuscation]\nhandshake_chaff = 33\n", base);
+	assert_int_equal(load_client(text, &c, &d), -EINVAL);
+	assert_true(mentions(&d, "handshake_chaff"));
 	config_diag_free(&d);
 	snprintf(text, sizeof(text), "%s[obfuscation]\nstealth_mode = \"hidden\"\n", base);
 	assert_int_equal(load_client(text, &c, &d), -EINVAL);
