@@ -20,7 +20,8 @@
  * ~3,000 positions of a flow's two directions a false flag has odds of a
  * few in a million; the bound tightens as n grows. Uniform bytes give
  * E[H] = 8 - 255 / (2 n ln 2) (7.982 at n = 10,000). "constant" is a
- * position with one value. What it misses: a byte whose distribution is
+ * position with one value. Positions past the 2048th byte are not
+ * analysed. What it misses: a byte whose distribution is
  * off by less than that (G noncentrality ~ n * 256 * sum (p - 1/256)^2
  * under about 200), and structure across positions or packets (a counter
  * spread over bytes, correlations): it looks at one byte at a time.
@@ -47,9 +48,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#define STATS_MIN_SAMPLES    2560
-#define STATS_G_QUANTILE     415.2 /* chi-square(255) at z = 6, Wilson-Hilferty */
-#define STATS_MAX_LEN	     65536
+#define STATS_MIN_SAMPLES 2560
+#define STATS_G_QUANTILE  415.2 /* chi-square(255) at z = 6, Wilson-Hilferty */
+/* Payload sizes are counted one by one up to this; longer ones (GSO
+ * super-packets, jumbo frames) share its slot, printed as "2048+". */
+#define STATS_MAX_LEN	     2048
 #define STATS_MAX_FLAG_LINES 40
 
 static const size_t forbidden_sizes[] = {64, 80, 92, 112, 148};
@@ -60,7 +63,7 @@ struct dir_stats {
 	size_t positions;	 /* rows allocated in counts */
 	uint32_t (*counts)[256]; /* counts[pos][value] */
 	uint32_t *reach;	 /* payloads long enough to have pos */
-	uint32_t *sizes;	 /* STATS_MAX_LEN + 1 entries, allocated on first use */
+	uint32_t *sizes;	 /* STATS_MAX_LEN + 1 slots, allocated on first use */
 	uint32_t tos_seen[256 / 32];
 	uint32_t ttl_seen[256 / 32];
 	uint8_t df_seen; /* bit 0: DF clear seen, bit 1: DF set seen */
@@ -130,6 +133,8 @@ static int sample(struct dir_stats *d, const struct capture_pkt *pkt)
 	if (!d->sizes && !(d->sizes = calloc(STATS_MAX_LEN + 1, sizeof(*d->sizes))))
 		return -1;
 	d->sizes[len > STATS_MAX_LEN ? STATS_MAX_LEN : len]++;
+	if (len > STATS_MAX_LEN)
+		len = STATS_MAX_LEN; /* positions beyond are not analysed */
 	if (grow(d, len) != 0)
 		return -1;
 	for (size_t i = 0; i < len; i++) {
@@ -253,7 +258,7 @@ static void print_top_sizes(const struct dir_stats *d)
 		if (!bc)
 			break;
 		shown[k] = best;
-		printf("%s%zu:%u", k ? "," : "", best, bc);
+		printf("%s%zu%s:%u", k ? "," : "", best, best == STATS_MAX_LEN ? "+" : "", bc);
 	}
 	if (k == 0)
 		printf("-");
