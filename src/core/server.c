@@ -1003,6 +1003,16 @@ int server_send_cover(struct server *srv, struct session *s)
 	r = session_seal_cover(s, buf, sizeof(buf), loop_now_ns(), &to, &src, &out_len);
 	if (r != TRANSPORT_OK && r != TRANSPORT_OK_REKEY)
 		return -EKEYEXPIRED;
+	if (stream_is(&to)) { /* a WebSocket path, as in server_send_plain */
+		ret = srv->shared.streams
+			  ? stream_send(srv->shared.streams, stream_id_of(&to), buf, out_len)
+			  : -EPIPE;
+		if (ret >= 0) {
+			srv->cover_sent++;
+			ret = 0;
+		}
+		return ret;
+	}
 	ret = udp_send_from(srv->workers[0].udp_fd, buf, out_len, &to, &src, &src_refused);
 	if (src_refused) {
 		srv->src_refused++;

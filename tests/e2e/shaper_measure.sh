@@ -23,7 +23,8 @@
 # connection at each end); every window yields an episode; without chaff
 # the commonest 4-burst signature covers at least N/4 episodes, with
 # chaff that same signature fewer, and at most N/8 (udp) or N/4 (tls). The Xue fractions are reported,
-# not asserted (docs/obfuscation.md records them). LL_SHAPER_N=16 fetches
+# not asserted (docs/obfuscation.md records them). Last, cover traffic
+# over the TLS transport: both ends send it on an idle tunnel. LL_SHAPER_N=16 fetches
 # per run by default; about 35 s in all.
 LL_NAME=shaper_measure
 source "$(dirname "$0")/lib.sh" "$@"
@@ -210,6 +211,36 @@ tunnel udp 0
 tunnel udp $CHAFF
 tunnel tls 0
 tunnel tls $CHAFF
+
+# Cover traffic (§12.6) over the TLS transport, both ways: the server's
+# cover packets take the session's WebSocket path like its other packets.
+say "tunnel: transport tls, maximum, cover_traffic_rate 20000 both ends, 2 s idle"
+SRV_EXTRA='[obfuscation]
+enabled = true
+stealth_mode = "maximum"
+cover_traffic_rate = 20000'
+write_server_config
+write_client_config alice 198.51.100.1:$PORT '["203.0.113.0/24"]' 'transport = "tls"
+sni = "site.test"
+path = "/chat"
+[obfuscation]
+stealth_mode = "maximum"
+cover_traffic_rate = 20000'
+start_server
+start_client alice cli
+ping_ok cli 203.0.113.2 3
+sleep 2
+server_stats
+[[ $LL_STATS =~ cover\ ([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -ge 4 ] ||
+	fail "the server sent no cover traffic on the idle TLS path: $LL_STATS"
+stats=$(client_stats alice)
+echo "$stats"
+[[ $stats =~ cover\ ([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -ge 4 ] ||
+	fail "the client sent no cover traffic on the idle TLS path: $stats"
+[[ $stats =~ transport\ tls ]] || fail "the client is not on its TLS transport: $stats"
+ping_ok cli 203.0.113.2 3
+stop_clean client-alice
+stop_clean server
 
 say "results ($N inner connections each; xue_episodes)"
 declare -A SHARE=()
