@@ -164,8 +164,8 @@ static const struct config_option server_options[] = {
      .warn = "not yet enforced: per-user rate limits arrive with the users issue"},
     {"limits", "max_streams_per_connection", CONFIG_UINT, 0, SRV(max_streams_per_connection),
      .min = 1, .max = 1024, .def = "1",
-     .warn = "not yet supported: a session uses one path at a time (several arrive with the "
-	     "obfuscation issue)"},
+     .warn = "not yet supported: a session uses one path at a time, moving between UDP and "
+	     "TLS; paths at once and their limit arrive with the users issue"},
     {"limits", "connection_timeout", CONFIG_UINT, 0, SRV(connection_timeout_s), .min = 10,
      .max = 86400, .def = "300"},
     {"limits", "keepalive", CONFIG_UINT, 0, SRV(keepalive_s), .min = 0, .max = 3600, .def = "25"},

@@ -201,7 +201,8 @@ static void test_reference(void **state)
 	    "server.toml:42: key 'limits.rate_limit_per_user': warning: not yet enforced: per-user "
 	    "rate limits arrive with the users issue",
 	    "server.toml:43: key 'limits.max_streams_per_connection': warning: not yet supported: a "
-	    "session uses one path at a time (several arrive with the obfuscation issue)",
+	    "session uses one path at a time, moving between UDP and TLS; paths at once and their "
+	    "limit arrive with the users issue",
 	    "users.toml: warning: not found: no client can connect until users are added",
 	};
 	for (size_t i = 0; i < ARRAY_LEN(want); i++)
