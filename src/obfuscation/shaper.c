@@ -92,8 +92,8 @@ static void refill(struct shaper *s, uint64_t now_ns)
 		if (s->credit > CREDIT_MAX)
 			s->credit = CREDIT_MAX;
 	}
-	if (now_ns > s->last_ns || !s->last_ns)
-		s->last_ns = now_ns;
+	if (now_ns > s->last_ns)
+		s->last_ns = now_ns; /* a clock that steps back earns nothing */
 }
 
 /* May a flow that starts with this packet take slot f? A free slot, or an

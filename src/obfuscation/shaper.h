@@ -19,11 +19,14 @@
  * Bounded: at most `per_flow` chaff packets per young flow (the budget
  * the caller configures, 0 = off) and SHAPER_RATE per second per session
  * end (credit capped at one second's worth: no burst after a quiet spell),
- * whatever the traffic. The young-flow table has SHAPER_FLOWS entries:
- * a flow that finds its slot taken by a live young flow takes it over only
- * when the occupant is older than SHAPER_FLOW_TTL_NS; anything else evicts
- * freely. Nothing is queued or held: the shaper only counts, so the data
- * path sends real packets as they come and never reorders a flow.
+ * whatever the traffic. The young-flow table has SHAPER_FLOWS entries,
+ * one slot per flow (by a keyed hash). A starting flow takes its slot if
+ * it is free or its occupant became young SHAPER_FLOW_TTL_NS ago or more;
+ * a TCP SYN also takes it from an occupant that is no longer young (a UDP
+ * packet does not: a long-lived UDP flow that lost its slot must not
+ * become young again and again). Otherwise the new flow gets no chaff.
+ * Nothing is queued or held: the shaper only counts, so the data path
+ * sends real packets as they come and never reorders a flow.
  *
  * Pure: time (monotonic ns) and randomness are passed in; inner packets
  * are untrusted bytes (the peer or the host wrote them) and are only read

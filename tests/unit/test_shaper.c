@@ -201,6 +201,17 @@ static void test_rate_budget(void **state)
 				       now, &rng);
 	assert_int_equal(total, SHAPER_RATE);
 	assert_true(s.refused > 0);
+	/* a clock that steps back earns nothing, nor does coming back to it */
+	memset(s.flow, 0, sizeof(s.flow));
+	for (unsigned i = 0; i < 100; i++)
+		assert_int_equal(shaper_packet(&s, p, tcp(p, true, (uint16_t)(3000 + i), SYN),
+					       SHAPER_OUT, now - 4 * S_NS, &rng),
+				 0);
+	memset(s.flow, 0, sizeof(s.flow));
+	for (unsigned i = 0; i < 100; i++)
+		assert_int_equal(shaper_packet(&s, p, tcp(p, true, (uint16_t)(3200 + i), SYN),
+					       SHAPER_OUT, now, &rng),
+				 0);
 	/* then, once the flood's SYNs no longer hold their slots, 10 ms apart
 	 * for 4 s, 4 short connections each time (each ends its youth, so its
 	 * slot is free for the next SYN) */
