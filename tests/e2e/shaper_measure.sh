@@ -23,13 +23,14 @@
 # connection at each end); every window yields an episode; without chaff
 # the commonest 4-burst signature covers at least N/4 episodes, with
 # chaff that same signature fewer, and at most N/8 (udp) or N/4 (tls). The Xue fractions are reported,
-# not asserted (docs/obfuscation.md records them). Last, cover traffic
+# not asserted (docs/obfuscation.md records them). With chaff on, new UDP
+# flows through the tunnel keep their order both ways. Last, cover traffic
 # over the TLS transport: both ends send it on an idle tunnel. LL_SHAPER_N=16 fetches
 # per run by default; about 35 s in all.
 LL_NAME=shaper_measure
 source "$(dirname "$0")/lib.sh" "$@"
 
-for t in nginx curl openssl tcpdump; do
+for t in nginx curl openssl tcpdump python3; do
 	command -v "$t" >/dev/null || fail "$t is needed (scripts/install-deps.sh)"
 done
 EPISODES=$(find_binary xue_episodes)
@@ -109,6 +110,59 @@ fetch() {
 		echo "$t0 $t1" >>"$LL_TMP/$name.win"
 		sleep 0.3
 	done
+}
+
+# in_order: 8 new UDP flows from cli to an echo server on inet, 16
+# numbered datagrams each, sent back to back (every flow starts young, so
+# chaff is queued among them at both ends, on both paths); each flow must
+# arrive complete and in order at inet, and its echoes back at cli:
+# chaff goes behind real packets, never ahead, and nothing is held.
+in_order() {
+	local out
+	pretty cli "udp: 8 flows x 16 numbered datagrams -> 203.0.113.2:5100-5107 and echoed back, order checked both ends"
+	ip netns exec "${LL_PREFIX}inet" python3 - >"$LL_TMP/order.out" 2>&1 <<-'EOF' &
+		import select, socket
+		socks = []
+		for port in range(5100, 5108):
+		    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+		    s.bind(("203.0.113.2", port))
+		    socks.append(s)
+		print("listening", flush=True)
+		got = {s.getsockname()[1]: [] for s in socks}
+		while True:
+		    r, _, _ = select.select(socks, [], [], 1.5)
+		    if not r:
+		        break
+		    for s in r:
+		        data, peer = s.recvfrom(64)
+		        got[s.getsockname()[1]].append(int(data))
+		        s.sendto(data, peer)
+		bad = {p: v for p, v in got.items() if v != list(range(16))}
+		print("in order" if not bad else "NOT IN ORDER at inet: %r" % bad)
+	EOF
+	local pid=$!
+	wait_until 5 grep -q listening "$LL_TMP/order.out"
+	out=$(ip netns exec "${LL_PREFIX}cli" python3 - <<-'EOF'
+		import select, socket
+		socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(8)]
+		for i in range(16):
+		    for k, s in enumerate(socks):
+		        s.sendto(b"%d" % i, ("203.0.113.2", 5100 + k))
+		got = {k: [] for k in range(8)}
+		while True:
+		    r, _, _ = select.select(socks, [], [], 1)
+		    if not r:
+		        break
+		    for s in r:
+		        got[socks.index(s)].append(int(s.recv(64)))
+		bad = {k: v for k, v in got.items() if v != list(range(16))}
+		print("in order" if not bad else "NOT IN ORDER at cli: %r" % bad)
+	EOF
+	)
+	wait "$pid" || true
+	echo "inet: $(tail -n1 "$LL_TMP/order.out"); cli (echoes): $out"
+	grep -qx "in order" <<<"$(tail -n1 "$LL_TMP/order.out")" && [ "$out" = "in order" ] ||
+		fail "UDP flows through the tunnel lost order or packets: inet: $(cat "$LL_TMP/order.out"); cli: $out"
 }
 
 # measure NAME PORT: xue_episodes on NAME.pcap; sets EP_* and prints
@@ -203,6 +257,12 @@ handshake_chaff = $chaff"
 	fi
 	measure "$name" $PORT
 	RESULT[$name]=$EP_SUMMARY
+	if [ "$chaff" != 0 ]; then
+		in_order
+		server_stats >/dev/null
+		[[ $LL_STATS =~ chaff\ ([0-9]+)\; ]] && [ "${BASH_REMATCH[1]}" -gt "$s_chaff" ] ||
+			fail "no chaff among the ordered UDP flows (server chaff still $s_chaff): $LL_STATS"
+	fi
 	stop_clean client-alice
 	stop_clean server
 }
@@ -265,7 +325,7 @@ done
 # The one improvement robust enough to assert: without chaff the inner
 # handshake's 4-burst pattern shows in at least a quarter of the
 # connections (the measure sees it: its positive control; measured 16/16
-# over UDP, 9-11/16 over TLS); with chaff in at most an eighth over UDP
+# over UDP, 8-13/16 over TLS); with chaff in at most an eighth over UDP
 # (each of the first packets draws 0 chaff with probability 1/3 at each
 # end: a chaffed episode keeps the pattern with a probability of about
 # 1/81; measured 0/16) and a quarter over TLS (TCP may coalesce chaff
