@@ -101,6 +101,7 @@ struct front_conn {
 	uint8_t out[MIMIC_RESPONSE_MAX];
 	size_t out_len, out_off;
 	bool out_close;
+	bool out_linger; /* close by lingering, else at once */
 };
 
 struct post {
@@ -134,6 +135,7 @@ struct front {
 	front_upgrade_fn upg_fn;
 	void *upg_ctx;
 	struct front_stats st;
+	uint64_t boundary; /* the mimic's multipart boundaries (nginx's temp number) */
 };
 
 #define STAT_INC(f, field) __atomic_add_fetch(&(f)->st.field, 1, __ATOMIC_RELAXED)
@@ -688,10 +690,17 @@ static void mimic_respond(struct front_conn *c, int status)
 	/* a head refused before its version was read gets an HTTP/1.x answer */
 	const struct http_request *req = status == 0 || c->req.version ? &c->req : NULL;
 	mimic_answer(c->out, req, c->buf + c->req_start, status, loop_unix_ns() / 1000000000u,
-		     &ans);
+		     &c->f->boundary, &ans);
 	c->out_len = ans.len;
 	c->out_off = 0;
 	c->out_close = !ans.keepalive;
+	/* nginx lingers after an answer when bytes it has read are left
+	 * unparsed (or for a too long header line); a 414 for the request
+	 * line, or an error at the last byte read, closes at once: a client
+	 * still sending gets a reset */
+	c->out_linger = status == 494 ||
+			(status != 414 && c->hp.scanned < c->len - c->req_start) ||
+			(status == 0 && !ans.keepalive);
 	c->ph = PH_MIMIC;
 	STAT_INC(f, to_mimic);
 	if (status)
@@ -735,7 +744,10 @@ static void mimic_flush_out(struct front_conn *c)
 		c->out_off += (size_t)r;
 	}
 	if (c->out_close) {
-		mimic_linger(c);
+		if (c->out_linger)
+			mimic_linger(c);
+		else
+			conn_finish(c, true, false); /* close_notify, then close */
 		return;
 	}
 	mimic_next_request(c);
@@ -942,7 +954,9 @@ static void conn_tls(struct front_conn *c)
 static void conn_head(struct front_conn *c)
 {
 	for (;;) {
-		ssize_t r = conn_fill(c, c->req_start + HTTP_HEAD_MAX + 1);
+		/* read no further than nginx's current header buffer: what is
+		 * left in the kernel when it answers decides FIN or RST */
+		ssize_t r = conn_fill(c, c->req_start + c->hp.buf_end);
 		if (r == -EAGAIN)
 			break;
 		if (r == 0 || (r < 0 && r != -ENOBUFS)) {

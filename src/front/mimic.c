@@ -50,7 +50,9 @@ static const struct mimic_status mimic_statuses[] = {
     {400, "400 Bad Request", "400 Bad Request", NULL},
     {404, "404 Not Found", "404 Not Found", NULL},
     {405, "405 Not Allowed", "405 Not Allowed", NULL},
+    {412, "412 Precondition Failed", "412 Precondition Failed", NULL},
     {414, "414 Request-URI Too Large", "414 Request-URI Too Large", NULL},
+    {416, "416 Requested Range Not Satisfiable", "416 Requested Range Not Satisfiable", NULL},
     {494, "400 Bad Request", "400 Request Header Or Cookie Too Large",
      "Request Header Or Cookie Too Large"},
     {MIMIC_PLAIN_ON_TLS, "400 Bad Request", "400 The plain HTTP request was sent to HTTPS port",
@@ -287,50 +289,334 @@ static size_t mimic_gzip(const void *in, size_t n, uint8_t *out, size_t cap)
 	return r == Z_STREAM_END ? len : 0;
 }
 
+int64_t mimic_parse_http_time(const uint8_t *v, size_t len)
+{
+	static const unsigned mday[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	enum { RFC822 = 1, RFC850, ISOC } fmt = 0;
+	/* a NUL-padded copy: nginx reads its NUL-terminated value past the
+	 * checked lengths in places, and so may this */
+	uint8_t b[64] = {0};
+	if (len >= sizeof(b) - 8)
+		len = sizeof(b) - 8;
+	memcpy(b, v, len);
+	const uint8_t *p = b, *end = b + len;
+	for (; p < end; p++) {
+		if (*p == ',')
+			break;
+		if (*p == ' ') {
+			fmt = ISOC;
+			break;
+		}
+	}
+	for (p++; p < end && *p == ' '; p++)
+		;
+	if (end - p < 18)
+		return -1;
+#define D(c) ((c) >= '0' && (c) <= '9')
+	unsigned day = 0, year = 0, hour, min, sec;
+	int month;
+	if (fmt != ISOC) {
+		if (!D(p[0]) || !D(p[1]))
+			return -1;
+		day = (unsigned)(p[0] - '0') * 10 + (unsigned)(p[1] - '0');
+		p += 2;
+		if (*p == ' ') {
+			if (end - p < 18)
+				return -1;
+			fmt = RFC822;
+		} else if (*p == '-') {
+			fmt = RFC850;
+		} else {
+			return -1;
+		}
+		p++;
+	}
+	switch (*p) {
+	case 'J':
+		month = p[1] == 'a' ? 0 : p[2] == 'n' ? 5 : 6;
+		break;
+	case 'F':
+		month = 1;
+		break;
+	case 'M':
+		month = p[2] == 'r' ? 2 : 4;
+		break;
+	case 'A':
+		month = p[1] == 'p' ? 3 : 7;
+		break;
+	case 'S':
+		month = 8;
+		break;
+	case 'O':
+		month = 9;
+		break;
+	case 'N':
+		month = 10;
+		break;
+	case 'D':
+		month = 11;
+		break;
+	default:
+		return -1;
+	}
+	p += 3;
+	if ((fmt == RFC822 && *p != ' ') || (fmt == RFC850 && *p != '-'))
+		return -1;
+	p++;
+	if (fmt == RFC822) {
+		if (!D(p[0]) || !D(p[1]) || !D(p[2]) || !D(p[3]))
+			return -1;
+		year = (unsigned)(p[0] - '0') * 1000 + (unsigned)(p[1] - '0') * 100 +
+		       (unsigned)(p[2] - '0') * 10 + (unsigned)(p[3] - '0');
+		p += 4;
+	} else if (fmt == RFC850) {
+		if (!D(p[0]) || !D(p[1]))
+			return -1;
+		year = (unsigned)(p[0] - '0') * 10 + (unsigned)(p[1] - '0');
+		year += year < 70 ? 2000 : 1900;
+		p += 2;
+	}
+	if (fmt == ISOC) {
+		if (*p == ' ')
+			p++;
+		if (!D(*p))
+			return -1;
+		day = (unsigned)(*p++ - '0');
+		if (*p != ' ') {
+			if (!D(*p))
+				return -1;
+			day = day * 10 + (unsigned)(*p++ - '0');
+		}
+		if (end - p < 14)
+			return -1;
+	}
+	if (*p++ != ' ' || !D(p[0]) || !D(p[1]))
+		return -1;
+	hour = (unsigned)(p[0] - '0') * 10 + (unsigned)(p[1] - '0');
+	p += 2;
+	if (*p++ != ':' || !D(p[0]) || !D(p[1]))
+		return -1;
+	min = (unsigned)(p[0] - '0') * 10 + (unsigned)(p[1] - '0');
+	p += 2;
+	if (*p++ != ':' || !D(p[0]) || !D(p[1]))
+		return -1;
+	sec = (unsigned)(p[0] - '0') * 10 + (unsigned)(p[1] - '0');
+	if (fmt == ISOC) {
+		p += 2;
+		if (*p++ != ' ' || !D(p[0]) || !D(p[1]) || !D(p[2]) || !D(p[3]))
+			return -1;
+		year = (unsigned)(p[0] - '0') * 1000 + (unsigned)(p[1] - '0') * 100 +
+		       (unsigned)(p[2] - '0') * 10 + (unsigned)(p[3] - '0');
+	}
+#undef D
+	if (hour > 23 || min > 59 || sec > 59)
+		return -1;
+	if (day == 29 && month == 1) {
+		if ((year & 3) || (year % 100 == 0 && year % 400 != 0))
+			return -1;
+	} else if (day > mday[month]) {
+		return -1;
+	}
+	/* Gauss' formula from March 1, 1 BC, as nginx */
+	if (--month <= 0) {
+		month += 12;
+		year -= 1;
+	}
+	uint64_t days = 365ull * year + year / 4 - year / 100 + year / 400 +
+			(uint64_t)(367 * month / 12) - 30 + day - 1;
+	return (int64_t)((days - 719527 + 31 + 28) * 86400 + hour * 3600 + min * 60 + sec);
+}
+
+static bool mimic_header(const struct http_request *req, const uint8_t *head, const char *name,
+			 struct http_span *v)
+{
+	return http_find_header(req, head, name, v) == 0;
+}
+
+static const char mimic_etag[] = "\"648b2d9c-267\""; /* MIMIC_INDEX_MTIME - index length */
+
+/* nginx's ngx_http_test_if_match: "*", or a list holding the ETag (weak
+ * comparison for If-None-Match). */
+static bool mimic_etag_match(const uint8_t *v, size_t len, bool weak)
+{
+	if (len == 1 && v[0] == '*')
+		return true;
+	const uint8_t *start = v, *end = v + len;
+	size_t el = sizeof(mimic_etag) - 1;
+	while (start < end) {
+		if (weak && end - start > 2 && start[0] == 'W' && start[1] == '/')
+			start += 2;
+		if (el > (size_t)(end - start))
+			return false;
+		if (memcmp(start, mimic_etag, el) == 0) {
+			start += el;
+			while (start < end && (*start == ' ' || *start == '\t'))
+				start++;
+			if (start == end || *start == ',')
+				return true;
+		}
+		while (start < end && *start != ',')
+			start++;
+		while (start < end && (*start == ' ' || *start == '\t' || *start == ','))
+			start++;
+	}
+	return false;
+}
+
+/* nginx's not_modified filter on a 200: 412, 304 or 0 (serve). */
+static int mimic_conditional(const struct http_request *req, const uint8_t *head)
+{
+	struct http_span v;
+	if (mimic_header(req, head, "if-unmodified-since", &v) &&
+	    !(mimic_parse_http_time(head + v.off, v.len) >= MIMIC_INDEX_MTIME))
+		return 412;
+	if (mimic_header(req, head, "if-match", &v) &&
+	    !mimic_etag_match(head + v.off, v.len, false))
+		return 412;
+	struct http_span ims, inm;
+	bool has_ims = mimic_header(req, head, "if-modified-since", &ims);
+	bool has_inm = mimic_header(req, head, "if-none-match", &inm);
+	if (!has_ims && !has_inm)
+		return 0;
+	if (has_ims && mimic_parse_http_time(head + ims.off, ims.len) != MIMIC_INDEX_MTIME)
+		return 0; /* if_modified_since exact */
+	if (has_inm && !mimic_etag_match(head + inm.off, inm.len, true))
+		return 0;
+	return 304;
+}
+
+#define MIMIC_RANGES_MAX 256
+
+struct mimic_range {
+	size_t start, end; /* [start, end) */
+};
+
+/* nginx's ngx_http_range_parse over a body of n bytes: the ranges (> 0),
+ * 0 to serve the whole body (declined), -1 for 416. */
+static int mimic_ranges(const uint8_t *v, size_t len, size_t n, struct mimic_range *r)
+{
+	char b[8200];
+	if (len - 6 >= sizeof(b))
+		return 0; /* more ranges than this mimic answers: served whole */
+	memcpy(b, v + 6, len - 6);
+	b[len - 6] = '\0';
+	const char *p = b;
+	int count = 0;
+	uint64_t size = 0;
+	const uint64_t cutoff = INT64_MAX / 10, cutlim = INT64_MAX % 10;
+	for (;;) {
+		uint64_t start = 0, end = 0;
+		bool suffix = false;
+		while (*p == ' ')
+			p++;
+		if (*p != '-') {
+			if (*p < '0' || *p > '9')
+				return -1;
+			while (*p >= '0' && *p <= '9') {
+				if (start >= cutoff &&
+				    (start > cutoff || (uint64_t)(*p - '0') > cutlim))
+					return -1;
+				start = start * 10 + (uint64_t)(*p++ - '0');
+			}
+			while (*p == ' ')
+				p++;
+			if (*p++ != '-')
+				return -1;
+			while (*p == ' ')
+				p++;
+			if (*p == ',' || *p == '\0') {
+				end = n;
+				goto found;
+			}
+		} else {
+			suffix = true;
+			p++;
+		}
+		if (*p < '0' || *p > '9')
+			return -1;
+		while (*p >= '0' && *p <= '9') {
+			if (end >= cutoff && (end > cutoff || (uint64_t)(*p - '0') > cutlim))
+				return -1;
+			end = end * 10 + (uint64_t)(*p++ - '0');
+		}
+		while (*p == ' ')
+			p++;
+		if (*p != ',' && *p != '\0')
+			return -1;
+		if (suffix) {
+			start = end < n ? n - end : 0;
+			end = n - 1;
+		}
+		end = end >= n ? n : end + 1;
+	found:
+		if (start < end) {
+			if (count == MIMIC_RANGES_MAX)
+				return 0;
+			r[count++] = (struct mimic_range){(size_t)start, (size_t)end};
+			size += end - start;
+		} else if (start == 0) {
+			return 0;
+		}
+		if (*p++ != ',')
+			break;
+	}
+	if (count == 0)
+		return -1;
+	return size > n ? 0 : count;
+}
+
 struct mimic_reply {
 	const char *line; /* status line text */
-	bool index;	  /* the index page: Last-Modified, ETag, Accept-Ranges */
+	int code;
+	bool index; /* the index page: Last-Modified, ETag */
 	bool gzip;
 	bool head_only;
 	bool keepalive;
 	const void *body;
 	size_t body_len;
+	const char *ctype;  /* Content-Type, "text/html" unless multipart */
+	char crange[64];    /* Content-Range header value, or "" */
+	char ctype_buf[80]; /* a multipart Content-Type */
+	char err_body[512]; /* the 416 page */
+	bool accept_ranges; /* "Accept-Ranges: bytes" (range filter passed) */
 };
 
-/* Headers in nginx's order (ngx_http_header_filter, then the gzip and
- * chunked filters' changes), then the body as nginx sends it. */
+#define H(...) (n += snprintf(h + n, sizeof(h) - (size_t)n, __VA_ARGS__))
+
+/* Headers in nginx's order (ngx_http_header_filter's fixed ones, then the
+ * list in the order the filters pushed: ETag, Accept-Ranges or
+ * Content-Range, Content-Encoding), then the body as nginx sends it. */
 static size_t mimic_emit(uint8_t *out, const struct mimic_reply *r, const char *date)
 {
 	char h[768];
 	uint8_t gz[1024];
 	size_t gzlen = 0;
-	int n = snprintf(
-	    h, sizeof(h),
-	    "HTTP/1.1 %s\r\nServer: nginx/1.22.1\r\nDate: %s\r\nContent-Type: text/html\r\n",
-	    r->line, date);
+	int n = 0;
+	H("HTTP/1.1 %s\r\nServer: nginx/1.22.1\r\nDate: %s\r\n", r->line, date);
 	bool gzip = r->gzip && (gzlen = mimic_gzip(r->body, r->body_len, gz, sizeof(gz))) > 0;
-	if (!gzip)
-		n += snprintf(h + n, sizeof(h) - (size_t)n, "Content-Length: %zu\r\n", r->body_len);
+	if (r->code != 304)
+		H("Content-Type: %s\r\n", r->ctype ? r->ctype : "text/html");
+	if (!gzip && r->code != 304)
+		H("Content-Length: %zu\r\n", r->body_len);
 	if (r->index) {
 		char lm[32];
 		mimic_http_date(lm, MIMIC_INDEX_MTIME);
-		n += snprintf(h + n, sizeof(h) - (size_t)n, "Last-Modified: %s\r\n", lm);
+		H("Last-Modified: %s\r\n", lm);
 	}
 	if (gzip && !r->head_only)
-		n += snprintf(h + n, sizeof(h) - (size_t)n, "Transfer-Encoding: chunked\r\n");
-	n += snprintf(h + n, sizeof(h) - (size_t)n, "Connection: %s\r\n",
-		      r->keepalive ? "keep-alive" : "close");
+		H("Transfer-Encoding: chunked\r\n");
+	H("Connection: %s\r\n", r->keepalive ? "keep-alive" : "close");
 	if (r->index)
-		n += snprintf(h + n, sizeof(h) - (size_t)n, "ETag: %s\"%llx-%zx\"\r\n",
-			      gzip ? "W/" : "", (unsigned long long)MIMIC_INDEX_MTIME,
-			      mimic_index_len);
-	if (r->index && !gzip)
-		n += snprintf(h + n, sizeof(h) - (size_t)n, "Accept-Ranges: bytes\r\n");
+		H("ETag: %s%s\r\n", gzip ? "W/" : "", mimic_etag);
+	if (r->accept_ranges && !gzip)
+		H("Accept-Ranges: bytes\r\n");
+	if (r->crange[0])
+		H("Content-Range: %s\r\n", r->crange);
 	if (gzip)
-		n += snprintf(h + n, sizeof(h) - (size_t)n, "Content-Encoding: gzip\r\n");
-	n += snprintf(h + n, sizeof(h) - (size_t)n, "\r\n");
+		H("Content-Encoding: gzip\r\n");
+	H("\r\n");
 	size_t at = mimic_put(out, 0, h, n < 0 ? 0 : (size_t)n);
-	if (r->head_only)
+	if (r->head_only || r->code == 304)
 		return at;
 	if (!gzip)
 		return mimic_put(out, at, r->body, r->body_len);
@@ -340,12 +626,88 @@ static size_t mimic_emit(uint8_t *out, const struct mimic_reply *r, const char *
 	at = mimic_put(out, at, (const char *)gz, gzlen);
 	return mimic_put(out, at, "\r\n0\r\n\r\n", 7);
 }
+#undef H
+
+/* nginx's range filter on a 200 of the index (not gzipped, HTTP/1.0+):
+ * 206 with one range or a multipart body, 416, or the whole page with
+ * Accept-Ranges. mp holds the multipart body. */
+static void mimic_apply_range(const struct http_request *req, const uint8_t *head,
+			      struct mimic_reply *r, uint8_t *mp, size_t mpcap, uint64_t *boundary)
+{
+	struct http_span v, ir;
+	r->accept_ranges = true;
+	if (!mimic_header(req, head, "range", &v) || v.len < 7 ||
+	    strncasecmp((const char *)head + v.off, "bytes=", 6) != 0)
+		return;
+	if (mimic_header(req, head, "if-range", &ir)) {
+		const uint8_t *x = head + ir.off;
+		if (ir.len >= 2 && x[ir.len - 1] == '"') {
+			if (ir.len != sizeof(mimic_etag) - 1 || memcmp(x, mimic_etag, ir.len) != 0)
+				return;
+		} else if (mimic_parse_http_time(x, ir.len) != MIMIC_INDEX_MTIME) {
+			return;
+		}
+	}
+	struct mimic_range rg[MIMIC_RANGES_MAX];
+	int k = mimic_ranges(head + v.off, v.len, r->body_len, rg);
+	if (k == 0)
+		return;
+	r->accept_ranges = false;
+	if (k < 0) {
+		const struct mimic_status *s = mimic_find(416);
+		r->code = 416;
+		r->line = s->line;
+		r->index = false;
+		r->body = r->err_body;
+		r->body_len = mimic_body(r->err_body, sizeof(r->err_body), s);
+		snprintf(r->crange, sizeof(r->crange), "bytes */%zu", mimic_index_len);
+		return;
+	}
+	r->code = 206;
+	r->line = "206 Partial Content";
+	const uint8_t *src = r->body;
+	if (k == 1) {
+		snprintf(r->crange, sizeof(r->crange), "bytes %zu-%zu/%zu", rg[0].start,
+			 rg[0].end - 1, mimic_index_len);
+		r->body = src + rg[0].start;
+		r->body_len = rg[0].end - rg[0].start;
+		return;
+	}
+	uint64_t b = ++*boundary;
+	size_t at = 0;
+	for (int i = 0; i < k; i++) {
+		int n =
+		    snprintf((char *)mp + at, mpcap - at,
+			     "\r\n--%020llu\r\nContent-Type: text/html\r\n"
+			     "Content-Range: bytes %zu-%zu/%zu\r\n\r\n",
+			     (unsigned long long)b, rg[i].start, rg[i].end - 1, mimic_index_len);
+		if (n < 0 || at + (size_t)n + (rg[i].end - rg[i].start) + 64 > mpcap)
+			goto whole;
+		at += (size_t)n;
+		memcpy(mp + at, src + rg[i].start, rg[i].end - rg[i].start);
+		at += rg[i].end - rg[i].start;
+	}
+	at += (size_t)snprintf((char *)mp + at, mpcap - at, "\r\n--%020llu--\r\n",
+			       (unsigned long long)b);
+	snprintf(r->ctype_buf, sizeof(r->ctype_buf), "multipart/byteranges; boundary=%020llu",
+		 (unsigned long long)b);
+	r->ctype = r->ctype_buf;
+	r->body = mp;
+	r->body_len = at;
+	return;
+whole:
+	/* too many parts for this mimic's buffer: the whole page instead */
+	r->code = 200;
+	r->line = "200 OK";
+	r->accept_ranges = true;
+}
 
 void mimic_answer(uint8_t *out, const struct http_request *req, const uint8_t *head, int status,
-		  uint64_t unix_s, struct mimic_answer *ans)
+		  uint64_t unix_s, uint64_t *boundary, struct mimic_answer *ans)
 {
 	char date[32];
 	char body[512];
+	uint8_t mp[MIMIC_RESPONSE_MAX - 1024]; /* a multipart body */
 	mimic_http_date(date, unix_s);
 	memset(ans, 0, sizeof(*ans));
 	bool http09 = req && (req->flags & HTTP_F_HTTP09);
@@ -354,12 +716,22 @@ void mimic_answer(uint8_t *out, const struct http_request *req, const uint8_t *h
 		code = mimic_route(req, head);
 		ans->keepalive =
 		    (req->flags & HTTP_F_KEEPALIVE) && !http09 && !(req->flags & HTTP_F_CHUNKED);
+		if (code == 200 && !http09) {
+			int c = mimic_conditional(req, head);
+			code = c ? c : code;
+		}
+
 	}
 	ans->lingering = !ans->keepalive;
-	struct mimic_reply r = {.head_only = req && req->method == HTTP_M_HEAD,
+	struct mimic_reply r = {.code = code,
+				.head_only = req && req->method == HTTP_M_HEAD,
 				.keepalive = ans->keepalive};
-	if (code == 200) {
-		r.line = "200 OK";
+	/* measured: a 412 says keep-alive, and nginx closes all the same (a
+	 * 416 keeps the connection) */
+	if (code == 412)
+		ans->keepalive = false;
+	if (code == 200 || code == 304) {
+		r.line = code == 200 ? "200 OK" : "304 Not Modified";
 		r.index = true;
 		r.body = mimic_index_html;
 		r.body_len = mimic_index_len;
@@ -374,5 +746,7 @@ void mimic_answer(uint8_t *out, const struct http_request *req, const uint8_t *h
 		return;
 	}
 	r.gzip = (code == 200 || code == 404) && mimic_gzip_ok(req, head);
+	if (code == 200 && !r.gzip)
+		mimic_apply_range(req, head, &r, mp, sizeof(mp), boundary);
 	ans->len = mimic_emit(out, &r, date);
 }

@@ -15,8 +15,10 @@
 /* A status the parser does not produce: plain HTTP on the TLS port. */
 #define MIMIC_PLAIN_ON_TLS 497
 /* Modification time served for the index page (Last-Modified, ETag). */
-#define MIMIC_INDEX_MTIME  1686842780 /* Thu, 15 Jun 2023 15:26:20 GMT */
-#define MIMIC_RESPONSE_MAX 2048u
+#define MIMIC_INDEX_MTIME 1686842780 /* Thu, 15 Jun 2023 15:26:20 GMT */
+/* An answer's bytes at most: a multipart range answer of many small
+ * ranges is the largest; one that would not fit is served whole (200). */
+#define MIMIC_RESPONSE_MAX 16384u
 
 extern const char mimic_index_html[];
 extern const size_t mimic_index_len;
@@ -30,9 +32,15 @@ struct mimic_answer {
 /* Answer to a request head. status 0: req is a complete head to serve;
  * otherwise the status the parser (or the front) decided: 400, 414, 494,
  * 501, 505, 405, MIMIC_PLAIN_ON_TLS. req/head may be NULL for statuses
- * decided before a head. out holds MIMIC_RESPONSE_MAX bytes. */
+ * decided before a head. out holds MIMIC_RESPONSE_MAX bytes. *boundary is
+ * nginx's counter of multipart boundaries (start at 0, keep it per
+ * process): a multipart range answer takes the next number. */
 void mimic_answer(uint8_t *out, const struct http_request *req, const uint8_t *head, int status,
-		  uint64_t unix_s, struct mimic_answer *ans);
+		  uint64_t unix_s, uint64_t *boundary, struct mimic_answer *ans);
+
+/* nginx's ngx_parse_http_time: RFC 1123, RFC 850 and asctime dates, -1 if
+ * none (weekday and zone are not checked, as nginx does not). */
+int64_t mimic_parse_http_time(const uint8_t *v, size_t len);
 
 /* "Thu, 03 Dec 2026 15:20:21 GMT" (29 bytes + NUL; out holds 32). */
 void mimic_http_date(char *out, uint64_t unix_s);

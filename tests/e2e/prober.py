@@ -188,7 +188,10 @@ def battery(only):
         probes.append(("plain_get", "raw", b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", {}))
         probes.append(("plain_half", "raw", b"GET / HTTP/1.1\r\nHo", {}))
         probes.append(("plain_garbage_line", "raw", b"\x00\x01\x02 / HTTP/1.1\r\n\r\n", {}))
-        probes.append(("plain_huge_line", "raw", b"GET /" + b"a" * 10000 + b" HTTP/1.1\r\n\r\n", {}))
+        # exactly nginx's 8k buffer: with more behind it, whether nginx's
+        # close is a FIN or a RST depends on whether the rest had arrived
+        # when it closed (nginx against itself differs from run to run)
+        probes.append(("plain_huge_line", "raw", b"GET /" + b"a" * (8192 - 5), {}))
         hello = client_hello()
         probes.append(("hello_sni", "raw", hello, {}))
         probes.append(("hello_nosni", "raw", client_hello(sni=None), {}))
@@ -199,6 +202,7 @@ def battery(only):
         probes.append(("hello_then_fin", "raw", hello, {"fin_after": True}))
     if only in ("tls", "all"):
         H = b"Host: example.com\r\n"
+        CL = b"Connection: close\r\n\r\n"
         t = [
             ("tls_silence", b""),
             ("tls_get", b"GET / HTTP/1.1\r\n" + H + b"Connection: close\r\n\r\n"),
@@ -226,6 +230,27 @@ def battery(only):
             ("tls_pipelined", b"GET / HTTP/1.1\r\n" + H + b"\r\nGET /x HTTP/1.1\r\n" + H +
              b"Connection: close\r\n\r\n"),
             ("tls_keepalive_then_half", b"GET / HTTP/1.1\r\n" + H + b"\r\nGET / HT"),
+            # a browser's revalidation, a download manager's ranges
+            ("tls_inm", b"GET / HTTP/1.1\r\n" + H + b'If-None-Match: "x", W/"648b2d9c-267"\r\n' + CL),
+            ("tls_inm_other", b"GET / HTTP/1.1\r\n" + H + b'If-None-Match: "x"\r\n' + CL),
+            ("tls_ims", b"GET / HTTP/1.1\r\n" + H +
+             b"If-Modified-Since: Thu, 15 Jun 2023 15:26:20 GMT\r\n" + CL),
+            ("tls_ims_850", b"HEAD / HTTP/1.1\r\n" + H +
+             b"If-Modified-Since: Thursday, 15-Jun-23 15:26:20 GMT\r\n" + CL),
+            ("tls_ims_later", b"GET / HTTP/1.1\r\n" + H +
+             b"If-Modified-Since: Thu, 15 Jun 2023 15:26:21 GMT\r\n" + CL),
+            ("tls_ius_old", b"GET / HTTP/1.1\r\n" + H +
+             b"If-Unmodified-Since: Tue Jun 14 15:26:20 2022\r\n\r\n"),
+            ("tls_if_match", b"GET / HTTP/1.1\r\n" + H + b'If-Match: "x"\r\n' + CL),
+            ("tls_range", b"GET / HTTP/1.1\r\n" + H + b"Range: bytes=0-9\r\n" + CL),
+            ("tls_range_suffix", b"GET / HTTP/1.1\r\n" + H + b"Range: bytes=-5\r\n" + CL),
+            ("tls_range_multi", b"GET / HTTP/1.1\r\n" + H + b"Range: bytes=0-1, 5-6,600-\r\n" + CL),
+            ("tls_range_416", b"GET / HTTP/1.1\r\n" + H + b"Range: bytes=700-800\r\n\r\n"),
+            ("tls_range_bad", b"GET / HTTP/1.1\r\n" + H + b"Range: bytes=x\r\n" + CL),
+            ("tls_range_if_range", b"GET / HTTP/1.1\r\n" + H + b"Range: bytes=1-2\r\n"
+             b"If-Range: Thu, 15 Jun 2023 15:26:20 GMT\r\n" + CL),
+            ("tls_range_overlap", b"GET / HTTP/1.1\r\n" + H + b"Range: bytes=0-400,300-614\r\n" + CL),
+            ("tls_range_head", b"HEAD / HTTP/1.1\r\n" + H + b"Range: bytes=10-19\r\n" + CL),
             ("tls_garbage", bytes(rnd.getrandbits(8) for _ in range(300))),
             # Debian's nginx.conf says "gzip on": what a browser gets
             ("tls_gzip_index", b"GET / HTTP/1.1\r\n" + H +
@@ -301,7 +326,10 @@ def norm(reply):
     if reply[:1] in (b"\x15", b"\x16") and (len(reply) < 3 or reply[1] == 3):
         return "TLS " + tls_records(reply)
     text = reply.decode("latin-1")
-    return re.sub(r"(?m)^Date: [^\r\n]*", "Date: *", text)
+    text = re.sub(r"(?m)^Date: [^\r\n]*", "Date: *", text)
+    # multipart boundaries count a server's answers: their format is
+    # compared, not which number this server is at
+    return re.sub(r"(boundary=|\r\n--)\d{20}", r"\g<1>N" * 1 + "N" * 19, text)
 
 
 def same(a, b, tol_ms):

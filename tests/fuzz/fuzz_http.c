@@ -46,7 +46,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t out[MIMIC_RESPONSE_MAX];
 	struct mimic_answer ans;
 	if (a != HTTP_NEED_MORE) {
-		mimic_answer(out, &r1, copy, a == HTTP_REJECT ? s1 : 0, 1700000000, &ans);
+		uint64_t boundary = 0;
+		mimic_answer(out, &r1, copy, a == HTTP_REJECT ? s1 : 0, 1700000000, &boundary,
+			     &ans);
 		if (ans.len > sizeof(out))
 			abort();
 	}

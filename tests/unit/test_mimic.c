@@ -18,6 +18,7 @@
 #include "front/mimic.h"
 
 static char out[MIMIC_RESPONSE_MAX + 1];
+static uint64_t boundary;
 
 static size_t answer(const char *head, int status, struct mimic_answer *ans)
 {
@@ -29,7 +30,8 @@ static size_t answer(const char *head, int status, struct mimic_answer *ans)
 	assert_true(r != HTTP_NEED_MORE);
 	if (r == HTTP_REJECT)
 		status = st;
-	mimic_answer((uint8_t *)out, &req, (const uint8_t *)head, status, 1764773421, ans);
+	mimic_answer((uint8_t *)out, &req, (const uint8_t *)head, status, 1764773421, &boundary,
+		     ans);
 	out[ans->len] = '\0';
 	return ans->len;
 }
@@ -148,6 +150,76 @@ static void test_errors_and_09(void **state)
 	assert_non_null(strstr(out, "<title>400 Request Header Or Cookie Too Large</title>"));
 }
 
+/* Conditional requests and ranges, each case measured on nginx 1.22.1. */
+static void test_conditional_and_ranges(void **state)
+{
+	(void)state;
+	struct mimic_answer a;
+	answer("GET / HTTP/1.1\r\nHost: a\r\nIf-None-Match: \"x\", W/\"648b2d9c-267\"\r\n\r\n", 0,
+	       &a);
+	assert_string_equal(out, "HTTP/1.1 304 Not Modified\r\nServer: nginx/1.22.1\r\n"
+				 "Date: Wed, 03 Dec 2025 14:50:21 GMT\r\n"
+				 "Last-Modified: Thu, 15 Jun 2023 15:26:20 GMT\r\n"
+				 "Connection: keep-alive\r\nETag: \"648b2d9c-267\"\r\n\r\n");
+	answer("GET / HTTP/1.1\r\nHost: a\r\nIf-Modified-Since: Thu Jun 15 15:26:20 2023\r\n\r\n",
+	       0, &a);
+	assert_non_null(strstr(out, "304 Not Modified"));
+	answer(
+	    "GET / HTTP/1.1\r\nHost: a\r\nIf-Modified-Since: Thu, 15 Jun 2023 15:26:21 GMT\r\n\r\n",
+	    0, &a);
+	assert_non_null(strstr(out, "200 OK"));
+	answer("GET / HTTP/1.1\r\nHost: a\r\nIf-Match: \"x\"\r\n\r\n", 0, &a);
+	assert_non_null(strstr(out, "412 Precondition Failed\r\n"));
+	assert_non_null(strstr(out, "Connection: keep-alive\r\n")); /* says so, and closes */
+	assert_false(a.keepalive);
+
+	answer("GET / HTTP/1.1\r\nHost: a\r\nRange: bytes=0-9\r\n\r\n", 0, &a);
+	assert_non_null(strstr(out, "HTTP/1.1 206 Partial Content\r\n"));
+	assert_non_null(strstr(
+	    out, "ETag: \"648b2d9c-267\"\r\nContent-Range: bytes 0-9/615\r\n\r\n<!DOCTYPE "));
+	assert_true(a.keepalive);
+	answer("GET / HTTP/1.1\r\nHost: a\r\nRange: bytes=0-1,5-6\r\n\r\n", 0, &a);
+	assert_non_null(strstr(out, "Content-Type: multipart/byteranges; "
+				    "boundary=00000000000000000001\r\nContent-Length: 198\r\n"));
+	assert_non_null(strstr(out,
+			       "\r\n\r\n\r\n--00000000000000000001\r\nContent-Type: text/html\r\n"
+			       "Content-Range: bytes 0-1/615\r\n\r\n<!\r\n--"));
+	assert_true(strcmp(out + a.len - 28, "\r\n--00000000000000000001--\r\n") == 0);
+	answer("GET / HTTP/1.1\r\nHost: a\r\nRange: bytes=700-800\r\n\r\n", 0, &a);
+	assert_non_null(strstr(out, "416 Requested Range Not Satisfiable\r\n"));
+	assert_non_null(strstr(out, "Connection: keep-alive\r\nContent-Range: bytes */615\r\n"));
+	answer("GET / HTTP/1.1\r\nHost: a\r\nRange: items=0-1\r\n\r\n", 0, &a);
+	assert_non_null(strstr(out, "Accept-Ranges: bytes\r\n"));
+	answer("GET / HTTP/1.1\r\nHost: a\r\nRange: bytes=0-9\r\nIf-Range: \"nope\"\r\n\r\n", 0,
+	       &a);
+	assert_non_null(strstr(out, "200 OK"));
+	/* ranges of the whole page in two overlapping parts: declined */
+	answer("GET / HTTP/1.1\r\nHost: a\r\nRange: bytes=0-400,300-614\r\n\r\n", 0, &a);
+	assert_non_null(strstr(out, "200 OK"));
+}
+
+static void test_http_time(void **state)
+{
+	(void)state;
+	static const char *const same[] = {
+	    "Thu, 15 Jun 2023 15:26:20 GMT", "Xyz, 15 Jun 2023 15:26:20 UTC",
+	    "Thursday, 15-Jun-23 15:26:20 GMT", "Thu Jun 15 15:26:20 2023"};
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
+		assert_int_equal(mimic_parse_http_time((const uint8_t *)same[i], strlen(same[i])),
+				 MIMIC_INDEX_MTIME);
+	static const char *const bad[] = {"",
+					  "garbage",
+					  "Thu, 31 Jun 2023 15:26:20 GMT",
+					  "Thu, 15 Jun 2023 24:00:00 GMT",
+					  "Thu, 15 Jun 2023",
+					  "Thu, 29 Feb 2023 00:00:00 GMT"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(mimic_parse_http_time((const uint8_t *)bad[i], strlen(bad[i])),
+				 -1);
+	assert_int_equal(
+	    mimic_parse_http_time((const uint8_t *)"Thu, 01 Jan 1970 00:00:00 GMT", 29), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +227,8 @@ int main(void)
 	    cmocka_unit_test(test_gzip),
 	    cmocka_unit_test(test_accept_encoding_rules),
 	    cmocka_unit_test(test_errors_and_09),
+	    cmocka_unit_test(test_conditional_and_ranges),
+	    cmocka_unit_test(test_http_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
