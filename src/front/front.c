@@ -88,6 +88,7 @@ struct front_conn {
 	bool want_write;
 	bool declined; /* the callback said no: never offer this connection again */
 	bool ka_wait;  /* mimic: idle between requests (keepalive_timeout runs) */
+	bool reparse;  /* mimic: parse what was read before reading more */
 	bool lost;     /* adopted: read past what a decline could replay */
 
 	/* relay */
@@ -698,8 +699,7 @@ static void mimic_respond(struct front_conn *c, int status)
 	 * unparsed (or for a too long header line); a 414 for the request
 	 * line, or an error at the last byte read, closes at once: a client
 	 * still sending gets a reset */
-	c->out_linger = status == 494 ||
-			(status != 414 && c->hp.scanned < c->len - c->req_start) ||
+	c->out_linger = status == 494 || (status != 414 && c->hp.scanned < c->len - c->req_start) ||
 			(status == 0 && !ans.keepalive);
 	c->ph = PH_MIMIC;
 	STAT_INC(f, to_mimic);
@@ -853,9 +853,13 @@ static void mimic_next_request(struct front_conn *c)
 	 * from the next request's first bytes (or at once if pipelined) */
 	c->ka_wait = c->len == 0;
 	conn_deadline(c, c->ka_wait ? f->cfg.keepalive_timeout_ms : f->cfg.header_timeout_ms);
-	conn_set_events(c, POLLIN);
-	if (c->len && c->body_left == 0 && head_parse(c))
-		return;
+	/* the next request is parsed on the next loop turn, not here: a
+	 * stream of pipelined requests must not become a recursion as deep
+	 * as the stream is long. Bytes already read, or waiting inside TLS
+	 * where the socket no longer signals them, are why it comes back at
+	 * once (the socket is writable). */
+	c->reparse = true;
+	conn_set_events(c, POLLIN | POLLOUT);
 }
 
 /* ---- the connection's state machine ---- */
@@ -953,6 +957,11 @@ static void conn_tls(struct front_conn *c)
 
 static void conn_head(struct front_conn *c)
 {
+	if (c->reparse) {
+		c->reparse = false;
+		if (c->len > c->req_start && c->body_left == 0 && head_parse(c))
+			return;
+	}
 	for (;;) {
 		/* read no further than nginx's current header buffer: what is
 		 * left in the kernel when it answers decides FIN or RST */
