@@ -208,6 +208,33 @@ static void test_mimic_tls(void **state)
 	front_stop(f);
 }
 
+/* IPv6: the front listens on ::1 and sees the client's v6 address. */
+static void test_ipv6(void **state)
+{
+	(void)state;
+	struct front_config fc;
+	char err[256], buf[2048];
+	front_config_defaults(&fc);
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&fc.listen_addr;
+	s6->sin6_family = AF_INET6;
+	s6->sin6_addr = in6addr_loopback;
+	fc.listen_len = sizeof(*s6);
+	fc.tls = false;
+	struct front *f = front_start(&fc, err, sizeof(err));
+	if (!f)
+		fail_msg("front on [::1]: %s (the e2e suite needs IPv6 too)", err);
+	struct sockaddr_in6 to = {.sin6_family = AF_INET6,
+				  .sin6_port = htons(front_port(f)),
+				  .sin6_addr = in6addr_loopback};
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&to, sizeof(to)), 0);
+	send_str(fd, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+	read_all(fd, buf, sizeof(buf), 1000);
+	assert_true(strncmp(buf, "HTTP/1.1 200 OK\r\n", 17) == 0);
+	close(fd);
+	front_stop(f);
+}
+
 /* ---- the upgrade callback ---- */
 
 struct upg {
@@ -881,20 +908,11 @@ static int reset_opts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_mimic_plain),
-	    T(test_mimic_tls),
-	    T(test_upgrade_adopt),
-	    T(test_upgrade_decline),
-	    T(test_slowloris_cut),
-	    T(test_huge_header_bounded),
-	    T(test_max_conns),
-	    T(test_relay_mirrors_closes),
-	    T(test_relay_declined_bytes),
-	    T(test_proxy_v2),
-	    T(test_pipelined_flood),
-	    T(test_random_streams_plain),
-	    T(test_random_streams_tls),
-	    T(test_random_streams_relay),
+	    T(test_mimic_plain),	  T(test_mimic_tls),	      T(test_ipv6),
+	    T(test_upgrade_adopt),	  T(test_upgrade_decline),    T(test_slowloris_cut),
+	    T(test_huge_header_bounded),  T(test_max_conns),	      T(test_relay_mirrors_closes),
+	    T(test_relay_declined_bytes), T(test_proxy_v2),	      T(test_pipelined_flood),
+	    T(test_random_streams_plain), T(test_random_streams_tls), T(test_random_streams_relay),
 	};
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }
