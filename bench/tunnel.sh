@@ -63,7 +63,7 @@ source "$ROOT/tests/e2e/lib.sh" "$BUILD"
 
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
 RUNS=${BENCH_RUNS:-3}
-PATHS=${BENCH_ONLY:-raw performance balanced maximum_security balanced-avx512vl-off stealth-standard stealth-maximum wireguard-go wireguard-go-upstream openvpn}
+PATHS=${BENCH_ONLY:-raw performance balanced maximum_security balanced-avx512vl-off stealth-standard stealth-maximum tls tls-stealth-maximum wireguard-go wireguard-go-upstream openvpn}
 WG_UPSTREAM=${WG_UPSTREAM:-/opt/wg-modern/wireguard-go}
 FAR=203.0.113.2 # the iperf3 server behind the server
 CLK_TCK=$(getconf CLK_TCK)
@@ -84,14 +84,29 @@ cpu_ticks() {
 	echo "$total"
 }
 
-# iperf DST ARGS...: prints "bits_per_second bytes" received.
+# iperf DST ARGS...: prints "bits_per_second bytes": the rate received
+# after the omitted first second (-O 1, TCP's ramp), and the payload bytes
+# of the whole run, that second included, since the CPU and wire counters
+# read around the run count it too.
 iperf() {
 	local dst=$1
 	shift
 	nq cli iperf3 -c "$dst" -t "$SECONDS_PER_RUN" -O 1 -J "$@" |
 		python3 -c 'import json, sys
-d = json.load(sys.stdin)["end"]["sum_received"]
-print("%.0f %d" % (d["bits_per_second"], d["bytes"]))'
+j = json.load(sys.stdin)
+rate = j["end"]["sum_received"]["bits_per_second"]
+total = sum(i["sum"]["bytes"] for i in j["intervals"])
+print("%.0f %d" % (rate, total))'
+}
+
+# wire_bytes: bytes on the client's outer link, both directions (IP
+# packets as the veth counts them: every header, padding, handshakes, ACKs
+# and keepalives included).
+wire_bytes() {
+	local rx tx
+	rx=$(nq cli cat /sys/class/net/c0/statistics/rx_bytes)
+	tx=$(nq cli cat /sys/class/net/c0/statistics/tx_bytes)
+	echo $((rx + tx))
 }
 
 median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
@@ -101,17 +116,20 @@ median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (
 measure() {
 	local name=$1 dst=$2
 	shift 2
-	local pids=("$@") dir r bps bytes t0 t1 cpu
+	local pids=("$@") dir r bps bytes t0 t1 cpu w0 w1
 	say "$name: $RUNS × ${SECONDS_PER_RUN} s per figure"
 	try_until 10 nq cli ping -c 1 -W 1 "$dst" || fail "$name: $dst does not answer"
 	for dir in up down; do
-		: >"$LL_TMP/$name.$dir" && : >"$LL_TMP/$name.$dir.cpu"
+		: >"$LL_TMP/$name.$dir" && : >"$LL_TMP/$name.$dir.cpu" && : >"$LL_TMP/$name.$dir.wire"
 		for ((r = 0; r < RUNS; r++)); do
 			local args=()
 			[ "$dir" = down ] && args=(-R)
 			[ ${#pids[@]} -gt 0 ] && t0=$(cpu_ticks "${pids[@]}")
+			w0=$(wire_bytes)
 			read -r bps bytes < <(iperf "$dst" "${args[@]}")
+			w1=$(wire_bytes)
 			echo "$bps" >>"$LL_TMP/$name.$dir"
+			awk -v w="$((w1 - w0))" -v b="$bytes" 'BEGIN {printf "%.4f\n", w / b}' >>"$LL_TMP/$name.$dir.wire"
 			if [ ${#pids[@]} -gt 0 ]; then
 				t1=$(cpu_ticks "${pids[@]}")
 				cpu=$(awk -v t="$((t1 - t0))" -v hz="$CLK_TCK" -v b="$bytes" \
@@ -122,6 +140,7 @@ measure() {
 				"$(awk -v b="$bps" 'BEGIN {print b / 1e6}')" "${cpu:--}"
 		done
 		echo "$name tcp_$dir $(median <"$LL_TMP/$name.$dir")" >>"$RESULTS"
+		echo "$name wire_$dir $(median <"$LL_TMP/$name.$dir.wire")" >>"$RESULTS"
 		[ ${#pids[@]} -gt 0 ] &&
 			echo "$name cpu_$dir $(median <"$LL_TMP/$name.$dir.cpu")" >>"$RESULTS"
 	done
@@ -148,11 +167,24 @@ bench_raw() {
 	n cli ip route del 203.0.113.0/24 via 198.51.100.1
 }
 
-# bench_lostlove MODE [NAME [STEALTH]]: NAME defaults to lostlove-MODE;
-# STEALTH (standard, maximum) turns stealth_mode on at both ends; the
-# environment (OPENSSL_ia32cap for the tuned path) reaches both daemons.
+# bench_lostlove MODE [NAME [STEALTH [TRANSPORT]]]: NAME defaults to
+# lostlove-MODE; STEALTH (standard, maximum) turns stealth_mode on at both
+# ends; TRANSPORT tls runs the session over the TLS front (TCP, WebSocket
+# frames; docs/obfuscation.md) instead of UDP; the environment
+# (OPENSSL_ia32cap for the tuned path) reaches both daemons.
 bench_lostlove() {
-	local mode=$1 name=${2:-lostlove-$1} stealth=${3:-off}
+	local mode=$1 name=${2:-lostlove-$1} stealth=${3:-off} transport=${4:-udp} client_extra=""
+	SRV_PROTOCOL=udp
+	SRV_SERVER_EXTRA=""
+	if [ "$transport" = tls ]; then
+		[ -f "$LL_TMP/front.crt" ] || make_front_cert
+		SRV_PROTOCOL=tcp
+		SRV_SERVER_EXTRA="tls_certificate_file = \"$LL_TMP/front.crt\"
+tls_key_file = \"$LL_TMP/front.key\""
+		client_extra='transport = "tls"
+sni = "front.test"
+path = "/chat"'
+	fi
 	SRV_MODE=$mode
 	SRV_LOG=info
 	SRV_FIREWALL=none
@@ -162,7 +194,7 @@ bench_lostlove() {
 enabled = $([ "$stealth" = off ] && echo false || echo true)
 stealth_mode = \"$stealth\""
 	write_server_config
-	write_client_config alice 198.51.100.1:51820 '["203.0.113.0/24"]' "
+	write_client_config alice 198.51.100.1:51820 '["203.0.113.0/24"]' "$client_extra
 [obfuscation]
 stealth_mode = \"$stealth\""
 	start_server server-$mode srv
@@ -170,6 +202,15 @@ stealth_mode = \"$stealth\""
 	measure "$name" "$FAR" "$(pid_of server-$mode)" "$(pid_of client-alice)"
 	stop_clean client-alice
 	stop_clean server-$mode
+}
+
+# The TLS front's certificate: self-signed, readable by the service user
+# the server becomes before it loads it.
+make_front_cert() {
+	run openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj /CN=front.test -keyout "$LL_TMP/front.key" -out "$LL_TMP/front.crt"
+	run chgrp "$LL_SERVICE_USER" "$LL_TMP/front.key" "$LL_TMP/front.crt"
+	run chmod 640 "$LL_TMP/front.key"
 }
 
 # bench_wireguard_go [BINARY NAME]: Debian's wireguard-go by default.
@@ -258,13 +299,13 @@ ratio() {
 
 report() {
 	local name cols
-	echo "| path | TCP up, 1 stream (Mbit/s) | TCP down, 1 stream | TCP up, 4 streams | ping RTT (ms) | CPU s/GB up | CPU s/GB down |"
-	echo "|---|--:|--:|--:|--:|--:|--:|"
-	for name in raw lostlove-performance lostlove-balanced lostlove-maximum_security \
-		lostlove-balanced-avx512vl-off wireguard-go wireguard-go-upstream openvpn; do
+	echo "| path | TCP up, 1 stream (Mbit/s) | TCP down, 1 stream | TCP up, 4 streams | ping RTT (ms) | CPU s/GB up | CPU s/GB down | wire bytes per payload byte up | down |"
+	echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|"
+	for name in $(awk '!seen[$1]++ {print $1}' "$RESULTS"); do
 		[ -n "$(get "$name" tcp_up)" ] || continue
 		echo "| $name | $(mbit "$name" tcp_up) | $(mbit "$name" tcp_down) | $(mbit "$name" tcp_p4) |" \
-			"$(get "$name" rtt_ms) | $(get "$name" cpu_up || true) | $(get "$name" cpu_down || true) |" |
+			"$(get "$name" rtt_ms) | $(get "$name" cpu_up || true) | $(get "$name" cpu_down || true) |" \
+			"$(get "$name" wire_up) | $(get "$name" wire_down) |" |
 			sed 's/|  |/| — |/g; s/|  |/| — |/g'
 	done
 	local base
@@ -315,10 +356,18 @@ write_results() {
 		report
 		echo
 		echo "CPU s/GB: utime+stime of both tunnel processes (server and client) per 10^9 bytes"
-		echo "of TCP payload received, during the single-stream runs. Both ends, iperf3 and the"
+		echo "of TCP payload moved, during the single-stream runs (iperf3's omitted first second"
+		echo "counted on both sides of the division; tables before 2026-12-03 divided by the bytes"
+		echo "after it and read about 10 % high). Both ends, iperf3 and the"
 		echo "tunnel share the machine's CPUs, so throughput is bounded by the whole"
 		echo "machine, not by one side. Target (issue \"A working VPN\"): LostLove single-stream"
 		echo "TCP ≥ 2× wireguard-go both ways, ≤ half its CPU per GB."
+		echo
+		echo "Wire bytes per payload byte: bytes on the client's outer link (c0, both directions,"
+		echo "IP packets with every header, padding, handshake, ACK and keepalive) per byte of TCP"
+		echo "payload iperf3 received, during the single-stream runs: what each path's framing,"
+		echo "padding and transport cost on the wire. The veth counts the raw path's TCP"
+		echo "segmentation-offload super-packets as sent, so its TCP/IP headers barely show."
 		echo "<!-- bench/tunnel.sh: end -->"
 	} >"$section"
 	cat "$section"
@@ -357,6 +406,8 @@ for p in $PATHS; do
 		OPENSSL_ia32cap=":~0x80000000" bench_lostlove balanced "lostlove-$p"
 		;;
 	stealth-standard | stealth-maximum) bench_lostlove balanced "lostlove-$p" "${p#stealth-}" ;;
+	tls) bench_lostlove balanced "lostlove-$p" off tls ;;
+	tls-stealth-maximum) bench_lostlove balanced "lostlove-$p" maximum tls ;;
 	wireguard-go) bench_wireguard_go ;;
 	wireguard-go-upstream) bench_wireguard_go_upstream ;;
 	openvpn) bench_openvpn ;;
