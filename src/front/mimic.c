@@ -720,7 +720,6 @@ void mimic_answer(uint8_t *out, const struct http_request *req, const uint8_t *h
 			int c = mimic_conditional(req, head);
 			code = c ? c : code;
 		}
-
 	}
 	ans->lingering = !ans->keepalive;
 	struct mimic_reply r = {.code = code,
