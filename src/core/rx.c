@@ -314,6 +314,18 @@ static bool under_load(const struct queue *q)
 	return queue_len(q) > q->capacity / 2;
 }
 
+/* Hands a message 1 (item filled but for the message) to admission. */
+static enum worker_drop push_handshake(struct worker *w, struct hs_item *item, const uint8_t *msg,
+				       size_t len)
+{
+	item->len = (uint16_t)len;
+	memcpy(item->msg, msg, len);
+	if (queue_push(w->shared->hs_queue, item) < 0)
+		return WORKER_DROP_HS_QUEUE_FULL;
+	worker_count(&w->stats.handshakes_queued, 1);
+	return WORKER_DROP_NONE;
+}
+
 static enum worker_drop queue_handshake(struct worker *w, const uint8_t *msg, size_t len,
 					size_t wire_len, const struct udp_endpoint *from,
 					const struct udp_local *to, bool proven)
@@ -328,12 +340,7 @@ static enum worker_drop queue_handshake(struct worker *w, const uint8_t *msg, si
 	item.from = *from;
 	item.to = *to;
 	item.worker = (uint16_t)w->id;
-	item.len = (uint16_t)len;
-	memcpy(item.msg, msg, len);
-	if (queue_push(w->shared->hs_queue, &item) < 0)
-		return WORKER_DROP_HS_QUEUE_FULL;
-	worker_count(&w->stats.handshakes_queued, 1);
-	return WORKER_DROP_NONE;
+	return push_handshake(w, &item, msg, len);
 }
 
 /* The cheap checks of docs/protocol.md §4 and §8 before any public-key
@@ -492,12 +499,7 @@ static enum worker_drop stream_init(struct worker *w, const uint8_t *msg, size_t
 	item.stream = p->id;
 	item.from = p->peer;
 	item.wire_len = (uint16_t)wire_len;
-	item.len = (uint16_t)len;
-	memcpy(item.msg, msg, len);
-	if (queue_push(w->shared->hs_queue, &item) < 0)
-		return WORKER_DROP_HS_QUEUE_FULL;
-	worker_count(&w->stats.handshakes_queued, 1);
-	return WORKER_DROP_NONE;
+	return push_handshake(w, &item, msg, len);
 }
 
 /* One frame's message, in the session's wire format as on UDP: a

@@ -955,6 +955,29 @@ int server_run(const struct server_config *cfg)
 
 /* ---- for the other control-thread modules ---- */
 
+/* Sends a sealed packet on the path session_seal chose: the connection of
+ * a WebSocket path (core/stream.h), or the UDP socket from the local
+ * address the client used. Returns 0 or a negative errno. */
+static int send_sealed(struct server *srv, struct session *s, const uint8_t *buf, size_t len,
+		       const struct udp_endpoint *to, const struct udp_local *src)
+{
+	bool src_refused;
+	int ret;
+
+	if (stream_is(to)) {
+		if (!srv->shared.streams)
+			return -EPIPE;
+		ret = stream_send(srv->shared.streams, stream_id_of(to), buf, len);
+		return ret < 0 ? ret : 0;
+	}
+	ret = udp_send_from(srv->workers[0].udp_fd, buf, len, to, src, &src_refused);
+	if (src_refused) {
+		srv->src_refused++;
+		session_forget_src(s, src);
+	}
+	return ret;
+}
+
 int server_send_plain(struct server *srv, struct session *s, const uint8_t *plain, size_t len)
 {
 	/* room for stealth's padding up to the largest MTU */
@@ -963,8 +986,6 @@ int server_send_plain(struct server *srv, struct session *s, const uint8_t *plai
 	struct udp_local src;
 	size_t out_len;
 	enum transport_result r;
-	bool src_refused;
-	int ret;
 
 	if (len > SERVER_PLAIN_MAX)
 		return -EMSGSIZE;
@@ -975,16 +996,7 @@ int server_send_plain(struct server *srv, struct session *s, const uint8_t *plai
 	r = session_seal(s, buf, sizeof(buf), len, loop_now_ns(), &to, &src, &out_len);
 	if (r != TRANSPORT_OK && r != TRANSPORT_OK_REKEY)
 		return -EKEYEXPIRED;
-	if (stream_is(&to)) /* a WebSocket path (core/stream.h) */
-		return srv->shared.streams
-			   ? stream_send(srv->shared.streams, stream_id_of(&to), buf, out_len)
-			   : -EPIPE;
-	ret = udp_send_from(srv->workers[0].udp_fd, buf, out_len, &to, &src, &src_refused);
-	if (src_refused) {
-		srv->src_refused++;
-		session_forget_src(s, &src);
-	}
-	return ret;
+	return send_sealed(srv, s, buf, out_len, &to, &src);
 }
 
 int server_send_cover(struct server *srv, struct session *s)
@@ -995,7 +1007,6 @@ int server_send_cover(struct server *srv, struct session *s)
 	struct udp_local src;
 	size_t out_len;
 	enum transport_result r;
-	bool src_refused;
 	int ret;
 
 	if (!s->stealth || !b->n || !session_path_budget(s, b->size[b->n - 1]))
@@ -1003,21 +1014,7 @@ int server_send_cover(struct server *srv, struct session *s)
 	r = session_seal_cover(s, buf, sizeof(buf), loop_now_ns(), &to, &src, &out_len);
 	if (r != TRANSPORT_OK && r != TRANSPORT_OK_REKEY)
 		return -EKEYEXPIRED;
-	if (stream_is(&to)) { /* a WebSocket path, as in server_send_plain */
-		ret = srv->shared.streams
-			  ? stream_send(srv->shared.streams, stream_id_of(&to), buf, out_len)
-			  : -EPIPE;
-		if (ret >= 0) {
-			srv->cover_sent++;
-			ret = 0;
-		}
-		return ret;
-	}
-	ret = udp_send_from(srv->workers[0].udp_fd, buf, out_len, &to, &src, &src_refused);
-	if (src_refused) {
-		srv->src_refused++;
-		session_forget_src(s, &src);
-	}
+	ret = send_sealed(srv, s, buf, out_len, &to, &src);
 	if (ret == 0)
 		srv->cover_sent++;
 	return ret;
