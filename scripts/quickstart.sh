@@ -6,9 +6,14 @@
 # foreground (Ctrl-C stops it); it drops to lostlove once set up.
 #
 #   sudo scripts/quickstart.sh [--dir DIR] [--endpoint HOST] [--port N] [--user NAME]
+#                              [--protocol udp|tcp|both] [--stealth-mode off|standard|maximum]
 #
 # DIR defaults to /etc/lostlove; HOST to this machine's address on its
-# default route (what clients must reach; pass --endpoint behind NAT).
+# default route (what clients must reach; pass --endpoint behind NAT). The
+# server it configures hides by default (docs/obfuscation.md): UDP in the
+# stealth framing (--stealth-mode, default standard) and the TLS front with
+# its nginx mimic on TCP of the same port (--protocol, default both), so the
+# client it prints uses transport "auto".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,18 +21,25 @@ dir=/etc/lostlove
 endpoint=""
 port=443
 user=user1
+protocol=both
+stealth=standard
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--dir) dir=$2; shift 2 ;;
 	--endpoint) endpoint=$2; shift 2 ;;
 	--port) port=$2; shift 2 ;;
 	--user) user=$2; shift 2 ;;
-	-h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+	--protocol) protocol=$2; shift 2 ;;
+	--stealth-mode) stealth=$2; shift 2 ;;
+	-h|--help) sed -n '2,17p' "$0"; exit 0 ;;
 	*) echo "quickstart: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
 
 log() { echo "quickstart: $*" >&2; }
+
+case "$protocol" in udp | tcp | both) ;; *) log "--protocol must be udp, tcp or both"; exit 2 ;; esac
+case "$stealth" in off | standard | maximum) ;; *) log "--stealth-mode must be off, standard or maximum"; exit 2 ;; esac
 
 build() {
 	scripts/install-deps.sh >&2
@@ -109,10 +121,17 @@ configure() {
 	install -d -m 0700 "$dir"
 	umask 077
 	sed -e "s/^port = 443/port = $port/" \
+	    -e "s/^protocol = \"udp\"/protocol = \"$protocol\"/" \
 	    -e 's/^tls_certificate_file = ""/tls_certificate_file = "tls.crt"/' \
 	    -e 's/^tls_key_file = ""/tls_key_file = "tls.key"/' \
 	    config/server.toml >"$dir/server.toml"
-	cp config/obfuscation.toml "$dir/obfuscation.toml"
+	if [ "$stealth" = off ]; then
+		cp config/obfuscation.toml "$dir/obfuscation.toml"
+	else
+		sed -e 's/^enabled = false/enabled = true/' \
+		    -e "s/^stealth_mode = \"standard\"/stealth_mode = \"$stealth\"/" \
+		    config/obfuscation.toml >"$dir/obfuscation.toml"
+	fi
 	# the TLS front (protocol = "tcp"/"both") needs a certificate: a
 	# self-signed one until a real one replaces tls.crt/tls.key
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
