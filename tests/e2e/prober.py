@@ -185,6 +185,28 @@ def battery(only):
                    42, 48, 49, 50, 64, 100, 200, 221, 500, 1000, 1500, 2000]
         for n in lengths:
             probes.append(("rand_%d" % n, "raw", bytes(rnd.getrandbits(8) for _ in range(n)), {}))
+        # Frolov et al. (NDSS 2020): the non-random probes besides HTTP and TLS
+        axfr = (b"\x13\x37\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+                b"\x07example\x03com\x00\x00\xfc\x00\x01")
+        for name, payload in (
+                ("frolov_modbus", b"\x00\x01\x00\x00\x00\x05\x00\x2b\x0e\x01\x00"),
+                ("frolov_s7", bytes.fromhex("0300001611e00000000100c1020100c2020102c0010a")),
+                ("frolov_dns_axfr", len(axfr).to_bytes(2, "big") + axfr),
+                ("frolov_stun", b"\x00\x01\x00\x00\x21\x12\xa4\x42" + bytes(range(12)))):
+            probes.append((name, "raw", payload, {}))
+        # Xue et al. (USENIX Security 2022), Table 1: what gives OpenVPN away
+        base1 = b"\x00\x0e\x38" + bytes(rnd.getrandbits(8) for _ in range(8)) + bytes(5)
+        for name, payload in (
+                ("openvpn_base1", base1),
+                ("openvpn_base2", base1[:-1]),
+                ("openvpn_crlf", b"\r\n\r\n"),
+                ("openvpn_nul", b"\x00"),
+                ("openvpn_nul2", b"\x00\x00"),
+                ("openvpn_epmd", b"\x00\x01\x6e"),
+                ("openvpn_ssh", b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.1\r\n"),
+                ("openvpn_http10", b"GET / HTTP/1.0\r\n\r\n"),
+                ("openvpn_len1628", b"\x06\x5c\x38" + bytes(rnd.getrandbits(8) for _ in range(60)))):
+            probes.append((name, "raw", payload, {}))
         probes.append(("plain_get", "raw", b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", {}))
         probes.append(("plain_half", "raw", b"GET / HTTP/1.1\r\nHo", {}))
         probes.append(("plain_garbage_line", "raw", b"\x00\x01\x02 / HTTP/1.1\r\n\r\n", {}))
@@ -277,6 +299,10 @@ def battery(only):
         ]
         for name, payload in t:
             probes.append((name, "tls", payload, {}))
+        # SNI invariance (research P1-T6): another name, none at all
+        get = b"GET / HTTP/1.1\r\n" + H + b"Connection: close\r\n\r\n"
+        probes.append(("tls_sni_other", "tls", get, {"sni": "other.test"}))
+        probes.append(("tls_sni_none", "tls", get, {"sni": None}))
     return probes
 
 
@@ -284,7 +310,7 @@ def run_one(addr, kind, payload, opts, cap):
     try:
         if kind == "raw":
             return raw_probe(addr, payload, cap, **opts)
-        return tls_probe(addr, payload, cap)
+        return tls_probe(addr, payload, cap, **opts)
     except Exception as e:  # a failed handshake is a result too
         return {"reply": b"", "close": "error:" + type(e).__name__, "ms": None,
                 "send_error": None}
