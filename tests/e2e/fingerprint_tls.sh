@@ -18,7 +18,8 @@
 # Clients, in this order, to each server: curl --http1.1 (SNI, ALPN
 # http/1.1), curl (ALPN h2 and http/1.1), curl with TLS 1.2 only (so the
 # certificate is visible to nDPI), openssl s_client without ALPN (nDPI's
-# TLS_NOT_CARRYING_HTTPS, on both or neither).
+# TLS_NOT_CARRYING_HTTPS, on both or neither), openssl s_client with the
+# browser-like offer of lostlove-client.
 #
 # Then LostLove's own client (transport = "tls") opens its tunnel through
 # the front (research P4-T2, the client's half), and joins its session on
@@ -112,7 +113,16 @@ for ifc in c0 c1; do
 	wait_for_log "tcpdump-$ifc" "listening on $ifc" 10
 done
 
-# clients IP: the same four connections, in the same order
+# The ClientHello lostlove-client sends (src/core/client_ws.c: Chrome's
+# offer as far as OpenSSL 3.0 can say it), made by openssl s_client so that
+# nginx, which never meets the client, can be asked the same question. Its own JA3 differs from the client's
+# (OpenSSL adds and orders extensions per call site): the offer, not the
+# fingerprint.
+BROWSER_LIKE=(-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
+	-cipher ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA:AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-SHA:AES256-SHA
+	-groups X25519:P-256:P-384 -alpn h2,http/1.1 -status -no_etm)
+
+# clients IP: the same five connections, in the same order
 clients() {
 	local ip=$1
 	local r=(--resolve "$NAME:443:$ip")
@@ -120,6 +130,8 @@ clients() {
 	n cli curl -sk "${r[@]}" -o /dev/null -w '%{http_code} %{http_version}\n' "https://$NAME/"
 	n cli curl -sk --tlsv1.2 --tls-max 1.2 "${r[@]}" -o /dev/null -w '%{http_code}\n' "https://$NAME/"
 	n cli timeout 10 openssl s_client -connect "$ip:443" -servername "$NAME" </dev/null >/dev/null 2>&1 || true
+	n cli timeout 10 openssl s_client -connect "$ip:443" -servername "$NAME" "${BROWSER_LIKE[@]}" \
+		</dev/null >/dev/null 2>&1 || true
 }
 say "clients to LostLove"
 clients 198.51.100.1
@@ -160,23 +172,23 @@ verdicts() {
 		sed -E 's/,?TLS_FATAL_ALERT//; s/risks=,/risks=/; s/risks=$/risks=none/'
 }
 all=$(verdicts c0)
-ll=$(head -n 4 <<<"$all")
-tunnel=$(tail -n +5 <<<"$all")
+ll=$(head -n 5 <<<"$all")
+tunnel=$(tail -n +6 <<<"$all")
 ngx=$(verdicts c1)
 printf 'LostLove:\n%s\nnginx:\n%s\nLostLove client:\n%s\n' "$ll" "$ngx" "$tunnel"
-[ "$(wc -l <<<"$all")" = $((5 + JOINS)) ] ||
-	fail "expected $((5 + JOINS)) TLS flows to LostLove, nDPI saw $(wc -l <<<"$all")"
+[ "$(wc -l <<<"$all")" = $((6 + JOINS)) ] ||
+	fail "expected $((6 + JOINS)) TLS flows to LostLove, nDPI saw $(wc -l <<<"$all")"
 # the client's half of P4-T2: each of its flows is judged as curl's to nginx
 [ "$(sort -u <<<"$tunnel")" = "$(sed -n 2p <<<"$ngx")" ] ||
 	fail "nDPI judges LostLove's client flows ($(sort -u <<<"$tunnel" | paste -sd';')) unlike curl's to nginx ($(sed -n 2p <<<"$ngx"))"
 [ "$ll" = "$ngx" ] || fail "nDPI judges LostLove's TLS flows differently from nginx's:
 $(diff <(echo "$ngx") <(echo "$ll"))"
-# the three curl flows: SNI and a common ALPN, port 443
-if head -n 3 <<<"$ll" | grep -E 'TLS_NOT_CARRYING_HTTPS|TLS_MISSING_SNI|TLS_UNCOMMON_ALPN|KNOWN_PROTOCOL_ON_NON_STANDARD_PORT'; then
+# the three curl flows and the browser-like hello: SNI and a common ALPN, port 443
+if sed -n '1,3p;5p' <<<"$ll" | grep -E 'TLS_NOT_CARRYING_HTTPS|TLS_MISSING_SNI|TLS_UNCOMMON_ALPN|KNOWN_PROTOCOL_ON_NON_STANDARD_PORT'; then
 	fail "a curl flow raises a risk that a browser's would not"
 fi
 # positive control on real traffic: the client without ALPN raises it on both
-tail -n 1 <<<"$ll" | grep -q 'TLS_NOT_CARRYING_HTTPS' ||
+sed -n 4p <<<"$ll" | grep -q 'TLS_NOT_CARRYING_HTTPS' ||
 	fail "openssl s_client without ALPN did not raise TLS_NOT_CARRYING_HTTPS: the risk check proves nothing"
 
 say "tshark: JA3S, flow by flow"
@@ -186,13 +198,17 @@ ja3s() {
 ll=$(ja3s c0)
 ngx=$(ja3s c1)
 printf 'LostLove: %s\nnginx:    %s\n' "$(paste -sd' ' <<<"$ll")" "$(paste -sd' ' <<<"$ngx")"
-[ "$(wc -l <<<"$ll")" = $((5 + JOINS)) ] && [ -n "$(head -n1 <<<"$ll")" ] ||
-	fail "expected $((5 + JOINS)) ServerHellos from LostLove"
-[ "$(head -n 4 <<<"$ll")" = "$ngx" ] || fail "LostLove's JA3S differ from nginx's"
+[ "$(wc -l <<<"$ll")" = $((6 + JOINS)) ] && [ -n "$(head -n1 <<<"$ll")" ] ||
+	fail "expected $((6 + JOINS)) ServerHellos from LostLove"
+[ "$(head -n 5 <<<"$ll")" = "$ngx" ] || fail "LostLove's JA3S differ from nginx's"
+# what the front answers LostLove's own client is what nginx answers the
+# same offer (the browser-like hello)
+[ "$(tail -n +6 <<<"$ll" | sort -u)" = "$(sed -n 5p <<<"$ngx")" ] ||
+	fail "the front's JA3S to LostLove's client differ from nginx's to the browser-like hello"
 tshark -r "$LL_TMP/c0.pcap" -Y 'tls.handshake.type == 1' -T fields -e tls.handshake.ja3 \
 	-e tls.handshake.extensions_server_name -e tls.handshake.extensions_alpn_str 2>/dev/null |
 	sed -e '1s/^/curl --http1.1:   /' -e '2s/^/curl:             /' -e '3s/^/curl TLS 1.2:     /' \
-		-e '4s/^/openssl s_client: /' -e '5,$s/^/LostLove client:  /' | uniq -c
+		-e '4s/^/openssl s_client: /' -e '5s/^/browser-like:     /' -e '6,$s/^/LostLove client:  /' | uniq -c
 echo "(JA3, SNI and ALPN of each ClientHello: reported only)"
 
 
@@ -210,7 +226,7 @@ for ifc in c0 c1; do
 	grep -Eq 'summary flows=([0-9]+) exempt=\1 blocked=0' <<<"$out" || fail "a first TLS payload is not exempt from the FET rule"
 	"$XUE" -p 443 "$LL_TMP/$ifc.pcap"
 done
-out=$("$XUE" -p 443 "$LL_TMP/c0.pcap" | grep '^tls ' | tail -n +5)
+out=$("$XUE" -p 443 "$LL_TMP/c0.pcap" | grep '^tls ' | tail -n +6)
 echo "LostLove client's flows (the first, then the joins; Xue 2024: https_like = RT < 2.5 and first burst < 300):"
 echo "$out"
 pass
