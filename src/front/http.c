@@ -448,17 +448,21 @@ static int hexval(uint8_t c)
 /* nginx normalizes the path (ngx_http_parse_complex_uri) as soon as the
  * request line is read: a bad %-escape or a ".." above the root is a 400.
  * Segments are judged decoded; the query (after '?') is not looked at. */
+size_t http_target_path(const uint8_t *t, size_t n)
+{
+	if (!n || t[0] == '/')
+		return 0;
+	const uint8_t *s = memchr(t, '/', n); /* absolute form: skip scheme://host[:port] */
+	size_t i = s ? (size_t)(s - t) + 2 : n;
+	const uint8_t *q = i < n ? memchr(t + i, '/', n - i) : NULL;
+	return q ? (size_t)(q - t) : n;
+}
+
 static int http_path_ok(const uint8_t *t, size_t n)
 {
-	size_t i = 0;
-	if (n && t[0] != '/') { /* absolute form: skip scheme://host[:port] */
-		const uint8_t *s = memchr(t, '/', n);
-		i = s ? (size_t)(s - t) + 2 : n;
-		const uint8_t *q = i < n ? memchr(t + i, '/', n - i) : NULL;
-		if (!q)
-			return 1;
-		i = (size_t)(q - t);
-	}
+	size_t i = http_target_path(t, n);
+	if (i >= n && n)
+		return 1; /* no path: "/" */
 	const uint8_t *qm = memchr(t + i, '?', n - i);
 	if (qm)
 		n = (size_t)(qm - t);

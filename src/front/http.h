@@ -123,4 +123,9 @@ int http_find_header(const struct http_request *req, const uint8_t *head, const 
 /* Does a comma-separated header value contain token (case-insensitive)? */
 int http_value_has_token(const uint8_t *head, struct http_span value, const char *token);
 
+/* Where the path of a request target t (n bytes) starts: 0 in origin form
+ * ("/x"); after scheme://host[:port] in absolute form; n when an absolute
+ * target has no path (nginx then serves "/"). */
+size_t http_target_path(const uint8_t *t, size_t n);
+
 #endif

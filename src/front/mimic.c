@@ -114,15 +114,9 @@ static int mimic_hex(uint8_t c)
 
 static int mimic_path_is_index(const uint8_t *t, size_t n)
 {
-	size_t i = 0;
-	if (n && t[0] != '/') { /* absolute form: scheme://host[:port]/path */
-		const uint8_t *s = memchr(t, '/', n);
-		i = s ? (size_t)(s - t) + 2 : n;
-		const uint8_t *q = i < n ? memchr(t + i, '/', n - i) : NULL;
-		if (!q)
-			return 1;
-		i = (size_t)(q - t);
-	}
+	size_t i = http_target_path(t, n);
+	if (i >= n && n)
+		return 1; /* no path: "/" */
 	static const char file[] = "index.nginx-debian.html";
 	char seg[sizeof(file) + 1];
 	size_t sl = 0;
