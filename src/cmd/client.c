@@ -4,7 +4,7 @@
 
 #include "cmd/args.h"
 #include "core/client.h"
-#include "core/config.h"
+#include "config/config.h"
 #include "util/log.h"
 
 #define PROG "lostlove-client"

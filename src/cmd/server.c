@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "cmd/args.h"
-#include "core/config.h"
+#include "config/config.h"
 #include "core/server.h"
 #include "util/log.h"
 

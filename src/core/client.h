@@ -13,7 +13,7 @@
 #ifndef LL_CORE_CLIENT_H
 #define LL_CORE_CLIENT_H
 
-#include "core/config.h"
+#include "config/config.h"
 
 /* Runs until SIGTERM/SIGINT; returns the exit status (0 after a clean
  * stop, 1 on a fatal error, logged). */

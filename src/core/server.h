@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <sys/signalfd.h>
 
-#include "core/config.h"
+#include "config/config.h"
 #include "core/queue.h"
 #include "core/session.h"
 #include "core/state.h"

@@ -1,4 +1,4 @@
-/* libFuzzer target for util/toml: parses the input, then walks the whole tree
+/* libFuzzer target for config/toml: parses the input, then walks the whole tree
  * through the public API and checks what must hold of any tree:
  *  - a refusal has a position and a message;
  *  - every key is found again by toml_table_get() (when it has no NUL);
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/toml.h"
+#include "config/toml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

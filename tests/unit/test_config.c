@@ -18,11 +18,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "core/config.h"
+#include "config/config.h"
 #include "crypto/keyenc.h"
 #include "crypto/x25519.h"
 #include "testutil.h"
-#include "util/toml.h"
+#include "config/toml.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

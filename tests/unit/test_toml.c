@@ -1,4 +1,4 @@
-/* TOML parser (util/toml*.c).
+/* TOML parser (config/toml*.c).
  *
  * 1. The toml-test suite for TOML 1.0.0 from the vectors directory: every
  *    valid/ case must parse and equal its tagged JSON under toml-test's own
@@ -28,7 +28,7 @@
 #include <strings.h>
 
 #include "testutil.h"
-#include "util/toml.h"
+#include "config/toml.h"
 
 /* A growable string, for building large documents. */
 struct sb {

@@ -1,4 +1,4 @@
-/* Loaded configuration: what the config loader (core/config.c) produces
+/* Loaded configuration: what the config loader (config/config.c) produces
  * and the daemons consume. One immutable snapshot per load; a reload builds
  * a new one, validates it whole, then swaps it in (users only, for now).
  *

@@ -7,7 +7,7 @@
  * UTF-8 before any of this runs, so only ASCII needs classifying here.
  */
 #include "util/hex.h"
-#include "util/toml_impl.h"
+#include "config/toml_impl.h"
 
 #include <errno.h>
 #include <math.h>

@@ -25,7 +25,7 @@
  * toml_parse(): everything built is reachable from p->root or owned by the
  * function that is building it.
  */
-#include "util/toml_impl.h"
+#include "config/toml_impl.h"
 
 #include <errno.h>
 #include <stdarg.h>

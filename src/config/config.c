@@ -1,19 +1,19 @@
 /* What the server and client configuration loaders share: the diagnostics
  * buffer, addresses and prefixes, keys, and the small option parsers their
  * tables name (config_impl.h). The tables themselves live in
- * config_server.c and config_client.c; the engine in util/config_table.c. */
-#include "core/config.h"
+ * config_server.c and config_client.c; the engine in config/config_table.c. */
+#include "config/config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/config_impl.h"
+#include "config/config_impl.h"
 #include "core/sandbox.h"
 #include "crypto/ct.h"
 #include "crypto/keyenc.h"
-#include "util/toml.h"
+#include "config/toml.h"
 
 const struct config_name config_stealth_modes[] = {
     {"off", STEALTH_OFF}, {"standard", STEALTH_STANDARD}, {"maximum", STEALTH_MAXIMUM}, {NULL, 0}};

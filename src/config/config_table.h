@@ -22,7 +22,7 @@
  * Defaults are TOML text parsed by the option's own parser, so a default
  * obeys the same bounds as a written value and prints the same way.
  *
- * util/ depends on nothing of the project but util/toml.h. */
+ * it depends on nothing of the project but config/toml.h. */
 #ifndef LL_UTIL_CONFIG_TABLE_H
 #define LL_UTIL_CONFIG_TABLE_H
 

@@ -6,7 +6,7 @@
  * or adding a key costs O(log n) comparisons for any choice of keys. A hash
  * table would need a secret seed to resist chosen collisions, and util/ has
  * no randomness. */
-#include "util/toml_impl.h"
+#include "config/toml_impl.h"
 
 #include <errno.h>
 #include <stdio.h>

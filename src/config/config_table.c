@@ -2,7 +2,7 @@
  * (config_table.h has the model). Parsing never stops at the first problem:
  * each one is reported and the walk goes on, so an operator fixes a file in
  * one round. */
-#include "util/config_table.h"
+#include "config/config_table.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util/toml.h"
+#include "config/toml.h"
 
 #define DIAG_MAX	 1024
 #define FILE_MAX	 ((size_t)16 << 20)

@@ -1,4 +1,4 @@
-/* Private to core/config.c, config_server.c and config_client.c: the option
+/* Private to config/config.c, config_server.c and config_client.c: the option
  * parsers, validators and names the server and client tables share. Not
  * part of the API (config.h is). */
 #ifndef LL_CORE_CONFIG_IMPL_H
@@ -6,8 +6,8 @@
 
 #include <stddef.h>
 
-#include "core/config.h"
-#include "util/config_table.h"
+#include "config/config.h"
+#include "config/config_table.h"
 
 /* Field designators for a table entry. */
 #define CONFIG_FIELD(type, member)                                                                 \

@@ -3,18 +3,18 @@
  * (docs/configuration.md). It holds the client's private key and PSK, so
  * both are CONFIG_SENSITIVE: never echoed in a message, redacted in a dump,
  * and wiped by client_config_free. */
-#include "core/config.h"
+#include "config/config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/config_impl.h"
+#include "config/config_impl.h"
 #include "core/sandbox.h"
 #include "crypto/ct.h"
 #include "obfuscation/shaper.h"
-#include "util/toml.h"
+#include "config/toml.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define CLI(member)  CONFIG_FIELD(client_config, member)

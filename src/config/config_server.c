@@ -8,7 +8,7 @@
  * off). Loading goes: server.toml, defaults, paths, obfuscation.toml,
  * derived values, cross-checks, users; every step reports all it finds and
  * the result is handed over only when nothing was an error. */
-#include "core/config.h"
+#include "config/config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,12 +17,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/config_impl.h"
+#include "config/config_impl.h"
 #include "core/sandbox.h"
 #include "crypto/ct.h"
 #include "obfuscation/shaper.h"
 #include "protocol/messages.h"
-#include "util/toml.h"
+#include "config/toml.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define SRV(member)  CONFIG_FIELD(server_config, member)

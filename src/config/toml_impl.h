@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util/toml.h"
+#include "config/toml.h"
 
 /* How a table or array came to be; drives TOML 1.0's redefinition rules
  * (see the model comment in toml.c). */
