@@ -76,6 +76,9 @@ void registry_adopt(struct server *srv, struct user *u, struct session *s)
 {
 	struct session *keep = u->session;
 
+	/* a rekey keeps the connection the admin sees */
+	s->conn_id = keep ? keep->conn_id : ++srv->conn_ids;
+	s->conn_started_ns = keep ? keep->conn_started_ns : s->created_ns;
 	if (keep && !session_is_confirmed(keep)) {
 		/* a retransmitted or repeated handshake: the newer one wins */
 		struct session *older = keep->replaces;

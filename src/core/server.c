@@ -29,6 +29,7 @@
 #include "core/keyfile.h"
 #include "core/registry.h"
 #include "core/sandbox.h"
+#include "core/srvcmd.h"
 #include "core/stream.h"
 #include "front/front.h"
 #include "front/upgrade.h"
@@ -45,6 +46,7 @@
 
 #define HS_QUEUE_LEN	   1024
 #define HS_BATCHES_PER_RUN 4
+#define CMDQ_LEN	   64 /* admin commands waiting at once (core/cmdq.h) */
 #define STATE_FILE	   "lostlove.state"
 #define STATS_EVERY_TICKS  (60 * 1000 / TIMERS_TICK_MS)
 #define SOCKET_BUFFER	   (4 << 20)
@@ -708,7 +710,7 @@ static void log_diag(const struct config_diag *diag)
 }
 
 /* SIGHUP: a new user table, or the old one kept if anything is wrong. */
-static void reload(struct server *srv)
+int server_reload_users(struct server *srv)
 {
 	struct config_user *list = NULL;
 	struct config_diag diag = {0};
@@ -716,6 +718,7 @@ static void reload(struct server *srv)
 	char err[256];
 	size_t n = 0;
 	unsigned ended;
+	int r = -EINVAL;
 
 	if (server_config_load_users(srv->cfg, &list, &n, &diag) < 0) {
 		log_error(LOG_GROUP_CORE, "reload failed; keeping the current users");
@@ -731,9 +734,11 @@ static void reload(struct server *srv)
 	srv->users = fresh;
 	log_info(LOG_GROUP_CORE, "reloaded users: %zu enabled, %u session(s) ended", fresh.n,
 		 ended);
+	r = 0;
 out:
 	server_config_free_users(list, n);
 	config_diag_free(&diag);
+	return r;
 }
 
 static void on_signal(struct loop *l, struct loop_op *op, int res)
@@ -749,7 +754,7 @@ static void on_signal(struct loop *l, struct loop_op *op, int res)
 		loop_stop(l);
 		break;
 	case SIGHUP:
-		reload(srv);
+		(void)server_reload_users(srv);
 		break;
 	}
 }
@@ -795,6 +800,13 @@ static void on_tick(struct loop *l, void *ctx)
 		server_log_stats(srv);
 }
 
+static void on_commands(struct loop *l, struct loop_op *op, int res)
+{
+	(void)l;
+	(void)res;
+	srvcmd_run(op->ctx);
+}
+
 static int submit_read(struct server *srv, struct loop_op *op, int fd, uint64_t *buf,
 		       loop_done_fn fn)
 {
@@ -829,6 +841,8 @@ static int start_loop(struct server *srv)
 				on_notify);
 	if (r == 0)
 		r = submit_read(srv, &srv->stats_op, srv->stats_fd, &srv->stats_buf, on_stats);
+	if (r == 0)
+		r = submit_read(srv, &srv->cmd_op, srv->cmds.wake_fd, &srv->cmd_buf, on_commands);
 	loop_set_tick(srv->loop, TIMERS_TICK_MS, on_tick, srv);
 	return r;
 }
@@ -846,6 +860,8 @@ static int setup(struct server *srv)
 		r = load_users(srv);
 	if (r == 0)
 		r = queue_init(&srv->hs_queue, HS_QUEUE_LEN, sizeof(struct hs_item));
+	if (r == 0)
+		r = cmdq_init(&srv->cmds, CMDQ_LEN);
 	if (r == 0)
 		r = probe_port(srv->cfg);
 	if (r == 0)
@@ -901,6 +917,8 @@ static void teardown(struct server *srv)
 {
 	int r;
 
+	/* no caller waits on a loop that stopped turning */
+	cmdq_close(&srv->cmds);
 	if (srv->workers && srv->sessions.by_index)
 		registry_retire_all(srv, DISCONNECT_SHUTDOWN);
 	front_stop(srv->front); /* no stream reaches a worker after this */
@@ -917,6 +935,7 @@ static void teardown(struct server *srv)
 	users_free(&srv->users);
 	queue_done(&srv->hs_queue);
 	loop_free(srv->loop);
+	cmdq_done(&srv->cmds);
 	if (srv->shared.notify_fd >= 0)
 		close(srv->shared.notify_fd);
 	if (srv->signal_fd >= 0)
@@ -936,13 +955,14 @@ int server_run(const struct server_config *cfg)
 		return 1;
 	srv->cfg = cfg;
 	srv->signal_fd = srv->tun_fd = srv->hs_queue.wake_fd = srv->shared.notify_fd = -1;
-	srv->stats_fd = srv->state.lock_fd = srv->front_fd = -1;
+	srv->stats_fd = srv->state.lock_fd = srv->front_fd = srv->cmds.wake_fd = -1;
 	/* before any thread exists, liburcu's included: they inherit the mask */
 	r = block_signals(srv);
 	urcu_memb_register_thread();
 	if (r == 0)
 		r = setup(srv);
 	if (r == 0) {
+		srv->started_ns = loop_now_ns();
 		log_info(LOG_GROUP_CORE, "ready: udp %s:%u tun %s", cfg->bind_address, cfg->port,
 			 srv->tun_name);
 		r = loop_run(srv->loop);

@@ -23,6 +23,7 @@
 #include <sys/signalfd.h>
 
 #include "config/config.h"
+#include "core/cmdq.h"
 #include "core/queue.h"
 #include "core/session.h"
 #include "core/state.h"
@@ -68,6 +69,12 @@ struct server {
 	struct signalfd_siginfo sig_buf;
 	uint64_t hs_buf, notify_buf, stats_buf;
 	unsigned ticks;
+	uint64_t started_ns; /* monotonic: the ready line */
+	/* commands from other threads (the admin API; core/cmdq.h) */
+	struct cmdq cmds;
+	struct loop_op cmd_op;
+	uint64_t cmd_buf;
+	uint64_t conn_ids; /* the last connection id given (registry_adopt) */
 	/* registry (registry.c) */
 	struct session *pending;  /* unconfirmed sessions, via next_pending */
 	struct session *draining; /* replaced sessions still receiving */
@@ -97,6 +104,11 @@ int server_send_plain(struct server *srv, struct session *s, const uint8_t *plai
 /* Sends one cover packet to s (stealth maximum: a keepalive padded to
  * the largest bucket). 0 or a negative errno. */
 int server_send_cover(struct server *srv, struct session *s);
+
+/* Rebuilds the handshake's user table (SIGHUP, and the API's reload);
+ * on any error the current table stays, and the error is logged.
+ * 0 or a negative errno. */
+int server_reload_users(struct server *srv);
 
 /* Logs one line of statistics (SIGUSR1, and at debug level on exit). */
 void server_log_stats(struct server *srv);
