@@ -11,6 +11,7 @@ packages=(
 	libnftables-dev liburcu-dev libmnl-dev libcap-ng-dev libseccomp-dev
 	iproute2 nftables iputils-ping netcat-openbsd socat procps kmod zlib1g-dev
 	libndpi-dev libndpi-bin libpcap-dev tshark tcpdump nginx curl openssl
+	libqrencode-dev libmicrohttpd-dev zbar-tools
 )
 
 missing=()
