@@ -12,6 +12,7 @@ packages=(
 	iproute2 nftables iputils-ping netcat-openbsd socat procps kmod zlib1g-dev
 	libndpi-dev libndpi-bin libpcap-dev tshark tcpdump nginx curl openssl
 	libqrencode-dev libmicrohttpd-dev zbar-tools
+	libsqlite3-dev sqlite3
 )
 
 missing=()

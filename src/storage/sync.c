@@ -1,0 +1,203 @@
+/* users.toml → store (sync.h). Backend-neutral: only store.h calls. */
+#include "storage/sync.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ACTOR "users.toml"
+
+static enum store_status fail(struct store_err *err, enum store_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum store_status fail(struct store_err *err, enum store_status code, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void store_user_from_config(const struct config_user *c, struct store_user *u)
+{
+	store_user_init(u);
+	snprintf(u->name, sizeof(u->name), "%s", c->name);
+	memcpy(u->public_key, c->public_key, 32);
+	u->has_psk = true;
+	memcpy(u->psk, c->psk, 32);
+	u->has_ipv4 = c->ipv4.family == 4;
+	if (u->has_ipv4)
+		memcpy(u->ipv4, c->ipv4.addr, 4);
+	u->has_ipv6 = c->ipv6.family == 6;
+	if (u->has_ipv6)
+		memcpy(u->ipv6, c->ipv6.addr, 16);
+	u->enabled = c->enabled;
+	u->source = STORE_SOURCE_TOML;
+}
+
+static enum store_status audit(struct store *s, const char *action, const char *name, int64_t now,
+			       struct store_err *err)
+{
+	struct store_audit a = {.at = now};
+
+	snprintf(a.actor, sizeof(a.actor), "%s", ACTOR);
+	snprintf(a.action, sizeof(a.action), "%s", action);
+	snprintf(a.target, sizeof(a.target), "user:%s", name);
+	return store_audit_append(s, &a, NULL, err);
+}
+
+static bool same_toml_fields(const struct store_user *a, const struct store_user *b)
+{
+	return memcmp(a->public_key, b->public_key, 32) == 0 && a->has_psk == b->has_psk &&
+	       (!a->has_psk || memcmp(a->psk, b->psk, 32) == 0) && a->has_ipv4 == b->has_ipv4 &&
+	       (!a->has_ipv4 || memcmp(a->ipv4, b->ipv4, 4) == 0) && a->has_ipv6 == b->has_ipv6 &&
+	       (!a->has_ipv6 || memcmp(a->ipv6, b->ipv6, 16) == 0) && a->enabled == b->enabled;
+}
+
+/* A clash reported by the store ("public key of 'alice' belongs to user
+ * 'bob'") said as the file's problem. */
+static enum store_status clash(struct store_err *err, const struct store_user *w)
+{
+	char msg[STORE_ERR_LEN];
+
+	if (err->code != STORE_EXISTS)
+		return err->code;
+	snprintf(msg, sizeof(msg), "%s", err->msg);
+	return fail(err, STORE_EXISTS, "users.toml user '%s': %s", w->name, msg);
+}
+
+static enum store_status sync_one(struct store *s, const struct store_user *w, int64_t now,
+				  struct store_sync_stats *st, struct store_err *err)
+{
+	struct store_user cur, v = *w;
+	enum store_status r = store_user_get_by_name(s, w->name, &cur, err);
+
+	v.source = STORE_SOURCE_TOML;
+	if (r == STORE_NOT_FOUND) {
+		r = store_user_create(s, &v, now, err);
+		if (r != STORE_OK)
+			return clash(err, w);
+		st->created++;
+		return audit(s, "user.create", w->name, now, err);
+	}
+	if (r != STORE_OK)
+		return r;
+	if (cur.source != STORE_SOURCE_TOML)
+		return fail(err, STORE_EXISTS,
+			    "users.toml user '%s' clashes with API user '%s' (id %lld): rename "
+			    "one of them",
+			    w->name, cur.name, (long long)cur.id);
+	if (same_toml_fields(&cur, &v)) {
+		st->unchanged++;
+		return STORE_OK;
+	}
+	r = store_user_update(s, cur.id, &v, STORE_SYNC_FIELDS, now, NULL, err);
+	if (r != STORE_OK)
+		return clash(err, w);
+	st->updated++;
+	return audit(s, "user.update", w->name, now, err);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sorted pointers to want's names; STORE_INVALID on a duplicate. */
+static enum store_status sorted_names(const struct store_user *want, size_t n, const char ***ret,
+				      struct store_err *err)
+{
+	const char **v = calloc(n ? n : 1, sizeof(*v));
+
+	if (!v)
+		return fail(err, STORE_IO, "sync: out of memory");
+	for (size_t i = 0; i < n; i++)
+		v[i] = want[i].name;
+	qsort(v, n, sizeof(*v), cmp_name);
+	for (size_t i = 1; i < n; i++) {
+		if (strcmp(v[i - 1], v[i]) == 0) {
+			fail(err, STORE_INVALID, "users.toml: user '%s' is listed twice", v[i]);
+			free(v);
+			return STORE_INVALID;
+		}
+	}
+	*ret = v;
+	return STORE_OK;
+}
+
+static enum store_status retire(struct store *s, const struct store_user *u,
+				enum store_sync_removed removed, int64_t now,
+				struct store_sync_stats *st, struct store_err *err)
+{
+	struct store_user off = {.enabled = false};
+	enum store_status r;
+
+	if (removed == STORE_SYNC_DELETE) {
+		r = store_user_delete(s, u->id, err);
+		st->deleted += r == STORE_OK;
+		return r == STORE_OK ? audit(s, "user.delete", u->name, now, err) : r;
+	}
+	if (!u->enabled)
+		return STORE_OK;
+	off.enabled = false;
+	r = store_user_update(s, u->id, &off, STORE_F_ENABLED, now, NULL, err);
+	st->disabled += r == STORE_OK;
+	return r == STORE_OK ? audit(s, "user.disable", u->name, now, err) : r;
+}
+
+/* The toml users of the store that want no longer names. */
+static enum store_status retire_missing(struct store *s, const char **names, size_t n,
+					enum store_sync_removed removed, int64_t now,
+					struct store_sync_stats *st, struct store_err *err)
+{
+	struct store_user_filter f = {.limit = 256, .enabled = -1, .source = STORE_SOURCE_TOML};
+	struct store_user *page = calloc(f.limit, sizeof(*page));
+	enum store_status r = STORE_OK;
+	size_t got;
+
+	if (!page)
+		return fail(err, STORE_IO, "sync: out of memory");
+	do {
+		r = store_user_list(s, &f, page, &got, err);
+		for (size_t i = 0; r == STORE_OK && i < got; i++) {
+			const char *key = page[i].name;
+			if (!bsearch(&key, names, n, sizeof(*names), cmp_name))
+				r = retire(s, &page[i], removed, now, st, err);
+		}
+		if (got)
+			f.after_id = page[got - 1].id;
+	} while (r == STORE_OK && got == f.limit);
+	free(page);
+	return r;
+}
+
+enum store_status store_sync_toml(struct store *s, const struct store_user *want, size_t n,
+				  enum store_sync_removed removed, int64_t now,
+				  struct store_sync_stats *stats, struct store_err *err)
+{
+	struct store_sync_stats st = {0};
+	const char **names = NULL;
+	enum store_status r;
+
+	r = sorted_names(want, n, &names, err);
+	if (r != STORE_OK)
+		return r;
+	r = store_begin(s, err);
+	for (size_t i = 0; r == STORE_OK && i < n; i++)
+		r = sync_one(s, &want[i], now, &st, err);
+	if (r == STORE_OK)
+		r = retire_missing(s, names, n, removed, now, &st, err);
+	free(names);
+	if (r != STORE_OK) {
+		store_rollback(s);
+		return r;
+	}
+	r = store_commit(s, err);
+	if (r == STORE_OK && stats)
+		*stats = st;
+	return r;
+}
