@@ -121,6 +121,8 @@ struct server_config {
 	uint32_t connection_timeout_s;
 	uint16_t keepalive_s;
 	uint32_t handshakes_per_ip_per_s;
+	/* [storage] */
+	char database[PATH_MAX]; /* resolved: a SQLite file (storage/store.h) */
 	/* users */
 	char users_file[PATH_MAX];
 	struct config_user *users; /* owned */

@@ -43,6 +43,8 @@ static int check_rotation_bytes(const struct config_option *o, const void *targe
 static int check_url(const struct config_option *o, const void *target, struct config_problem *ret);
 static int check_user_name(const struct config_option *o, const void *target,
 			   struct config_problem *ret);
+static int check_database(const struct config_option *o, const void *target,
+			  struct config_problem *ret);
 static int parse_tun4(const struct config_option *o, const struct toml_value *v, void *target,
 		      struct config_problem *ret);
 static int parse_tun6(const struct config_option *o, const struct toml_value *v, void *target,
@@ -171,6 +173,9 @@ static const struct config_option server_options[] = {
     {"limits", "keepalive", CONFIG_UINT, 0, SRV(keepalive_s), .min = 0, .max = 3600, .def = "25"},
     {"limits", "handshakes_per_ip_per_s", CONFIG_UINT, 0, SRV(handshakes_per_ip_per_s), .min = 1,
      .max = 10000, .def = "20"},
+
+    {"storage", "database", CONFIG_STRING, 0, SRV(database), .min = 0, .max = PATH_MAX - 1,
+     .def = "\"\"", .check = check_database},
 };
 
 /* A [[user]] of users.toml. Users are what a reload re-reads. */
@@ -257,6 +262,23 @@ static int check_url(const struct config_option *o, const void *target, struct c
 						      "characters");
 	if (!*host || *host == '/')
 		return config_table_fail(ret, "the URL names no host");
+	return 0;
+}
+
+/* The store's URI (storage/store.h): a path, "sqlite:PATH"; PostgreSQL
+ * is refused here, at load, with the reason. */
+static int check_database(const struct config_option *o, const void *target,
+			  struct config_problem *ret)
+{
+	const char *s = (const char *)target + o->offset;
+	if (!strncmp(s, "postgres://", 11) || !strncmp(s, "postgresql://", 13))
+		return config_table_fail(ret, "PostgreSQL is not built yet: it arrives with the "
+					      "scale-out issue; use a SQLite path");
+	if (strstr(s, "://"))
+		return config_table_fail(ret, "a SQLite path or \"sqlite:PATH\"; no other database "
+					      "is built");
+	if (!strcmp(s, "sqlite:"))
+		return config_table_fail(ret, "\"sqlite:\" names no file");
 	return 0;
 }
 
@@ -456,6 +478,26 @@ static int resolve(const char *dir, char name[static PATH_MAX])
 	return 0;
 }
 
+/* [storage] database: "" = lostlove.db beside lostlove.state, in the
+ * directory of private_key_file, which the service user can already write
+ * (docs/storage.md); "sqlite:PATH" and plain paths resolve like the other
+ * files (check_database has refused every URI). */
+static int database_path(const char *dir, struct server_config *c)
+{
+	char copy[PATH_MAX], out[PATH_MAX];
+
+	if (!c->database[0]) {
+		snprintf(copy, sizeof(copy), "%s", c->private_key_file);
+		if (snprintf(out, sizeof(out), "%s/lostlove.db", dirname(copy)) >= (int)sizeof(out))
+			return -ENAMETOOLONG;
+		strcpy(c->database, out);
+		return 0;
+	}
+	if (strncmp(c->database, "sqlite:", 7) == 0)
+		memmove(c->database, c->database + 7, strlen(c->database + 7) + 1);
+	return resolve(dir, c->database);
+}
+
 static void resolve_paths(struct config_table *t, struct server_config *c)
 {
 	char copy[PATH_MAX], dir[PATH_MAX];
@@ -473,6 +515,8 @@ static void resolve_paths(struct config_table *t, struct server_config *c)
 				    "path too long");
 	if (c->tls_key_file[0] && resolve(dir, c->tls_key_file) != 0)
 		config_table_report(t, true, idx(t, "server", "tls_key_file"), "path too long");
+	if (database_path(dir, c) != 0)
+		config_table_report(t, true, idx(t, "storage", "database"), "path too long");
 }
 
 /* [obfuscation] may also live in its own file; a missing file is fine

@@ -345,6 +345,13 @@ static const struct call_group groups[] = {
      * it starts after the drop (a thread), so it makes its event loop then */
     GROUP(SRV, SCMP_SYS(accept4), SCMP_SYS(connect), SCMP_SYS(shutdown), SCMP_SYS(epoll_create1),
 	  SCMP_SYS(eventfd2)),
+    /* the user store (src/storage/: SQLite in WAL mode, opened before the
+     * drop) on SIGHUP and at exit: pages read and written at offsets, the
+     * WAL synced and truncated at checkpoints, SQLite's owner check
+     * (geteuid) and its test for a -wal file (access); found by strace of
+     * bench-store */
+    GROUP(SRV, SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(fdatasync), SCMP_SYS(ftruncate),
+	  SCMP_SYS(geteuid), SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2)),
 };
 
 #if SANITIZER

@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/admission.h"
@@ -41,6 +43,7 @@
 #include "io/loop.h"
 #include "io/tun.h"
 #include "protocol/control.h"
+#include "storage/sync.h"
 #include "front/front.h"
 #include "util/log.h"
 
@@ -158,17 +161,95 @@ static int load_state(struct server *srv)
 	return lock_state_dir(srv, d);
 }
 
+/* ---- the user store ---- */
+
+/* users.toml's users into the store (storage/sync.h): a user that left
+ * the file leaves the store; API users are never touched. */
+static int sync_users(struct server *srv, const struct config_user *list, size_t n, char *err,
+		      size_t err_len)
+{
+	struct store_user *want = calloc(n ? n : 1, sizeof(*want));
+	struct store_sync_stats st;
+	struct store_err serr;
+	enum store_status r;
+
+	if (!want)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		store_user_from_config(&list[i], &want[i]);
+	r = store_sync_toml(srv->store, want, n, STORE_SYNC_DELETE, (int64_t)time(NULL), &st,
+			    &serr);
+	ct_wipe(want, n * sizeof(*want));
+	free(want);
+	if (r != STORE_OK) {
+		snprintf(err, err_len, "%s", serr.msg);
+		return -EINVAL;
+	}
+	if (st.created || st.updated || st.deleted)
+		log_info(LOG_GROUP_CORE, "store: users.toml: %zu added, %zu changed, %zu removed",
+			 st.created, st.updated, st.deleted);
+	return 0;
+}
+
+/* Opens (creating, migrating) the store and syncs users.toml into it,
+ * before the privilege drop; the connection stays open for reloads. */
+static int open_store(struct server *srv)
+{
+	const struct server_config *cfg = srv->cfg;
+	struct store_err serr;
+	int64_t v = 0;
+	char err[256];
+	int r;
+
+	if (store_open(cfg->database, &srv->store, &serr) != STORE_OK ||
+	    store_migrate(srv->store, &serr) != STORE_OK ||
+	    store_schema_version(srv->store, &v, &serr) != STORE_OK) {
+		log_error(LOG_GROUP_CORE, "store: %s", serr.msg);
+		return -EIO;
+	}
+	r = sync_users(srv, cfg->users, cfg->n_users, err, sizeof(err));
+	if (r < 0) {
+		log_error(LOG_GROUP_CORE, "store: %s", err);
+		return r;
+	}
+	log_info(LOG_GROUP_CORE, "store: %s (sqlite, schema %lld)", cfg->database, (long long)v);
+	return 0;
+}
+
+/* The store's files go to the service user, as the state file does, so
+ * that SQLite, as that user, may reopen and replace its -wal and -shm. */
+static int store_hand_over(const struct server *srv, uid_t uid, gid_t gid)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	char path[PATH_MAX + 8];
+
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", srv->cfg->database, suffix[i]);
+		if (fchownat(AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 &&
+		    errno != ENOENT) {
+			log_error(LOG_GROUP_CORE, "cannot give %s to user %s: %s", path,
+				  srv->cfg->user, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
 static int load_users(struct server *srv)
 {
 	const struct server_config *cfg = srv->cfg;
 	char err[256];
-	int r = users_build(&srv->users, cfg->users, cfg->n_users, srv->priv, &srv->state, err,
-			    sizeof(err));
+	size_t skipped = 0;
+	int r = users_build_from_store(&srv->users, srv->store, srv->priv, &srv->state, &skipped,
+				       err, sizeof(err));
 
 	if (r < 0) {
 		log_error(LOG_GROUP_CORE, "users: %s", err);
 		return r;
 	}
+	if (skipped)
+		log_warn(LOG_GROUP_CORE,
+			 "users: %zu enabled user(s) without an IPv4 address left out", skipped);
 	r = handshake_responder_init(&srv->responder, srv->priv, cfg->kem, users_lookup,
 				     &srv->users);
 	if (r == 0 && cfg->timestamp_window_s)
@@ -653,6 +734,16 @@ static int check_access(const struct server *srv)
 		    dir, cfg->user, STATE_FILE, grp, dir, dir);
 		return -EACCES;
 	}
+	snprintf(copy, sizeof(copy), "%s", cfg->database);
+	dir = dirname(copy);
+	if (access(dir, W_OK | X_OK) != 0 || access(cfg->database, R_OK | W_OK) != 0) {
+		log_error(LOG_GROUP_CORE,
+			  "%s: user %s cannot write the store or its directory, where SQLite "
+			  "replaces its -wal and -shm files: 'chgrp %s %s && chmod 1770 %s' "
+			  "(docs/storage.md)",
+			  cfg->database, cfg->user, grp, dir, dir);
+		return -EACCES;
+	}
 	if (access(cfg->users_file, R_OK) != 0 && errno != ENOENT) {
 		log_error(LOG_GROUP_CORE,
 			  "%s: user %s cannot read it, and SIGHUP re-reads it: 'chgrp %s %s && "
@@ -678,6 +769,9 @@ static int enter_sandbox(struct server *srv, const struct sandbox_ids *ids)
 			  srv->cfg->user, strerror(-r));
 		return r;
 	}
+	r = store_hand_over(srv, ids->uid, ids->gid);
+	if (r < 0)
+		return r;
 	r = sandbox_drop(ids, err, sizeof(err));
 	if (r < 0) {
 		log_error(LOG_GROUP_CORE, "cannot drop privileges: %s", err);
@@ -725,7 +819,9 @@ int server_reload_users(struct server *srv)
 		log_diag(&diag);
 		goto out;
 	}
-	if (users_build(&fresh, list, n, srv->priv, &srv->state, err, sizeof(err)) < 0) {
+	if (sync_users(srv, list, n, err, sizeof(err)) < 0 ||
+	    users_build_from_store(&fresh, srv->store, srv->priv, &srv->state, NULL, err,
+				   sizeof(err)) < 0) {
 		log_error(LOG_GROUP_CORE, "reload failed (%s); keeping the current users", err);
 		goto out;
 	}
@@ -857,6 +953,8 @@ static int setup(struct server *srv)
 	if (r == 0)
 		r = load_state(srv); /* and the lock of its directory */
 	if (r == 0)
+		r = open_store(srv); /* users.toml synced into it */
+	if (r == 0)
 		r = load_users(srv);
 	if (r == 0)
 		r = queue_init(&srv->hs_queue, HS_QUEUE_LEN, sizeof(struct hs_item));
@@ -933,6 +1031,8 @@ static void teardown(struct server *srv)
 	state_free(&srv->state);
 	handshake_responder_done(&srv->responder);
 	users_free(&srv->users);
+	store_close(srv->store);
+	srv->store = NULL;
 	queue_done(&srv->hs_queue);
 	loop_free(srv->loop);
 	cmdq_done(&srv->cmds);

@@ -42,7 +42,8 @@ struct front;
 struct server {
 	const struct server_config *cfg; /* borrowed from the caller */
 	uint8_t priv[32], pub[32];
-	struct users users;
+	struct users users;  /* built from the store's enabled users */
+	struct store *store; /* the user store (storage/store.h); users.toml synced in */
 	struct state state;
 	struct handshake_responder responder;
 	struct session_table sessions;

@@ -70,6 +70,89 @@ int users_build(struct users *ret, const struct config_user *cfg, size_t n,
 	return 0;
 }
 
+void users_config_of(const struct store_user *su, struct config_user *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "%s", su->name);
+	memcpy(c->public_key, su->public_key, 32);
+	if (su->has_psk)
+		memcpy(c->psk, su->psk, 32);
+	if (su->has_ipv4) {
+		c->ipv4.family = 4;
+		c->ipv4.len = 32;
+		memcpy(c->ipv4.addr, su->ipv4, 4);
+	}
+	if (su->has_ipv6) {
+		c->ipv6.family = 6;
+		c->ipv6.len = 128;
+		memcpy(c->ipv6.addr, su->ipv6, 16);
+	}
+	c->enabled = su->enabled;
+}
+
+/* The enabled, routable users of the store as configured users (*ret
+ * allocated, wiped and freed by the caller). */
+static int store_users(struct store *s, struct config_user **ret, size_t *n, size_t *skipped,
+		       char *err, size_t err_len)
+{
+	struct store_user_filter f = {.limit = 256, .enabled = 1, .source = -1};
+	struct store_user *page = calloc(f.limit, sizeof(*page));
+	struct config_user *v = NULL, *grown;
+	size_t got = 0, cap = 0;
+	struct store_err serr;
+	int r = page ? 0 : -ENOMEM;
+
+	*n = *skipped = 0;
+	while (r == 0) {
+		if (store_user_list(s, &f, page, &got, &serr) != STORE_OK) {
+			snprintf(err, err_len, "store: %s", serr.msg);
+			r = -EIO;
+			break;
+		}
+		for (size_t i = 0; r == 0 && i < got; i++) {
+			if (!page[i].has_ipv4) {
+				(*skipped)++;
+				continue;
+			}
+			if (*n == cap) {
+				cap = cap ? 2 * cap : 64;
+				grown = realloc(v, cap * sizeof(*v));
+				if (!grown) {
+					r = -ENOMEM;
+					break;
+				}
+				v = grown;
+			}
+			users_config_of(&page[i], &v[(*n)++]);
+		}
+		if (got < f.limit)
+			break;
+		f.after_id = page[got - 1].id;
+	}
+	if (page)
+		ct_wipe(page, f.limit * sizeof(*page));
+	free(page);
+	*ret = v;
+	return r;
+}
+
+int users_build_from_store(struct users *ret, struct store *s, const uint8_t server_priv[static 32],
+			   const struct state *st, size_t *skipped, char *err, size_t err_len)
+{
+	struct config_user *v = NULL;
+	size_t n = 0, skip = 0;
+	int r = store_users(s, &v, &n, &skip, err, err_len);
+
+	if (r == 0)
+		r = users_build(ret, v, n, server_priv, st, err, err_len);
+	if (v)
+		ct_wipe(v, n * sizeof(*v));
+	free(v);
+	if (skipped)
+		*skipped = skip;
+	return r;
+}
+
 void users_free(struct users *u)
 {
 	if (!u)

@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "protocol/handshake.h"
+#include "storage/store.h"
 
 struct session;
 struct state;
@@ -32,6 +33,14 @@ struct users {
 int users_build(struct users *ret, const struct config_user *cfg, size_t n,
 		const uint8_t server_priv[static 32], const struct state *st, char *err,
 		size_t err_len);
+/* Builds the table from the enabled users of the store (as users_build
+ * does); a user without an IPv4 address cannot be routed and is left out,
+ * counted in *skipped. -EIO with the store's message in err when the store
+ * fails. */
+int users_build_from_store(struct users *ret, struct store *s, const uint8_t server_priv[static 32],
+			   const struct state *st, size_t *skipped, char *err, size_t err_len);
+/* A store user as a configured one (name, keys, addresses, enabled). */
+void users_config_of(const struct store_user *su, struct config_user *c);
 /* Wipes PSKs and DH results. */
 void users_free(struct users *u);
 

@@ -47,7 +47,7 @@ const char *store_status_name(enum store_status s);
 
 /* ---- users ---- */
 
-#define STORE_NAME_MAX 64   /* characters, [A-Za-z0-9._-] */
+#define STORE_NAME_MAX 63   /* characters, [A-Za-z0-9._-]: as users.toml allows */
 #define STORE_NOTE_MAX 1024 /* bytes */
 
 enum store_period {

@@ -1189,6 +1189,10 @@ static enum store_status configure(struct sqlite_store *s, struct store_err *err
 		r = pragma(s, "PRAGMA synchronous = NORMAL", NULL, err);
 	if (r == STORE_OK)
 		r = pragma(s, "PRAGMA foreign_keys = ON", NULL, err);
+	/* sorts and statement journals in memory: no temporary files, which a
+	 * sandboxed server would have to create in a directory of its own */
+	if (r == STORE_OK)
+		r = pragma(s, "PRAGMA temp_store = MEMORY", NULL, err);
 	if (r == STORE_OK)
 		r = read_version(s, &v, err);
 	if (r == STORE_OK && v > N_MIGRATIONS)

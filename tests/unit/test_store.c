@@ -350,7 +350,7 @@ static void test_user_validation(void **state)
 	expect_invalid(f->s, &u, "name");
 	u = base;
 	memset(u.name, 'a', STORE_NAME_MAX);
-	u.name[STORE_NAME_MAX] = 0; /* exactly 64: fine */
+	u.name[STORE_NAME_MAX] = 0; /* exactly the maximum: fine */
 	assert_int_equal(store_user_create(f->s, &u, 10, &err), STORE_OK);
 	assert_int_equal(store_user_delete(f->s, u.id, &err), STORE_OK);
 

@@ -2,7 +2,8 @@
  * (core/users.c, core/keyfile.c): disabled users left out, lookup by
  * key, duplicate keys refused with both names, timestamps restored from
  * the state; a missing key file created 0600 and read back the same, a
- * malformed one refused. */
+ * malformed one refused; the table built from the user store: its enabled
+ * users with an IPv4 address, whichever their source, more than a page. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 #include "core/state.h"
 #include "core/users.h"
 #include "crypto/x25519.h"
+#include "storage/store.h"
 
 static uint8_t server_priv[32];
 
@@ -69,6 +71,87 @@ static void test_duplicate(void **state)
 	assert_non_null(strstr(err, "second"));
 }
 
+static void store_add(struct store *s, const char *name, unsigned seed, bool enabled, bool has_ipv4,
+		      enum store_source src)
+{
+	struct store_user su;
+	struct store_err err;
+	uint8_t priv[32];
+
+	store_user_init(&su);
+	snprintf(su.name, sizeof(su.name), "%s", name);
+	memset(priv, 0, 32);
+	priv[5] = (uint8_t)seed; /* not byte 0: clamping clears its low bits */
+	priv[6] = (uint8_t)(seed >> 8);
+	priv[7] = 1;
+	assert_int_equal(x25519_public(su.public_key, priv), 0);
+	su.has_psk = true;
+	memset(su.psk, (int)seed, 32);
+	su.has_ipv4 = has_ipv4;
+	su.ipv4[0] = 10;
+	su.ipv4[2] = (uint8_t)(seed >> 8);
+	su.ipv4[3] = (uint8_t)seed;
+	su.has_ipv6 = seed % 2;
+	su.ipv6[0] = 0xfd;
+	su.ipv6[15] = (uint8_t)seed;
+	su.ipv6[14] = (uint8_t)(seed >> 8);
+	su.enabled = enabled;
+	su.source = src;
+	if (store_user_create(s, &su, 1, &err) != STORE_OK)
+		fail_msg("%s", err.msg);
+}
+
+static void test_from_store(void **state)
+{
+	char dir[] = "/tmp/ll-test-users-XXXXXX", path[64], side[80];
+	struct store *s;
+	struct store_err err;
+	struct store_user su;
+	struct users u;
+	size_t skipped = 99;
+	char msg[128];
+
+	(void)state;
+	memset(server_priv, 0x55, 32);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/lostlove.db", dir);
+	assert_int_equal(store_open(path, &s, &err), STORE_OK);
+	assert_int_equal(store_migrate(s, &err), STORE_OK);
+	for (unsigned i = 1; i <= 300; i++) { /* more than one page of the store's list */
+		char name[16];
+		snprintf(name, sizeof(name), "u%u", i);
+		store_add(s, name, i, i % 10 != 0, i != 7,
+			  i % 2 ? STORE_SOURCE_API : STORE_SOURCE_TOML);
+	}
+	assert_int_equal(
+	    users_build_from_store(&u, s, server_priv, NULL, &skipped, msg, sizeof(msg)), 0);
+	assert_int_equal(u.n, 300 - 30 - 1); /* every tenth disabled, u7 without IPv4 */
+	assert_int_equal(skipped, 1);
+	assert_int_equal(store_user_get_by_name(s, "u11", &su, &err), STORE_OK);
+	{
+		const struct user *e = users_find(&u, su.public_key);
+		assert_non_null(e);
+		assert_string_equal(e->cfg.name, "u11");
+		assert_memory_equal(e->cfg.psk, su.psk, 32);
+		assert_int_equal(e->cfg.ipv4.family, 4);
+		assert_int_equal(e->cfg.ipv4.len, 32);
+		assert_memory_equal(e->cfg.ipv4.addr, su.ipv4, 4);
+		assert_int_equal(e->cfg.ipv6.family, 6);
+		assert_memory_equal(e->cfg.ipv6.addr, su.ipv6, 16);
+		assert_ptr_equal(e->peer.user, e);
+	}
+	assert_int_equal(store_user_get_by_name(s, "u20", &su, &err), STORE_OK);
+	assert_null(users_find(&u, su.public_key)); /* disabled */
+	users_free(&u);
+	store_close(s);
+	unlink(path);
+	snprintf(side, sizeof(side), "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	unlink(side);
+	rmdir(dir);
+}
+
 static void test_keyfile(void **state)
 {
 	char dir[] = "/tmp/ll-test-key-XXXXXX", path[64], err[256];
@@ -107,6 +190,7 @@ int main(void)
 	    cmocka_unit_test(test_build_find),
 	    cmocka_unit_test(test_duplicate),
 	    cmocka_unit_test(test_keyfile),
+	    cmocka_unit_test(test_from_store),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
