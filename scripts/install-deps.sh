@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
 	build-essential meson ninja-build pkg-config
-	libssl-dev libcmocka-dev libjansson-dev
+	libssl-dev libcmocka-dev libjansson-dev libcurl4-openssl-dev
 	valgrind clang libclang-rt-14-dev clang-format
 	python3 python3-cryptography
 	libnftables-dev liburcu-dev libmnl-dev libcap-ng-dev libseccomp-dev

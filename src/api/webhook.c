@@ -167,17 +167,14 @@ static int setup_curl(struct webhook *w, char *err, size_t err_len)
 	return 0;
 }
 
-struct webhook *webhook_new(const struct webhook_config *cfg, struct webhook_outbox *outbox,
-			    char *err, size_t err_len)
+struct webhook *webhook_new(const struct webhook_config *cfg, char *err, size_t err_len)
 {
 	struct webhook *w = calloc(1, sizeof(*w));
 
 	if (!w) {
-		webhook_outbox_close(outbox);
 		snprintf(err, err_len, "out of memory");
 		return NULL;
 	}
-	w->outbox = outbox;
 	w->wake_fd = w->stop_fd = -1;
 	pthread_mutex_init(&w->lock, NULL);
 	if (copy_config(w, cfg, err, err_len) < 0)
@@ -431,9 +428,15 @@ static void *run(void *arg)
 	return NULL;
 }
 
-int webhook_start(struct webhook *w)
+int webhook_start(struct webhook *w, struct webhook_outbox *outbox)
 {
-	int r = pthread_create(&w->thread, NULL, run, w);
+	int r;
+
+	webhook_outbox_close(w->outbox);
+	w->outbox = outbox;
+	if (!outbox)
+		return -EINVAL;
+	r = pthread_create(&w->thread, NULL, run, w);
 
 	if (r != 0)
 		return -r;

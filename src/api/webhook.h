@@ -68,12 +68,14 @@ struct webhook_stats {
 
 struct webhook;
 
-/* Takes ownership of outbox (closed by webhook_free). Copies cfg.
- * NULL on failure, with err set. */
-struct webhook *webhook_new(const struct webhook_config *cfg, struct webhook_outbox *outbox,
-			    char *err, size_t err_len);
-/* Starts the webhook thread. 0 or a negative errno. */
-int webhook_start(struct webhook *w);
+/* Copies cfg. NULL on failure, with err set. Events emitted before
+ * webhook_start wait in the queue. */
+struct webhook *webhook_new(const struct webhook_config *cfg, char *err, size_t err_len);
+/* Starts the webhook thread on outbox, which it owns from here on (closed
+ * by webhook_free, even on failure). The outbox is opened after the
+ * privilege drop, so its file belongs to the service user. 0 or a
+ * negative errno. */
+int webhook_start(struct webhook *w, struct webhook_outbox *outbox);
 /* Producer side (one thread: the control thread). Stamps nothing: the
  * caller fills e (time included). false if filtered out or dropped. */
 bool webhook_emit(struct webhook *w, const struct webhook_event *e);

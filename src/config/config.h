@@ -123,6 +123,16 @@ struct server_config {
 	uint32_t handshakes_per_ip_per_s;
 	/* [storage] */
 	char database[PATH_MAX]; /* resolved: a SQLite file (storage/store.h) */
+	/* [webhooks] (docs/webhooks.md); off while url is "" */
+	char webhook_url[512];
+	char webhook_secret_file[PATH_MAX]; /* mode 0600 or stricter; required with url */
+	uint32_t webhook_events;	    /* 1 << enum webhook_type (api/webhook_event.h) */
+	uint32_t webhook_timeout_s;	    /* one delivery attempt */
+	uint32_t webhook_max_queue;	    /* bound of the queue and of the outbox */
+	uint32_t webhook_max_age_s;	    /* undelivered this long: dropped, counted */
+	char webhook_node[64];		    /* "node" of every event; "" = the host name */
+	bool webhook_tls_verify;
+	char webhook_ca_file[PATH_MAX]; /* "" = the system's CA bundle */
 	/* users */
 	char users_file[PATH_MAX];
 	struct config_user *users; /* owned */

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/webhook_event.h"
 #include "config/config_impl.h"
 #include "core/sandbox.h"
 #include "crypto/ct.h"
@@ -53,6 +54,13 @@ static int parse_open_ports(const struct config_option *o, const struct toml_val
 			    struct config_problem *ret);
 static void format_open_ports(const struct config_option *o, const void *target, char *buf,
 			      size_t len);
+static int parse_events(const struct config_option *o, const struct toml_value *v, void *target,
+			struct config_problem *ret);
+static void format_events(const struct config_option *o, const void *target, char *buf, size_t len);
+static int check_webhook_url(const struct config_option *o, const void *target,
+			     struct config_problem *ret);
+static int check_node(const struct config_option *o, const void *target,
+		      struct config_problem *ret);
 
 static const struct config_name protocols[] = {
     {"udp", PROTOCOL_UDP}, {"tcp", PROTOCOL_TCP}, {"both", PROTOCOL_BOTH}, {NULL, 0}};
@@ -176,6 +184,25 @@ static const struct config_option server_options[] = {
 
     {"storage", "database", CONFIG_STRING, 0, SRV(database), .min = 0, .max = PATH_MAX - 1,
      .def = "\"\"", .check = check_database},
+    {"webhooks", "url", CONFIG_STRING, 0, SRV(webhook_url), .min = 0, .max = 511, .def = "\"\"",
+     .check = check_webhook_url},
+    {"webhooks", "secret_file", CONFIG_STRING, 0, SRV(webhook_secret_file), .min = 0,
+     .max = PATH_MAX - 1, .def = "\"\""},
+    {"webhooks", "events", CONFIG_CUSTOM, 0, SRV(webhook_events), .max = WEBHOOK_TYPE_COUNT,
+     .def = "[\"user.connected\", \"user.disconnected\", \"user.quota_exceeded\", "
+	    "\"user.expired\", \"auth.failure\", \"webhook.test\"]",
+     .parse = parse_events, .format = format_events},
+    {"webhooks", "timeout", CONFIG_UINT, 0, SRV(webhook_timeout_s), .min = 1, .max = 300,
+     .def = "10"},
+    {"webhooks", "max_queue", CONFIG_UINT, 0, SRV(webhook_max_queue), .min = 1, .max = 1000000,
+     .def = "10000"},
+    {"webhooks", "max_age", CONFIG_UINT, 0, SRV(webhook_max_age_s), .min = 60, .max = 2592000,
+     .def = "86400"},
+    {"webhooks", "node", CONFIG_STRING, 0, SRV(webhook_node), .min = 0, .max = 63, .def = "\"\"",
+     .check = check_node},
+    {"webhooks", "tls_verify", CONFIG_BOOL, 0, SRV(webhook_tls_verify), .def = "true"},
+    {"webhooks", "ca_file", CONFIG_STRING, 0, SRV(webhook_ca_file), .min = 0, .max = PATH_MAX - 1,
+     .def = "\"\""},
 };
 
 /* A [[user]] of users.toml. Users are what a reload re-reads. */
@@ -444,6 +471,79 @@ static void format_open_ports(const struct config_option *o, const void *target,
 		snprintf(buf + n, len - n, "]");
 }
 
+/* [webhooks] events: names of api/webhook_event.h, each at most once. */
+static int parse_event_entry(const char *s, size_t i, void *ctx, struct config_problem *ret)
+{
+	uint32_t *mask = ctx;
+	int t = webhook_type_parse(s);
+
+	(void)i;
+	if (t < 0)
+		return config_table_fail(ret,
+					 "\"%.40s\" is not an event: user.connected, "
+					 "user.disconnected, user.quota_exceeded, user.expired, "
+					 "auth.failure, webhook.test",
+					 s);
+	if (*mask & (1u << t))
+		return config_table_fail(ret, "\"%.40s\" is listed twice", s);
+	*mask |= 1u << t;
+	return 0;
+}
+
+static int parse_events(const struct config_option *o, const struct toml_value *v, void *target,
+			struct config_problem *ret)
+{
+	uint32_t mask = 0;
+	int r = config_parse_strings(o, v, parse_event_entry, &mask, ret);
+
+	if (r == 0)
+		memcpy((char *)target + o->offset, &mask, sizeof(mask));
+	return r;
+}
+
+static void format_events(const struct config_option *o, const void *target, char *buf, size_t len)
+{
+	uint32_t mask;
+	size_t n = (size_t)snprintf(buf, len, "[");
+
+	memcpy(&mask, (const char *)target + o->offset, sizeof(mask));
+	for (int t = 0, first = 1; t < WEBHOOK_TYPE_COUNT && n < len; t++) {
+		if (!(mask & (1u << t)))
+			continue;
+		n += (size_t)snprintf(buf + n, len - n, "%s\"%s\"", first ? "" : ", ",
+				      webhook_type_name(t));
+		first = 0;
+	}
+	if (n < len)
+		snprintf(buf + n, len - n, "]");
+}
+
+/* An http:// or https:// URL naming a host; host names are resolved at
+ * each delivery, which needs the resolver in the sandbox (docs/webhooks.md). */
+static int check_webhook_url(const struct config_option *o, const void *target,
+			     struct config_problem *ret)
+{
+	const char *s = (const char *)target + o->offset;
+
+	if (!*s)
+		return 0;
+	if (strncmp(s, "http://", 7) && strncmp(s, "https://", 8))
+		return config_table_fail(ret, "must be an http:// or https:// URL, or \"\" for no "
+					      "webhooks");
+	return check_url(o, target, ret);
+}
+
+/* Printable ASCII: it goes into every event's JSON and nothing more. */
+static int check_node(const struct config_option *o, const void *target, struct config_problem *ret)
+{
+	const char *s = (const char *)target + o->offset;
+
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			return config_table_fail(ret, "printable ASCII only");
+	return 0;
+}
+
 /* ---- loading server.toml ----------------------------------------------- */
 
 static size_t idx(const struct config_table *t, const char *table, const char *key)
@@ -517,6 +617,10 @@ static void resolve_paths(struct config_table *t, struct server_config *c)
 		config_table_report(t, true, idx(t, "server", "tls_key_file"), "path too long");
 	if (database_path(dir, c) != 0)
 		config_table_report(t, true, idx(t, "storage", "database"), "path too long");
+	if (c->webhook_secret_file[0] && resolve(dir, c->webhook_secret_file) != 0)
+		config_table_report(t, true, idx(t, "webhooks", "secret_file"), "path too long");
+	if (c->webhook_ca_file[0] && resolve(dir, c->webhook_ca_file) != 0)
+		config_table_report(t, true, idx(t, "webhooks", "ca_file"), "path too long");
 }
 
 /* [obfuscation] may also live in its own file; a missing file is fine
@@ -694,8 +798,19 @@ static void check_cover(struct config_table *t, const struct server_config *c)
 				    "stealth_mode = \"maximum\"");
 }
 
+/* Webhooks are signed: a URL without a secret would send forgeable events. */
+static void check_webhooks(struct config_table *t, const struct server_config *c)
+{
+	if (c->webhook_url[0] && !c->webhook_secret_file[0])
+		config_table_report(t, true, idx(t, "webhooks", "secret_file"),
+				    "webhooks.url is set: name a file (mode 0600) holding the "
+				    "signing secret, at least 16 bytes, e.g. 'openssl rand -hex 32 "
+				    "> webhook.secret && chmod 600 webhook.secret'");
+}
+
 static void cross_check(struct config_table *t, struct server_config *c)
 {
+	check_webhooks(t, c);
 	check_cover(t, c);
 	check_front(t, c);
 	check_hse(t, c);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/webhook_event.h"
 #include "core/registry.h"
 #include "core/server.h"
 #include "core/stream.h"
@@ -85,6 +86,21 @@ void admission_report_suppressed(struct server *srv, uint64_t now)
 	srv->auth_log_report_ns = now;
 }
 
+/* auth.failure for the webhooks, from the same proven sources as the
+ * fail2ban line but not cut by its rate limit: the webhook queue's bound
+ * is the limit there (a flood fills it and the rest is counted). */
+static void auth_failure_event(struct server *srv, const struct hs_item *item,
+			       enum handshake_result r)
+{
+	struct webhook_event e = {.type = WEBHOOK_AUTH_FAILURE};
+
+	if (!server_wants(srv, WEBHOOK_AUTH_FAILURE))
+		return;
+	server_event_endpoint(&item->from, e.addr, sizeof(e.addr), &e.port);
+	snprintf(e.reason, sizeof(e.reason), "%s", handshake_result_name(r));
+	server_emit(srv, &e);
+}
+
 /* A failed message 1. The fail2ban line names its sender only if the
  * sender proved it receives at that address (mac2): anyone can write any
  * source address on an initiation, and a ban must hit the attacker, not
@@ -107,6 +123,7 @@ static void refuse(struct server *srv, const struct hs_item *item, enum handshak
 		ratelimit_penalize(&srv->hs_unproven, key, key_len - 2, now, FAILURE_PENALTY_NS);
 		return;
 	}
+	auth_failure_event(srv, item, r);
 	if (!auth_log_allowed(srv, now)) {
 		srv->auth_log_cut++;
 		return;

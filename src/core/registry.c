@@ -7,7 +7,10 @@
  * are on the srv->pending list, replaced ones on srv->draining. */
 #include "core/registry.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "api/webhook_event.h"
 
 #include "core/server.h"
 #include "io/loop.h"
@@ -70,6 +73,43 @@ static void log_session(const char *what, struct session *s)
 	log_info(LOG_GROUP_CORE, "user %s %s, endpoint %s, local %s",
 		 log_quote(name, sizeof(name), s->user_name), what, udp_endpoint_str(&to, ep),
 		 udp_local_str(&from, src));
+}
+
+/* user.connected / user.disconnected for the webhooks: the user's first
+ * confirmed session, and the end of its last one. */
+static void session_event(struct server *srv, struct session *s, int type, const char *reason)
+{
+	struct webhook_event e = {.type = (uint8_t)type};
+	struct udp_endpoint to;
+
+	if (!server_wants(srv, type))
+		return;
+	pthread_spin_lock(&s->tx_lock);
+	to = s->endpoint;
+	pthread_spin_unlock(&s->tx_lock);
+	snprintf(e.user, sizeof(e.user), "%s", s->user_name);
+	server_event_endpoint(&to, e.addr, sizeof(e.addr), &e.port);
+	if (reason)
+		snprintf(e.reason, sizeof(e.reason), "%s", reason);
+	server_emit(srv, &e);
+}
+
+/* user.disconnected's reason, from why a session is retired. */
+static const char *disconnect_reason(uint8_t reason, const char *why)
+{
+	if (reason == DISCONNECT_SHUTDOWN)
+		return "shutdown";
+	if (!why)
+		return "ended";
+	if (!strcmp(why, "disconnected"))
+		return "client";
+	if (!strcmp(why, "timed out"))
+		return "timeout";
+	if (!strcmp(why, "expired (no rekey)"))
+		return "rekey";
+	if (!strcmp(why, "removed by a reload"))
+		return "removed";
+	return why;
 }
 
 void registry_adopt(struct server *srv, struct user *u, struct session *s)
@@ -148,6 +188,7 @@ static void promote(struct server *srv, struct session *s, uint64_t now_ns)
 		log_debug(LOG_GROUP_HS, "session %08x replaces %08x", s->index, old->index);
 	} else {
 		log_session("connected", s);
+		session_event(srv, s, WEBHOOK_USER_CONNECTED, NULL);
 	}
 	push_config(srv, s, now_ns);
 }
@@ -211,8 +252,16 @@ void registry_retire(struct server *srv, struct session *s, uint8_t reason, cons
 		send_disconnect(srv, s, reason);
 	if (why)
 		log_session(why, s);
-	if (!s->in_draining)
+	if (!s->in_draining) {
+		struct user *u = users_find(&srv->users, s->user_key);
+		/* the user's last session, announced as connected (promoted) */
+		bool last = u && u->session == s && !s->replaces && !s->in_pending;
+
 		unlink_user(srv, s);
+		if (last)
+			session_event(srv, s, WEBHOOK_USER_DISCONNECTED,
+				      disconnect_reason(reason, why));
+	}
 	/* a session s replaced may still be draining: it must not keep a
 	 * pointer to s once s is freed */
 	for (struct session *d = srv->draining; d; d = d->next_pending)

@@ -352,7 +352,23 @@ static const struct call_group groups[] = {
      * bench-store */
     GROUP(SRV, SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(fdatasync), SCMP_SYS(ftruncate),
 	  SCMP_SYS(geteuid), SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2)),
+    /* the server's webhook thread (api/webhook.c): libcurl connects with
+     * the front's calls above (an IPv4/IPv6 stream socket, connect, poll),
+     * then asks the socket for its peer's address (getpeername), which it
+     * keeps as the connection's primary IP */
+    GROUP(SRV, SCMP_SYS(getpeername)),
 };
+
+/* A webhook URL that names a host (not a numeric address): libcurl's
+ * threaded resolver, a thread per lookup woken through a socket pair,
+ * running glibc's getaddrinfo: /etc/hosts and the NSS modules (files:
+ * allowed above), nscd or systemd-resolved over a Unix socket, DNS over
+ * UDP (connect, send, poll or ppoll, FIONREAD) and over TCP after a
+ * truncated answer (writev), uname for res_init's host name. Only loaded
+ * with SANDBOX_RESOLVER: a server with a numeric webhook URL, or none,
+ * still has no datagram socket of its own making. */
+static const struct call_group resolver_group =
+    GROUP(SRV, SCMP_SYS(socketpair), SCMP_SYS(uname), SCMP_SYS(ppoll), SCMP_SYS(writev));
 
 #if SANITIZER
 /* AddressSanitizer's runtime (found the same way: the ASan build under a
@@ -455,7 +471,27 @@ static int speed_up(scmp_filter_ctx ctx)
 	return r;
 }
 
-static int build(scmp_filter_ctx ctx, enum sandbox_profile p)
+/* The server's name resolution for a webhook URL (resolver_group): Unix
+ * sockets (nscd, systemd-resolved), datagram sockets (DNS), FIONREAD. */
+static int add_resolver(scmp_filter_ctx ctx)
+{
+	static const int families[] = {AF_INET, AF_INET6};
+	int r = add_group(ctx, &resolver_group);
+
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				     SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	for (size_t i = 0; i < ARRAY_LEN(families) && r == 0; i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]),
+				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)FIONREAD));
+	return r;
+}
+
+static int build(scmp_filter_ctx ctx, enum sandbox_profile p, unsigned extras)
 {
 	unsigned bit = 1u << p;
 	int r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
@@ -473,6 +509,8 @@ static int build(scmp_filter_ctx ctx, enum sandbox_profile p)
 		r = add_sockets(ctx, p);
 	if (r == 0)
 		r = add_ioctls(ctx, p);
+	if (r == 0 && p == SANDBOX_SERVER && (extras & SANDBOX_RESOLVER))
+		r = add_resolver(ctx);
 	if (r == 0)
 		r = speed_up(ctx);
 	return r;
@@ -480,12 +518,17 @@ static int build(scmp_filter_ctx ctx, enum sandbox_profile p)
 
 int sandbox_filter(enum sandbox_profile profile, char *err, size_t err_len)
 {
+	return sandbox_filter_with(profile, 0, err, err_len);
+}
+
+int sandbox_filter_with(enum sandbox_profile profile, unsigned extras, char *err, size_t err_len)
+{
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	int r;
 
 	if (!ctx)
 		return fail(err, err_len, -ENOMEM, "cannot create the system-call filter");
-	r = build(ctx, profile);
+	r = build(ctx, profile, extras);
 	if (r < 0)
 		fail(err, err_len, r, "cannot build the system-call filter: %s", strerror(-r));
 	else if ((r = seccomp_load(ctx)) < 0)

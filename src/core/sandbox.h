@@ -76,6 +76,10 @@ int sandbox_drop(const struct sandbox_ids *ids, char *err, size_t err_len);
 /* Loads the profile's allow-list for every thread; default: kill the
  * process. */
 int sandbox_filter(enum sandbox_profile profile, char *err, size_t err_len);
+/* The same with extras: SANDBOX_RESOLVER (server) adds what a name lookup
+ * needs, for a webhook URL that names a host (sandbox.c, resolver_group). */
+#define SANDBOX_RESOLVER 1u
+int sandbox_filter_with(enum sandbox_profile profile, unsigned extras, char *err, size_t err_len);
 
 /* Whether this is a sanitizer build (dumpable, more system calls). */
 bool sandbox_is_sanitizer_build(void);

@@ -13,7 +13,9 @@
  * every client DISCONNECT(shutdown). */
 #include "core/server.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <pthread.h>
@@ -24,9 +26,11 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "api/webhook.h"
 #include "core/admission.h"
 #include "core/keyfile.h"
 #include "core/registry.h"
@@ -711,6 +715,153 @@ static int setup_firewall(struct server *srv)
 	return 0;
 }
 
+/* ---- webhooks ---- */
+
+#define WEBHOOK_OUTBOX_FILE "webhooks.outbox"
+
+/* The signing secret: the file's bytes without trailing white space, 16
+ * to WEBHOOK_SECRET_MAX of them, in a file no one but its owner may read
+ * or write (it signs what the receiver will trust). */
+static int read_secret(const char *path, uint8_t *buf, size_t *len)
+{
+	struct stat st;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), r = 0;
+
+	if (fd < 0) {
+		r = -errno;
+		log_error(LOG_GROUP_CORE, "webhooks.secret_file %s: %s", path, strerror(-r));
+		return r;
+	}
+	if (fstat(fd, &st) < 0 || (st.st_mode & 077)) {
+		close(fd);
+		log_error(LOG_GROUP_CORE,
+			  "webhooks.secret_file %s: others may read or write it: chmod 600 %s",
+			  path, path);
+		return -EPERM;
+	}
+	n = read(fd, buf, WEBHOOK_SECRET_MAX + 1);
+	close(fd);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
+			 buf[n - 1] == '\t'))
+		n--;
+	if (n < 16 || n > WEBHOOK_SECRET_MAX) {
+		log_error(LOG_GROUP_CORE,
+			  "webhooks.secret_file %s: the secret must be 16 to %d bytes (e.g. "
+			  "'openssl rand -hex 32')",
+			  path, WEBHOOK_SECRET_MAX);
+		ct_wipe(buf, WEBHOOK_SECRET_MAX + 1);
+		return -EINVAL;
+	}
+	*len = (size_t)n;
+	return 0;
+}
+
+/* As root, single-threaded: the secret (perhaps root's alone), libcurl's
+ * global state, the node name (gethostname: uname, which the sandbox
+ * refuses later). */
+static int open_webhooks(struct server *srv)
+{
+	const struct server_config *cfg = srv->cfg;
+	uint8_t secret[WEBHOOK_SECRET_MAX + 1];
+	char node[WEBHOOK_NODE_MAX + 1] = "", err[256] = "";
+	struct webhook_config wc = {
+	    .url = cfg->webhook_url,
+	    .secret = secret,
+	    .events = cfg->webhook_events,
+	    .timeout_s = cfg->webhook_timeout_s,
+	    .max_queue = cfg->webhook_max_queue,
+	    .max_age_s = cfg->webhook_max_age_s,
+	    .node = node,
+	    .tls_verify = cfg->webhook_tls_verify,
+	    .ca_file = cfg->webhook_ca_file,
+	};
+	int r;
+
+	if (!cfg->webhook_url[0])
+		return 0;
+	r = read_secret(cfg->webhook_secret_file, secret, &wc.secret_len);
+	if (r < 0)
+		return r;
+	if (cfg->webhook_node[0])
+		snprintf(node, sizeof(node), "%s", cfg->webhook_node);
+	else if (gethostname(node, sizeof(node) - 1) < 0)
+		snprintf(node, sizeof(node), "lostlove");
+	srv->webhook = webhook_new(&wc, err, sizeof(err));
+	ct_wipe(secret, sizeof(secret));
+	if (!srv->webhook) {
+		log_error(LOG_GROUP_CORE, "webhooks: %s", err);
+		return -EINVAL;
+	}
+	if (!cfg->webhook_tls_verify)
+		log_warn(LOG_GROUP_CORE,
+			 "webhooks.tls_verify = false: anyone on the path to %s "
+			 "can read and answer the events",
+			 cfg->webhook_url);
+	return 0;
+}
+
+/* After the drop (a thread): the outbox beside the state file, created by
+ * and belonging to the service user, then the webhook thread. */
+static int start_webhooks(struct server *srv)
+{
+	char dir[PATH_MAX], path[PATH_MAX + sizeof(WEBHOOK_OUTBOX_FILE) + 1], err[PATH_MAX + 64];
+	struct webhook_outbox *ob = NULL;
+	size_t skipped = 0;
+	int r;
+
+	if (!srv->webhook)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", srv->state.path);
+	snprintf(path, sizeof(path), "%s/%s", dirname(dir), WEBHOOK_OUTBOX_FILE);
+	r = webhook_outbox_file(path, &ob, &skipped, err, sizeof(err));
+	if (r < 0) {
+		log_error(LOG_GROUP_CORE, "webhooks: %s", err);
+		return r;
+	}
+	if (skipped)
+		log_warn(LOG_GROUP_CORE, "webhooks: %zu damaged record(s) in %s left out", skipped,
+			 path);
+	r = webhook_start(srv->webhook, ob);
+	if (r < 0) {
+		log_error(LOG_GROUP_CORE, "cannot start the webhook thread: %s", strerror(-r));
+		return r;
+	}
+	log_info(LOG_GROUP_CORE, "webhooks: to %s, outbox %s", srv->cfg->webhook_url, path);
+	return 0;
+}
+
+bool server_wants(const struct server *srv, int webhook_type)
+{
+	return webhook_wants(srv->webhook, (enum webhook_type)webhook_type);
+}
+
+void server_emit(struct server *srv, struct webhook_event *e)
+{
+	if (!srv->webhook)
+		return;
+	e->time = (int64_t)time(NULL);
+	(void)webhook_emit(srv->webhook, e);
+}
+
+void server_event_endpoint(const struct udp_endpoint *ep, char *addr, size_t len, uint16_t *port)
+{
+	const struct in6_addr *a6 = &ep->in6.sin6_addr;
+
+	addr[0] = '\0';
+	*port = 0;
+	if (ep->sa.sa_family == AF_INET) {
+		inet_ntop(AF_INET, &ep->in4.sin_addr, addr, (socklen_t)len);
+		*port = ntohs(ep->in4.sin_port);
+	} else if (ep->sa.sa_family == AF_INET6) {
+		if (IN6_IS_ADDR_V4MAPPED(a6))
+			inet_ntop(AF_INET, &a6->s6_addr[12], addr, (socklen_t)len);
+		else
+			inet_ntop(AF_INET6, a6, addr, (socklen_t)len);
+		*port = ntohs(ep->in6.sin6_port);
+	}
+}
+
 /* ---- privileges ---- */
 
 /* What the service user needs later, checked as that user (ACLs count):
@@ -754,6 +905,29 @@ static int check_access(const struct server *srv)
 	return 0;
 }
 
+/* Whether url's host is a name to resolve rather than a numeric address
+ * ("127.0.0.1", "[::1]"): only then does the sandbox allow the resolver. */
+static bool webhook_url_names_host(const char *url)
+{
+	const char *h = strstr(url, "://");
+	char host[256];
+	uint8_t buf[16];
+	size_t n;
+
+	if (!url[0] || !h)
+		return false;
+	h += 3;
+	h += strcspn(h, "@/") < strcspn(h, "/") ? strcspn(h, "@") + 1 : 0; /* userinfo */
+	if (*h == '[')
+		return false; /* an IPv6 literal */
+	n = strcspn(h, ":/?#");
+	if (n >= sizeof(host))
+		return true;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	return inet_pton(AF_INET, host, buf) != 1;
+}
+
 /* The last step as root, while the process has one thread: the state
  * file goes to the service user, then the drop, the checks, the filter. */
 static int enter_sandbox(struct server *srv, const struct sandbox_ids *ids)
@@ -779,7 +953,10 @@ static int enter_sandbox(struct server *srv, const struct sandbox_ids *ids)
 	}
 	r = check_access(srv);
 	if (r == 0)
-		r = sandbox_filter(SANDBOX_SERVER, err, sizeof(err));
+		r = sandbox_filter_with(
+		    SANDBOX_SERVER,
+		    webhook_url_names_host(srv->cfg->webhook_url) ? SANDBOX_RESOLVER : 0, err,
+		    sizeof(err));
 	if (r < 0 && r != -EACCES)
 		log_error(LOG_GROUP_CORE, "%s", err);
 	if (r == 0)
@@ -976,6 +1153,8 @@ static int setup(struct server *srv)
 	if (r == 0)
 		r = open_front(srv);
 	if (r == 0)
+		r = open_webhooks(srv);
+	if (r == 0)
 		r = enter_sandbox(srv, &ids);
 	/* threads from here on: they inherit the sandbox */
 	if (r == 0)
@@ -984,6 +1163,8 @@ static int setup(struct server *srv)
 		r = start_workers(srv);
 	if (r == 0)
 		r = run_front(srv);
+	if (r == 0)
+		r = start_webhooks(srv);
 	return r;
 }
 
@@ -1019,6 +1200,10 @@ static void teardown(struct server *srv)
 	cmdq_close(&srv->cmds);
 	if (srv->workers && srv->sessions.by_index)
 		registry_retire_all(srv, DISCONNECT_SHUTDOWN);
+	/* after the last events (the disconnects above): what is queued goes
+	 * into the outbox, delivered at the next start */
+	webhook_free(srv->webhook);
+	srv->webhook = NULL;
 	front_stop(srv->front); /* no stream reaches a worker after this */
 	srv->front = NULL;
 	stop_data_plane(srv);
@@ -1199,6 +1384,22 @@ static void append_front(struct server *srv, char *line, size_t cap, size_t *pos
 			append(line, cap, pos, " %s=%" PRIu64, front_stat_name(i), v[i]);
 }
 
+/* The webhooks' counters: emitted, delivered, failed attempts, waiting in
+ * the outbox, and dropped by reason. */
+static void append_webhooks(struct server *srv, char *line, size_t cap, size_t *pos)
+{
+	struct webhook_stats st;
+
+	webhook_stats(srv->webhook, &st);
+	append(line, cap, pos,
+	       "; webhooks: emitted=%" PRIu64 " delivered=%" PRIu64 " failed=%" PRIu64
+	       " pending=%" PRIu64,
+	       st.emitted, st.delivered, st.failed, st.pending);
+	for (int d = 0; d < WEBHOOK_DROP_COUNT; d++)
+		append(line, cap, pos, " dropped_%s=%" PRIu64,
+		       webhook_drop_name((enum webhook_drop)d), st.dropped[d]);
+}
+
 void server_log_stats(struct server *srv)
 {
 	struct worker_stats st = {0};
@@ -1228,6 +1429,8 @@ void server_log_stats(struct server *srv)
 		append_streams(srv, line, sizeof(line), &pos);
 	if (srv->front)
 		append_front(srv, line, sizeof(line), &pos);
+	if (srv->webhook)
+		append_webhooks(srv, line, sizeof(line), &pos);
 	/* how the kernel spread handshakes over the workers' sockets */
 	append(line, sizeof(line), &pos, "; initiations per worker:");
 	for (unsigned i = 0; i < srv->n_workers; i++)

@@ -33,6 +33,8 @@
 #include "protocol/handshake.h"
 
 struct loop;
+struct webhook;
+struct webhook_event;
 
 /* Handshake outcomes counted on the control thread, by handshake_result. */
 #define SERVER_HS_RESULTS (HS_E_INTERNAL + 1)
@@ -90,6 +92,8 @@ struct server {
 	uint64_t auth_unproven; /* from sources that did not prove their address */
 	uint64_t auth_log_cut;	/* fail2ban lines cut by the rate limit, not yet reported */
 	uint64_t auth_log_credit, auth_log_ns, auth_log_report_ns;
+	/* webhooks (api/webhook.h): NULL when [webhooks] url is "" */
+	struct webhook *webhook;
 };
 
 /* Runs the server with cfg until SIGTERM/SIGINT. Returns the process exit
@@ -110,6 +114,14 @@ int server_send_cover(struct server *srv, struct session *s);
  * on any error the current table stays, and the error is logged.
  * 0 or a negative errno. */
 int server_reload_users(struct server *srv);
+/* Hands e to the webhook thread, stamped with the time now; never blocks
+ * (a full queue drops and counts). A no-op without webhooks. Control
+ * thread only. */
+void server_emit(struct server *srv, struct webhook_event *e);
+/* Whether events of this type are wanted (to skip building one). */
+bool server_wants(const struct server *srv, int webhook_type);
+/* The numeric address and port of ep for an event; "" for a stream path. */
+void server_event_endpoint(const struct udp_endpoint *ep, char *addr, size_t len, uint16_t *port);
 
 /* Logs one line of statistics (SIGUSR1, and at debug level on exit). */
 void server_log_stats(struct server *srv);

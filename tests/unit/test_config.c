@@ -998,6 +998,61 @@ static void test_secrets_stay_out(void **state)
 	config_diag_free(&d);
 }
 
+/* ---- [webhooks] -------------------------------------------------------- */
+
+static void test_webhooks(void **state)
+{
+	struct server_config c;
+	struct config_diag d = {0};
+
+	(void)state;
+	/* off by default; every event by default */
+	assert_int_equal(load_server("", "", &c, &d), 0);
+	assert_string_equal(c.webhook_url, "");
+	assert_int_equal(c.webhook_events, 0x3f);
+	assert_true(c.webhook_tls_verify);
+	assert_int_equal(c.webhook_max_queue, 10000);
+	server_config_free(&c);
+	config_diag_free(&d);
+	/* a URL and a secret file (resolved beside server.toml), two events */
+	assert_int_equal(load_server("[webhooks]\nurl = \"https://[2001:db8::1]:8443/h\"\n"
+				     "secret_file = \"hook.secret\"\n"
+				     "events = [\"auth.failure\", \"user.connected\"]\n",
+				     "", &c, &d),
+			 0);
+	assert_string_equal(c.webhook_url, "https://[2001:db8::1]:8443/h");
+	assert_string_equal(c.webhook_secret_file, at("hook.secret"));
+	assert_int_equal(c.webhook_events, (1u << 4) | (1u << 0));
+	server_config_free(&c);
+	config_diag_free(&d);
+	/* a URL without a secret: unsigned events would be forgeable */
+	assert_int_equal(load_server("[webhooks]\nurl = \"http://192.0.2.1/h\"\n", "", &c, &d),
+			 -EINVAL);
+	assert_true(mentions(&d, "key 'webhooks.secret_file': webhooks.url is set"));
+	config_diag_free(&d);
+	/* another scheme, an unknown event, an event twice, a node with a newline */
+	assert_int_equal(load_server("[webhooks]\nurl = \"ftp://192.0.2.1/h\"\n"
+				     "secret_file = \"s\"\n",
+				     "", &c, &d),
+			 -EINVAL);
+	assert_true(mentions(&d, "key 'webhooks.url': must be an http:// or https:// URL"));
+	config_diag_free(&d);
+	assert_int_equal(load_server("[webhooks]\nevents = [\"user.*\"]\n", "", &c, &d), -EINVAL);
+	assert_true(mentions(&d, "\"user.*\" is not an event"));
+	config_diag_free(&d);
+	assert_int_equal(
+	    load_server("[webhooks]\nevents = [\"auth.failure\", \"auth.failure\"]\n", "", &c, &d),
+	    -EINVAL);
+	assert_true(mentions(&d, "\"auth.failure\" is listed twice"));
+	config_diag_free(&d);
+	assert_int_equal(load_server("[webhooks]\nnode = \"a\\nb\"\n", "", &c, &d), -EINVAL);
+	assert_true(mentions(&d, "key 'webhooks.node': printable ASCII only"));
+	config_diag_free(&d);
+	assert_int_equal(load_server("[webhooks]\ntimeout = 0\n", "", &c, &d), -EINVAL);
+	assert_true(mentions(&d, "webhooks.timeout"));
+	config_diag_free(&d);
+}
+
 /* ---- dump and diff ----------------------------------------------------- */
 
 static void test_dump(void **state)
@@ -1014,7 +1069,7 @@ static void test_dump(void **state)
 	/* valid TOML, every table, the users, and no PSK */
 	struct toml_value *root = toml_parse(text, strlen(text), NULL);
 	assert_non_null(root);
-	assert_int_equal(toml_table_len(root), 9);
+	assert_int_equal(toml_table_len(root), 10); /* with [storage] and [webhooks] */
 	assert_int_equal(toml_array_len(toml_table_get(root, "user")), 2);
 	toml_free(root);
 	assert_non_null(strstr(text, "\n[crypto]\nmode = \"balanced\"\necc_enabled = true\n"
@@ -1527,6 +1582,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_users),
 	    cmocka_unit_test(test_users),
 	    cmocka_unit_test(test_secrets_stay_out),
+	    cmocka_unit_test(test_webhooks),
 	    cmocka_unit_test(test_dump),
 	    cmocka_unit_test(test_dump_reference),
 	    cmocka_unit_test(test_diff),

@@ -395,8 +395,7 @@ static void test_outbox_file_compacts(void **state)
 
 /* ---- the producer queue ---- */
 
-static struct webhook *new_webhook(const char *url, uint32_t events, uint32_t max_queue,
-				   struct webhook_outbox *o)
+static struct webhook *new_webhook(const char *url, uint32_t events, uint32_t max_queue)
 {
 	struct webhook_config cfg = {.url = url,
 				     .secret = SECRET,
@@ -408,7 +407,7 @@ static struct webhook *new_webhook(const char *url, uint32_t events, uint32_t ma
 				     .node = "test",
 				     .tls_verify = true};
 	char err[256] = "";
-	struct webhook *w = webhook_new(&cfg, o, err, sizeof(err));
+	struct webhook *w = webhook_new(&cfg, err, sizeof(err));
 
 	assert_non_null(w);
 	return w;
@@ -418,9 +417,8 @@ static void test_queue_bound_and_filter(void **state)
 {
 	struct webhook_event e = {.type = WEBHOOK_AUTH_FAILURE, .time = 1};
 	struct webhook_stats st;
-	struct webhook *w =
-	    new_webhook("http://127.0.0.1:9/", WEBHOOK_ALL_EVENTS & ~(1u << WEBHOOK_USER_CONNECTED),
-			4, webhook_outbox_memory());
+	struct webhook *w = new_webhook("http://127.0.0.1:9/",
+					WEBHOOK_ALL_EVENTS & ~(1u << WEBHOOK_USER_CONNECTED), 4);
 
 	(void)state;
 	for (int i = 0; i < 4; i++)
@@ -448,11 +446,11 @@ static void test_config_refused(void **state)
 	char err[256] = "";
 
 	(void)state;
-	assert_null(webhook_new(&cfg, webhook_outbox_memory(), err, sizeof(err)));
+	assert_null(webhook_new(&cfg, err, sizeof(err)));
 	assert_non_null(strstr(err, "http"));
 	cfg.url = "http://127.0.0.1/";
 	cfg.secret_len = 8;
-	assert_null(webhook_new(&cfg, webhook_outbox_memory(), err, sizeof(err)));
+	assert_null(webhook_new(&cfg, err, sizeof(err)));
 	assert_non_null(strstr(err, "secret"));
 }
 
@@ -554,8 +552,8 @@ static void test_delivery(void **state)
 	r.fd = listen_loopback(&port);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/hook", port);
 	assert_int_equal(pthread_create(&th, NULL, receiver_run, &r), 0);
-	w = new_webhook(url, WEBHOOK_ALL_EVENTS, 16, o);
-	assert_int_equal(webhook_start(w), 0);
+	w = new_webhook(url, WEBHOOK_ALL_EVENTS, 16);
+	assert_int_equal(webhook_start(w, o), 0);
 	snprintf(e.user, sizeof(e.user), "alice");
 	assert_true(webhook_emit(w, &e));
 	wait_for(w, 1, 0);

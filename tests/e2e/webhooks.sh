@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# webhooks: signed events from the real server to a receiver written from
+# docs/webhooks.md (webhook_receiver.py, in the server's namespace on
+# 127.0.0.1:8080, a numeric URL: no resolver needed in the sandbox).
+#
+#   ┌──── cli ───────────────┐      ┌──── srv ───────────────────────────┐
+#   │ alice (lostlove-client)│      │ lostlove-server :51820             │
+#   │ udpjunk (eve's key)    ├──────┤ webhook_receiver.py 127.0.0.1:8080 │
+#   │ c0 198.51.100.2/24     │ veth │ s0 198.51.100.1/24                 │
+#   └────────────────────────┘      └────────────────────────────────────┘
+#
+# 1. the first attempt is answered 500: the same event (same id) comes
+#    again, and is then acknowledged; every signature verifies;
+# 2. alice connecting gives user.connected; a bad-key handshake from a
+#    proven source gives auth.failure with its address and reason;
+# 3. the receiver down: alice's user.disconnected waits in the outbox; the
+#    server is restarted, the receiver comes back: the event, with the same
+#    id, arrives after the restart;
+# 4. a flood of auth failures with the receiver down: the bound holds
+#    (max_queue = 20 in the outbox, the rest counted as dropped), the server
+#    keeps forwarding alice's traffic;
+# 5. a secret file others may read is refused at start.
+source "$(dirname "$0")/lib.sh" "$@"
+
+RECV_PORT=8080
+RECEIVER="$(dirname "$(realpath "$0")")/webhook_receiver.py"
+MAX_QUEUE=20
+
+one_link
+say "keys and configuration"
+add_user alice 10.8.0.2 fd00:8::2
+gen_keys eve # not a user: her handshakes fail ("unknown peer")
+(umask 077 && openssl rand -hex 32 >"$LL_TMP/webhook.secret")
+SRV_HS_PER_IP=10000 # the flood must reach the handshake code, not the limiter
+SRV_EXTRA="
+[webhooks]
+url = \"http://127.0.0.1:$RECV_PORT/hook\"
+secret_file = \"$LL_TMP/webhook.secret\"
+timeout = 2
+max_queue = $MAX_QUEUE
+node = \"e2e-node\""
+write_server_config
+write_client_config alice 198.51.100.1:51820 '[]'
+
+start_receiver() {
+	local from=0
+	[ -f "$LL_TMP/receiver.log" ] && from=$(wc -l <"$LL_TMP/receiver.log")
+	spawn receiver srv python3 "$RECEIVER" --port $RECV_PORT \
+		--secret-file "$LL_TMP/webhook.secret" "$@"
+	wait_for_log receiver '^receiver: listening' 10 "$from"
+}
+
+# recv_of TYPE: the receiver's lines for events of TYPE.
+recv_of() { grep -E "^recv .* type=$1 " "$(log_of receiver)" || true; }
+
+# stat_of NAME: a webhooks counter from the server's stats line.
+stat_of() {
+	sed -nE "s/.*webhooks:.* $1=([0-9]+).*/\1/p" <<<"$LL_STATS"
+}
+
+# junk COUNT RATE: initiations with eve's key from cli, answering cookies
+# (so the server sees a proven source, as it would a real client).
+junk() {
+	n cli "$LL_UDPJUNK" --to 198.51.100.1:51820 --mode init --count "$1" --rate "$2" \
+		--client-key "$LL_TMP/eve.key" --server-key "$(key_of server pub)" \
+		--answer-cookies --wait-ms 500
+}
+
+no_bad_signatures() {
+	if grep -E '^recv .* sig=bad ' "$(log_of receiver)"; then
+		fail "a request's signature did not verify (or its body broke the format)"
+	fi
+}
+
+say "1+2. alice connects: user.connected; the first attempt gets 500, then the retry 200"
+start_receiver --fail-first 1
+start_server
+start_client alice cli
+wait_until 15 bash -c "grep -Eq '^recv .* status=200 .* type=user.connected ' '$(log_of receiver)'"
+recv_of user.connected
+lines=$(recv_of user.connected)
+[ "$(wc -l <<<"$lines")" = 2 ] || fail "user.connected should come twice (500, then 200)"
+id1=$(sed -nE '1s/.* id=([^ ]+) .*/\1/p' <<<"$lines")
+id2=$(sed -nE '2s/.* id=([^ ]+) .*/\1/p' <<<"$lines")
+[ -n "$id1" ] && [ "$id1" = "$id2" ] || fail "the retry is not the same event ($id1 / $id2)"
+grep -q 'status=500' <<<"$(head -1 <<<"$lines")" || fail "the first attempt was not the one answered 500"
+grep -q '"user": "alice"' <<<"$lines" || fail "user.connected does not name alice"
+grep -q '"endpoint": "198.51.100.2:' <<<"$lines" || fail "user.connected has no endpoint"
+no_bad_signatures
+
+say "2. a handshake with a key the server does not know: auth.failure"
+junk 4 10
+wait_until 10 bash -c "grep -Eq '^recv .* type=auth.failure ' '$(log_of receiver)'"
+recv_of auth.failure | head -3
+recv_of auth.failure | grep -q '"address": "198.51.100.2"' ||
+	fail "auth.failure does not name the source address"
+recv_of auth.failure | grep -q '"reason": "unknown-peer"' || fail "auth.failure does not say unknown-peer"
+log_has "$(log_of server)" 'auth failure from 198.51.100.2' ||
+	fail "the server logged no fail2ban line for the same failure"
+no_bad_signatures
+
+say "3. the receiver down: user.disconnected waits in the outbox across a restart"
+stop receiver
+stop_clean client-alice
+wait_for_log server 'user .?alice.? disconnected' 10
+server_stats
+wait_until 10 bash -c "grep -q 'user.disconnected' '$LL_TMP/webhooks.outbox'"
+stop_clean server
+grep -E '^E ' "$LL_TMP/webhooks.outbox" | cut -c1-60
+queued_id=$(grep -A1 -E '^E [0-9]+ .* user.disconnected ' "$LL_TMP/webhooks.outbox" |
+	sed -nE 's/.*"id":"(evt_[0-9a-f]+)".*/\1/p' | tail -1)
+[ -n "$queued_id" ] || fail "user.disconnected is not in the outbox after the server stopped"
+stat -c '%U %a %n' "$LL_TMP/webhooks.outbox"
+[ "$(stat -c %a "$LL_TMP/webhooks.outbox")" = 600 ] || fail "the outbox is not mode 0600"
+start_server
+start_receiver
+wait_until 20 bash -c "grep -Eq '^recv .* status=200 .* type=user.disconnected id=$queued_id ' '$(log_of receiver)'"
+recv_of user.disconnected
+recv_of user.disconnected | grep -q '"reason": "client"' || fail "the reason is not 'client'"
+no_bad_signatures
+
+say "4. a flood of auth failures, the receiver down: the bound holds, traffic flows"
+start_client alice cli
+wait_until 15 bash -c "[ \$(grep -Ec '^recv .* status=200 .* type=user.connected ' '$(log_of receiver)') -ge 2 ]"
+stop receiver
+spawn ping-during cli ping -i 0.1 -c 60 10.8.0.1
+junk 400 200
+server_stats
+emitted=$(stat_of emitted)
+pending=$(stat_of pending)
+dropped=$(($(stat_of dropped_queue_full) + $(stat_of dropped_outbox_full)))
+echo "emitted=$emitted pending=$pending dropped=$dropped"
+[ "$dropped" -gt 0 ] || fail "the flood dropped no event: the bound was never reached"
+[ "$pending" -le $MAX_QUEUE ] || fail "$pending events wait in the outbox (max_queue $MAX_QUEUE)"
+in_file=$(grep -Ec '^E ' "$LL_TMP/webhooks.outbox" || true)
+echo "outbox log: $in_file event record(s)"
+wait_pid "$(pid_of ping-during)" 15 || true
+stats=$(grep -E 'packets transmitted' "$(log_of ping-during)")
+echo "ping during the flood: $stats"
+rx=$(awk '{print $4}' <<<"$stats")
+[ "${rx:-0}" -ge 57 ] || fail "alice's ping lost more than 5 % during the flood: $stats"
+unset "LL_PIDS[ping-during]"
+ping_ok cli 10.8.0.1
+stop_clean client-alice
+stop_clean server
+
+say "5. a secret file others may read is refused"
+chmod 644 "$LL_TMP/webhook.secret"
+status=0
+out=$(nq srv timeout 20 "$LL_SERVER" -c "$LL_TMP/server.toml" 2>&1) || status=$?
+[ "$status" = 1 ] || fail "the server did not refuse a world-readable secret file (status $status)"
+grep -E 'secret_file .*chmod 600' <<<"$out" || fail "no error naming the fix: $out"
+chmod 600 "$LL_TMP/webhook.secret"
+
+pass
