@@ -2,6 +2,8 @@
  * filter dies of SIGSYS on a system call outside the list (mount, setuid,
  * execve, and outside sanitizer builds ptrace and fork) and lives on
  * allowed ones, threads included, and the client's name lookups (as root);
+ * the server's user store, opened before the filter, is used and closed
+ * under it;
  * clone3 answers ENOSYS; the lookup of the service user names the key and
  * the fix; and, as root, the drop gives exactly the documented ids,
  * capabilities and flags and refuses a process with a second thread. Every
@@ -36,6 +38,7 @@
 #include <valgrind/valgrind.h>
 
 #include "core/sandbox.h"
+#include "storage/store.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -206,6 +209,80 @@ static void test_allowed_calls_live(void **state)
 	expect_exit0(in_filtered_child(SANDBOX_CLIENT, do_allowed), "client, allowed calls");
 	expect_exit0(in_filtered_child(SANDBOX_CLIENT, do_client_socket), "client, AF_INET6");
 	expect_exit0(in_filtered_child(SANDBOX_SERVER, do_clone3), "clone3");
+}
+
+/* The server opens its store before the drop and uses it after: a
+ * reload's sync (writes in transactions, reads, deletes), a flush of
+ * usage, the outbox and the audit log, and the close that checkpoints the
+ * WAL and removes it. Every call SQLite makes for that is in the list. */
+static int store_under_filter(const char *path)
+{
+	struct store_user u;
+	struct store_event ev[2];
+	struct store_audit a = {.at = 1};
+	struct store_usage_delta d;
+	struct store_err err;
+	struct store *s;
+	char buf[256];
+	size_t n;
+
+	if (store_open(path, &s, &err) != STORE_OK || store_migrate(s, &err) != STORE_OK)
+		return 20;
+	if (sandbox_filter(SANDBOX_SERVER, buf, sizeof(buf)) < 0)
+		return 100;
+	for (unsigned i = 1; i <= 300; i++) { /* enough pages to spill and checkpoint */
+		store_user_init(&u);
+		snprintf(u.name, sizeof(u.name), "user%u", i);
+		u.public_key[0] = (uint8_t)i;
+		u.public_key[1] = (uint8_t)(i >> 8);
+		u.public_key[2] = 1;
+		snprintf(u.note, sizeof(u.note), "%0900u", i);
+		if (store_user_create(s, &u, 1, &err) != STORE_OK)
+			return 21;
+		d = (struct store_usage_delta){u.id, 100, 200};
+		if (store_usage_add(s, &d, 1, 2, NULL, &err) != STORE_OK)
+			return 22;
+	}
+	if (store_user_delete(s, u.id, &err) != STORE_OK)
+		return 23;
+	snprintf(a.action, sizeof(a.action), "user.delete");
+	if (store_audit_append(s, &a, NULL, &err) != STORE_OK)
+		return 24;
+	if (store_outbox_enqueue(s, "t", "{}", 2, 1, 10, NULL, &err) != STORE_OK ||
+	    store_outbox_peek(s, 5, 2, ev, &n, &err) != STORE_OK || n != 1 ||
+	    store_outbox_ack(s, ev[0].id, &err) != STORE_OK)
+		return 25;
+	store_events_free(ev, n);
+	if (store_integrity_check(s, &err) != STORE_OK)
+		return 26;
+	store_close(s);
+	return 0;
+}
+
+static void test_store_under_filter(void **state)
+{
+	char dir[] = "/tmp/ll-test-sandbox-XXXXXX", path[64], side[80];
+	int status;
+	pid_t pid;
+
+	(void)state;
+	if (RUNNING_ON_VALGRIND)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/lostlove.db", dir);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(store_under_filter(path));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	expect_exit0(status, "the user store under the server's filter");
+	snprintf(side, sizeof(side), "%s-wal", path);
+	assert_int_equal(access(side, F_OK), -1); /* the close removed it */
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	unlink(side);
+	unlink(path);
+	rmdir(dir);
 }
 
 /* The client looks its server's name up after the drop (each new round
@@ -384,6 +461,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_forbidden_calls_kill),
 	    cmocka_unit_test(test_allowed_calls_live),
+	    cmocka_unit_test(test_store_under_filter),
 	    cmocka_unit_test(test_client_name_lookup),
 	    cmocka_unit_test(test_lookup),
 	    cmocka_unit_test(test_drop),
