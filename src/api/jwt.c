@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/b64url.h"
+#include "crypto/b64url.h"
 #include "crypto/ct.h"
 #include "crypto/hmac.h"
 

@@ -5,7 +5,7 @@
  * Only what lostlove-admin issues is accepted, so verification is narrow on
  * purpose: the header must be exactly {"alg":"HS256","typ":"JWT"} in any key
  * order (no "none", no other algorithm, no "kid"/"crit"/"jku"), every part
- * strict base64url (api/b64url.h), the MAC compared in constant time before
+ * strict base64url (crypto/b64url.h), the MAC compared in constant time before
  * the payload is parsed, the payload exactly the five claims below with no
  * duplicate key, and the whole token at most JWT_MAX_LEN bytes.
  *

@@ -1,11 +1,17 @@
-/* lostlove-admin: key commands for now (the admin API commands arrive
- * with the API). Commands are dispatched from one table, as
- * wireguard-tools' wg.c does. Keys travel as base64 on stdin/stdout and
- * every buffer that held one is wiped. */
+/* lostlove-admin: key commands and client configurations as URIs and QR
+ * codes, offline, for now (the admin API commands arrive with the API). Commands are dispatched
+ * from one table, as wireguard-tools' wg.c does. Keys travel as base64 on stdin/stdout and every
+ * buffer that held one is wiped. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "api/qr.h"
+#include "config/client_uri.h"
+#include "config/config.h"
 #include "crypto/ct.h"
 #include "crypto/keyenc.h"
 #include "crypto/rng.h"
@@ -95,6 +101,144 @@ static int cmd_pubkey(int argc, char **argv)
 	return r == 0 ? 0 : 1;
 }
 
+/* ---- client configurations as URIs and QR codes (docs/client-uri.md) -- */
+
+static int load_client(const char *path, struct client_config *c)
+{
+	struct config_diag d = {0};
+	int r = client_config_load(path, c, &d);
+	if (d.text)
+		fputs(d.text, stderr);
+	config_diag_free(&d);
+	if (r < 0)
+		fprintf(stderr, PROG ": %s: not a usable client configuration\n", path);
+	return r;
+}
+
+/* The URI of the client.toml at path, labelled label (may be NULL). */
+static char *uri_of_file(const char *path, const char *label)
+{
+	struct client_config c;
+	char *uri = NULL;
+	if (load_client(path, &c) < 0)
+		return NULL;
+	int r = client_uri_format(&c, label, &uri);
+	client_config_free(&c);
+	if (r < 0)
+		fprintf(stderr, PROG ": %s: cannot be written as a URI: %s\n", path, strerror(-r));
+	return r < 0 ? NULL : uri;
+}
+
+static void free_secret(char *s)
+{
+	if (s)
+		ct_wipe(s, strlen(s));
+	free(s);
+}
+
+static int cmd_uri(int argc, char **argv)
+{
+	if (argc < 2 || argc > 3) {
+		fprintf(stderr, "Usage: " PROG " uri CLIENT.TOML [LABEL]\n");
+		return 1;
+	}
+	char *uri = uri_of_file(argv[1], argc > 2 ? argv[2] : NULL);
+	int r = uri && printf("%s\n", uri) > 0 && fflush(stdout) == 0 ? 0 : 1;
+	free_secret(uri);
+	return r;
+}
+
+static int write_file(const char *path, const uint8_t *data, size_t len)
+{
+	/* a new file (never over an existing one), private: it holds keys */
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		fprintf(stderr, PROG ": %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	size_t n = fwrite(data, 1, len, f);
+	if (fclose(f) != 0 || n != len) {
+		fprintf(stderr, PROG ": %s: cannot write\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* qr CLIENT.TOML [LABEL] [--png FILE]: the QR code in the terminal, or
+ * as a PNG file. */
+static int cmd_qr(int argc, char **argv)
+{
+	const char *png_path = NULL, *path = NULL, *label = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--png") && i + 1 < argc)
+			png_path = argv[++i];
+		else if (!path)
+			path = argv[i];
+		else if (!label)
+			label = argv[i];
+		else
+			path = NULL, i = argc; /* too many: usage */
+	}
+	if (!path) {
+		fprintf(stderr, "Usage: " PROG " qr CLIENT.TOML [LABEL] [--png FILE]\n");
+		return 1;
+	}
+	char *uri = uri_of_file(path, label), *text = NULL;
+	uint8_t *png = NULL;
+	size_t len;
+	int r = uri ? 0 : -1;
+	if (r == 0 && png_path) {
+		r = qr_png(uri, QR_SCALE, &png, &len);
+		if (r == 0)
+			r = write_file(png_path, png, len);
+	} else if (r == 0) {
+		r = qr_text(uri, 0, &text);
+		if (r == 0 && (fputs(text, stdout) < 0 || fflush(stdout) != 0))
+			r = -EIO;
+	}
+	if (r < -1)
+		fprintf(stderr, PROG ": qr: %s\n", strerror(-r));
+	free_secret(uri);
+	free(text);
+	free(png);
+	return r == 0 ? 0 : 1;
+}
+
+/* uri-to-config [URI]: the client.toml a URI stands for; the URI from
+ * stdin when not given (a command line is visible to every local user). */
+static int cmd_uri_to_config(int argc, char **argv)
+{
+	char buf[CLIENT_URI_MAX + 2], *toml = NULL;
+	struct config_diag d = {0};
+	const char *uri = argc > 1 ? argv[1] : buf;
+	int r = 0;
+	if (argc > 2) {
+		fprintf(stderr, "Usage: " PROG " uri-to-config [URI] (or the URI on stdin)\n");
+		return 1;
+	}
+	if (argc < 2) {
+		size_t n = fread(buf, 1, sizeof(buf) - 1, stdin);
+		buf[n] = '\0';
+		buf[strcspn(buf, "\r\n")] = '\0';
+		r = n == sizeof(buf) - 1 ? -E2BIG : 0;
+	}
+	if (r == 0)
+		r = client_uri_to_toml(uri, strlen(uri), &toml, &d);
+	if (d.text)
+		fputs(d.text, stderr);
+	if (r == -E2BIG)
+		fprintf(stderr, PROG ": a URI is at most %d bytes\n", CLIENT_URI_MAX);
+	if (r == 0 && (fputs(toml, stdout) < 0 || fflush(stdout) != 0))
+		r = -EIO;
+	config_diag_free(&d);
+	ct_wipe(buf, sizeof(buf));
+	free_secret(toml);
+	return r == 0 ? 0 : 1;
+}
+
 static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 
@@ -102,6 +246,10 @@ static const struct command commands[] = {
     {"genkey", cmd_genkey, "Generates a new private key and writes it to stdout"},
     {"pubkey", cmd_pubkey, "Reads a private key from stdin and writes its public key to stdout"},
     {"genpsk", cmd_genpsk, "Generates a new pre-shared key and writes it to stdout"},
+    {"uri", cmd_uri, "Writes the lostlove:// URI of a client.toml (CLIENT.TOML [LABEL])"},
+    {"qr", cmd_qr, "Shows a client.toml's URI as a QR code (CLIENT.TOML [LABEL] [--png FILE])"},
+    {"uri-to-config", cmd_uri_to_config,
+     "Writes the client.toml of a lostlove:// URI (from stdin, or [URI])"},
     {"help", cmd_help, "Shows this help"},
     {"version", cmd_version, "Shows the version"},
 };
@@ -112,7 +260,7 @@ static int cmd_help(int argc, char **argv)
 	(void)argv;
 	printf("Usage: " PROG " <command> [<args>]\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		printf("  %-8s %s\n", commands[i].name, commands[i].description);
+		printf("  %-13s %s\n", commands[i].name, commands[i].description);
 	printf("\nKeys are secrets: create their files private, e.g.\n"
 	       "  (umask 077; " PROG " genkey > client.key)\n"
 	       "  " PROG " pubkey < client.key > client.pub\n"

@@ -1,7 +1,7 @@
 /* Command lines of lostlove-server and lostlove-client:
  *
  *   lostlove-server -c FILE [--check-config | --dump-config]
- *   lostlove-client -c FILE [--dump-config]
+ *   lostlove-client (-c FILE | --config-uri URI|-) [--check-config | --dump-config]
  *   both: -h/--help, -V/--version; -c FILE, --config FILE, --config=FILE
  *
  * Pure: argv in, a struct out, so tests/unit/test_args.c covers it. */
@@ -16,7 +16,7 @@ enum args_action {
 	ARGS_RUN,
 	ARGS_HELP,
 	ARGS_VERSION,
-	ARGS_CHECK_CONFIG, /* server only */
+	ARGS_CHECK_CONFIG,
 	ARGS_DUMP_CONFIG,
 };
 
@@ -27,7 +27,8 @@ enum args_program {
 
 struct args {
 	enum args_action action;
-	const char *config; /* borrowed from argv */
+	const char *config;	/* borrowed from argv */
+	const char *config_uri; /* client: a lostlove:// URI, "-" = stdin; NULL = none */
 };
 
 /* 0, or -EINVAL with a one-line message in err. */

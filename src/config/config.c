@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,16 @@ static void diag_sink(void *ctx, bool is_error, const char *line)
 	text[d->len + n + 1] = '\0';
 	d->text = text;
 	d->len += n + 1;
+}
+
+void config_diag_add(struct config_diag *d, bool is_error, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	diag_sink(d, is_error, line);
 }
 
 void config_diag_free(struct config_diag *d)

@@ -182,6 +182,9 @@ struct config_diag {
 	unsigned errors, warnings;
 };
 void config_diag_free(struct config_diag *d);
+/* Appends one line (a problem found outside an option table). */
+__attribute__((format(printf, 3, 4))) void config_diag_add(struct config_diag *d, bool is_error,
+							   const char *fmt, ...);
 
 /* Loads server.toml at path and the files it names. Returns 0, or -EINVAL
  * with every error in *diag (not just the first). *ret is filled only on
@@ -204,7 +207,21 @@ int server_config_dump(const struct server_config *c, FILE *out);
 /* Loads a client config; same contract as server_config_load. Release
  * with client_config_free (wipes the keys). */
 int client_config_load(const char *path, struct client_config *ret, struct config_diag *diag);
+/* The same from a document in memory (an imported lostlove:// URI, a
+ * config rendered by the API); name stands for the file in messages and
+ * in ret->path. */
+int client_config_parse(const char *name, const char *text, size_t len, struct client_config *ret,
+			struct config_diag *diag);
 void client_config_free(struct client_config *c);
 int client_config_dump(const struct client_config *c, FILE *out);
+/* The TOML text of one option's value ("\"udp\"", "1400", "[\"::/0\"]"),
+ * secrets included. Returns 0, or -ENOENT when table.key is no option. */
+int client_config_format_value(const struct client_config *c, const char *table, const char *key,
+			       char *buf, size_t len);
+/* The whole configuration as a client.toml that client_config_load reads
+ * back to the same struct: every option, secrets included (the config a
+ * user is handed), each line of comment as a "# " line first. *ret is
+ * malloc'd (wipe and free it). Returns 0 or -ENOMEM. */
+int client_config_render(const struct client_config *c, const char *comment, char **ret);
 
 #endif

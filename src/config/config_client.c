@@ -220,7 +220,9 @@ static void format_server(const struct config_option *o, const void *target, cha
 		 c->server_port);
 }
 
-int client_config_load(const char *path, struct client_config *ret, struct config_diag *diag)
+/* Reads the document at path (text == NULL) or text[0..len) named path. */
+static int load(const char *path, const char *text, size_t len, struct client_config *ret,
+		struct config_diag *diag)
 {
 	struct config_origin origin[N_CLIENT] = {{0}};
 	struct config_table t;
@@ -231,7 +233,10 @@ int client_config_load(const char *path, struct client_config *ret, struct confi
 	config_begin(&t, client_options, N_CLIENT, origin, path, diag);
 	if (snprintf(c->path, sizeof(c->path), "%s", path) >= (int)sizeof(c->path))
 		config_table_report_at(&t, true, path, 0, NULL, "path too long");
-	struct toml_value *root = t.errors ? NULL : config_table_read(&t, path, NULL);
+	struct toml_value *root = NULL;
+	if (!t.errors)
+		root = text ? config_table_parse(&t, path, text, len)
+			    : config_table_read(&t, path, NULL);
 	if (root) {
 		config_table_apply_root(&t, path, root, NULL, c); /* [client], [obfuscation] */
 		config_table_defaults(&t, c);
@@ -244,6 +249,85 @@ int client_config_load(const char *path, struct client_config *ret, struct confi
 	client_config_free(c);
 	free(c);
 	return r;
+}
+
+int client_config_load(const char *path, struct client_config *ret, struct config_diag *diag)
+{
+	return load(path, NULL, 0, ret, diag);
+}
+
+int client_config_parse(const char *name, const char *text, size_t len, struct client_config *ret,
+			struct config_diag *diag)
+{
+	return load(name, text, len, ret, diag);
+}
+
+static const struct config_option *find_option(const char *table, const char *key)
+{
+	for (size_t i = 0; i < N_CLIENT; i++)
+		if (!strcmp(client_options[i].table, table) && !strcmp(client_options[i].key, key))
+			return &client_options[i];
+	return NULL;
+}
+
+/* The table's own text of a value; secrets too (config_table_format
+ * redacts them): export is the one place that must write them. */
+static void format_with_secrets(const struct config_option *o, const struct client_config *c,
+				char *buf, size_t len)
+{
+	if (o->flags & CONFIG_SENSITIVE)
+		o->format(o, c, buf, len);
+	else
+		config_table_format(o, c, buf, len);
+}
+
+int client_config_format_value(const struct client_config *c, const char *table, const char *key,
+			       char *buf, size_t len)
+{
+	const struct config_option *o = find_option(table, key);
+	if (!o)
+		return -ENOENT;
+	format_with_secrets(o, c, buf, len);
+	return 0;
+}
+
+int client_config_render(const struct client_config *c, const char *comment, char **ret)
+{
+	static const char *const tables[] = {"client", "obfuscation"};
+	char buf[2048];
+	size_t size = 0;
+	char *text = NULL;
+	FILE *f = open_memstream(&text, &size);
+	if (!f)
+		return -ENOMEM;
+	/* comment lines: printable ASCII (a label may come from a URI) */
+	for (const char *s = comment; s && *s; s++) {
+		if (s == comment || s[-1] == '\n')
+			fputs("# ", f);
+		unsigned char ch = (unsigned char)*s;
+		fputc(ch == '\n' || ch == '\t' || (ch >= 0x20 && ch < 0x7f) ? ch : '?', f);
+		if (!s[1] && ch != '\n')
+			fputc('\n', f);
+	}
+	for (size_t t = 0; t < 2; t++) {
+		fprintf(f, "%s[%s]\n", t ? "\n" : "", tables[t]);
+		for (size_t i = 0; i < N_CLIENT; i++) {
+			if (strcmp(client_options[i].table, tables[t]))
+				continue;
+			format_with_secrets(&client_options[i], c, buf, sizeof(buf));
+			fprintf(f, "%s = %s\n", client_options[i].key, buf);
+		}
+	}
+	ct_wipe(buf, sizeof(buf));
+	bool failed = ferror(f) != 0;
+	if (fclose(f) != 0 || failed) {
+		if (text)
+			ct_wipe(text, size);
+		free(text);
+		return -ENOMEM;
+	}
+	*ret = text;
+	return 0;
 }
 
 void client_config_free(struct client_config *c)

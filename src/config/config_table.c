@@ -623,7 +623,6 @@ static bool holds_secrets(const struct config_table *t)
 
 struct toml_value *config_table_read(struct config_table *t, const char *path, bool *ret_missing)
 {
-	struct toml_error err = {0};
 	char *text = NULL;
 	size_t len = 0;
 	mode_t mode = 0;
@@ -640,11 +639,19 @@ struct toml_value *config_table_read(struct config_table *t, const char *path, b
 		config_table_report_at(
 		    t, false, path, 0, NULL,
 		    "readable by every user of this host, yet it holds secrets; chmod o-rwx");
-	struct toml_value *root = toml_parse(text, len, &err);
-	if (!root)
-		syntax_error(t, path, text, len, &err);
+	struct toml_value *root = config_table_parse(t, path, text, len);
 	explicit_bzero(text, len); /* it may hold keys */
 	free(text);
+	return root;
+}
+
+struct toml_value *config_table_parse(struct config_table *t, const char *name, const char *text,
+				      size_t len)
+{
+	struct toml_error err = {0};
+	struct toml_value *root = toml_parse(text, len, &err);
+	if (!root)
+		syntax_error(t, name, text, len, &err);
 	return root;
 }
 

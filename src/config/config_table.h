@@ -117,6 +117,10 @@ struct config_table {
  * missing file is not an error: NULL is returned and *ret_missing set.
  * Warns when the table holds secrets and the file is readable by others. */
 struct toml_value *config_table_read(struct config_table *t, const char *path, bool *ret_missing);
+/* Parses a document held in memory; errors are reported as in `name`
+ * (a syntax error on a line with a secret withholds the details). */
+struct toml_value *config_table_parse(struct config_table *t, const char *name, const char *text,
+				      size_t len);
 
 /* Applies the keys of one TOML table to the options of table `name`:
  * unknown keys, wrong types, bounds and validators are reported. */

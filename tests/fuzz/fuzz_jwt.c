@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/b64url.h"
+#include "crypto/b64url.h"
 #include "api/jwt.h"
 #include "crypto/hmac.h"
 

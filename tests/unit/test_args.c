@@ -18,6 +18,7 @@ struct case_ {
 	int ret;
 	enum args_action action;
 	const char *config;
+	const char *config_uri;
 };
 
 #define SRV ARGS_SERVER
@@ -42,9 +43,16 @@ static const struct case_ cases[] = {
 	/* 15 */ {SRV, {"--check-config", "--dump-config", "-c", "a"}, -EINVAL, 0, NULL},
 	/* 16 */ {SRV, {"a.toml"}, -EINVAL, 0, NULL},               /* positional */
 	/* 17 */ {CLI, {"-c", "c.toml"}, 0, ARGS_RUN, "c.toml"},
-	/* 18 */ {CLI, {"--check-config", "-c", "c"}, -EINVAL, 0, NULL}, /* server only */
+	/* 18 */ {CLI, {"--check-config", "-c", "c"}, 0, ARGS_CHECK_CONFIG, "c"},
 	/* 19 */ {CLI, {"--dump-config", "-c", "c"}, 0, ARGS_DUMP_CONFIG, "c"},
 	/* 20 */ {CLI, {"-c", "a", "-c", "b"}, 0, ARGS_RUN, "b"},  /* the last one wins */
+	/* 21 */ {CLI, {"--config-uri", "lostlove://k@h:1"}, 0, ARGS_RUN, NULL, "lostlove://k@h:1"},
+	/* 22 */ {CLI, {"--config-uri=-", "--check-config"}, 0, ARGS_CHECK_CONFIG, NULL, "-"},
+	/* 23 */ {CLI, {"--config-uri", "-", "-c", "c"}, -EINVAL, 0, NULL, NULL}, /* one source */
+	/* 24 */ {CLI, {"--config-uri"}, -EINVAL, 0, NULL, NULL},
+	/* 25 */ {CLI, {"--config-uri="}, -EINVAL, 0, NULL, NULL},
+	/* 26 */ {SRV, {"--config-uri", "-"}, -EINVAL, 0, NULL, NULL}, /* client only */
+	/* 27 */ {CLI, {}, -EINVAL, 0, NULL, NULL},
 };
 /* clang-format on */
 
@@ -71,6 +79,10 @@ static void test_table(void **state)
 		assert_int_equal(a.action, c->action);
 		if (c->config)
 			assert_string_equal(a.config, c->config);
+		if (c->config_uri)
+			assert_string_equal(a.config_uri, c->config_uri);
+		else
+			assert_null(a.config_uri);
 	}
 }
 

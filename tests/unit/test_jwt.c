@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "api/b64url.h"
+#include "crypto/b64url.h"
 #include "api/jwt.h"
 #include "core/keyfile.h"
 #include "crypto/hmac.h"

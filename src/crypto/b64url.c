@@ -1,6 +1,6 @@
 /* Strict base64url; see b64url.h. Characters map to values by arithmetic on
  * comparison masks, as crypto/keyenc.c does for standard base64. */
-#include "api/b64url.h"
+#include "crypto/b64url.h"
 
 #include <errno.h>
 #include <string.h>

@@ -6,8 +6,8 @@
  * low bits of the last character zero. Both directions run in time that
  * depends on the length only (no table indexed by a byte), because the URI
  * carries the client's private key and PSK. */
-#ifndef LL_API_B64URL_H
-#define LL_API_B64URL_H
+#ifndef LL_CRYPTO_B64URL_H
+#define LL_CRYPTO_B64URL_H
 
 #include <stddef.h>
 #include <stdint.h>
