@@ -725,7 +725,7 @@ static enum store_status sq_user_list(struct store *base, const struct store_use
 	struct sqlite_store *s = S(base);
 	sqlite3_stmt *st = stmt(s, ST_USER_LIST, err);
 	enum store_status r = STORE_OK;
-	int rc;
+	int rc = SQLITE_DONE;
 
 	if (!st)
 		return ERR_CODE(err);

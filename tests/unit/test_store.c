@@ -1,13 +1,13 @@
 /* The user store (storage/store.h, SQLite backend; storage/sync.h): every
  * operation; duplicate names, keys and addresses refused with the store
  * unchanged; bad values refused; migration from an empty file, re-open,
- * and refusal of a newer schema or a file that is no database; outbox
- * order and backoff; audit paging; 1,000 users; a process killed with
- * SIGKILL loses only what it had not committed and leaves an intact
- * database; two processes adding usage at once lose no byte; rows altered
- * behind the store's back read as CORRUPT; the users.toml sync; the quota
- * period arithmetic across month ends and leap years. Each test gets its
- * own temporary directory. */
+ * and refusal of a newer schema, a file that is no database or a symbolic
+ * link; outbox order and backoff; audit paging; 1,000 users; a process
+ * killed with SIGKILL loses only what it had not committed and leaves an
+ * intact database; two processes adding usage at once lose no byte; rows
+ * altered behind the store's back read as CORRUPT; the users.toml sync;
+ * the quota period arithmetic across month ends and leap years. Each test
+ * gets its own temporary directory. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -228,6 +228,12 @@ static void test_not_a_database(void **state)
 	assert_null(s2);
 	assert_non_null(strstr(err.msg, "not a LostLove database"));
 	rm_db(p);
+	/* a symbolic link planted at the path is not followed */
+	snprintf(p, sizeof(p), "%s/link.db", f->dir);
+	assert_int_equal(symlink(f->path, p), 0);
+	assert_int_equal(store_open(p, &s2, &err), STORE_IO);
+	assert_null(s2);
+	unlink(p);
 	/* a directory that does not exist */
 	snprintf(p, sizeof(p), "%s/no/such/dir.db", f->dir);
 	assert_int_equal(store_open(p, &s2, &err), STORE_IO);
