@@ -24,6 +24,13 @@
 #include "storage/store.h"
 #include "storage/sync.h"
 
+/* what store_sqlite.c was built with, when the bench is built with it */
+#ifdef STORE_SQLITE_SYNCHRONOUS
+#define SYNC_NAME STORE_SQLITE_SYNCHRONOUS
+#else
+#define SYNC_NAME "NORMAL"
+#endif
+
 #define N	 1000
 #define MAX_REPS 21
 
@@ -221,8 +228,9 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/bench-store-%d.db", dir, (int)getpid());
 	for (int r = 0; r < reps; r++)
 		one_rep(path, ms[r]);
-	printf("bench-store: %d users, SQLite %s, median of %d, database in %s\n", N,
-	       "(WAL, synchronous=NORMAL)", reps, dir);
+	printf(
+	    "bench-store: %d users, SQLite (WAL, synchronous=%s), median of %d, database in %s\n",
+	    N, SYNC_NAME, reps, dir);
 	printf("%-28s %10s %12s\n", "operation", "total ms", "us per user");
 	for (int o = 0; o < N_OPS; o++) {
 		for (int r = 0; r < reps; r++)

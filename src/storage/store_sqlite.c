@@ -25,6 +25,12 @@
 
 #include <sqlite3.h>
 
+/* NORMAL (see the head of this file); FULL only to measure what it costs
+ * (bench/RESULTS.md: -DSTORE_SQLITE_SYNCHRONOUS='"FULL"'). */
+#ifndef STORE_SQLITE_SYNCHRONOUS
+#define STORE_SQLITE_SYNCHRONOUS "NORMAL"
+#endif
+
 /* ---- schema ---- */
 
 /* Ordered: migration i takes the database from version i to i + 1. Never
@@ -1186,7 +1192,7 @@ static enum store_status configure(struct sqlite_store *s, struct store_err *err
 	/* WAL: readers (the API, lostlove-admin) never block the writer */
 	r = pragma(s, "PRAGMA journal_mode = WAL", "wal", err);
 	if (r == STORE_OK)
-		r = pragma(s, "PRAGMA synchronous = NORMAL", NULL, err);
+		r = pragma(s, "PRAGMA synchronous = " STORE_SQLITE_SYNCHRONOUS, NULL, err);
 	if (r == STORE_OK)
 		r = pragma(s, "PRAGMA foreign_keys = ON", NULL, err);
 	/* sorts and statement journals in memory: no temporary files, which a
