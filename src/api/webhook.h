@@ -72,9 +72,8 @@ struct webhook;
  * webhook_start wait in the queue. */
 struct webhook *webhook_new(const struct webhook_config *cfg, char *err, size_t err_len);
 /* Starts the webhook thread on outbox, which it owns from here on (closed
- * by webhook_free, even on failure). The outbox is opened after the
- * privilege drop, so its file belongs to the service user. 0 or a
- * negative errno. */
+ * by webhook_free, even on failure): the server's opens the thread's own
+ * store connection after the privilege drop. 0 or a negative errno. */
 int webhook_start(struct webhook *w, struct webhook_outbox *outbox);
 /* Producer side (one thread: the control thread). Stamps nothing: the
  * caller fills e (time included). false if filtered out or dropped. */

@@ -3,22 +3,19 @@
  *
  * An ops table with the operations of the store's outbox (src/storage,
  * store.h: enqueue / peek / ack / failed / count, times in unix seconds
- * passed in), so the store can be plugged in as one more implementation
- * when it lands on main (docs/webhooks.md, "Persistence"). Two here:
+ * passed in). Two implementations:
  *
- * - memory (webhook_outbox_memory): for tests, and for a server without a
- *   state directory to write in; a restart loses what it held.
- * - file (webhook_outbox_file): an append-only log beside the server's
- *   state file. Each record is appended and fsync'd in batches
- *   (webhook_outbox_sync), replayed at open, and the log is rewritten
- *   (compacted: a temporary file, fsync, rename) at open and whenever
- *   dead records outnumber the live ones.
+ * - the store (webhook_store.h): the server's, in the database's outbox
+ *   table, so a restart loses no event;
+ * - memory (webhook_outbox_memory): for tests; a restart loses all.
  *
+ * Both keep one contract (tests/unit/test_webhook.c runs it on each).
  * One thread at a time: the webhook thread owns it after start. No
  * logging; errors are negative errnos. */
 #ifndef LL_API_WEBHOOK_OUTBOX_H
 #define LL_API_WEBHOOK_OUTBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -94,17 +91,9 @@ static inline void webhook_outbox_close(struct webhook_outbox *o)
 /* An empty outbox in memory; NULL on ENOMEM. */
 struct webhook_outbox *webhook_outbox_memory(void);
 
-/* The log at path (created 0600 if missing), replayed and compacted.
- * *ret_skipped (may be NULL) counts damaged records left out (a torn last
- * write after a crash). Returns 0 or a negative errno; err names the
- * problem. */
-int webhook_outbox_file(const char *path, struct webhook_outbox **ret, size_t *ret_skipped,
-			char *err, size_t err_len);
-
-/* Replays a log's bytes into an outbox (the file backend's reader, a pure
- * function for the unit tests and the fuzzer): records that do not parse
- * are skipped and counted; a torn tail ends the replay. */
-int webhook_outbox_replay(struct webhook_outbox *o, const char *buf, size_t len,
-			  size_t *ret_skipped);
+/* What every implementation accepts: a type of 1..WEBHOOK_OUTBOX_TYPE_MAX
+ * characters of [a-z0-9._], a body of at most WEBHOOK_OUTBOX_BODY_MAX
+ * bytes without NUL. */
+bool webhook_outbox_valid(const char *type, const char *body, size_t len);
 
 #endif

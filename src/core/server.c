@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "api/webhook.h"
+#include "api/webhook_store.h"
 #include "core/admission.h"
 #include "core/keyfile.h"
 #include "core/registry.h"
@@ -717,8 +718,6 @@ static int setup_firewall(struct server *srv)
 
 /* ---- webhooks ---- */
 
-#define WEBHOOK_OUTBOX_FILE "webhooks.outbox"
-
 /* The signing secret: the file's bytes without trailing white space, 16
  * to WEBHOOK_SECRET_MAX of them, in a file no one but its owner may read
  * or write (it signs what the receiver will trust). */
@@ -801,33 +800,29 @@ static int open_webhooks(struct server *srv)
 	return 0;
 }
 
-/* After the drop (a thread): the outbox beside the state file, created by
- * and belonging to the service user, then the webhook thread. */
+/* After the drop (a thread): the webhook thread's own connection to the
+ * store (storage/store.h: one per thread), whose outbox table holds the
+ * events until they are delivered, then the thread. */
 static int start_webhooks(struct server *srv)
 {
-	char dir[PATH_MAX], path[PATH_MAX + sizeof(WEBHOOK_OUTBOX_FILE) + 1], err[PATH_MAX + 64];
 	struct webhook_outbox *ob = NULL;
-	size_t skipped = 0;
+	char err[STORE_ERR_LEN + 64];
 	int r;
 
 	if (!srv->webhook)
 		return 0;
-	snprintf(dir, sizeof(dir), "%s", srv->state.path);
-	snprintf(path, sizeof(path), "%s/%s", dirname(dir), WEBHOOK_OUTBOX_FILE);
-	r = webhook_outbox_file(path, &ob, &skipped, err, sizeof(err));
+	r = webhook_outbox_store(srv->cfg->database, &ob, err, sizeof(err));
 	if (r < 0) {
-		log_error(LOG_GROUP_CORE, "webhooks: %s", err);
+		log_error(LOG_GROUP_CORE, "webhooks: the store's outbox: %s", err);
 		return r;
 	}
-	if (skipped)
-		log_warn(LOG_GROUP_CORE, "webhooks: %zu damaged record(s) in %s left out", skipped,
-			 path);
 	r = webhook_start(srv->webhook, ob);
 	if (r < 0) {
 		log_error(LOG_GROUP_CORE, "cannot start the webhook thread: %s", strerror(-r));
 		return r;
 	}
-	log_info(LOG_GROUP_CORE, "webhooks: to %s, outbox %s", srv->cfg->webhook_url, path);
+	log_info(LOG_GROUP_CORE, "webhooks: to %s, outbox in %s", srv->cfg->webhook_url,
+		 srv->cfg->database);
 	return 0;
 }
 

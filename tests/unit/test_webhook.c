@@ -1,8 +1,8 @@
 /* Webhooks (api/webhook*.c): the signature against an independent HMAC
  * (Python's hmac module), a receiver's check refusing every tampering, the
  * backoff's bounds, JSON bodies that stay valid whatever a user name
- * holds, the outbox in memory and on disk (reopen, torn tail, damaged
- * records, compaction, its bound), the producer queue's bound and filter,
+ * holds, the outbox's contract in memory and in the store (its bound; a
+ * reopened store keeps what it held), the producer queue's bound and filter,
  * and one delivery to an HTTP server on loopback: signed, 2xx acknowledged,
  * 500 kept for a retry. */
 #include <setjmp.h>
@@ -29,6 +29,8 @@
 #include "api/webhook.h"
 #include "api/webhook_event.h"
 #include "api/webhook_outbox.h"
+#include "api/webhook_store.h"
+#include "storage/store.h"
 
 static const uint8_t SECRET[] = "whsec_0123456789abcdef";
 #define SECRET_LEN (sizeof(SECRET) - 1)
@@ -260,52 +262,49 @@ static void test_outbox_memory(void **state)
 	webhook_outbox_close(o);
 }
 
-static void temp_path(char out[static PATH_MAX], const char *name)
+/* A fresh, migrated SQLite store in a temporary directory. */
+static struct store *open_store(const char *dir)
 {
-	char dir[] = "/tmp/test_webhook.XXXXXX";
+	char path[PATH_MAX];
+	struct store *s = NULL;
+	struct store_err err;
 
-	assert_non_null(mkdtemp(dir));
-	snprintf(out, PATH_MAX, "%s/%s", dir, name);
+	snprintf(path, sizeof(path), "%s/lostlove.db", dir);
+	assert_int_equal(store_open(path, &s, &err), STORE_OK);
+	assert_int_equal(store_migrate(s, &err), STORE_OK);
+	return s;
 }
 
-static void remove_temp(const char *path)
+static void remove_dir(const char *dir)
 {
-	char dir[PATH_MAX];
+	static const char *const files[] = {"lostlove.db", "lostlove.db-wal", "lostlove.db-shm"};
+	char path[PATH_MAX];
 
-	unlink(path);
-	snprintf(dir, sizeof(dir), "%s", path);
-	*strrchr(dir, '/') = '\0';
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
 	rmdir(dir);
 }
 
-static struct webhook_outbox *open_file(const char *path, size_t *skipped)
-{
-	struct webhook_outbox *o = NULL;
-	char err[256];
-
-	assert_int_equal(webhook_outbox_file(path, &o, skipped, err, sizeof(err)), 0);
-	return o;
-}
-
-static void test_outbox_file_survives_reopen(void **state)
+/* The server's outbox: the store's table, through the adapter; what it
+ * holds survives closing and reopening (a restart). */
+static void test_outbox_store(void **state)
 {
 	struct webhook_outbox_event ev[4];
-	char path[PATH_MAX];
-	struct stat st;
-	size_t n, skipped = 9;
+	char dir[] = "/tmp/test_webhook.XXXXXX", path[PATH_MAX], err[256];
 	struct webhook_outbox *o;
+	size_t n;
 
 	(void)state;
-	temp_path(path, "webhooks.outbox");
-	o = open_file(path, &skipped);
-	assert_int_equal(skipped, 0);
-	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(st.st_mode & 0777, 0600);
-	outbox_contract(o); /* leaves ids 1 (failed once, due 200) and 3 */
+	assert_non_null(mkdtemp(dir));
+	o = webhook_outbox_over_store(open_store(dir));
+	assert_non_null(o);
+	outbox_contract(o); /* leaves ids 1 (failed once, due at 200) and 3 */
 	webhook_outbox_close(o);
 
-	o = open_file(path, &skipped);
-	assert_int_equal(skipped, 0);
+	snprintf(path, sizeof(path), "sqlite:%s/lostlove.db", dir);
+	assert_int_equal(webhook_outbox_store(path, &o, err, sizeof(err)), 0);
 	assert_int_equal(count_of(o), 2);
 	assert_int_equal(webhook_outbox_peek(o, 1000, 4, ev, &n), 0);
 	assert_int_equal(n, 2);
@@ -313,84 +312,15 @@ static void test_outbox_file_survives_reopen(void **state)
 	assert_int_equal(ev[0].attempts, 1);
 	assert_int_equal(ev[0].next_try, 200);
 	assert_int_equal(ev[0].created_at, 100);
+	assert_string_equal(ev[0].type, "user.connected");
 	assert_string_equal(ev[1].body, "{\"n\":3}");
 	webhook_outbox_events_free(ev, n);
-	/* ids go on after the greatest one seen */
-	enqueue(o, "{\"n\":4}", 300, &ev[0].id);
-	assert_int_equal(ev[0].id, 4);
 	webhook_outbox_close(o);
-	remove_temp(path);
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static void test_outbox_file_damage(void **state)
-{
-	struct webhook_outbox_event ev[4];
-	char path[PATH_MAX];
-	size_t n, skipped = 0;
-	struct webhook_outbox *o;
-
-	(void)state;
-	temp_path(path, "webhooks.outbox");
-	/* damaged records are skipped; a torn last record ends the replay */
-	write_file(path, "E 1 10 10 0 user.connected 2\n{}\n"
-			 "garbage line\n"
-			 "E 2 10 10 0 BAD.TYPE 2\n{}\n"
-			 "A 99\n"
-			 "F 1 50\n"
-			 "E 3 11 11 0 auth.failure 5\n{\"a\":1}\n" /* length says 5, body is 7 */
-			 "E 4 12 12 0 auth.failure 7\n{\"a\":1}\n"
-			 "E 5 13 13 0 auth.failure 200\n{\"torn");
-	o = open_file(path, &skipped);
-	assert_true(skipped >= 4);
-	assert_int_equal(count_of(o), 2);
-	assert_int_equal(webhook_outbox_peek(o, 1000, 4, ev, &n), 0);
-	assert_int_equal(n, 2);
-	assert_int_equal(ev[0].id, 1);
-	assert_int_equal(ev[0].next_try, 50);
-	assert_int_equal(ev[1].id, 4);
-	webhook_outbox_events_free(ev, n);
-	webhook_outbox_close(o);
-	/* the open rewrote it: clean now */
-	o = open_file(path, &skipped);
-	assert_int_equal(skipped, 0);
-	assert_int_equal(count_of(o), 2);
-	webhook_outbox_close(o);
-	remove_temp(path);
-}
-
-static void test_outbox_file_compacts(void **state)
-{
-	char path[PATH_MAX];
-	struct stat st;
-	struct webhook_outbox *o;
-	int64_t id;
-
-	(void)state;
-	temp_path(path, "webhooks.outbox");
-	o = open_file(path, NULL);
-	/* 10,000 events through a log that must not keep them all */
-	for (int i = 0; i < 10000; i++) {
-		enqueue(o, "{\"some\":\"body of a typical event, about a hundred bytes\"}", i, &id);
-		assert_int_equal(webhook_outbox_failed(o, id, i + 1), 0);
-		assert_int_equal(webhook_outbox_ack(o, id), 0);
-	}
-	enqueue(o, "{\"last\":1}", 10000, &id);
-	assert_int_equal(stat(path, &st), 0);
-	assert_true(st.st_size < 64 * 200);
-	webhook_outbox_close(o);
-	o = open_file(path, NULL);
-	assert_int_equal(count_of(o), 1);
-	webhook_outbox_close(o);
-	remove_temp(path);
+	/* a store that cannot be opened is an error with a message */
+	assert_true(webhook_outbox_store("postgres://db/x", &o, err, sizeof(err)) < 0);
+	assert_null(o);
+	assert_true(err[0] != '\0');
+	remove_dir(dir);
 }
 
 /* ---- the producer queue ---- */
@@ -584,18 +514,11 @@ static void test_delivery(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sign_vector),
-	    cmocka_unit_test(test_verify_refuses_tampering),
-	    cmocka_unit_test(test_backoff_bounds),
-	    cmocka_unit_test(test_json_escaping),
-	    cmocka_unit_test(test_json_types),
-	    cmocka_unit_test(test_outbox_memory),
-	    cmocka_unit_test(test_outbox_file_survives_reopen),
-	    cmocka_unit_test(test_outbox_file_damage),
-	    cmocka_unit_test(test_outbox_file_compacts),
-	    cmocka_unit_test(test_queue_bound_and_filter),
-	    cmocka_unit_test(test_config_refused),
-	    cmocka_unit_test(test_delivery),
+	    cmocka_unit_test(test_sign_vector),	   cmocka_unit_test(test_verify_refuses_tampering),
+	    cmocka_unit_test(test_backoff_bounds), cmocka_unit_test(test_json_escaping),
+	    cmocka_unit_test(test_json_types),	   cmocka_unit_test(test_outbox_memory),
+	    cmocka_unit_test(test_outbox_store),   cmocka_unit_test(test_queue_bound_and_filter),
+	    cmocka_unit_test(test_config_refused), cmocka_unit_test(test_delivery),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
