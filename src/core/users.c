@@ -114,14 +114,19 @@ static int store_users(struct store *s, struct config_user **ret, size_t *n, siz
 				(*skipped)++;
 				continue;
 			}
-			if (*n == cap) {
-				cap = cap ? 2 * cap : 64;
-				grown = realloc(v, cap * sizeof(*v));
+			if (*n == cap) { /* not realloc: the old copy holds PSKs */
+				grown = calloc(cap ? 2 * cap : 64, sizeof(*v));
 				if (!grown) {
 					r = -ENOMEM;
 					break;
 				}
+				if (v) {
+					memcpy(grown, v, cap * sizeof(*v));
+					ct_wipe(v, cap * sizeof(*v));
+					free(v);
+				}
 				v = grown;
+				cap = cap ? 2 * cap : 64;
 			}
 			users_config_of(&page[i], &v[(*n)++]);
 		}
