@@ -13,6 +13,9 @@ packages=(
 	libndpi-dev libndpi-bin libpcap-dev tshark tcpdump nginx curl openssl
 	libqrencode-dev libmicrohttpd-dev zbar-tools
 	libsqlite3-dev sqlite3
+	# promtool (bookworm ships it only in the prometheus package, 96 MB; its
+	# service is not used) and fail2ban-regex, for the metrics and fail2ban tests
+	prometheus fail2ban
 )
 
 missing=()

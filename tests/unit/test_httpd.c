@@ -1,0 +1,360 @@
+/* The HTTP server wrapper (api/httpd.c) on real sockets, TCP on loopback
+ * and a Unix socket: routing (prefix with a path boundary, 404, 405 with
+ * Allow), bodies (gathered, 413 from Content-Length before the body and
+ * for a chunked body that grows past the bound), the per-IP request rate
+ * (429), a handler that answers nothing (500), JSON error bodies, the
+ * socket file's mode, and the stale socket rules (a dead server's file is
+ * replaced, a live server's and a regular file are left alone). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "api/httpd.h"
+
+#define MAX_BODY 1000
+
+static void hello(void *ctx, const struct httpd_request *req, struct httpd_response *res)
+{
+	(void)ctx;
+	res->status = 200;
+	res->content_type = "text/plain";
+	if (asprintf(&res->body, "hello rest=[%s]", req->rest) > 0)
+		res->len = strlen(res->body);
+}
+
+static void echo(void *ctx, const struct httpd_request *req, struct httpd_response *res)
+{
+	(void)ctx;
+	res->status = 200;
+	if (asprintf(&res->body, "len=%zu first=%c", req->body_len,
+		     req->body_len ? req->body[0] : '-') > 0)
+		res->len = strlen(res->body);
+}
+
+static void silent(void *ctx, const struct httpd_request *req, struct httpd_response *res)
+{
+	(void)ctx;
+	(void)req;
+	(void)res;
+}
+
+static const struct httpd_route routes[] = {
+    {"GET", "/hello", hello, NULL},
+    {"POST", "/echo", echo, NULL},
+    {"PUT", "/echo", echo, NULL},
+    {"GET", "/silent", silent, NULL},
+};
+
+static struct httpd_config config(void)
+{
+	return (struct httpd_config){.address = "127.0.0.1",
+				     .port = 0,
+				     .routes = routes,
+				     .n_routes = sizeof(routes) / sizeof(routes[0]),
+				     .max_body = MAX_BODY,
+				     .max_connections = 16,
+				     .timeout_s = 5};
+}
+
+static int connect_tcp(uint16_t port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
+static int connect_unix(const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	strcpy(sun.sun_path, path);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Sends req (one request, Connection: close) and reads the whole answer. */
+static void exchange(int fd, const char *req, size_t req_len, char *out, size_t cap)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	for (size_t off = 0; off < req_len; off += (size_t)r) {
+		r = send(fd, req + off, req_len - off, MSG_NOSIGNAL);
+		if (r <= 0)
+			break; /* the server may close early (413): read what it said */
+	}
+	while (n + 1 < cap && (r = recv(fd, out + n, cap - 1 - n, 0)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	close(fd);
+}
+
+static int status_of(const char *answer)
+{
+	int st = 0;
+	if (sscanf(answer, "HTTP/1.1 %d", &st) != 1)
+		return -1;
+	return st;
+}
+
+static const char *body_of(const char *answer)
+{
+	const char *p = strstr(answer, "\r\n\r\n");
+	return p ? p + 4 : "";
+}
+
+static int get(uint16_t port, const char *method, const char *path, char *out, size_t cap)
+{
+	char req[256];
+	int n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+			 method, path);
+	exchange(connect_tcp(port), req, (size_t)n, out, cap);
+	return status_of(out);
+}
+
+static void test_routes(void **state)
+{
+	struct httpd h;
+	struct httpd_config cfg = config();
+	char err[256], ans[4096];
+	uint16_t port;
+
+	(void)state;
+	assert_int_equal(httpd_listen(&h, &cfg, err, sizeof(err)), 0);
+	port = httpd_port(&h);
+	assert_true(port != 0);
+	assert_int_equal(httpd_start(&h), 0);
+	assert_int_equal(httpd_port(&h), port);
+
+	assert_int_equal(get(port, "GET", "/hello", ans, sizeof(ans)), 200);
+	assert_string_equal(body_of(ans), "hello rest=[]");
+	assert_non_null(strstr(ans, "Content-Type: text/plain"));
+	assert_int_equal(get(port, "GET", "/hello/x/y?q=1", ans, sizeof(ans)), 200);
+	assert_string_equal(body_of(ans), "hello rest=[/x/y]");
+	/* a prefix ends at a path boundary */
+	assert_int_equal(get(port, "GET", "/hellox", ans, sizeof(ans)), 404);
+	assert_string_equal(body_of(ans),
+			    "{\"error\":{\"code\":\"not_found\",\"reason\":\"no such path\"}}\n");
+	assert_non_null(strstr(ans, "Content-Type: application/json"));
+	assert_int_equal(get(port, "DELETE", "/echo", ans, sizeof(ans)), 405);
+	assert_non_null(strstr(ans, "Allow: POST, PUT\r\n"));
+	assert_non_null(strstr(body_of(ans), "\"code\":\"method_not_allowed\""));
+	assert_int_equal(get(port, "GET", "/silent", ans, sizeof(ans)), 500);
+	assert_non_null(strstr(body_of(ans), "\"code\":\"internal\""));
+
+	struct httpd_stats st;
+	httpd_stats(&h, &st);
+	assert_int_equal(st.requests, 3);
+	assert_int_equal(st.not_found, 1);
+	assert_int_equal(st.bad_method, 1);
+	httpd_stop(&h);
+	httpd_stop(&h); /* twice is harmless */
+}
+
+static void test_bodies(void **state)
+{
+	struct httpd h;
+	struct httpd_config cfg = config();
+	char err[256], ans[4096], *req, big[MAX_BODY + 1];
+	int n;
+	uint16_t port;
+
+	(void)state;
+	assert_int_equal(httpd_listen(&h, &cfg, err, sizeof(err)), 0);
+	port = httpd_port(&h);
+	assert_int_equal(httpd_start(&h), 0);
+
+	/* exactly the bound: taken */
+	memset(big, 'a', MAX_BODY);
+	big[MAX_BODY] = '\0';
+	n = asprintf(&req,
+		     "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+		     "Content-Length: %d\r\n\r\n%s",
+		     MAX_BODY, big);
+	exchange(connect_tcp(port), req, (size_t)n, ans, sizeof(ans));
+	free(req);
+	assert_int_equal(status_of(ans), 200);
+	assert_string_equal(body_of(ans), "len=1000 first=a");
+
+	/* announced over the bound: refused before the body */
+	n = asprintf(&req,
+		     "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+		     "Content-Length: %d\r\n\r\n",
+		     MAX_BODY + 1);
+	exchange(connect_tcp(port), req, (size_t)n, ans, sizeof(ans));
+	free(req);
+	assert_int_equal(status_of(ans), 413);
+	assert_non_null(strstr(body_of(ans), "\"code\":\"too_large\""));
+
+	/* an absurd Content-Length */
+	static const char absurd[] = "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+				     "Content-Length: 99999999999999999999999999\r\n\r\n";
+	exchange(connect_tcp(port), absurd, sizeof(absurd) - 1, ans, sizeof(ans));
+	assert_true(status_of(ans) == 413 || status_of(ans) == 400);
+
+	/* chunked, no length announced, growing past the bound */
+	n = asprintf(&req,
+		     "PUT /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+		     "Transfer-Encoding: chunked\r\n\r\n"
+		     "3e8\r\n%s\r\n3e8\r\n%s\r\n0\r\n\r\n",
+		     big, big);
+	exchange(connect_tcp(port), req, (size_t)n, ans, sizeof(ans));
+	free(req);
+	assert_int_equal(status_of(ans), 413);
+
+	/* chunked within the bound */
+	static const char small[] = "PUT /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+				    "Transfer-Encoding: chunked\r\n\r\n"
+				    "3\r\nxyz\r\n2\r\nab\r\n0\r\n\r\n";
+	exchange(connect_tcp(port), small, sizeof(small) - 1, ans, sizeof(ans));
+	assert_int_equal(status_of(ans), 200);
+	assert_string_equal(body_of(ans), "len=5 first=x");
+
+	/* garbage: libmicrohttpd refuses it, the server lives on */
+	static const char garbage[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n";
+	exchange(connect_tcp(port), garbage, sizeof(garbage) - 1, ans, sizeof(ans));
+	assert_true(status_of(ans) == -1 || (status_of(ans) >= 400 && status_of(ans) < 500));
+	assert_int_equal(get(port, "GET", "/hello", ans, sizeof(ans)), 200);
+
+	struct httpd_stats st;
+	httpd_stats(&h, &st);
+	assert_true(st.too_large >= 2);
+	httpd_stop(&h);
+}
+
+static void test_rate(void **state)
+{
+	struct httpd h;
+	struct httpd_config cfg = config();
+	char err[256], ans[4096];
+	uint16_t port;
+	int ok = 0, limited = 0;
+
+	(void)state;
+	cfg.per_ip_per_s = 1;
+	cfg.burst = 3;
+	assert_int_equal(httpd_listen(&h, &cfg, err, sizeof(err)), 0);
+	port = httpd_port(&h);
+	assert_int_equal(httpd_start(&h), 0);
+	for (int i = 0; i < 6; i++) {
+		int s = get(port, "GET", "/hello", ans, sizeof(ans));
+		if (s == 200)
+			ok++;
+		if (s == 429) {
+			limited++;
+			assert_non_null(strstr(body_of(ans), "\"code\":\"rate_limited\""));
+		}
+	}
+	/* the burst, and perhaps one token refilled meanwhile */
+	assert_in_range(ok, 3, 4);
+	assert_int_equal(ok + limited, 6);
+	httpd_stop(&h);
+}
+
+static void tmp_path(char *buf, size_t cap, const char *what)
+{
+	snprintf(buf, cap, "/tmp/ll-httpd-%d-%s.sock", (int)getpid(), what);
+	unlink(buf);
+}
+
+static void test_unix(void **state)
+{
+	struct httpd h, h2;
+	struct httpd_config cfg = config();
+	char path[108], err[256], ans[4096];
+	struct stat st;
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd;
+
+	(void)state;
+	tmp_path(path, sizeof(path), "api");
+	/* a dead server's socket file */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	strcpy(sun.sun_path, path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	close(fd);
+	assert_int_equal(lstat(path, &st), 0);
+
+	cfg.unix_path = path;
+	cfg.unix_mode = 0600;
+	cfg.per_ip_per_s = 1000;
+	cfg.burst = 1000;
+	assert_int_equal(httpd_listen(&h, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(httpd_start(&h), 0);
+
+	static const char req[] = "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	fd = connect_unix(path);
+	assert_true(fd >= 0);
+	exchange(fd, req, sizeof(req) - 1, ans, sizeof(ans));
+	assert_int_equal(status_of(ans), 200);
+
+	/* a live server's socket is not taken over */
+	assert_int_equal(httpd_listen(&h2, &cfg, err, sizeof(err)), -EADDRINUSE);
+	assert_int_equal(lstat(path, &st), 0);
+	fd = connect_unix(path);
+	assert_true(fd >= 0);
+	exchange(fd, req, sizeof(req) - 1, ans, sizeof(ans));
+	assert_int_equal(status_of(ans), 200);
+
+	httpd_stop(&h);
+	assert_int_equal(lstat(path, &st), -1); /* removed at stop */
+
+	/* a regular file is never removed */
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(httpd_listen(&h2, &cfg, err, sizeof(err)), -EEXIST);
+	assert_non_null(strstr(err, "not a socket"));
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	unlink(path);
+}
+
+static void test_bad_address(void **state)
+{
+	struct httpd h;
+	struct httpd_config cfg = config();
+	char err[256];
+
+	(void)state;
+	cfg.address = "localhost";
+	assert_int_equal(httpd_listen(&h, &cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "numeric"));
+	httpd_stop(&h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_routes),	cmocka_unit_test(test_bodies),
+	    cmocka_unit_test(test_rate),	cmocka_unit_test(test_unix),
+	    cmocka_unit_test(test_bad_address),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
