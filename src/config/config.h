@@ -112,8 +112,10 @@ struct server_config {
 	uint32_t buffer_pool_size;
 	uint32_t buffer_size;
 	/* [monitoring] */
-	bool enable_metrics; /* accepted, not applied yet (the API issue) */
+	bool enable_metrics;	  /* /metrics (core/monitor.c) */
+	char metrics_address[64]; /* numeric; loopback by default */
 	uint16_t metrics_port;
+	uint32_t metrics_users; /* users with a series of their own; the rest: "other" */
 	enum config_log_level log_level;
 	/* [limits] */
 	uint64_t rate_limit_per_user;	     /* bytes/s, 0 = none; not enforced yet */

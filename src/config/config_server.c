@@ -73,7 +73,6 @@ static const struct config_name modes[] = {{"performance", CIPHER_AES256GCM},
 static const struct config_name disguises[] = {{"nginx", DISGUISE_NGINX}, {NULL, 0}};
 
 #define NOT_YET_EPOLL "not yet supported: epoll with batched syscalls (recvmmsg/sendmmsg) is used"
-#define NOT_YET_API   "not yet supported: metrics arrive with the API issue; nothing listens yet"
 
 /* The one declaration of every server option. No option is reloadable yet:
  * a reload re-reads users.toml only (config.h). Defaults are TOML text; a
@@ -162,10 +161,13 @@ static const struct config_option server_options[] = {
      .max = 1000000, .def = "4096"},
     {"performance", "buffer_size", CONFIG_UINT, 0, SRV(buffer_size), .min = 1500, .max = 65536},
 
-    {"monitoring", "enable_metrics", CONFIG_BOOL, 0, SRV(enable_metrics), .def = "false",
-     .warn = NOT_YET_API},
+    {"monitoring", "enable_metrics", CONFIG_BOOL, 0, SRV(enable_metrics), .def = "false"},
+    {"monitoring", "metrics_address", CONFIG_STRING, 0, SRV(metrics_address), .min = 1, .max = 63,
+     .def = "\"127.0.0.1\"", .check = check_bind},
     {"monitoring", "metrics_port", CONFIG_UINT, 0, SRV(metrics_port), .min = 1, .max = 65535,
-     .def = "9090", .warn = NOT_YET_API},
+     .def = "9090"},
+    {"monitoring", "metrics_users", CONFIG_UINT, 0, SRV(metrics_users), .min = 0, .max = 10000,
+     .def = "100"},
     {"monitoring", "log_level", CONFIG_ENUM, 0, SRV(log_level), .names = config_log_levels,
      .def = "\"info\""},
 

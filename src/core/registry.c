@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "api/webhook_event.h"
-
+#include "core/monitor.h"
 #include "core/server.h"
 #include "io/loop.h"
 #include "protocol/control.h"
@@ -271,6 +271,7 @@ void registry_retire(struct server *srv, struct session *s, uint8_t reason, cons
 		pending_del(srv, s);
 	if (s->in_draining)
 		list_del(&srv->draining, s, &s->in_draining);
+	monitor_session_gone(srv, s); /* its last bytes, to its user's series */
 	session_remove(&srv->sessions, s);
 }
 

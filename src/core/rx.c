@@ -471,6 +471,7 @@ void rx_udp_ready(struct worker *w)
 		for (unsigned i = 0; i < (unsigned)n; i++)
 			rx_message(w, i);
 		urcu_memb_read_unlock();
+		worker_batch_time(w, WORKER_BATCH_UDP_RX, loop_now_ns() - w->now_ns);
 		if (n < UDP_BATCH)
 			return;
 	}

@@ -450,6 +450,17 @@ static int add_ioctls(scmp_filter_ctx ctx, enum sandbox_profile p)
 	return r;
 }
 
+/* prctl by option: the server's HTTP thread (libmicrohttpd, /metrics)
+ * names itself with PR_SET_NAME ("MHD-single"; a thread's comm, nothing
+ * more). Sanitizer builds allow every prctl already. */
+static int add_prctl(scmp_filter_ctx ctx, enum sandbox_profile p)
+{
+	if (SANITIZER || p != SANDBOX_SERVER)
+		return 0;
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+				SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)PR_SET_NAME));
+}
+
 /* The calls the data path makes per packet or per batch (a TUN read and
  * write per packet, a recvmmsg/sendmmsg per batch, the loop's wait): the
  * filter runs on every system call, so these are tested first. */
@@ -511,6 +522,8 @@ static int build(scmp_filter_ctx ctx, enum sandbox_profile p, unsigned extras)
 		r = add_ioctls(ctx, p);
 	if (r == 0 && p == SANDBOX_SERVER && (extras & SANDBOX_RESOLVER))
 		r = add_resolver(ctx);
+	if (r == 0)
+		r = add_prctl(ctx, p);
 	if (r == 0)
 		r = speed_up(ctx);
 	return r;

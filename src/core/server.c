@@ -34,6 +34,7 @@
 #include "api/webhook_store.h"
 #include "core/admission.h"
 #include "core/keyfile.h"
+#include "core/monitor.h"
 #include "core/registry.h"
 #include "core/sandbox.h"
 #include "core/srvcmd.h"
@@ -1062,6 +1063,7 @@ static void on_tick(struct loop *l, void *ctx)
 	(void)l;
 	timers_tick(srv);
 	admission_report_suppressed(srv, loop_now_ns());
+	monitor_tick(srv);
 	(void)cookie_secrets_tick(&srv->cookie, loop_now_ns(), &rng_system);
 	if (++srv->ticks % STATS_EVERY_TICKS == 0 &&
 	    log_is_enabled(LOG_GROUP_CORE, LOG_LEVEL_DEBUG))
@@ -1150,6 +1152,8 @@ static int setup(struct server *srv)
 	if (r == 0)
 		r = open_webhooks(srv);
 	if (r == 0)
+		r = monitor_listen(srv);
+	if (r == 0)
 		r = enter_sandbox(srv, &ids);
 	/* threads from here on: they inherit the sandbox */
 	if (r == 0)
@@ -1160,6 +1164,8 @@ static int setup(struct server *srv)
 		r = run_front(srv);
 	if (r == 0)
 		r = start_webhooks(srv);
+	if (r == 0)
+		r = monitor_start(srv);
 	return r;
 }
 
@@ -1193,6 +1199,7 @@ static void teardown(struct server *srv)
 
 	/* no caller waits on a loop that stopped turning */
 	cmdq_close(&srv->cmds);
+	monitor_stop(srv); /* no scrape reads the workers after this */
 	if (srv->workers && srv->sessions.by_index)
 		registry_retire_all(srv, DISCONNECT_SHUTDOWN);
 	/* after the last events (the disconnects above): what is queued goes
@@ -1202,6 +1209,7 @@ static void teardown(struct server *srv)
 	front_stop(srv->front); /* no stream reaches a worker after this */
 	srv->front = NULL;
 	stop_data_plane(srv);
+	monitor_free(srv);
 	urcu_memb_barrier(); /* every session freed */
 	if (srv->sessions.by_index)
 		session_table_done(&srv->sessions);

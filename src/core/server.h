@@ -40,6 +40,7 @@ struct webhook_event;
 #define SERVER_HS_RESULTS (HS_E_INTERNAL + 1)
 
 struct front;
+struct monitor;
 
 struct server {
 	const struct server_config *cfg; /* borrowed from the caller */
@@ -65,6 +66,7 @@ struct server {
 	int front_fd;		      /* its listening socket until it starts */
 	struct stream_hub *streams;   /* shared.streams */
 	struct queue *stream_inboxes; /* one per worker; shared.stream_inboxes */
+	struct monitor *monitor;      /* /metrics (monitor.h), NULL when off */
 	/* control loop */
 	struct loop *loop;
 	int signal_fd, stats_fd;

@@ -71,10 +71,11 @@ static uint8_t *spare(struct worker *w)
 void tx_tun_ready(struct worker *w)
 {
 	size_t room = w->shared->buf_size - TRANSPORT_HEADER_LEN - TAIL_ROOM;
+	int i;
 
 	w->now_ns = loop_now_ns();
 	urcu_memb_read_lock();
-	for (int i = 0; i < PACKETS_PER_CALL; i++) {
+	for (i = 0; i < PACKETS_PER_CALL; i++) {
 		uint8_t *buf = spare(w);
 		ssize_t n;
 
@@ -88,4 +89,6 @@ void tx_tun_ready(struct worker *w)
 		worker_drop(w, tx_one(w, buf, (size_t)n));
 	}
 	urcu_memb_read_unlock();
+	if (i > 0) /* a wake-up with nothing to read is no batch */
+		worker_batch_time(w, WORKER_BATCH_TUN_TX, loop_now_ns() - w->now_ns);
 }

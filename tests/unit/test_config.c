@@ -196,8 +196,6 @@ static void test_reference(void **state)
 	    "batched syscalls (recvmmsg/sendmmsg) is used",
 	    "server.toml:32: key 'performance.io_uring': warning: not yet supported: epoll with "
 	    "batched syscalls (recvmmsg/sendmmsg) is used",
-	    "server.toml:37: key 'monitoring.enable_metrics': warning: not yet supported: metrics "
-	    "arrive with the API issue; nothing listens yet",
 	    "server.toml:42: key 'limits.rate_limit_per_user': warning: not yet enforced: per-user "
 	    "rate limits arrive with the users issue",
 	    "server.toml:43: key 'limits.max_streams_per_connection': warning: not yet supported: a "
@@ -222,6 +220,10 @@ static void test_reference(void **state)
 	assert_int_equal(c.buffer_size, 65536);
 	assert_int_equal(c.connection_timeout_s, 300);
 	assert_int_equal(c.n_users, 0);
+	assert_true(c.enable_metrics);
+	assert_int_equal(c.metrics_port, 9090);
+	assert_string_equal(c.metrics_address, "127.0.0.1"); /* loopback unless told */
+	assert_int_equal(c.metrics_users, 100);
 	server_config_free(&c);
 	config_diag_free(&d);
 }
@@ -702,6 +704,13 @@ static const struct bad_case bad_server[] = {
     /* 61 */
     {"[storage]\ndatabase = \"sqlite:\"\n",
      "server.toml:2: key 'storage.database': \"sqlite:\" names no file"},
+    /* 62 */
+    {"[monitoring]\nmetrics_address = \"localhost\"\n",
+     "server.toml:2: key 'monitoring.metrics_address': must be a numeric IPv4 or IPv6 address "
+     "(\"0.0.0.0\", or \"::\" for both families); host names are not resolved"},
+    /* 63 */
+    {"[monitoring]\nmetrics_users = 10001\n",
+     "server.toml:2: key 'monitoring.metrics_users': must be between 0 and 10000 (found 10001)"},
 };
 
 static void test_bad_server(void **state)

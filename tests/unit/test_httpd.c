@@ -349,12 +349,80 @@ static void test_bad_address(void **state)
 	httpd_stop(&h);
 }
 
+/* curl's view, over TCP and over the Unix socket (--unix-socket): status
+ * codes and bodies as a real client gets them. curl must be installed
+ * (scripts/install-deps.sh): its absence fails the test. */
+static void curl(const char *args, char *out, size_t cap)
+{
+	char cmd[512];
+	FILE *p;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "curl -s --max-time 5 -w ' %%{http_code}' %s", args);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, cap - 1, p);
+	out[n] = '\0';
+	pclose(p);
+}
+
+static void test_curl(void **state)
+{
+	struct httpd tcp, unx;
+	struct httpd_config cfg = config();
+	char err[256], path[108], args[300], out[4096];
+
+	(void)state;
+	if (system("curl --version >/dev/null 2>&1") != 0)
+		fail_msg("curl is missing (scripts/install-deps.sh)");
+	tmp_path(path, sizeof(path), "curl");
+	assert_int_equal(httpd_listen(&tcp, &cfg, err, sizeof(err)), 0);
+	cfg.unix_path = path;
+	cfg.unix_mode = 0600;
+	assert_int_equal(httpd_listen(&unx, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(httpd_start(&tcp), 0);
+	assert_int_equal(httpd_start(&unx), 0);
+
+	snprintf(args, sizeof(args), "http://127.0.0.1:%u/hello/a", httpd_port(&tcp));
+	curl(args, out, sizeof(out));
+	assert_string_equal(out, "hello rest=[/a] 200");
+	snprintf(args, sizeof(args), "--unix-socket %s http://localhost/hello", path);
+	curl(args, out, sizeof(out));
+	assert_string_equal(out, "hello rest=[] 200");
+	snprintf(args, sizeof(args), "--unix-socket %s -X POST --data-binary abc http://x/echo",
+		 path);
+	curl(args, out, sizeof(out));
+	assert_string_equal(out, "len=3 first=a 200");
+	{
+		char big[108];
+		FILE *f;
+		tmp_path(big, sizeof(big), "body");
+		f = fopen(big, "w");
+		assert_non_null(f);
+		for (int i = 0; i < 5000; i++)
+			fputc('z', f);
+		fclose(f);
+		snprintf(args, sizeof(args), "--unix-socket %s --data-binary @%s http://x/echo",
+			 path, big);
+		curl(args, out, sizeof(out));
+		unlink(big);
+	}
+	assert_non_null(strstr(out, "\"code\":\"too_large\""));
+	assert_non_null(strstr(out, " 413"));
+	snprintf(args, sizeof(args), "--unix-socket %s http://x/nope", path);
+	curl(args, out, sizeof(out));
+	assert_string_equal(
+	    out, "{\"error\":{\"code\":\"not_found\",\"reason\":\"no such path\"}}\n 404");
+	httpd_stop(&tcp);
+	httpd_stop(&unx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_routes),	cmocka_unit_test(test_bodies),
 	    cmocka_unit_test(test_rate),	cmocka_unit_test(test_unix),
-	    cmocka_unit_test(test_bad_address),
+	    cmocka_unit_test(test_bad_address), cmocka_unit_test(test_curl),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,9 +16,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -32,11 +34,13 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <valgrind/valgrind.h>
 
+#include "api/httpd.h"
 #include "core/sandbox.h"
 #include "storage/store.h"
 
@@ -122,6 +126,12 @@ static int do_setuid(void)
 	return syscall(SYS_setuid, 0) == 0 ? 1 : 2;
 }
 
+/* prctl is allowed to name a thread (the HTTP server's) and nothing else */
+static int do_prctl_dumpable(void)
+{
+	return prctl(PR_SET_DUMPABLE, 1) == 0 ? 1 : 2;
+}
+
 static void test_forbidden_calls_kill(void **state)
 {
 	static const struct {
@@ -135,6 +145,7 @@ static void test_forbidden_calls_kill(void **state)
 	    /* 3 */ {"ptrace", do_ptrace, false},
 	    /* 4 */ {"execve", do_execve, true},
 	    /* 5 */ {"clone without CLONE_THREAD (fork)", do_fork, false},
+	    /* 6 */ {"prctl(PR_SET_DUMPABLE)", do_prctl_dumpable, false},
 	};
 
 	(void)state;
@@ -283,6 +294,89 @@ static void test_store_under_filter(void **state)
 	unlink(side);
 	unlink(path);
 	rmdir(dir);
+}
+
+/* /metrics under the server's filter: libmicrohttpd's thread (epoll, its
+ * eventfd, accept4, its thread name) answers a GET over TCP and over a
+ * Unix socket. The listening sockets, and the Unix client's socket, are
+ * made before the filter, as the server makes its own. */
+static void ok(void *ctx, const struct httpd_request *req, struct httpd_response *res)
+{
+	(void)ctx;
+	(void)req;
+	res->status = 200;
+	res->content_type = "text/plain";
+	res->body = strdup("ok");
+	res->len = 2;
+}
+
+static int get_over(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	static const char req[] = "GET /m HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	char ans[512];
+	size_t n = 0;
+	ssize_t r;
+
+	if (connect(fd, sa, len) != 0 || write(fd, req, sizeof(req) - 1) != sizeof(req) - 1)
+		return 1;
+	while (n + 1 < sizeof(ans) && (r = read(fd, ans + n, sizeof(ans) - 1 - n)) > 0)
+		n += (size_t)r;
+	ans[n] = '\0';
+	close(fd);
+	return strncmp(ans, "HTTP/1.1 200", 12) == 0 && strstr(ans, "\r\n\r\nok") ? 0 : 2;
+}
+
+static void test_httpd_under_filter(void **state)
+{
+	static const struct httpd_route route = {"GET", "/m", ok, NULL};
+	int status;
+	pid_t pid;
+
+	(void)state;
+	if (RUNNING_ON_VALGRIND)
+		skip();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct httpd tcp, unx;
+		struct httpd_config cfg = {.address = "127.0.0.1",
+					   .routes = &route,
+					   .n_routes = 1,
+					   .max_body = 64,
+					   .max_connections = 4,
+					   .timeout_s = 5,
+					   .per_ip_per_s = 10,
+					   .burst = 10};
+		struct sockaddr_in sin = {.sin_family = AF_INET};
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+		char err[256];
+		int ufd, r;
+
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/ll-sandbox-%d.sock",
+			 (int)getpid());
+		if (httpd_listen(&tcp, &cfg, err, sizeof(err)) < 0)
+			_exit(20);
+		cfg.unix_path = sun.sun_path;
+		cfg.unix_mode = 0600;
+		if (httpd_listen(&unx, &cfg, err, sizeof(err)) < 0)
+			_exit(21);
+		ufd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		sin.sin_port = htons(httpd_port(&tcp));
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (sandbox_filter(SANDBOX_SERVER, err, sizeof(err)) < 0)
+			_exit(100);
+		if (httpd_start(&tcp) < 0 || httpd_start(&unx) < 0)
+			_exit(22);
+		r = get_over(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
+			     (struct sockaddr *)&sin, sizeof(sin));
+		if (r == 0)
+			r = 10 + get_over(ufd, (struct sockaddr *)&sun, sizeof(sun));
+		httpd_stop(&tcp);
+		httpd_stop(&unx);
+		_exit(r == 10 ? 0 : r);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	expect_exit0(status, "httpd under the server's filter");
 }
 
 /* The client looks its server's name up after the drop (each new round
@@ -462,6 +556,7 @@ int main(void)
 	    cmocka_unit_test(test_forbidden_calls_kill),
 	    cmocka_unit_test(test_allowed_calls_live),
 	    cmocka_unit_test(test_store_under_filter),
+	    cmocka_unit_test(test_httpd_under_filter),
 	    cmocka_unit_test(test_client_name_lookup),
 	    cmocka_unit_test(test_lookup),
 	    cmocka_unit_test(test_drop),
