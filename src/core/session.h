@@ -100,8 +100,8 @@ struct session {
 	int leaving;			 /* atomic: the client said DISCONNECT */
 	/* control */
 	uint64_t created_ns;
-	uint64_t conn_id;	  /* the user's connection: kept across rekeys (admin API) */
-	uint64_t conn_started_ns; /* when that connection's first handshake came */
+	uint64_t conn_id;	      /* the user's connection: kept across rekeys (admin API) */
+	uint64_t conn_started_ns;     /* when that connection's first handshake came */
 	struct session *replaces;     /* older session of the same user, until confirmed */
 	struct session *next_pending; /* on the pending or the draining list */
 	bool in_index, in_addr4, in_addr6, in_pending, in_draining;
