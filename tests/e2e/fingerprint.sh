@@ -40,10 +40,10 @@ LL_STEALTH=${2:-${LL_STEALTH:-off}}
 LL_NAME=fingerprint_$LL_STEALTH
 source "$(dirname "$0")/lib.sh" "$@"
 
+source "$(dirname "$0")/fingerprint_lib.sh"
+
 case $LL_STEALTH in off | standard | maximum) ;; *) fail "unknown stealth mode '$LL_STEALTH'" ;; esac
-for t in tcpdump tshark editcap ndpiReader; do
-	command -v "$t" >/dev/null || fail "$t is missing (scripts/install-deps.sh installs it)"
-done
+fp_require_tools tcpdump tshark editcap ndpiReader
 NDPI_FLOWS=$(find_binary ndpi_flows)
 FET=$(find_binary fet)
 PCAP_STATS=$(find_binary pcap_stats)
@@ -53,14 +53,8 @@ ROAMS=${LL_FP_ROAMS:-20}
 PORT=443 # the server's default; see the nDPI step for why not 51820
 
 one_link
-# What a censor sees is what leaves the NIC. The daemons send runs of
-# datagrams as one UDP_SEGMENT (GSO) message, which a veth passes on
-# unsegmented (tcpdump would see 46 KB "datagrams"); a real NIC, or the
-# kernel for one without UDP segmentation offload, cuts it up first. One
-# segment per GSO packet makes the kernel do that here, before the capture
-# tap.
-n cli ip link set dev c0 gso_max_segs 1
-n srv ip link set dev s0 gso_max_segs 1
+fp_no_gso cli c0
+fp_no_gso srv s0
 
 say "keys and configuration (stealth $LL_STEALTH)"
 add_user alice 10.8.0.2 fd00:8::2
@@ -75,31 +69,9 @@ fi
 write_server_config
 write_client_config alice 198.51.100.1:$PORT '[]' "$cli_extra"
 
-# capture NAME: tcpdump on the veth, the tunnel's UDP only, whole packets
-# (-s 1600: the links' MTU is 1500), with a 64 MiB buffer (-B, KiB) that
-# holds the whole run, so that tcpdump falling behind on a busy machine
-# loses nothing (the kernel's ring has one slot per snap length: -s 0
-# would leave 256 of them). --immediate-mode: each packet is read as it
-# comes, so none is still in the ring when tcpdump is stopped. -Z root: the files are in LL_TMP. A capture that
-# lost packets fails the test (capture_complete): it would not be what was
-# on the wire.
+# capture NAME: the tunnel's UDP on the veth (fingerprint_lib.sh)
 capture() {
-	spawn "tcpdump-$1" srv tcpdump -i s0 -n -s 1600 -B 65536 --immediate-mode -Z root \
-		-w "$LL_TMP/$1.pcap" udp port $PORT
-	wait_for_log "tcpdump-$1" 'listening on s0' 10
-}
-
-capture_complete() {
-	local log got seen dropped
-	log=$(cat "$(log_of "tcpdump-$1")")
-	got=$(sed -nE 's/^([0-9]+) packets captured$/\1/p' <<<"$log")
-	seen=$(sed -nE 's/^([0-9]+) packets received by filter$/\1/p' <<<"$log")
-	dropped=$(sed -nE 's/^([0-9]+) packets dropped by kernel$/\1/p' <<<"$log")
-	[ -n "$got" ] && [ -n "$seen" ] && [ -n "$dropped" ] || fail "tcpdump-$1 did not report its counts: $log"
-	# A keepalive arriving while tcpdump stops is counted but not read:
-	# up to 3 such packets at the very end are allowed, nothing else.
-	[ "$dropped" = 0 ] && [ $((seen - got)) -le 3 ] ||
-		fail "the $1 capture is incomplete: $got packets captured of $seen, $dropped dropped"
+	fp_capture "$1" srv s0 udp port $PORT
 }
 
 say "capture from the start, server, client"
@@ -118,37 +90,24 @@ transfer_check cli srv receiver 10.8.0.1 5001 "$LL_TMP/data.bin"
 transfer_check srv cli sender 10.8.0.1 5002 "$LL_TMP/data.bin"
 
 say "NAT rebinding: the client's outer port changes $ROAMS times mid-session"
-# A stateless rewrite in the client's namespace (nftables, no conntrack)
-# moves its outer source port, as a NAT that rebinds does: each new port is
-# a new flow to a censor, first seen mid-session, while the IP header stays
-# the client kernel's own. The server follows the client (roaming).
-out=$(nq cli ss -Hun "dport = :$PORT")
-cport=$(awk '{print $(NF - 1)}' <<<"$out" | sed -E 's/.*:([0-9]+)$/\1/' | head -n1)
-[[ $cport =~ ^[0-9]+$ ]] || fail "cannot find the client's UDP port: $out"
-n cli nft add table ip rebind
-n cli nft add chain ip rebind out "{ type filter hook output priority raw; }"
-n cli nft add chain ip rebind in "{ type filter hook prerouting priority raw; }"
+# (fingerprint_lib.sh: each new port is a new flow, first seen mid-session)
+fp_rebind_start cli 198.51.100.1 $PORT
 for ((i = 1; i <= ROAMS; i++)); do
 	new=$((40000 + i))
-	nq cli nft flush chain ip rebind out
-	nq cli nft flush chain ip rebind in
-	nq cli nft add rule ip rebind out ip daddr 198.51.100.1 udp sport "$cport" udp dport $PORT \
-		notrack udp sport set $new
-	nq cli nft add rule ip rebind in ip saddr 198.51.100.1 udp sport $PORT udp dport $new \
-		notrack udp dport set "$cport"
+	fp_rebind cli 198.51.100.1 $PORT "$FP_CPORT" $new
 	out=$(nq cli ping -c 60 -i 0.005 -W 2 10.8.0.1 2>&1) || true
 	got=$(sed -nE 's/.* ([0-9]+) received.*/\1/p' <<<"$out")
 	[ "${got:-0}" -ge 50 ] || fail "after rebinding to port $new, $got of 60 pings were answered: $out"
 done
 echo "   $ROAMS rebindings, each followed by 60 pings (>= 50 answered)"
-n cli nft delete table ip rebind
+fp_rebind_end cli
 
 say "idle: keepalives, and a re-handshake (key_rotation_interval = ${SRV_ROT_INT} s)"
 from=$(log_lines client-alice)
 wait_for_log client-alice '^lostlove-client: connected: ' 20 "$from"
 ping_ok cli 10.8.0.1 3
 stop tcpdump-full INT
-capture_complete full
+fp_capture_complete full
 run editcap -A "$mid_start" "$LL_TMP/full.pcap" "$LL_TMP/mid.pcap"
 for c in full mid; do
 	n=$(tshark -r "$LL_TMP/$c.pcap" -T fields -e frame.number 2>/dev/null | wc -l)
@@ -167,7 +126,7 @@ say "nDPI 4.2: per-flow verdicts, with and without guessing"
 # Guessing includes nDPI's guess by port: on UDP 51820 it says WireGuard
 # whatever the bytes are, which is why the scenario uses the server's
 # default port, 443. A VPN label, with or without guessing, fails.
-bad_protos='WireGuard|OpenVPN|Tor|TINC|CiscoVPN|HotspotShield'
+bad_protos=$FP_BAD_PROTOS
 for c in full mid; do
 	for d in "" -d; do
 		out=$("$NDPI_FLOWS" $d -p $PORT "$LL_TMP/$c.pcap")
@@ -211,8 +170,7 @@ ndpi_flows: $mine"
 done
 
 say "tshark: no frame labelled wg or openvpn (its wg heuristic is on)"
-heur=$(tshark -G heuristic-decodes 2>/dev/null)
-grep -qE '^udp[[:space:]]+wg[[:space:]]+T$' <<<"$heur" || fail "tshark's wg heuristic is off: the check would prove nothing"
+fp_tshark_wg_heuristic
 for c in full mid; do
 	protos=$(tshark -r "$LL_TMP/$c.pcap" -T fields -e frame.protocols 2>/dev/null)
 	total=$(wc -l <<<"$protos")

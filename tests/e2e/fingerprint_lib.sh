@@ -1,0 +1,101 @@
+# Helpers of the fingerprint scenarios (sourced after lib.sh, not run):
+# the captures the censor's tools are applied to, and the NAT rebinding
+# that makes a session's flow first seen mid-session. Used by
+# fingerprint.sh and fingerprint_corpus.sh. The verdicts themselves are
+# tests/tools/verdicts.sh (FP_BAD_PROTOS, fv_*), shared with the check of
+# the reference captures.
+
+source "$(dirname "${BASH_SOURCE[0]}")/../tools/verdicts.sh"
+
+# fp_require_tools TOOL...: each must be installed (a missing one fails,
+# it does not skip: scripts/install-deps.sh installs them all).
+fp_require_tools() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null || fail "$t is missing (scripts/install-deps.sh installs it)"
+	done
+}
+
+# fp_capture NAME NS IFACE FILTER...: tcpdump on IFACE in NS into
+# $LL_TMP/NAME.pcap, whole packets (-s 1600: the links' MTU is 1500), with
+# a 64 MiB buffer (-B, KiB) that holds a whole run, so that tcpdump falling
+# behind on a busy machine loses nothing (the kernel's ring has one slot
+# per snap length: -s 0 would leave 256 of them). --immediate-mode: each
+# packet is read as it comes, so none is still in the ring when tcpdump is
+# stopped. -Z root: the files are in LL_TMP. Stop it with
+# "stop tcpdump-NAME INT", then fp_capture_complete NAME.
+fp_capture() {
+	local name=$1 ns=$2 ifc=$3
+	shift 3
+	spawn "tcpdump-$name" "$ns" tcpdump -i "$ifc" -n -s 1600 -B 65536 --immediate-mode -Z root \
+		-w "$LL_TMP/$name.pcap" "$@"
+	wait_for_log "tcpdump-$name" "listening on $ifc" 10
+}
+
+# fp_capture_complete NAME: a capture that lost packets fails the test: it
+# would not be what was on the wire.
+fp_capture_complete() {
+	local log got seen dropped
+	log=$(cat "$(log_of "tcpdump-$1")")
+	got=$(sed -nE 's/^([0-9]+) packets captured$/\1/p' <<<"$log")
+	seen=$(sed -nE 's/^([0-9]+) packets received by filter$/\1/p' <<<"$log")
+	dropped=$(sed -nE 's/^([0-9]+) packets dropped by kernel$/\1/p' <<<"$log")
+	[ -n "$got" ] && [ -n "$seen" ] && [ -n "$dropped" ] || fail "tcpdump-$1 did not report its counts: $log"
+	# A keepalive arriving while tcpdump stops is counted but not read:
+	# up to 3 such packets at the very end are allowed, nothing else.
+	[ "$dropped" = 0 ] && [ $((seen - got)) -le 3 ] ||
+		fail "the $1 capture is incomplete: $got packets captured of $seen, $dropped dropped"
+}
+
+# fp_no_gso NS IFACE...: what a censor sees is what leaves the NIC. The
+# daemons send runs of datagrams as one UDP_SEGMENT (GSO) message, which a
+# veth passes on unsegmented (tcpdump would see 46 KB "datagrams"); a real
+# NIC, or the kernel for one without UDP segmentation offload, cuts it up
+# first. One segment per GSO packet makes the kernel do that here, before
+# the capture tap.
+fp_no_gso() {
+	local ns=$1 ifc
+	shift
+	for ifc in "$@"; do
+		n "$ns" ip link set dev "$ifc" gso_max_segs 1
+	done
+}
+
+# NAT rebinding. A stateless rewrite in the client's namespace (nftables,
+# no conntrack) moves its outer source port, as a NAT that rebinds does:
+# each new port is a new flow to a censor, first seen mid-session, while
+# the IP header stays the client kernel's own. The server follows the
+# client (roaming).
+#
+# fp_rebind_start NS SERVER_IP PORT: finds the client's UDP port to
+# SERVER_IP:PORT (FP_CPORT) and creates the (empty) rewrite table.
+fp_rebind_start() {
+	local ns=$1 out
+	out=$(nq "$ns" ss -Hun "dst $2 and dport = :$3")
+	FP_CPORT=$(awk '{print $(NF - 1)}' <<<"$out" | sed -E 's/.*:([0-9]+)$/\1/' | head -n1)
+	[[ $FP_CPORT =~ ^[0-9]+$ ]] || fail "cannot find the client's UDP port in $ns: $out"
+	n "$ns" nft add table ip rebind
+	n "$ns" nft add chain ip rebind out "{ type filter hook output priority raw; }"
+	n "$ns" nft add chain ip rebind in "{ type filter hook prerouting priority raw; }"
+}
+
+# fp_rebind NS SERVER_IP PORT CLIENT_PORT NEW_PORT: from now on the
+# client's datagrams leave from NEW_PORT (and the answers come back to it).
+fp_rebind() {
+	local ns=$1 srv=$2 port=$3 cport=$4 new=$5
+	nq "$ns" nft flush chain ip rebind out
+	nq "$ns" nft flush chain ip rebind in
+	nq "$ns" nft add rule ip rebind out ip daddr "$srv" udp sport "$cport" udp dport "$port" \
+		notrack udp sport set "$new"
+	nq "$ns" nft add rule ip rebind in ip saddr "$srv" udp sport "$port" udp dport "$new" \
+		notrack udp dport set "$cport"
+}
+
+fp_rebind_end() {
+	n "$1" nft delete table ip rebind
+}
+
+# fp_tshark_wg_heuristic: research P4-T3's precondition (verdicts.sh).
+fp_tshark_wg_heuristic() {
+	fv_tshark_wg_heuristic || fail "tshark's wg heuristic is off: the check would prove nothing"
+}
