@@ -220,14 +220,15 @@ fv_mode() {
 	fv_fet "$mode" "$full"
 	case $mode in
 	tls | proxy)
-		ll=$(fv_risks "$full" | awk '{print $2}' | sort | uniq -c | awk '{print $2 "(" $1 ")"}' | paste -sd' ')
-		bl=$(fv_risks "$base" | awk '{print $2}' | sort | uniq -c | awk '{print $2 "(" $1 ")"}' | paste -sd' ')
-		if [ "$(fv_risks "$full" | awk '{print $2}' | sort -u)" = "$(fv_risks "$base" | awk '{print $2}' | sort -u)" ] &&
-			[ "$(fv_risks "$base" | awk '{print $2}' | sort -u | wc -l)" = 1 ]; then
-			echo "$mode ndpi.risks equal_to_baseline:$(fv_risks "$base" | awk 'NR == 1 {print $2}')"
+		ll=$(fv_risks "$full" | awk '{print $2}')
+		bl=$(fv_risks "$base" | awk '{print $2}')
+		if [ "$(sort -u <<<"$ll")" = "$(sort -u <<<"$bl")" ] && [ "$(sort -u <<<"$bl" | wc -l)" = 1 ]; then
+			echo "$mode ndpi.risks equal_to_baseline:$(head -n1 <<<"$bl")"
 		else
 			echo "$mode ndpi.risks differ"
 		fi
+		ll=$(sort <<<"$ll" | uniq -c | awk '{print $2 "(" $1 ")"}' | paste -sd' ')
+		bl=$(sort <<<"$bl" | uniq -c | awk '{print $2 "(" $1 ")"}' | paste -sd' ')
 		echo "info $mode ndpi.risks lostlove $ll; baseline $bl"
 		fv_bursts "$mode" "$full" "$base"
 		;;
