@@ -392,6 +392,21 @@ enum store_status store_usage_add(struct store *s, const struct store_usage_delt
 	return s->ops->usage_add(s, d, n, now, applied, err);
 }
 
+enum store_status store_usage_add_by_key(struct store *s, const struct store_usage_key_delta *d,
+					 size_t n, int64_t now, size_t *applied,
+					 struct store_err *err)
+{
+	clear_err(err);
+	if (applied)
+		*applied = 0;
+	for (size_t i = 0; i < n; i++)
+		if (d[i].up < 0 || d[i].down < 0)
+			return fail(err, STORE_INVALID, "usage: negative bytes");
+	if (n == 0)
+		return STORE_OK;
+	return s->ops->usage_add_by_key(s, d, n, now, applied, err);
+}
+
 enum store_status store_usage_reset(struct store *s, int64_t id, int64_t period_start, int64_t now,
 				    struct store_err *err)
 {

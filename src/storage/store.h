@@ -143,6 +143,13 @@ struct store_usage_delta {
 	int64_t up, down; /* bytes to add, >= 0 */
 };
 
+/* The same, for a caller that knows users by public key (the handshake's
+ * table): no id lookup before a flush. */
+struct store_usage_key_delta {
+	uint8_t public_key[32];
+	int64_t up, down; /* bytes to add, >= 0 */
+};
+
 /* ---- outbox (webhook events) ---- */
 
 #define STORE_EVENT_TYPE_MAX 32
@@ -203,6 +210,9 @@ struct store_ops {
 
 	enum store_status (*usage_add)(struct store *s, const struct store_usage_delta *d, size_t n,
 				       int64_t now, size_t *applied, struct store_err *err);
+	enum store_status (*usage_add_by_key)(struct store *s,
+					      const struct store_usage_key_delta *d, size_t n,
+					      int64_t now, size_t *applied, struct store_err *err);
 	enum store_status (*usage_reset)(struct store *s, int64_t id, int64_t period_start,
 					 int64_t now, struct store_err *err);
 
@@ -285,6 +295,11 @@ enum store_status store_user_delete(struct store *s, int64_t id, struct store_er
  * skipped; *applied (may be NULL) counts those that landed. */
 enum store_status store_usage_add(struct store *s, const struct store_usage_delta *d, size_t n,
 				  int64_t now, size_t *applied, struct store_err *err);
+/* store_usage_add by public key; deltas of keys no user holds (deleted,
+ * or given a new key meanwhile) are skipped and not counted in *applied. */
+enum store_status store_usage_add_by_key(struct store *s, const struct store_usage_key_delta *d,
+					 size_t n, int64_t now, size_t *applied,
+					 struct store_err *err);
 /* Period roll-over: used_up = used_down = 0, period_start as given. */
 enum store_status store_usage_reset(struct store *s, int64_t id, int64_t period_start, int64_t now,
 				    struct store_err *err);

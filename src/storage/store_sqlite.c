@@ -114,6 +114,7 @@ enum stmt_id {
 	ST_USER_UPDATE,
 	ST_USER_DELETE,
 	ST_USAGE_ADD,
+	ST_USAGE_ADD_KEY,
 	ST_USAGE_RESET,
 	ST_OUTBOX_COUNT,
 	ST_OUTBOX_INSERT,
@@ -158,6 +159,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 		     " used_down = CASE WHEN used_down > 9223372036854775807 - ?3"
 		     "  THEN 9223372036854775807 ELSE used_down + ?3 END"
 		     " WHERE id = ?1",
+    [ST_USAGE_ADD_KEY] = "UPDATE users SET"
+			 " used_up = CASE WHEN used_up > 9223372036854775807 - ?2"
+			 "  THEN 9223372036854775807 ELSE used_up + ?2 END,"
+			 " used_down = CASE WHEN used_down > 9223372036854775807 - ?3"
+			 "  THEN 9223372036854775807 ELSE used_down + ?3 END"
+			 " WHERE public_key = ?1",
     [ST_USAGE_RESET] = "UPDATE users SET used_up = 0, used_down = 0, period_start = ?2"
 		       " WHERE id = ?1",
     [ST_OUTBOX_COUNT] = "SELECT count(*) FROM outbox",
@@ -855,6 +862,34 @@ static enum store_status sq_usage_add(struct store *base, const struct store_usa
 	return r;
 }
 
+static enum store_status sq_usage_add_by_key(struct store *base,
+					     const struct store_usage_key_delta *d, size_t n,
+					     int64_t now, size_t *applied, struct store_err *err)
+{
+	struct sqlite_store *s = S(base);
+	enum store_status r = tx_begin(s, err);
+	sqlite3_stmt *st = r == STORE_OK ? stmt(s, ST_USAGE_ADD_KEY, err) : NULL;
+	size_t ok = 0;
+
+	(void)now;
+	if (r != STORE_OK)
+		return r;
+	if (!st)
+		return tx_end(s, ERR_CODE(err), err);
+	for (size_t i = 0; i < n && r == STORE_OK; i++) {
+		sqlite3_bind_blob(st, 1, d[i].public_key, 32, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, d[i].up);
+		sqlite3_bind_int64(st, 3, d[i].down);
+		r = step_done(s, st, err, "add usage");
+		done(st);
+		ok += r == STORE_OK && sqlite3_changes(s->db) == 1;
+	}
+	r = tx_end(s, r, err);
+	if (r == STORE_OK && applied)
+		*applied = ok;
+	return r;
+}
+
 static enum store_status sq_usage_reset(struct store *base, int64_t id, int64_t period_start,
 					int64_t now, struct store_err *err)
 {
@@ -1135,6 +1170,7 @@ static const struct store_ops sqlite_ops = {
     .user_update = sq_user_update,
     .user_delete = sq_user_delete,
     .usage_add = sq_usage_add,
+    .usage_add_by_key = sq_usage_add_by_key,
     .usage_reset = sq_usage_reset,
     .outbox_enqueue = sq_outbox_enqueue,
     .outbox_peek = sq_outbox_peek,

@@ -574,6 +574,21 @@ static void test_usage_batches(void **state)
 	assert_int_equal(got.used_up, INT64_MAX);
 	assert_int_equal(got.used_down, INT64_MAX);
 
+	/* by public key: the same increments; an unknown key is skipped */
+	{
+		struct store_usage_key_delta k[2] = {{.up = 10, .down = 20}, {.up = 1, .down = 1}};
+		memcpy(k[0].public_key, a.public_key, 32);
+		memset(k[1].public_key, 0xee, 32);
+		assert_int_equal(store_usage_add_by_key(f->s, k, 2, 41, &applied, &err), STORE_OK);
+		assert_int_equal(applied, 1);
+		k[1].down = -1;
+		assert_int_equal(store_usage_add_by_key(f->s, k, 2, 41, &applied, &err),
+				 STORE_INVALID);
+	}
+	assert_int_equal(store_user_get_by_id(f->s, a.id, &got, &err), STORE_OK);
+	assert_int_equal(got.used_up, 111);
+	assert_int_equal(got.used_down, 1022);
+
 	/* period roll-over */
 	assert_int_equal(store_usage_reset(f->s, b.id, 86400, 86401, &err), STORE_OK);
 	assert_int_equal(store_user_get_by_id(f->s, b.id, &got, &err), STORE_OK);
