@@ -65,6 +65,10 @@ json_t *api_json_parse(const char *content_type, const char *body, size_t len, s
 			 "send Content-Type: application/json");
 		return NULL;
 	}
+	if (len == 0) { /* body may then be NULL, which jansson calls wrong arguments */
+		api_fail(e, 400, "invalid_json", NULL, "the body is empty; send a JSON object");
+		return NULL;
+	}
 	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
 	if (!j) {
 		if (json_error_code(&je) == json_error_duplicate_key)

@@ -118,6 +118,12 @@ static void test_size_and_type(void **state)
 	assert_string_equal(e.code, "too_large");
 	e = run(CT, "{\"name\":\"alice\"}", 16);
 	assert_int_equal(e.status, 0);
+	/* no body at all (NULL, as a server may pass it) */
+	json_t *j = api_json_parse(CT, NULL, 0, 100, &e);
+	assert_null(j);
+	assert_int_equal(e.status, 400);
+	assert_string_equal(e.code, "invalid_json");
+	assert_string_equal(e.reason, "the body is empty; send a JSON object");
 	e = run(NULL, "{\"name\":\"alice\"}", 100);
 	assert_int_equal(e.status, 415);
 	e = run("text/plain", "{\"name\":\"alice\"}", 100);
