@@ -840,6 +840,25 @@ void server_emit(struct server *srv, struct webhook_event *e)
 	(void)webhook_emit(srv->webhook, e);
 }
 
+void server_emit_quota_exceeded(struct server *srv, const char *user, int64_t used, int64_t limit,
+				const char *action)
+{
+	struct webhook_event e = {
+	    .type = WEBHOOK_USER_QUOTA_EXCEEDED, .used = used, .limit = limit};
+
+	snprintf(e.user, sizeof(e.user), "%s", user);
+	snprintf(e.reason, sizeof(e.reason), "%s", action);
+	server_emit(srv, &e);
+}
+
+void server_emit_expired(struct server *srv, const char *user, int64_t expires_at)
+{
+	struct webhook_event e = {.type = WEBHOOK_USER_EXPIRED, .limit = expires_at};
+
+	snprintf(e.user, sizeof(e.user), "%s", user);
+	server_emit(srv, &e);
+}
+
 void server_event_endpoint(const struct udp_endpoint *ep, char *addr, size_t len, uint16_t *port)
 {
 	const struct in6_addr *a6 = &ep->in6.sin6_addr;

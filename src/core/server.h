@@ -120,6 +120,12 @@ int server_reload_users(struct server *srv);
  * (a full queue drops and counts). A no-op without webhooks. Control
  * thread only. */
 void server_emit(struct server *srv, struct webhook_event *e);
+/* user.quota_exceeded and user.expired, for the limits' enforcement on
+ * the control thread (docs/webhooks.md): action is "cutoff" or
+ * "throttle"; expires_at unix seconds. */
+void server_emit_quota_exceeded(struct server *srv, const char *user, int64_t used, int64_t limit,
+				const char *action);
+void server_emit_expired(struct server *srv, const char *user, int64_t expires_at);
 /* Whether events of this type are wanted (to skip building one). */
 bool server_wants(const struct server *srv, int webhook_type);
 /* The numeric address and port of ep for an event; "" for a stream path. */

@@ -17,6 +17,7 @@ import hmac
 import json
 import os
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -42,6 +43,8 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--secret-file", required=True)
     ap.add_argument("--fail-first", type=int, default=0)
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"),
+                    help="serve HTTPS with this certificate chain and key")
     args = ap.parse_args()
     with open(args.secret_file, "rb") as f:
         secret = f.read().rstrip(b"\r\n\t ")
@@ -87,7 +90,12 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     ThreadingHTTPServer.daemon_threads = True
     srv = ThreadingHTTPServer((args.listen, args.port), Handler)
-    print(f"receiver: listening on {args.listen}:{args.port}", flush=True)
+    if args.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*args.tls)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    print(f"receiver: listening on {args.listen}:{args.port}"
+          f"{' (tls)' if args.tls else ''}", flush=True)
     srv.serve_forever()
     return 0
 

@@ -19,7 +19,10 @@
 # 4. a flood of auth failures with the receiver down: the bound holds
 #    (max_queue = 20 in the outbox, the rest counted as dropped), the server
 #    keeps forwarding alice's traffic;
-# 5. a secret file others may read is refused at start.
+# 5. https: with the receiver's certificate from a CA the server does not
+#    trust, nothing is delivered (attempts fail); with that CA in ca_file,
+#    the waiting events are delivered;
+# 6. a secret file others may read is refused at start.
 source "$(dirname "$0")/lib.sh" "$@"
 
 RECV_PORT=8080
@@ -151,7 +154,44 @@ rows=$(outbox_rows | wc -l)
 echo "outbox after the stop: $rows event(s)"
 [ "$rows" -le $MAX_QUEUE ] || fail "$rows events in the outbox (max_queue $MAX_QUEUE)"
 
-say "5. a secret file others may read is refused"
+say "5. https: a receiver whose certificate the server cannot verify gets nothing"
+mkcert() {
+	local d=$LL_TMP
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj /CN=ll-webhook-test-ca -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-subj /CN=127.0.0.1 -keyout "$d/recv.key" -out "$d/recv.csr" 2>/dev/null
+	openssl x509 -req -in "$d/recv.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+		-CAcreateserial -days 2 -out "$d/recv.pem" \
+		-extfile <(printf 'subjectAltName=IP:127.0.0.1') 2>/dev/null
+	pretty + openssl: a CA and a certificate for 127.0.0.1 it signed
+}
+mkcert
+SRV_EXTRA=${SRV_EXTRA/http:\/\/127.0.0.1:$RECV_PORT/https://127.0.0.1:$RECV_PORT}
+write_server_config
+grep -E '^url' "$LL_TMP/server.toml"
+tls_from=$(log_lines receiver)
+start_receiver --tls "$LL_TMP/recv.pem" "$LL_TMP/recv.key"
+start_server
+junk 2 10
+wait_until 15 bash -c "kill -USR1 $(pid_of server); grep -Eq 'webhooks: .* failed=[1-9]' '$(log_of server)'"
+grep -E 'webhooks: ' "$(log_of server)" | tail -1 | sed -E 's/.*(webhooks: [^;]*);.*/\1/'
+if tail -n "+$((tls_from + 1))" "$(log_of receiver)" | grep -E '^recv '; then
+	fail "a request reached the receiver although its certificate cannot be verified"
+fi
+recv_count=$(grep -Ec '^recv .* status=200 .* type=auth.failure ' "$(log_of receiver)" || true)
+stop_clean server
+say "   the same receiver, its CA in webhooks.ca_file: delivered"
+SRV_EXTRA="$SRV_EXTRA
+ca_file = \"$LL_TMP/ca.pem\""
+write_server_config
+start_server
+wait_until 20 bash -c "[ \$(grep -Ec '^recv .* status=200 .* type=auth.failure ' '$(log_of receiver)') -gt $recv_count ]"
+grep -E '^recv ' "$(log_of receiver)" | tail -2
+no_bad_signatures
+stop_clean server
+
+say "6. a secret file others may read is refused"
 chmod 644 "$LL_TMP/webhook.secret"
 status=0
 out=$(nq srv timeout 20 "$LL_SERVER" -c "$LL_TMP/server.toml" 2>&1) || status=$?

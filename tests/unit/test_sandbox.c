@@ -3,7 +3,9 @@
  * execve, and outside sanitizer builds ptrace and fork) and lives on
  * allowed ones, threads included, and the client's name lookups (as root);
  * the server's user store, opened before the filter, is used and closed
- * under it;
+ * under it; the webhook thread delivers to a numeric URL under the server's
+ * filter, and resolves a host name only with SANDBOX_RESOLVER (without it,
+ * the lookup dies of SIGSYS);
  * clone3 answers ENOSYS; the lookup of the service user names the key and
  * the fix; and, as root, the drop gives exactly the documented ids,
  * capabilities and flags and refuses a process with a second thread. Every
@@ -40,7 +42,11 @@
 #include <unistd.h>
 #include <valgrind/valgrind.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "api/httpd.h"
+#include "api/webhook.h"
 #include "core/sandbox.h"
 #include "storage/store.h"
 
@@ -418,6 +424,122 @@ static void test_client_name_lookup(void **state)
 	expect_exit0(status, "getaddrinfo under the client's filter");
 }
 
+/* ---- the webhook thread ---- */
+
+/* One HTTP answer, 200, to one request (the head is enough). */
+static void *answer_one(void *arg)
+{
+	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	char buf[4096];
+	int c = accept4(*(int *)arg, NULL, NULL, 0); /* accept4: the filter has no accept */
+
+	if (c >= 0) {
+		(void)!read(c, buf, sizeof(buf));
+		(void)!write(c, ok, sizeof(ok) - 1);
+		close(c);
+	}
+	return NULL;
+}
+
+/* A webhook set up before the filter (as the server does), started and
+ * given one event under it; waits up to 10 s for the attempt's outcome:
+ * 0 delivered, 1 failed, 2 neither. */
+static int webhook_attempt(const char *url, unsigned extras)
+{
+	static const uint8_t secret[] = "0123456789abcdef";
+	struct webhook_config cfg = {.url = url,
+				     .secret = secret,
+				     .secret_len = 16,
+				     .events = WEBHOOK_ALL_EVENTS,
+				     .timeout_s = 2,
+				     .max_queue = 4,
+				     .max_age_s = 60,
+				     .node = "t",
+				     .tls_verify = true};
+	struct webhook_event e = {.type = WEBHOOK_TEST};
+	struct webhook_stats st = {0};
+	char err[256];
+	struct webhook *w = webhook_new(&cfg, err, sizeof(err));
+
+	if (!w)
+		return 40;
+	if (sandbox_filter_with(SANDBOX_SERVER, extras, err, sizeof(err)) < 0)
+		return 41;
+	if (webhook_start(w, webhook_outbox_memory()) < 0 || !webhook_emit(w, &e))
+		return 42;
+	for (int i = 0; i < 1000 && !st.delivered && !st.failed; i++) {
+		usleep(10000);
+		webhook_stats(w, &st);
+	}
+	webhook_free(w);
+	return st.delivered ? 0 : st.failed ? 1 : 2;
+}
+
+/* A numeric URL on loopback: socket, connect, getpeername, poll, all
+ * under the plain server filter; delivered. */
+static int do_webhook_numeric(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+	char url[64];
+	pthread_t th;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), r;
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 1) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &alen) < 0 ||
+	    pthread_create(&th, NULL, answer_one, &fd) != 0)
+		return 30;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/hook", ntohs(a.sin_port));
+	r = webhook_attempt(url, 0);
+	pthread_join(th, NULL);
+	close(fd);
+	return r;
+}
+
+/* A host name, in an empty network namespace (the DNS query fails at
+ * once): with the resolver's extras the attempt fails cleanly. */
+static int do_webhook_name(unsigned extras)
+{
+	if (unshare(CLONE_NEWNET) != 0)
+		return 50;
+	return webhook_attempt("http://ll-sandbox-test.invalid:8080/hook", extras) == 1 ? 0 : 3;
+}
+
+static int do_webhook_name_resolver(void)
+{
+	return do_webhook_name(SANDBOX_RESOLVER);
+}
+
+static int do_webhook_name_plain(void)
+{
+	return do_webhook_name(0);
+}
+
+static int in_child(child_fn fn)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(fn());
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static void test_webhook_under_filter(void **state)
+{
+	(void)state;
+	if (RUNNING_ON_VALGRIND)
+		skip();
+	expect_exit0(in_child(do_webhook_numeric), "a webhook to a numeric URL");
+	if (geteuid() != 0)
+		return; /* unshare needs root */
+	expect_exit0(in_child(do_webhook_name_resolver), "a host name with SANDBOX_RESOLVER");
+	/* the plain server filter has no resolver: the lookup is killed */
+	expect_sigsys(in_child(do_webhook_name_plain), "a host name without SANDBOX_RESOLVER");
+}
+
 /* ---- the service user ---- */
 
 static void test_lookup(void **state)
@@ -558,6 +680,7 @@ int main(void)
 	    cmocka_unit_test(test_store_under_filter),
 	    cmocka_unit_test(test_httpd_under_filter),
 	    cmocka_unit_test(test_client_name_lookup),
+	    cmocka_unit_test(test_webhook_under_filter),
 	    cmocka_unit_test(test_lookup),
 	    cmocka_unit_test(test_drop),
 	};
