@@ -14,7 +14,11 @@
 # filter matches exactly those lines and captures exactly their
 # addresses, the same in syslog form (the file backend behind rsyslog);
 # no other line matches, nor lines that embed the phrase elsewhere; and
-# fail2ban reads the shipped jail.
+# fail2ban reads the shipped jail. Then fail2ban-server itself runs the
+# shipped jail and action (file backend on a second server's log, the
+# test's port): after 3 failures the attacker's address is in its nftables
+# set and the attacker's initiations, answered before, get nothing; a
+# user still connects; stopping fail2ban removes its table.
 #
 #   ┌──── cli ───────────┐      ┌──── srv ───────────────┐      ┌──── atk ──────────────┐
 #   │ alice, then "eve"  │      │ :51820 on ::           │      │ udpjunk               │
@@ -55,7 +59,7 @@ stop client-eve
 
 junk() {
 	pretty atk "$LL_UDPJUNK" "$@"
-	nq atk "$LL_UDPJUNK" --wait-ms 1000 --max-seconds 20 "$@"
+	nq atk "$LL_UDPJUNK" --wait-ms 400 --max-seconds 20 "$@"
 }
 
 say "the attacker: no valid mac1, then an unknown user, then a timestamp an hour ahead over IPv6"
@@ -63,9 +67,9 @@ before=$(log_count server 'auth failure')
 junk --to 192.0.2.1:51820 --mode init --count 300 --rate 1000 --seed 5
 [ "$(log_count server 'auth failure')" = "$before" ] ||
 	fail "initiations without a valid mac1 were logged as auth failures"
-junk --to 192.0.2.1:51820 --mode init --count 4 --rate 4 --seed 6 --server-key "$SERVER_PUB" \
+junk --to 192.0.2.1:51820 --mode init --count 4 --rate 20 --seed 6 --server-key "$SERVER_PUB" \
 	--answer-cookies
-junk --to '[2001:db8:2::1]:51820' --mode init --count 4 --rate 4 --seed 7 \
+junk --to '[2001:db8:2::1]:51820' --mode init --count 4 --rate 20 --seed 7 \
 	--server-key "$SERVER_PUB" --client-key "$LL_TMP/mallory.key" --psk "$LL_TMP/mallory.psk" \
 	--time-offset 3600 --answer-cookies
 check_daemons
@@ -151,4 +155,54 @@ grep -F "['set', 'lostlove', 'addjournalmatch', '_SYSTEMD_UNIT=lostlove-server.s
 	fail "the jail does not read lostlove-server.service's journal"
 grep -F "['set', 'lostlove', 'maxretry', 5]" <<<"$jail"
 grep -qF "['blocktype', 'drop']" <<<"$jail" || fail "the jail's action does not drop silently"
+say "fail2ban itself, with the shipped jail and action, bans the attacker from the server's port"
+# the jail as shipped, pointed at this run: the file backend (no journald
+# here) on a new server's log, whose lines carry no date; the test port;
+# the stock sshd jail off; fail2ban's own files in the run's directory
+rm -f "$F2B/jail.d/defaults-debian.conf"
+cat >"$F2B/jail.d/zz-e2e.local" <<-EOF
+	[lostlove]
+	backend = polling
+	logpath = $LL_TMP/server2.log
+	datepattern = {NONE}
+	port = 51820
+	maxretry = 3
+EOF
+cat >"$F2B/fail2ban.local" <<-EOF
+	[Definition]
+	dbfile = :memory:
+	logtarget = $LL_TMP/fail2ban-server.log
+EOF
+SOCK="$LL_TMP/f2b.sock"
+start_server server2
+spawn f2b srv fail2ban-server -f -x -c "$F2B" -s "$SOCK" -p "$LL_TMP/f2b.pid" --loglevel INFO
+f2b_status() { nq srv fail2ban-client -c "$F2B" -s "$SOCK" status lostlove 2>/dev/null; }
+try_until 15 f2b_status ||
+	fail "fail2ban did not start the jail: $(tail -n 5 "$LL_TMP/fail2ban-server.log" "$(log_of f2b)")"
+# before the ban the attacker is answered (cookie replies)
+out=$(junk --to 192.0.2.1:51820 --mode init --count 2 --rate 20 --seed 8 --server-key "$SERVER_PUB" \
+	--answer-cookies)
+echo "$out"
+[[ $out =~ \ type3=[1-9] ]] || fail "before any ban the attacker got no cookie reply: $out"
+for seed in 9 10; do
+	junk --to 192.0.2.1:51820 --mode init --count 2 --rate 20 --seed $seed \
+		--server-key "$SERVER_PUB" --answer-cookies
+done
+banned() { f2b_status | grep -q 'Banned IP list:.*192\.0\.2\.2'; }
+try_until 15 banned || fail "fail2ban did not ban 192.0.2.2 after $(log_count server2 'auth failure from 192') failures:
+$(f2b_status)
+$(grep -i lostlove "$LL_TMP/fail2ban-server.log" | tail -n 5)"
+f2b_status
+n srv nft list table inet f2b-table
+out=$(junk --to 192.0.2.1:51820 --mode init --count 3 --rate 20 --seed 11 --server-key "$SERVER_PUB" \
+	--answer-cookies)
+echo "$out"
+[[ $out =~ \ replies=0\  ]] || fail "banned, the attacker still got answers: $out"
+# the ban is the attacker's address on the server's port only: alice connects
+start_client alice cli
+ping_ok cli 10.8.0.1 3
+n srv fail2ban-client -c "$F2B" -s "$SOCK" stop
+wait_pid "$(pid_of f2b)" 10 || fail "fail2ban-server did not stop"
+unset "LL_PIDS[f2b]"
+! nq srv nft list table inet f2b-table >/dev/null 2>&1 || fail "fail2ban left its nftables table"
 pass
