@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/limits.h"
 #include "crypto/cipher.h"
 #include "protocol/handshake.h"
 
@@ -50,6 +51,7 @@ struct config_user {
 	struct config_prefix ipv4; /* /32 host address inside the server's tun prefix */
 	struct config_prefix ipv6; /* /128, or unset when IPv6 is off */
 	bool enabled;
+	struct user_limits limits; /* rate, quota, expiry, devices (core/limits.h) */
 };
 
 enum config_protocol { PROTOCOL_UDP, PROTOCOL_TCP, PROTOCOL_BOTH };
@@ -118,7 +120,7 @@ struct server_config {
 	uint32_t metrics_users; /* users with a series of their own; the rest: "other" */
 	enum config_log_level log_level;
 	/* [limits] */
-	uint64_t rate_limit_per_user;	     /* bytes/s, 0 = none; not enforced yet */
+	uint64_t rate_limit_per_user;	     /* bytes/s each way, 0 = none; user.rate_limit wins */
 	uint32_t max_streams_per_connection; /* accepted, not applied: one path per session */
 	uint32_t connection_timeout_s;
 	uint16_t keepalive_s;

@@ -50,6 +50,19 @@ static int parse_tun4(const struct config_option *o, const struct toml_value *v,
 		      struct config_problem *ret);
 static int parse_tun6(const struct config_option *o, const struct toml_value *v, void *target,
 		      struct config_problem *ret);
+static int parse_period(const struct config_option *o, const struct toml_value *v, void *target,
+			struct config_problem *ret);
+static void format_period(const struct config_option *o, const void *target, char *buf, size_t len);
+static int parse_expires(const struct config_option *o, const struct toml_value *v, void *target,
+			 struct config_problem *ret);
+static void format_expires(const struct config_option *o, const void *target, char *buf,
+			   size_t len);
+static int parse_duration(const struct config_option *o, const struct toml_value *v, void *target,
+			  struct config_problem *ret);
+static void format_duration(const struct config_option *o, const void *target, char *buf,
+			    size_t len);
+static int check_device_limit(const struct config_option *o, const void *target,
+			      struct config_problem *ret);
 static int parse_open_ports(const struct config_option *o, const struct toml_value *v, void *target,
 			    struct config_problem *ret);
 static void format_open_ports(const struct config_option *o, const void *target, char *buf,
@@ -70,6 +83,8 @@ static const struct config_name modes[] = {{"performance", CIPHER_AES256GCM},
 					   {"balanced", CIPHER_CHACHAPOLY},
 					   {"maximum_security", CIPHER_CASCADE},
 					   {NULL, 0}};
+static const struct config_name quota_actions[] = {
+    {"cutoff", LIMITS_ACTION_CUTOFF}, {"throttle", LIMITS_ACTION_THROTTLE}, {NULL, 0}};
 static const struct config_name disguises[] = {{"nginx", DISGUISE_NGINX}, {NULL, 0}};
 
 #define NOT_YET_EPOLL "not yet supported: epoll with batched syscalls (recvmmsg/sendmmsg) is used"
@@ -172,12 +187,12 @@ static const struct config_option server_options[] = {
      .def = "\"info\""},
 
     {"limits", "rate_limit_per_user", CONFIG_UINT, 0, SRV(rate_limit_per_user), .min = 0,
-     .max = INT64_MAX, .def = "0",
-     .warn = "not yet enforced: per-user rate limits arrive with the users issue"},
+     .max = INT64_MAX, .def = "0"},
     {"limits", "max_streams_per_connection", CONFIG_UINT, 0, SRV(max_streams_per_connection),
      .min = 1, .max = 1024, .def = "1",
-     .warn = "not yet supported: a session uses one path at a time, moving between UDP and "
-	     "TLS; paths at once and their limit arrive with the users issue"},
+     .warn = "ignored: a TLS connection carries one session and a session uses one path at a "
+	     "time (UDP or one connection), so the limit is 1 by construction; a user's "
+	     "concurrent sessions are user.device_limit"},
     {"limits", "connection_timeout", CONFIG_UINT, 0, SRV(connection_timeout_s), .min = 10,
      .max = 86400, .def = "300"},
     {"limits", "keepalive", CONFIG_UINT, 0, SRV(keepalive_s), .min = 0, .max = 3600, .def = "25"},
@@ -220,12 +235,139 @@ static const struct config_option user_options[] = {
     {"user", "ipv6", CONFIG_CUSTOM, CONFIG_RELOADABLE, USR(ipv6), .min = 6,
      .parse = config_parse_address, .format = config_format_prefix},
     {"user", "enabled", CONFIG_BOOL, CONFIG_RELOADABLE, USR(enabled), .def = "true"},
+    /* limits (core/limits.h); no default for rate_limit: unset takes
+     * limits.rate_limit_per_user, 0 is "none" for this user */
+    {"user", "rate_limit", CONFIG_UINT, CONFIG_RELOADABLE, USR(limits.rate), .min = 0,
+     .max = INT64_MAX},
+    {"user", "data_limit", CONFIG_UINT, CONFIG_RELOADABLE, USR(limits.data_limit), .min = 0,
+     .max = INT64_MAX, .def = "0"},
+    {"user", "quota_period", CONFIG_CUSTOM, CONFIG_RELOADABLE, USR(limits.period),
+     CONFIG_AUX(config_user, limits.period_day), .def = "\"none\"", .parse = parse_period,
+     .format = format_period},
+    {"user", "quota_action", CONFIG_ENUM, CONFIG_RELOADABLE, USR(limits.action),
+     .names = quota_actions, .def = "\"cutoff\""},
+    {"user", "throttle_rate", CONFIG_UINT, CONFIG_RELOADABLE, USR(limits.throttle_rate), .min = 0,
+     .max = INT64_MAX, .def = "0"},
+    {"user", "expires", CONFIG_CUSTOM, CONFIG_RELOADABLE, USR(limits.expires),
+     .parse = parse_expires, .format = format_expires},
+    {"user", "expires_after_first_connect", CONFIG_CUSTOM, CONFIG_RELOADABLE,
+     USR(limits.expires_after), .parse = parse_duration, .format = format_duration},
+    {"user", "device_limit", CONFIG_UINT, CONFIG_RELOADABLE, USR(limits.device_limit), .min = 0,
+     .max = 1000, .def = "1", .check = check_device_limit},
 };
 
 #define N_SERVER ARRAY_LEN(server_options)
 #define N_USER	 ARRAY_LEN(user_options)
 
 /* ---- validators -------------------------------------------------------- */
+
+/* ---- per-user limits ---------------------------------------------------- */
+
+static int parse_period(const struct config_option *o, const struct toml_value *v, void *target,
+			struct config_problem *ret)
+{
+	enum limits_period *p = (enum limits_period *)((char *)target + o->offset);
+	uint8_t *day = (uint8_t *)((char *)target + o->aux);
+	const char *s;
+	size_t len;
+
+	if (toml_get_string(v, &s, &len) != 0)
+		return config_table_fail_type(ret, "a string", v);
+	if (limits_period_parse(s, len, p, day) < 0)
+		return config_table_fail(ret, "must be \"none\", \"daily\", \"weekly\", "
+					      "\"monthly\" or \"day:N\" (N from 1 to 31)");
+	return 0;
+}
+
+static void format_period(const struct config_option *o, const void *target, char *buf, size_t len)
+{
+	const char *base = target;
+	char name[16];
+
+	limits_period_format(*(const enum limits_period *)(base + o->offset),
+			     *(const uint8_t *)(base + o->aux), name, sizeof(name));
+	snprintf(buf, len, "\"%s\"", name);
+}
+
+/* An offset date-time (TOML's own, or an RFC 3339 string); a local time
+ * or a bare date is refused: which zone it meant is a guess. */
+static int parse_expires(const struct config_option *o, const struct toml_value *v, void *target,
+			 struct config_problem *ret)
+{
+	int64_t *t = (int64_t *)((char *)target + o->offset);
+	struct toml_datetime dt;
+	const char *s;
+	size_t len;
+
+	if (toml_type(v) == TOML_DATETIME && toml_get_datetime(v, &dt) == 0) {
+		*t = limits_unix_of(dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second) -
+		     (int64_t)dt.offset_minutes * 60;
+		if (dt.year < 1970 || *t <= 0)
+			return config_table_fail(ret, "must be after 1970");
+		return 0;
+	}
+	if (toml_get_string(v, &s, &len) == 0) {
+		if (len == 0) {
+			*t = 0; /* "": never */
+			return 0;
+		}
+		if (limits_parse_rfc3339(s, len, t) == 0)
+			return 0;
+	}
+	return config_table_fail(ret, "must be an RFC 3339 date-time with an offset, "
+				      "e.g. 2027-01-31T23:59:59Z");
+}
+
+static void format_expires(const struct config_option *o, const void *target, char *buf, size_t len)
+{
+	char when[LIMITS_RFC3339_LEN];
+
+	limits_format_rfc3339(*(const int64_t *)((const char *)target + o->offset), when);
+	snprintf(buf, len, "\"%s\"", when);
+}
+
+/* Seconds, or a string "90s", "45m", "12h", "30d", "2w". */
+static int parse_duration(const struct config_option *o, const struct toml_value *v, void *target,
+			  struct config_problem *ret)
+{
+	uint64_t *d = (uint64_t *)((char *)target + o->offset);
+	const char *s;
+	size_t len;
+	int64_t n;
+
+	if (toml_get_int(v, &n) == 0) {
+		char num[24];
+		int k = snprintf(num, sizeof(num), "%lld", (long long)n);
+		if (n >= 0 && limits_parse_duration(num, (size_t)k, d) == 0)
+			return 0;
+	} else if (toml_get_string(v, &s, &len) == 0 && limits_parse_duration(s, len, d) == 0)
+		return 0;
+	return config_table_fail(ret, "must be seconds or a duration such as \"90m\", \"12h\", "
+				      "\"30d\", \"2w\" (at most 100 years)");
+}
+
+static void format_duration(const struct config_option *o, const void *target, char *buf,
+			    size_t len)
+{
+	snprintf(buf, len, "%llu",
+		 (unsigned long long)*(const uint64_t *)((const char *)target + o->offset));
+}
+
+/* One key is one tunnel address is one session (docs/dataplane.md,
+ * "Limits"): a user never has two devices connected at once, so a limit
+ * above 1 could never be reached. */
+static int check_device_limit(const struct config_option *o, const void *target,
+			      struct config_problem *ret)
+{
+	uint32_t n = *(const uint32_t *)((const char *)target + o->offset);
+
+	if (n > 1)
+		return config_table_fail(
+		    ret,
+		    "a user has one session at a time (one key, one tunnel address): give each "
+		    "device its own [[user]] (its own key and address); 0 or 1 here");
+	return 0;
+}
 
 static int check_bind(const struct config_option *o, const void *target, struct config_problem *ret)
 {
@@ -875,6 +1017,23 @@ static void check_user_ipv6(struct config_table *t, const struct server_config *
 				    pool);
 }
 
+static void check_user_limits(struct config_table *t, struct config_user *u)
+{
+	size_t rate = idx(t, "user", "rate_limit"), action = idx(t, "user", "quota_action");
+	size_t throttle = idx(t, "user", "throttle_rate");
+	struct user_limits *l = &u->limits;
+
+	l->rate_set = config_table_is_set(t, rate) && !t->origin[rate].invalid;
+	if (l->action == LIMITS_ACTION_THROTTLE && !l->throttle_rate)
+		config_table_report(t, true, action,
+				    "\"throttle\" needs user.throttle_rate (bytes/s, above 0)");
+	else if (l->action == LIMITS_ACTION_THROTTLE && !l->data_limit)
+		config_table_report(t, false, action, "ignored without user.data_limit");
+	if (l->throttle_rate && l->action != LIMITS_ACTION_THROTTLE)
+		config_table_report(t, false, throttle,
+				    "ignored unless user.quota_action = \"throttle\"");
+}
+
 static void parse_user(struct config_table *t, const struct server_config *c,
 		       const struct toml_value *v, struct config_user *u, struct user_lines *l)
 {
@@ -889,6 +1048,7 @@ static void parse_user(struct config_table *t, const struct server_config *c,
 	l->ipv6 = t->origin[idx(t, "user", "ipv6")].line;
 	check_user_ipv4(t, c, u);
 	check_user_ipv6(t, c, u);
+	check_user_limits(t, u);
 }
 
 /* Duplicates: the users sorted by one field, equal neighbours reported at

@@ -61,6 +61,21 @@ int64_t limits_unix_of(int year, int month, int day, int hour, int minute, int s
 	       second;
 }
 
+void limits_format_rfc3339(int64_t t, char buf[static LIMITS_RFC3339_LEN])
+{
+	int64_t days = floor_div(t, DAY_S), y;
+	unsigned rem = (unsigned)(t - days * DAY_S), m, d;
+
+	if (!t) {
+		buf[0] = '\0';
+		return;
+	}
+	civil_of(days, &y, &m, &d);
+	snprintf(buf, LIMITS_RFC3339_LEN, "%04u-%02u-%02uT%02u:%02u:%02uZ",
+		 (unsigned)(y < 0 ? 0 : y % 10000), m % 13, d % 32, rem / 3600 % 24, rem / 60 % 60,
+		 rem % 60);
+}
+
 /* ---- periods ---- */
 
 static bool is_word(const char *s, size_t len, const char *word)

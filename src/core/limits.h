@@ -75,6 +75,9 @@ int64_t limits_period_start(enum limits_period p, uint8_t day, int64_t now);
  * Untrusted input (the API will hand it on): strict, bounded. 0 or
  * -EINVAL. */
 int limits_parse_rfc3339(const char *s, size_t len, int64_t *ret);
+/* The inverse, "2027-01-31T23:59:59Z"; "" for 0 (never). */
+#define LIMITS_RFC3339_LEN 21
+void limits_format_rfc3339(int64_t t, char buf[static LIMITS_RFC3339_LEN]);
 /* Civil date-time (UTC) to Unix seconds; year 1970..9999. */
 int64_t limits_unix_of(int year, int month, int day, int hour, int minute, int second);
 /* "3600", "90s", "45m", "12h", "30d", "2w" into seconds (at most 100

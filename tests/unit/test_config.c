@@ -196,11 +196,10 @@ static void test_reference(void **state)
 	    "batched syscalls (recvmmsg/sendmmsg) is used",
 	    "server.toml:32: key 'performance.io_uring': warning: not yet supported: epoll with "
 	    "batched syscalls (recvmmsg/sendmmsg) is used",
-	    "server.toml:42: key 'limits.rate_limit_per_user': warning: not yet enforced: per-user "
-	    "rate limits arrive with the users issue",
-	    "server.toml:43: key 'limits.max_streams_per_connection': warning: not yet supported: a "
-	    "session uses one path at a time, moving between UDP and TLS; paths at once and their "
-	    "limit arrive with the users issue",
+	    "server.toml:43: key 'limits.max_streams_per_connection': warning: ignored: a TLS "
+	    "connection carries one session and a session uses one path at a time (UDP or one "
+	    "connection), so the limit is 1 by construction; a user's concurrent sessions are "
+	    "user.device_limit",
 	    "users.toml: warning: not found: no client can connect until users are added",
 	};
 	for (size_t i = 0; i < ARRAY_LEN(want); i++)
@@ -893,6 +892,35 @@ static const struct bad_case bad_users[] = {
     /* 20 */
     {USER("alice", K_ALICE, ""),
      "users.toml:5: key 'user.ipv4': must be set: every user needs an IPv4 address"},
+    /* 21: limits */
+    {USER("alice", K_ALICE, "10.8.0.2") "quota_period = \"day:32\"\n",
+     "users.toml:6: key 'user.quota_period': must be \"none\", \"daily\", \"weekly\", "
+     "\"monthly\" or \"day:N\" (N from 1 to 31)"},
+    /* 22 */
+    {USER("alice", K_ALICE, "10.8.0.2") "expires = 2027-01-31T23:59:59\n",
+     "users.toml:6: key 'user.expires': must be an RFC 3339 date-time with an offset, e.g. "
+     "2027-01-31T23:59:59Z"},
+    /* 23 */
+    {USER("alice", K_ALICE, "10.8.0.2") "expires = \"tomorrow\"\n",
+     "users.toml:6: key 'user.expires': must be an RFC 3339 date-time with an offset, e.g. "
+     "2027-01-31T23:59:59Z"},
+    /* 24 */
+    {USER("alice", K_ALICE, "10.8.0.2") "expires_after_first_connect = \"3 days\"\n",
+     "users.toml:6: key 'user.expires_after_first_connect': must be seconds or a duration such "
+     "as \"90m\", \"12h\", \"30d\", \"2w\" (at most 100 years)"},
+    /* 25 */
+    {USER("alice", K_ALICE, "10.8.0.2") "data_limit = 1000\nquota_action = \"throttle\"\n",
+     "users.toml:7: key 'user.quota_action': \"throttle\" needs user.throttle_rate (bytes/s, "
+     "above 0)"},
+    /* 26 */
+    {USER("alice", K_ALICE, "10.8.0.2") "device_limit = 2\n",
+     "users.toml:6: key 'user.device_limit': a user has one session at a time (one key, one "
+     "tunnel address): give each device its own [[user]] (its own key and address); 0 or 1 "
+     "here"},
+    /* 27 */
+    {USER("alice", K_ALICE, "10.8.0.2") "rate_limit = -1\n",
+     "users.toml:6: key 'user.rate_limit': must be between 0 and 9223372036854775807 (found "
+     "-1)"},
 };
 
 static void test_bad_users(void **state)
@@ -926,6 +954,41 @@ static void test_users(void **state)
 	expect_line(&d, "users.toml:6: key 'user.ipv6': warning: ignored while "
 			"network.enable_ipv6 = false");
 	assert_int_equal(c.users[0].ipv6.family, 0);
+	config_diag_free(&d);
+
+	/* limits: written, defaulted, and the per-user rate told from the default */
+	assert_int_equal(
+	    load_server("[limits]\nrate_limit_per_user = 1000\n",
+			USER("alice", K_ALICE,
+			     "10.8.0.2") "rate_limit = 0\ndata_limit = 5000\n"
+					 "quota_period = \"day:15\"\n"
+					 "quota_action = \"throttle\"\n"
+					 "throttle_rate = 100\n"
+					 "expires = 2027-01-01T02:00:00+02:00\n"
+					 "expires_after_first_connect = \"30d\"\n" USER(
+					     "bob", K_BOB,
+					     "10.8.0.3") "expires = \"2027-01-01T00:00:00Z\"\n"
+							 "expires_after_first_connect = 3600\n",
+			&c, &d),
+	    0);
+	assert_int_equal(d.errors, 0);
+	assert_int_equal(c.rate_limit_per_user, 1000);
+	assert_true(c.users[0].limits.rate_set);
+	assert_int_equal(c.users[0].limits.rate, 0);
+	assert_int_equal(c.users[0].limits.data_limit, 5000);
+	assert_int_equal(c.users[0].limits.period, LIMITS_PERIOD_DAY);
+	assert_int_equal(c.users[0].limits.period_day, 15);
+	assert_int_equal(c.users[0].limits.action, LIMITS_ACTION_THROTTLE);
+	assert_int_equal(c.users[0].limits.throttle_rate, 100);
+	assert_int_equal(c.users[0].limits.expires, 1798761600);
+	assert_int_equal(c.users[0].limits.expires_after, 30 * 86400);
+	assert_int_equal(c.users[0].limits.device_limit, 1);
+	assert_false(c.users[1].limits.rate_set);
+	assert_int_equal(c.users[1].limits.expires, 1798761600);
+	assert_int_equal(c.users[1].limits.expires_after, 3600);
+	assert_int_equal(c.users[1].limits.data_limit, 0);
+	assert_int_equal(c.users[1].limits.period, LIMITS_PERIOD_NONE);
+	server_config_free(&c);
 	config_diag_free(&d);
 
 	/* a reload re-reads the file */
