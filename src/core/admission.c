@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "api/webhook_event.h"
+#include "core/accounting.h"
 #include "core/registry.h"
 #include "core/server.h"
 #include "core/stream.h"
@@ -232,6 +233,7 @@ static struct session *make_session(struct server *srv, const struct user *u,
 	s->addrs.has6 = p->has_addr6;
 	memcpy(s->addrs.addr6, p->addr6, 16);
 	memcpy(s->user_key, u->cfg.public_key, 32);
+	s->acct = u->acct; /* the user's policers and counters */
 	snprintf(s->user_name, sizeof(s->user_name), "%s", u->cfg.name);
 	if (session_stealth_init(s, srv->shared.stealth, &srv->shared.stealth_keys, keys) < 0 ||
 	    session_shaper_init(s, srv->shared.stealth == STEALTH_MODE_MAXIMUM
@@ -321,6 +323,10 @@ static int admit(struct server *srv, struct hs_item *item, struct reply *out)
 	}
 	u = p.peer->user;
 	(void)state_update(&srv->state, u->cfg.public_key, p.timestamp);
+	if (!accounting_admit(srv, u, item)) { /* expired or cut off: no message 2 */
+		handshake_pending_clear(&p);
+		return -EACCES;
+	}
 	if (at_capacity(srv, u)) {
 		warn_full(srv);
 		handshake_pending_clear(&p);
@@ -398,6 +404,7 @@ static void commit(struct server *srv, struct reply *replies, unsigned n)
 			continue;
 		}
 		registry_adopt(srv, replies[i].user, replies[i].s);
+		accounting_connected(srv, replies[i].user);
 		send_reply(srv, &replies[i]);
 		replies[i].item->answered = true;
 	}

@@ -88,6 +88,8 @@ static enum worker_drop forward(struct worker *w, const uint8_t *pkt, struct ses
 		return WORKER_DROP_PATH_LIMIT;
 	if (TRANSPORT_HEADER_LEN + len > w->shared->buf_size)
 		return WORKER_DROP_MALFORMED;
+	if (!session_charge(dst, false, len, w->now_ns))
+		return WORKER_DROP_RATE_LIMIT;
 	buf = pool_get(&w->pool);
 	if (!buf)
 		return WORKER_DROP_NO_BUFFER;
@@ -114,8 +116,15 @@ static enum worker_drop rx_ip(struct worker *w, uint8_t *pkt, struct session *s,
 	uint8_t *ip = pkt + TRANSPORT_HEADER_LEN;
 	void *dst = NULL;
 
-	switch (router_from_client(&s->addrs, ip, len, w->shared->client_to_client, find_client,
-				   w->shared->sessions, &dst)) {
+	enum router_verdict v = router_from_client(&s->addrs, ip, len, w->shared->client_to_client,
+						   find_client, w->shared->sessions, &dst);
+
+	/* the sender's policer, on what it may send anywhere (the user's
+	 * uplink): over the rate, dropped, as a policer does */
+	if ((v == ROUTER_TO_TUN || v == ROUTER_TO_CLIENT) &&
+	    !session_charge(s, true, len, w->now_ns))
+		return WORKER_DROP_RATE_LIMIT;
+	switch (v) {
 	case ROUTER_TO_TUN: {
 		/* chaff back to the client before the host can answer */
 		unsigned chaff = session_chaff_due(s, ip, len, true, w->now_ns);

@@ -42,6 +42,7 @@
 #include "front/front.h"
 #include "front/upgrade.h"
 #include "core/timers.h"
+#include "core/accounting.h"
 #include "crypto/ct.h"
 #include "crypto/keyenc.h"
 #include "crypto/rng.h"
@@ -93,6 +94,32 @@ static int catch_sigusr1(struct server *srv)
 	return sigaction(SIGUSR1, &sa, NULL) < 0 ? -errno : 0;
 }
 
+/* Test builds only (meson: buildtype debug, LL_TEST_HOOKS): with
+ * LOSTLOVE_TEST_CLOCK_STEP=<seconds> in the environment, each SIGUSR2
+ * moves the clock of quota periods and expiry that far forward, so an e2e
+ * test can cross a period's end without waiting for it. Never compiled
+ * into a release build; without the variable SIGUSR2 is not caught. */
+static void test_clock_hook(struct server *srv, sigset_t *set)
+{
+#ifdef LL_TEST_HOOKS
+	const char *step = getenv("LOSTLOVE_TEST_CLOCK_STEP");
+	char *end;
+	long long v;
+
+	if (!step || !*step)
+		return;
+	v = strtoll(step, &end, 10);
+	if (*end || v <= 0)
+		return;
+	srv->clock_step_s = v;
+	sigaddset(set, SIGUSR2);
+	log_warn(LOG_GROUP_CORE, "test build: SIGUSR2 moves the quota clock %lld s forward", v);
+#else
+	(void)srv;
+	(void)set;
+#endif
+}
+
 static int block_signals(struct server *srv)
 {
 	sigset_t set;
@@ -101,6 +128,7 @@ static int block_signals(struct server *srv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	test_clock_hook(srv, &set);
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
 		return -EINVAL;
 	signal(SIGPIPE, SIG_IGN);
@@ -256,6 +284,9 @@ static int load_users(struct server *srv)
 	if (skipped)
 		log_warn(LOG_GROUP_CORE,
 			 "users: %zu enabled user(s) without an IPv4 address left out", skipped);
+	r = accounting_init(srv, &srv->users);
+	if (r < 0)
+		return r;
 	r = handshake_responder_init(&srv->responder, srv->priv, cfg->kem, users_lookup,
 				     &srv->users);
 	if (r == 0 && cfg->timestamp_window_s)
@@ -1017,7 +1048,14 @@ int server_reload_users(struct server *srv)
 		log_error(LOG_GROUP_CORE, "reload failed (%s); keeping the current users", err);
 		goto out;
 	}
+	if (accounting_rebind(srv, &fresh) < 0) {
+		log_error(LOG_GROUP_CORE,
+			  "reload failed (out of memory); keeping the current users");
+		users_free(&fresh);
+		goto out;
+	}
 	ended = registry_rebind(srv, &fresh);
+	accounting_release(srv, &srv->users); /* after their sessions: see accounting.h */
 	users_free(&srv->users);
 	srv->users = fresh;
 	log_info(LOG_GROUP_CORE, "reloaded users: %zu enabled, %u session(s) ended", fresh.n,
@@ -1043,6 +1081,11 @@ static void on_signal(struct loop *l, struct loop_op *op, int res)
 		break;
 	case SIGHUP:
 		(void)server_reload_users(srv);
+		break;
+	case SIGUSR2: /* only in the mask of a test build (test_clock_hook) */
+		srv->clock_offset_s += srv->clock_step_s;
+		log_info(LOG_GROUP_CORE, "test clock: +%lld s", (long long)srv->clock_offset_s);
+		accounting_tick(srv);
 		break;
 	}
 }
@@ -1081,6 +1124,7 @@ static void on_tick(struct loop *l, void *ctx)
 
 	(void)l;
 	timers_tick(srv);
+	accounting_tick(srv);
 	admission_report_suppressed(srv, loop_now_ns());
 	monitor_tick(srv);
 	(void)cookie_secrets_tick(&srv->cookie, loop_now_ns(), &rng_system);
@@ -1229,7 +1273,8 @@ static void teardown(struct server *srv)
 	srv->front = NULL;
 	stop_data_plane(srv);
 	monitor_free(srv);
-	urcu_memb_barrier(); /* every session freed */
+	urcu_memb_barrier(); /* every session freed: their last bytes are in */
+	accounting_done(srv);
 	if (srv->sessions.by_index)
 		session_table_done(&srv->sessions);
 	r = srv->state.path[0] ? state_save(&srv->state) : 0;
@@ -1237,6 +1282,7 @@ static void teardown(struct server *srv)
 		log_error(LOG_GROUP_CORE, "cannot write %s: %s", srv->state.path, strerror(-r));
 	state_free(&srv->state);
 	handshake_responder_done(&srv->responder);
+	accounting_free_all(&srv->users);
 	users_free(&srv->users);
 	store_close(srv->store);
 	srv->store = NULL;
@@ -1453,6 +1499,9 @@ void server_log_stats(struct server *srv)
 		append_front(srv, line, sizeof(line), &pos);
 	if (srv->webhook)
 		append_webhooks(srv, line, sizeof(line), &pos);
+	append(line, sizeof(line), &pos,
+	       "; limits: expired %" PRIu64 " quota %" PRIu64 " refused %" PRIu64,
+	       srv->acct_expired, srv->acct_quota, srv->acct_refused);
 	/* how the kernel spread handshakes over the workers' sockets */
 	append(line, sizeof(line), &pos, "; initiations per worker:");
 	for (unsigned i = 0; i < srv->n_workers; i++)

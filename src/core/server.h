@@ -96,6 +96,13 @@ struct server {
 	uint64_t auth_log_credit, auth_log_ns, auth_log_report_ns;
 	/* webhooks (api/webhook.h): NULL when [webhooks] url is "" */
 	struct webhook *webhook;
+	/* per-user limits and accounting (accounting.c) */
+	int64_t clock_offset_s;	  /* added to the wall clock (a test build's SIGUSR2) */
+	int64_t clock_step_s;	  /* what one SIGUSR2 adds (LOSTLOVE_TEST_CLOCK_STEP) */
+	uint64_t acct_flushed_ns; /* the last usage batch */
+	uint64_t acct_expired;	  /* users that expired */
+	uint64_t acct_quota;	  /* users cut off or throttled at their data limit */
+	uint64_t acct_refused;	  /* handshakes refused: user expired or cut off */
 };
 
 /* Runs the server with cfg until SIGTERM/SIGINT. Returns the process exit

@@ -2,6 +2,8 @@
  * session.h. */
 #include "core/session.h"
 
+#include "core/accounting.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,9 +93,15 @@ void session_free(struct session *s)
 	free(s);
 }
 
+/* No reader holds s any more: what workers counted after the control
+ * thread's last fold goes to the user now (core/accounting.h). */
 static void free_rcu(struct rcu_head *head)
 {
-	session_free(caa_container_of(head, struct session, rcu));
+	struct session *s = caa_container_of(head, struct session, rcu);
+
+	if (s->acct)
+		acct_add_tail(s->acct, s->up_bytes - s->seen_up, s->down_bytes - s->seen_down);
+	session_free(s);
 }
 
 bool session_is_confirmed(const struct session *s)

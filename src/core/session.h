@@ -52,6 +52,7 @@
 #include <urcu/urcu-memb.h> /* the flavor comes before the hash table */
 #include <urcu/rculfhash.h>
 
+#include "core/accounting.h"
 #include "io/udp.h"
 #include "network/router.h"
 #include "obfuscation/shaper.h"
@@ -117,6 +118,10 @@ struct session {
 	uint64_t mon_rx, mon_tx;
 	int32_t mon_slot;
 	struct shaper shaper; /* tx_lock; per_flow immutable once published (0 = off) */
+	/* per-user limits and accounting (core/accounting.h) */
+	struct acct *acct; /* the user's policers; immutable once published, may be NULL */
+	uint64_t up_bytes, down_bytes; /* atomic: inner bytes forwarded from / to the client */
+	uint64_t seen_up, seen_down;   /* control: what the accounting tick folded already */
 };
 
 /* Keys a new session (not yet in any table) for a client at from that
@@ -204,6 +209,17 @@ bool session_path_budget(struct session *s, size_t len);
  * SESSION_PROBE_TIMEOUT_S after the move goes back to the last validated
  * path. True if it did. */
 bool session_path_tick(struct session *s, uint64_t now_ns);
+
+/* Charges len inner bytes to s's user (up: from the client; else to
+ * it): false if the user's policer refuses them (drop the packet), else
+ * they are counted for accounting. Any worker, no lock. */
+static inline bool session_charge(struct session *s, bool up, size_t len, uint64_t now_ns)
+{
+	if (s->acct && !limits_bucket_take(up ? &s->acct->up : &s->acct->down, len, now_ns))
+		return false;
+	__atomic_fetch_add(up ? &s->up_bytes : &s->down_bytes, len, __ATOMIC_RELAXED);
+	return true;
+}
 
 /* The session to seal with for s's user: s, or the session replacing it
  * once that one is confirmed. Inside rcu_read_lock. */

@@ -42,6 +42,8 @@ static enum worker_drop tx_one(struct worker *w, uint8_t *buf, size_t len)
 		return WORKER_DROP_UNCONFIRMED;
 	if (!session_path_budget(s, len))
 		return WORKER_DROP_PATH_LIMIT;
+	if (!session_charge(s, false, len, w->now_ns))
+		return WORKER_DROP_RATE_LIMIT; /* before sealing: no work spent on it */
 	/* decided on the plaintext (sealing is in place), sent after it */
 	chaff = session_chaff_due(s, buf + TRANSPORT_HEADER_LEN, len, false, w->now_ns);
 	r = session_seal(s, buf, w->shared->buf_size, len, w->now_ns, &to, &from, &out_len);

@@ -20,6 +20,7 @@ struct user {
 	struct config_user cfg;
 	struct handshake_peer peer; /* peer.user points back here */
 	struct session *session;    /* the user's live session, or NULL */
+	struct acct *acct;	    /* usage and policers (core/accounting.h); owned */
 };
 
 struct users {

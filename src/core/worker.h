@@ -70,6 +70,7 @@ enum worker_drop {
 	WORKER_DROP_SEAL,	   /* seal failed (internal) */
 	WORKER_DROP_STEALTH,	   /* stealth: neither a transport packet nor a handshake */
 	WORKER_DROP_STREAM,	   /* for a stream path that is closed or full */
+	WORKER_DROP_RATE_LIMIT,	   /* over its user's rate (core/limits.h: a policer) */
 	WORKER_DROP_COUNT,
 };
 

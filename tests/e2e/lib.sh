@@ -406,12 +406,16 @@ SRV_LOG=info
 SRV_EXTRA=""
 SRV_PROTOCOL=udp
 SRV_SERVER_EXTRA="" # more lines of [server] (e.g. the TLS certificate)
+SRV_LIMITS_EXTRA="" # more lines of [limits] (e.g. rate_limit_per_user)
 # The server's input chain drops what clients send to the server host itself
 # (docs/configuration.md, tunnel_open_ports); the scenarios' listeners on
 # its tunnel address are opened: the transfers' 50xx ports, and
 # iperf3 in bench/tunnel.sh.
 SRV_OPEN_PORTS='["tcp/5000-5099", "tcp/5201", "udp/5201"]'
 LL_USERS=()
+# Per user: more lines of its [[user]] table (limits), and enabled = false.
+declare -A LL_USER_EXTRA=()
+declare -A LL_USER_ENABLED=()
 
 # add_user NAME IPV4 IPV6: generates the user's keys; listed in users.toml.
 add_user() {
@@ -431,7 +435,8 @@ write_users() {
 			psk = "$(key_of "$name" psk)"
 			ipv4 = "$v4"
 			ipv6 = "$v6"
-			enabled = true
+			enabled = ${LL_USER_ENABLED[$name]:-true}
+			${LL_USER_EXTRA[$name]:-}
 
 		EOF
 	done
@@ -479,6 +484,7 @@ write_server_config() {
 		connection_timeout = $SRV_CONN_TIMEOUT
 		keepalive = $SRV_KEEPALIVE
 		handshakes_per_ip_per_s = $SRV_HS_PER_IP
+		$SRV_LIMITS_EXTRA
 
 		[monitoring]
 		log_level = "$SRV_LOG"
