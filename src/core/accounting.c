@@ -138,15 +138,15 @@ static void log_state(struct server *srv, const struct acct *a, enum limits_stat
 		break;
 	case LIMITS_CUT_OFF:
 		log_info(LOG_GROUP_CORE,
-			 "user %s used the data limit (%" PRIu64 " bytes): cut off until the "
-			 "period rolls over",
-			 name, a->limits.data_limit);
+			 "user %s reached its data limit (%" PRIu64 " of %" PRIu64
+			 " bytes): cut off until the period rolls over",
+			 name, a->usage.period_bytes, a->limits.data_limit);
 		break;
 	case LIMITS_THROTTLED:
 		log_info(LOG_GROUP_CORE,
-			 "user %s used the data limit (%" PRIu64 " bytes): throttled to %" PRIu64
-			 " bytes/s",
-			 name, a->limits.data_limit, a->rate);
+			 "user %s reached its data limit (%" PRIu64 " of %" PRIu64
+			 " bytes): throttled to %" PRIu64 " bytes/s",
+			 name, a->usage.period_bytes, a->limits.data_limit, a->rate);
 		break;
 	case LIMITS_OK:
 		log_info(LOG_GROUP_CORE, "user %s: limits lifted (%s before)", name,

@@ -315,7 +315,9 @@ static void test_docs_examples(void **state)
 	if (d.text)
 		print_error("%s", d.text);
 	assert_null(d.text);
-	assert_int_equal(s.n_users, 2);
+	assert_int_equal(s.n_users, 3);
+	assert_int_equal(s.users[2].limits.period, LIMITS_PERIOD_DAY);
+	assert_int_equal(s.users[2].limits.expires, 1814399999); /* 2027-06-30T23:59:59Z */
 	server_config_free(&s);
 	client_config_free(&c);
 	config_diag_free(&d);
