@@ -52,6 +52,7 @@ struct config_user {
 	struct config_prefix ipv6; /* /128, or unset when IPv6 is off */
 	bool enabled;
 	struct user_limits limits; /* rate, quota, expiry, devices (core/limits.h) */
+	struct limits_usage usage; /* what the store counted; zero from users.toml */
 };
 
 enum config_protocol { PROTOCOL_UDP, PROTOCOL_TCP, PROTOCOL_BOTH };

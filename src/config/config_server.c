@@ -1021,9 +1021,24 @@ static void check_user_limits(struct config_table *t, struct config_user *u)
 {
 	size_t rate = idx(t, "user", "rate_limit"), action = idx(t, "user", "quota_action");
 	size_t throttle = idx(t, "user", "throttle_rate");
+	static const struct {
+		const char *key;
+		unsigned bit;
+	} keys[] = {{"rate_limit", LIMITS_SET_RATE},
+		    {"data_limit", LIMITS_SET_DATA},
+		    {"quota_period", LIMITS_SET_PERIOD},
+		    {"quota_action", LIMITS_SET_ACTION},
+		    {"throttle_rate", LIMITS_SET_THROTTLE},
+		    {"expires", LIMITS_SET_EXPIRES},
+		    {"expires_after_first_connect", LIMITS_SET_EXPIRES_AFTER},
+		    {"device_limit", LIMITS_SET_DEVICES}};
 	struct user_limits *l = &u->limits;
 
-	l->rate_set = config_table_is_set(t, rate) && !t->origin[rate].invalid;
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		if (config_table_is_set(t, idx(t, "user", keys[k].key)))
+			l->set |= keys[k].bit;
+	/* as in the store: 0 is the server's rate_limit_per_user */
+	l->rate_set = config_table_is_set(t, rate) && !t->origin[rate].invalid && l->rate;
 	if (l->action == LIMITS_ACTION_THROTTLE && !l->throttle_rate)
 		config_table_report(t, true, action,
 				    "\"throttle\" needs user.throttle_rate (bytes/s, above 0)");

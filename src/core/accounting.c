@@ -41,6 +41,7 @@ static struct acct *acct_new(const struct config_user *c)
 	memcpy(a->key, c->public_key, 32);
 	snprintf(a->name, sizeof(a->name), "%s", c->name);
 	a->limits = c->limits;
+	a->usage = c->usage; /* what the store counted before this run */
 	return a;
 }
 

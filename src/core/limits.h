@@ -39,7 +39,7 @@ enum limits_action {
  * zeroed struct limits nothing. */
 struct user_limits {
 	uint64_t rate;	     /* bytes/s, each direction; 0 = none */
-	bool rate_set;	     /* rate was given for this user (else the server default) */
+	bool rate_set;	     /* rate is this user's (else: the server default) */
 	uint64_t data_limit; /* bytes up + down per period; 0 = none */
 	enum limits_period period;
 	uint8_t period_day; /* LIMITS_PERIOD_DAY: 1..31 */
@@ -48,6 +48,19 @@ struct user_limits {
 	int64_t expires;	/* Unix seconds; 0 = never */
 	uint64_t expires_after; /* seconds from the first connection; 0 = never */
 	uint32_t device_limit;	/* concurrent sessions; 0 = none */
+	unsigned set;		/* LIMITS_SET_*: the keys a users.toml entry gave (the store
+				 * keeps the others' values, set through the API) */
+};
+
+enum {
+	LIMITS_SET_RATE = 1u << 0,
+	LIMITS_SET_DATA = 1u << 1,
+	LIMITS_SET_PERIOD = 1u << 2,
+	LIMITS_SET_ACTION = 1u << 3,
+	LIMITS_SET_THROTTLE = 1u << 4,
+	LIMITS_SET_EXPIRES = 1u << 5,
+	LIMITS_SET_EXPIRES_AFTER = 1u << 6,
+	LIMITS_SET_DEVICES = 1u << 7,
 };
 
 /* What a user used, and since when; kept by the server, fed back by a

@@ -70,6 +70,29 @@ int users_build(struct users *ret, const struct config_user *cfg, size_t n,
 	return 0;
 }
 
+/* The store's limits and usage as the data plane's (core/limits.h). */
+static void limits_of_store(const struct store_user *su, struct user_limits *l,
+			    struct limits_usage *u)
+{
+	l->rate = su->rate_limit > 0 ? (uint64_t)su->rate_limit : 0;
+	l->rate_set = su->rate_limit > 0; /* 0: the server's rate_limit_per_user */
+	l->data_limit = su->data_limit > 0 ? (uint64_t)su->data_limit : 0;
+	l->period = (enum limits_period)su->quota_period; /* the same order */
+	l->period_day = su->quota_period == STORE_PERIOD_DAY_OF_MONTH ? (uint8_t)su->quota_day : 0;
+	l->action = su->quota_action == STORE_QUOTA_THROTTLE ? LIMITS_ACTION_THROTTLE
+							     : LIMITS_ACTION_CUTOFF;
+	l->throttle_rate = su->throttle_rate > 0 ? (uint64_t)su->throttle_rate : 0;
+	l->expires = su->expires_at;
+	l->expires_after =
+	    su->expiry_from_first_connect > 0 ? (uint64_t)su->expiry_from_first_connect : 0;
+	l->device_limit = su->device_limit > 0 ? (uint32_t)su->device_limit : 0;
+	u->up = su->used_up > 0 ? (uint64_t)su->used_up : 0;
+	u->down = su->used_down > 0 ? (uint64_t)su->used_down : 0;
+	u->period_bytes = u->up + u->down;
+	u->period_start = su->period_start;
+	u->first_connect = su->first_connected_at;
+}
+
 void users_config_of(const struct store_user *su, struct config_user *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -88,6 +111,7 @@ void users_config_of(const struct store_user *su, struct config_user *c)
 		memcpy(c->ipv6.addr, su->ipv6, 16);
 	}
 	c->enabled = su->enabled;
+	limits_of_store(su, &c->limits, &c->usage);
 }
 
 /* The enabled, routable users of the store as configured users (*ret

@@ -94,6 +94,9 @@ struct store_user {
 	char note[STORE_NOTE_MAX + 1];
 	enum store_source source;
 	int64_t created_at, updated_at;
+	/* store_sync_toml only, never stored: the limit fields (STORE_F_*)
+	 * the users.toml entry gave, which the file then owns too */
+	uint32_t file_fields;
 };
 
 /* Fields of a partial update (store_user_update's mask). */

@@ -22,6 +22,38 @@ static enum store_status fail(struct store_err *err, enum store_status code, con
 	return code;
 }
 
+/* The limit keys a users.toml entry gave: the file owns those fields
+ * (core/limits.h); the ones it leaves out keep what the API set. */
+static void limits_from_config(const struct user_limits *l, struct store_user *u)
+{
+	static const struct {
+		unsigned set;
+		uint32_t field;
+	} map[] = {{LIMITS_SET_RATE, STORE_F_RATE_LIMIT},
+		   {LIMITS_SET_DATA, STORE_F_DATA_LIMIT},
+		   {LIMITS_SET_PERIOD, STORE_F_QUOTA_PERIOD},
+		   {LIMITS_SET_ACTION, STORE_F_QUOTA_ACTION},
+		   {LIMITS_SET_THROTTLE, STORE_F_THROTTLE_RATE},
+		   {LIMITS_SET_EXPIRES, STORE_F_EXPIRES_AT},
+		   {LIMITS_SET_EXPIRES_AFTER, STORE_F_EXPIRY_FIRST},
+		   {LIMITS_SET_DEVICES, STORE_F_DEVICE_LIMIT}};
+
+	u->rate_limit = (int64_t)l->rate;
+	u->data_limit = (int64_t)l->data_limit;
+	u->quota_period = (enum store_period)l->period; /* the same order */
+	u->quota_day = l->period == LIMITS_PERIOD_DAY ? l->period_day : 0;
+	u->quota_action =
+	    l->action == LIMITS_ACTION_THROTTLE ? STORE_QUOTA_THROTTLE : STORE_QUOTA_CUTOFF;
+	u->throttle_rate = (int64_t)l->throttle_rate;
+	u->expires_at = l->expires;
+	u->expiry_from_first_connect = (int64_t)l->expires_after;
+	u->device_limit = l->device_limit;
+	u->file_fields = 0;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (l->set & map[i].set)
+			u->file_fields |= map[i].field;
+}
+
 void store_user_from_config(const struct config_user *c, struct store_user *u)
 {
 	store_user_init(u);
@@ -37,6 +69,7 @@ void store_user_from_config(const struct config_user *c, struct store_user *u)
 		memcpy(u->ipv6, c->ipv6.addr, 16);
 	u->enabled = c->enabled;
 	u->source = STORE_SOURCE_TOML;
+	limits_from_config(&c->limits, u);
 }
 
 static enum store_status audit(struct store *s, const char *action, const char *name, int64_t now,
@@ -56,6 +89,21 @@ static bool same_toml_fields(const struct store_user *a, const struct store_user
 	       (!a->has_psk || memcmp(a->psk, b->psk, 32) == 0) && a->has_ipv4 == b->has_ipv4 &&
 	       (!a->has_ipv4 || memcmp(a->ipv4, b->ipv4, 4) == 0) && a->has_ipv6 == b->has_ipv6 &&
 	       (!a->has_ipv6 || memcmp(a->ipv6, b->ipv6, 16) == 0) && a->enabled == b->enabled;
+}
+
+/* The limit fields the file owns (mask) are equal. */
+static bool same_limits(const struct store_user *a, const struct store_user *b, uint32_t mask)
+{
+	return (!(mask & STORE_F_RATE_LIMIT) || a->rate_limit == b->rate_limit) &&
+	       (!(mask & STORE_F_DATA_LIMIT) || a->data_limit == b->data_limit) &&
+	       (!(mask & STORE_F_QUOTA_PERIOD) ||
+		(a->quota_period == b->quota_period && a->quota_day == b->quota_day)) &&
+	       (!(mask & STORE_F_QUOTA_ACTION) || a->quota_action == b->quota_action) &&
+	       (!(mask & STORE_F_THROTTLE_RATE) || a->throttle_rate == b->throttle_rate) &&
+	       (!(mask & STORE_F_EXPIRES_AT) || a->expires_at == b->expires_at) &&
+	       (!(mask & STORE_F_EXPIRY_FIRST) ||
+		a->expiry_from_first_connect == b->expiry_from_first_connect) &&
+	       (!(mask & STORE_F_DEVICE_LIMIT) || a->device_limit == b->device_limit);
 }
 
 /* A clash reported by the store ("public key of 'alice' belongs to user
@@ -91,11 +139,11 @@ static enum store_status sync_one(struct store *s, const struct store_user *w, i
 			    "users.toml user '%s' clashes with API user '%s' (id %lld): rename "
 			    "one of them",
 			    w->name, cur.name, (long long)cur.id);
-	if (same_toml_fields(&cur, &v)) {
+	if (same_toml_fields(&cur, &v) && same_limits(&cur, &v, w->file_fields)) {
 		st->unchanged++;
 		return STORE_OK;
 	}
-	r = store_user_update(s, cur.id, &v, STORE_SYNC_FIELDS, now, NULL, err);
+	r = store_user_update(s, cur.id, &v, STORE_SYNC_FIELDS | w->file_fields, now, NULL, err);
 	if (r != STORE_OK)
 		return clash(err, w);
 	st->updated++;

@@ -975,8 +975,14 @@ static void test_users(void **state)
 	    0);
 	assert_int_equal(d.errors, 0);
 	assert_int_equal(c.rate_limit_per_user, 1000);
-	assert_true(c.users[0].limits.rate_set);
+	/* 0 is the server's default, as in the store */
+	assert_false(c.users[0].limits.rate_set);
 	assert_int_equal(c.users[0].limits.rate, 0);
+	/* which keys the file gave: the store keeps the others (sync.c) */
+	assert_int_equal(c.users[0].limits.set,
+			 LIMITS_SET_RATE | LIMITS_SET_DATA | LIMITS_SET_PERIOD | LIMITS_SET_ACTION |
+			     LIMITS_SET_THROTTLE | LIMITS_SET_EXPIRES | LIMITS_SET_EXPIRES_AFTER);
+	assert_int_equal(c.users[1].limits.set, LIMITS_SET_EXPIRES | LIMITS_SET_EXPIRES_AFTER);
 	assert_int_equal(c.users[0].limits.data_limit, 5000);
 	assert_int_equal(c.users[0].limits.period, LIMITS_PERIOD_DAY);
 	assert_int_equal(c.users[0].limits.period_day, 15);

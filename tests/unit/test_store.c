@@ -1022,6 +1022,16 @@ static void test_sync_toml(void **state)
 	sync_cfg(f->s, c, 2, STORE_SYNC_DISABLE, 102, &st, STORE_OK, &err);
 	assert_int_equal(st.unchanged, 2);
 	assert_int_equal(st.created + st.updated + st.disabled + st.deleted, 0);
+	/* a limit key the file writes is the file's; the others stay the API's */
+	c[1].limits.rate = 5000;
+	c[1].limits.set = LIMITS_SET_RATE;
+	sync_cfg(f->s, c, 2, STORE_SYNC_DISABLE, 102, &st, STORE_OK, &err);
+	assert_int_equal(st.updated, 1);
+	assert_int_equal(store_user_get_by_name(f->s, "bob", &got, &err), STORE_OK);
+	assert_int_equal(got.rate_limit, 5000);
+	assert_int_equal(got.data_limit, 1000);
+	sync_cfg(f->s, c, 2, STORE_SYNC_DISABLE, 102, &st, STORE_OK, &err);
+	assert_int_equal(st.unchanged, 2);
 
 	/* bob's key changes; alice leaves the file: disabled, kept */
 	c[1].public_key[0] = 0x22;
@@ -1069,7 +1079,7 @@ static void test_sync_toml(void **state)
 
 	/* every change is in the audit log, newest first */
 	assert_int_equal(store_audit_list(f->s, 0, 16, au, &n, &err), STORE_OK);
-	assert_int_equal(n, 7); /* 2 create, update, disable, update, 2 delete */
+	assert_int_equal(n, 8); /* 2 create, 2 update, disable, update, 2 delete */
 	assert_string_equal(au[0].action, "user.delete");
 	assert_string_equal(au[0].actor, "users.toml");
 	assert_string_equal(au[n - 1].action, "user.create");
