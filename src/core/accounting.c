@@ -181,6 +181,25 @@ static void enforce(struct server *srv, struct user *u)
 		end_sessions(srv, u, DISCONNECT_QUOTA, "over its data limit");
 }
 
+/* Counted, and the webhook events (docs/webhooks.md). */
+static void notify(struct server *srv, const struct acct *a)
+{
+	int64_t at = a->limits.expires;
+
+	if (a->state == LIMITS_EXPIRED) {
+		srv->acct_expired++;
+		if (!at || (a->limits.expires_after && a->usage.first_connect &&
+			    a->usage.first_connect + (int64_t)a->limits.expires_after < at))
+			at = a->usage.first_connect + (int64_t)a->limits.expires_after;
+		server_emit_expired(srv, a->name, at);
+	} else if (a->state != LIMITS_OK) {
+		srv->acct_quota++;
+		server_emit_quota_exceeded(srv, a->name, (int64_t)a->usage.period_bytes,
+					   (int64_t)a->limits.data_limit,
+					   a->state == LIMITS_THROTTLED ? "throttle" : "cutoff");
+	}
+}
+
 static void evaluate(struct server *srv, struct user *u, int64_t now)
 {
 	struct acct *a = u->acct;
@@ -192,10 +211,7 @@ static void evaluate(struct server *srv, struct user *u, int64_t now)
 	if (a->state != was) {
 		a->refusal_logged = false;
 		log_state(srv, a, was);
-		if (a->state == LIMITS_EXPIRED)
-			srv->acct_expired++;
-		else if (a->state != LIMITS_OK)
-			srv->acct_quota++;
+		notify(srv, a);
 	}
 	enforce(srv, u);
 }
