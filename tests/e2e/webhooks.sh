@@ -21,7 +21,8 @@
 #    keeps forwarding alice's traffic;
 # 5. https: with the receiver's certificate from a CA the server does not
 #    trust, nothing is delivered (attempts fail); with that CA in ca_file,
-#    the waiting events are delivered;
+#    the waiting events are delivered; alice removed from users.toml and
+#    the server reloaded: user.disconnected with reason "removed";
 # 6. a secret file others may read is refused at start.
 source "$(dirname "$0")/lib.sh" "$@"
 
@@ -189,6 +190,19 @@ start_server
 wait_until 20 bash -c "[ \$(grep -Ec '^recv .* status=200 .* type=auth.failure ' '$(log_of receiver)') -gt $recv_count ]"
 grep -E '^recv ' "$(log_of receiver)" | tail -2
 no_bad_signatures
+
+say "   alice removed from users.toml, SIGHUP: user.disconnected, reason removed"
+from=$(log_lines receiver)
+start_client alice cli
+wait_until 15 bash -c "tail -n +$((from + 1)) '$(log_of receiver)' | grep -Eq '^recv .* status=200 .* type=user.connected '"
+from=$(log_lines receiver)
+LL_USERS=()
+write_users
+pretty + kill -HUP server
+kill -HUP "$(pid_of server)"
+wait_until 15 bash -c "tail -n +$((from + 1)) '$(log_of receiver)' | grep -Eq '^recv .* status=200 .* type=user.disconnected .*\"reason\": \"removed\"'"
+tail -n "+$((from + 1))" "$(log_of receiver)" | grep -E 'type=user.disconnected'
+stop_clean client-alice
 stop_clean server
 
 say "6. a secret file others may read is refused"

@@ -511,14 +511,101 @@ static void test_delivery(void **state)
 	webhook_free(w);
 }
 
+/* A receiver that never answers (a listening socket nobody accepts on:
+ * the kernel completes the connection, then nothing): while that attempt
+ * hangs, emitted events still reach the outbox (the thread is not stuck in
+ * the transfer), and a stop does not wait for the attempt's timeout. */
+static void test_slow_receiver_does_not_stall(void **state)
+{
+	struct webhook_event e = {.type = WEBHOOK_AUTH_FAILURE, .time = 1};
+	struct webhook_stats st = {0};
+	struct webhook *w;
+	struct timespec t0, t1;
+	char url[64];
+	uint16_t port;
+	int fd = listen_loopback(&port);
+
+	(void)state;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/hook", port);
+	w = new_webhook(url, WEBHOOK_ALL_EVENTS, 64);
+	assert_int_equal(webhook_start(w, webhook_outbox_memory()), 0);
+	assert_true(webhook_emit(w, &e)); /* its attempt hangs */
+	usleep(200000);
+	for (int i = 0; i < 10; i++)
+		assert_true(webhook_emit(w, &e));
+	for (int i = 0; i < 300 && st.pending < 11; i++) {
+		usleep(10000);
+		webhook_stats(w, &st);
+	}
+	assert_int_equal(st.pending, 11);
+	assert_int_equal(st.delivered, 0);
+	assert_int_equal(st.failed, 0); /* still in flight (timeout 5 s) */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	webhook_stop(w);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* not a speed claim: the attempt's 5 s timeout was not waited for */
+	assert_true(t1.tv_sec - t0.tv_sec < 4);
+	webhook_stats(w, &st);
+	assert_int_equal(st.failed, 0);
+	webhook_free(w);
+	close(fd);
+}
+
+/* An event older than max_age is dropped and counted, never sent. */
+static void test_expired_dropped(void **state)
+{
+	struct webhook_outbox *o = webhook_outbox_memory();
+	struct webhook_stats st = {0};
+	struct webhook *w;
+	struct webhook_config cfg = {.url = "http://127.0.0.1:9/",
+				     .secret = SECRET,
+				     .secret_len = SECRET_LEN,
+				     .events = WEBHOOK_ALL_EVENTS,
+				     .timeout_s = 5,
+				     .max_queue = 4,
+				     .max_age_s = 60,
+				     .node = "test"};
+	char err[256];
+	int64_t left = -1;
+
+	(void)state;
+	/* queued 61 s ago (a server that was down for a while) */
+	assert_int_equal(
+	    webhook_outbox_enqueue(o, "auth.failure", "{}", 2, (int64_t)time(NULL) - 61, 4, NULL),
+	    0);
+	w = webhook_new(&cfg, err, sizeof(err));
+	assert_non_null(w);
+	assert_int_equal(webhook_start(w, o), 0);
+	for (int i = 0; i < 500 && !st.dropped[WEBHOOK_DROP_EXPIRED]; i++) {
+		usleep(10000);
+		webhook_stats(w, &st);
+	}
+	webhook_stop(w);
+	webhook_stats(w, &st);
+	assert_int_equal(st.dropped[WEBHOOK_DROP_EXPIRED], 1);
+	assert_int_equal(st.failed, 0); /* no attempt was made */
+	assert_int_equal(webhook_outbox_count(o, &left), 0);
+	assert_int_equal(left, 0);
+	webhook_free(w);
+}
+
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sign_vector),	   cmocka_unit_test(test_verify_refuses_tampering),
-	    cmocka_unit_test(test_backoff_bounds), cmocka_unit_test(test_json_escaping),
-	    cmocka_unit_test(test_json_types),	   cmocka_unit_test(test_outbox_memory),
-	    cmocka_unit_test(test_outbox_store),   cmocka_unit_test(test_queue_bound_and_filter),
-	    cmocka_unit_test(test_config_refused), cmocka_unit_test(test_delivery),
+	    cmocka_unit_test(test_sign_vector),
+	    cmocka_unit_test(test_verify_refuses_tampering),
+	    cmocka_unit_test(test_backoff_bounds),
+	    cmocka_unit_test(test_json_escaping),
+	    cmocka_unit_test(test_json_types),
+	    cmocka_unit_test(test_outbox_memory),
+	    cmocka_unit_test(test_outbox_store),
+	    cmocka_unit_test(test_queue_bound_and_filter),
+	    cmocka_unit_test(test_config_refused),
+	    cmocka_unit_test(test_delivery),
+	    cmocka_unit_test(test_slow_receiver_does_not_stall),
+	    cmocka_unit_test(test_expired_dropped),
 	};
+	/* clang-format on */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
