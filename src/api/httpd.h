@@ -120,6 +120,8 @@ void httpd_stats(const struct httpd *h, struct httpd_stats *out);
 
 /* A header of the request, or NULL. */
 const char *httpd_header(const struct httpd_request *req, const char *name);
+/* An argument of the query string (decoded; "" for "?name"), or NULL. */
+const char *httpd_query(const struct httpd_request *req, const char *name);
 /* Fills res with a JSON error body {"error":{"code":..,"reason":..}}
  * (strings escaped). */
 void httpd_error(struct httpd_response *res, unsigned status, const char *code, const char *reason);

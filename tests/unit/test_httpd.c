@@ -30,10 +30,13 @@
 
 static void hello(void *ctx, const struct httpd_request *req, struct httpd_response *res)
 {
+	const char *q = httpd_query(req, "q"), *h = httpd_header(req, "X-Test");
+
 	(void)ctx;
 	res->status = 200;
 	res->content_type = "text/plain";
-	if (asprintf(&res->body, "hello rest=[%s]", req->rest) > 0)
+	if (asprintf(&res->body, "hello rest=[%s]%s%s%s%s", req->rest, q ? " q=" : "", q ? q : "",
+		     h ? " h=" : "", h ? h : "") > 0)
 		res->len = strlen(res->body);
 }
 
@@ -160,8 +163,10 @@ static void test_routes(void **state)
 	assert_int_equal(get(port, "GET", "/hello", ans, sizeof(ans)), 200);
 	assert_string_equal(body_of(ans), "hello rest=[]");
 	assert_non_null(strstr(ans, "Content-Type: text/plain"));
-	assert_int_equal(get(port, "GET", "/hello/x/y?q=1", ans, sizeof(ans)), 200);
-	assert_string_equal(body_of(ans), "hello rest=[/x/y]");
+	assert_int_equal(get(port, "GET", "/hello/x/y?q=a%20b&r", ans, sizeof(ans)), 200);
+	assert_string_equal(body_of(ans), "hello rest=[/x/y] q=a b");
+	assert_int_equal(get(port, "GET", "/hello?r&q", ans, sizeof(ans)), 200);
+	assert_string_equal(body_of(ans), "hello rest=[] q=");
 	/* a prefix ends at a path boundary */
 	assert_int_equal(get(port, "GET", "/hellox", ans, sizeof(ans)), 404);
 	assert_string_equal(body_of(ans),
@@ -175,7 +180,7 @@ static void test_routes(void **state)
 
 	struct httpd_stats st;
 	httpd_stats(&h, &st);
-	assert_int_equal(st.requests, 3);
+	assert_int_equal(st.requests, 4);
 	assert_int_equal(st.not_found, 1);
 	assert_int_equal(st.bad_method, 1);
 	httpd_stop(&h);
@@ -398,9 +403,10 @@ static void test_curl(void **state)
 	snprintf(args, sizeof(args), "http://127.0.0.1:%u/hello/a", httpd_port(&tcp));
 	curl(args, out, sizeof(out));
 	assert_string_equal(out, "hello rest=[/a] 200");
-	snprintf(args, sizeof(args), "--unix-socket %s http://localhost/hello", path);
+	snprintf(args, sizeof(args), "--unix-socket %s -H 'X-Test: yes' http://localhost/hello",
+		 path);
 	curl(args, out, sizeof(out));
-	assert_string_equal(out, "hello rest=[] 200");
+	assert_string_equal(out, "hello rest=[] h=yes 200");
 	snprintf(args, sizeof(args), "--unix-socket %s -X POST --data-binary abc http://x/echo",
 		 path);
 	curl(args, out, sizeof(out));
