@@ -1,6 +1,9 @@
 /* The /metrics text from a snapshot: see metrics.h. Pure. */
 #include "core/metrics.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/prom.h"
@@ -201,6 +204,47 @@ static void http(struct prom_buf *b, const struct metrics_snapshot *s)
 	labelled(b, name, "code", "405", s->http.bad_method);
 	labelled(b, name, "code", "413", s->http.too_large);
 	labelled(b, name, "code", "429", s->http.limited);
+}
+
+int metrics_ledger_init(struct metrics_ledger *l, size_t max)
+{
+	*l = (struct metrics_ledger){.max = max};
+	l->v = calloc(max ? max : 1, sizeof(*l->v));
+	return l->v ? 0 : -ENOMEM;
+}
+
+void metrics_ledger_free(struct metrics_ledger *l)
+{
+	free(l->v);
+	*l = (struct metrics_ledger){0};
+}
+
+static int32_t ledger_slot(struct metrics_ledger *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].name, name) == 0)
+			return (int32_t)i + 1;
+	if (l->n == l->max)
+		return METRICS_SLOT_OTHER;
+	snprintf(l->v[l->n].name, sizeof(l->v[0].name), "%s", name);
+	return (int32_t)++l->n;
+}
+
+void metrics_ledger_add(struct metrics_ledger *l, const char *name, int32_t *slot, uint64_t rx,
+			uint64_t tx)
+{
+	if (!rx && !tx)
+		return; /* a user gets a series once it carries traffic */
+	if (*slot == METRICS_SLOT_NONE)
+		*slot = ledger_slot(l, name);
+	if (*slot == METRICS_SLOT_OTHER) {
+		l->has_other = true;
+		l->other_rx += rx;
+		l->other_tx += tx;
+		return;
+	}
+	l->v[*slot - 1].rx += rx;
+	l->v[*slot - 1].tx += tx;
 }
 
 char *metrics_render(const struct metrics_snapshot *s, size_t *len)

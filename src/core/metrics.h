@@ -25,6 +25,27 @@ struct metrics_user {
 	uint64_t rx, tx;
 };
 
+/* Per-user bytes with a bounded number of series (docs/metrics.md, "Per
+ * user"): the first max user names to carry traffic get a series each, for
+ * the life of the ledger; the rest are summed in "(other)". A cap, not a
+ * top N: every series only grows. Not thread safe (monitor.c locks). */
+struct metrics_ledger {
+	struct metrics_user *v; /* max entries */
+	size_t n, max;
+	bool has_other;
+	uint64_t other_rx, other_tx;
+};
+
+#define METRICS_SLOT_NONE  0 /* a session's series not looked up yet */
+#define METRICS_SLOT_OTHER (-1)
+
+int metrics_ledger_init(struct metrics_ledger *l, size_t max);
+void metrics_ledger_free(struct metrics_ledger *l);
+/* Adds rx/tx bytes to name's series. *slot caches which series a session
+ * feeds (METRICS_SLOT_NONE the first time: looked up, or given one). */
+void metrics_ledger_add(struct metrics_ledger *l, const char *name, int32_t *slot, uint64_t rx,
+			uint64_t tx);
+
 struct metrics_snapshot {
 	/* the control thread's, copied on its tick */
 	uint64_t users;	    /* in the user table (enabled) */

@@ -23,8 +23,6 @@
 #define MON_PER_IP_PER_S 20
 #define MON_BURST	 40
 #define MON_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
-#define SLOT_NONE	 0
-#define SLOT_OTHER	 (-1)
 
 struct monitor {
 	struct httpd http;
@@ -33,24 +31,10 @@ struct monitor {
 	pthread_mutex_t lock;
 	/* under lock: the control thread's figures as of its last tick */
 	struct metrics_snapshot ctl;
-	struct metrics_user *users; /* max_users entries */
-	size_t n_users, max_users;
-	bool has_other;
-	uint64_t other_rx, other_tx;
+	struct metrics_ledger users;
 };
 
 /* ---- the control thread's side ---- */
-
-static int32_t slot_of(struct monitor *m, const char *name)
-{
-	for (size_t i = 0; i < m->n_users; i++)
-		if (strcmp(m->users[i].name, name) == 0)
-			return (int32_t)i + 1;
-	if (m->n_users == m->max_users)
-		return SLOT_OTHER;
-	snprintf(m->users[m->n_users].name, sizeof(m->users[0].name), "%s", name);
-	return (int32_t)++m->n_users;
-}
 
 /* Credits s's bytes since the last credit to its user's series (lock
  * held). The counters only grow; a read that raced a worker's store is
@@ -59,22 +43,10 @@ static void credit(struct monitor *m, struct session *s)
 {
 	uint64_t rx = __atomic_load_n(&s->rx_bytes, __ATOMIC_RELAXED);
 	uint64_t tx = __atomic_load_n(&s->tx_bytes, __ATOMIC_RELAXED);
-	uint64_t drx = rx - s->mon_rx, dtx = tx - s->mon_tx;
 
-	if (!drx && !dtx)
-		return;
+	metrics_ledger_add(&m->users, s->user_name, &s->mon_slot, rx - s->mon_rx, tx - s->mon_tx);
 	s->mon_rx = rx;
 	s->mon_tx = tx;
-	if (s->mon_slot == SLOT_NONE)
-		s->mon_slot = slot_of(m, s->user_name);
-	if (s->mon_slot == SLOT_OTHER) {
-		m->has_other = true;
-		m->other_rx += drx;
-		m->other_tx += dtx;
-		return;
-	}
-	m->users[s->mon_slot - 1].rx += drx;
-	m->users[s->mon_slot - 1].tx += dtx;
 }
 
 static void copy_control(struct monitor *m, const struct server *srv)
@@ -154,11 +126,11 @@ static void on_metrics(void *ctx, const struct httpd_request *req, struct httpd_
 	pthread_mutex_lock(&m->lock);
 	snap = m->ctl;
 	collect_live(srv, &snap);
-	snap.users_v = m->users;
-	snap.n_users = m->n_users;
-	snap.has_other = m->has_other;
-	snap.other_rx = m->other_rx;
-	snap.other_tx = m->other_tx;
+	snap.users_v = m->users.v;
+	snap.n_users = m->users.n;
+	snap.has_other = m->users.has_other;
+	snap.other_rx = m->users.other_rx;
+	snap.other_tx = m->users.other_tx;
 	res->body = metrics_render(&snap, &res->len); /* reads users under the lock */
 	pthread_mutex_unlock(&m->lock);
 	if (!res->body) {
@@ -182,10 +154,9 @@ int monitor_listen(struct server *srv)
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	m->max_users = cfg->metrics_users;
-	m->users = calloc(m->max_users ? m->max_users : 1, sizeof(*m->users));
-	if (!m->users || pthread_mutex_init(&m->lock, NULL) != 0) {
-		free(m->users);
+	if (metrics_ledger_init(&m->users, cfg->metrics_users) < 0 ||
+	    pthread_mutex_init(&m->lock, NULL) != 0) {
+		metrics_ledger_free(&m->users);
 		free(m);
 		return -ENOMEM;
 	}
@@ -241,7 +212,7 @@ void monitor_free(struct server *srv)
 		return;
 	httpd_stop(&m->http);
 	pthread_mutex_destroy(&m->lock);
-	free(m->users);
+	metrics_ledger_free(&m->users);
 	free(m);
 	srv->monitor = NULL;
 }

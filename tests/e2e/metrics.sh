@@ -27,9 +27,11 @@ URL="http://127.0.0.1:$METRICS_PORT/metrics"
 
 attack_setup
 SRV_EXTRA="enable_metrics = true
-metrics_port = $METRICS_PORT"
+metrics_port = $METRICS_PORT
+metrics_users = 1"
 write_server_config
 write_client_config alice 198.51.100.1:51820 '[]'
+write_client_config mallory 192.0.2.1:51820 '[]'
 SERVER_PUB=$(key_of server pub)
 
 say "server (metrics on) and client"
@@ -98,6 +100,21 @@ rx1=$(value s1 'lostlove_bytes_total{direction="rx"}')
 rx2=$(value s2 'lostlove_bytes_total{direction="rx"}')
 [ $((rx2 - rx1)) -ge $((8 * 1048576)) ] ||
 	fail "at least 16 MiB went up between the scrapes, rx bytes grew by $((rx2 - rx1))"
+
+say "a second user past metrics_users = 1: counted in user=\"(other)\""
+start_client mallory atk
+ping_ok atk 10.8.0.1 5
+sleep 0.6 # a control tick
+scrape s2b
+stop_clean client-mallory
+other=$(value s2b 'lostlove_user_bytes_total{user="(other)",direction="rx"}')
+echo "   (other) rx $other"
+[ "$other" -gt 0 ] || fail "mallory's bytes are not in user=\"(other)\""
+! grep -q 'user="mallory"' "$LL_TMP/s2b.prom" || fail "mallory got a series past the cap of 1"
+[ "$(grep -c '^lostlove_user_bytes_total{' "$LL_TMP/s2b.prom")" = 4 ] ||
+	fail "expected alice's and (other)'s two series each: $(grep '^lostlove_user_bytes_total{' "$LL_TMP/s2b.prom")"
+[ "$(value s2b 'lostlove_user_bytes_total{user="alice",direction="rx"}')" -ge \
+	"$(value s2 'lostlove_user_bytes_total{user="alice",direction="rx"}')" ] || fail "alice's series went down"
 
 say "junk and bad-mac1 initiations from the attacker: drops counted by reason, exactly"
 scrape s3

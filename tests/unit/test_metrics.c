@@ -2,7 +2,8 @@
  * reason and handshake result has its sample, the histogram's buckets are
  * cumulative with +Inf = _count and the sum in seconds, the per-user
  * series and the "(other)" one, the censorship families add up what they
- * say they add up, the front's families appear only with a front, and the
+ * say they add up, the front's families appear only with a front, the
+ * per-user ledger's cap and "(other)" (sticky series, never lowered), and the
  * text is well formed (each family's HELP and TYPE once, before its
  * samples; no series twice). */
 #include <setjmp.h>
@@ -217,6 +218,48 @@ static void test_censorship(void **state)
 	free(text);
 }
 
+/* The ledger: the first max users to carry traffic get a series, sticky;
+ * the others go to "(other)"; a session's cached slot is used; no series
+ * is ever lowered. */
+static void test_ledger(void **state)
+{
+	struct metrics_ledger l;
+	int32_t a1 = METRICS_SLOT_NONE, a2 = METRICS_SLOT_NONE, b = METRICS_SLOT_NONE;
+	int32_t c = METRICS_SLOT_NONE, idle = METRICS_SLOT_NONE;
+
+	(void)state;
+	assert_int_equal(metrics_ledger_init(&l, 2), 0);
+	metrics_ledger_add(&l, "idle", &idle, 0, 0); /* no traffic: no series yet */
+	assert_int_equal(idle, METRICS_SLOT_NONE);
+	assert_int_equal(l.n, 0);
+	metrics_ledger_add(&l, "alice", &a1, 10, 20);
+	metrics_ledger_add(&l, "bob", &b, 1, 2);
+	metrics_ledger_add(&l, "carol", &c, 100, 200); /* past the cap */
+	assert_int_equal(c, METRICS_SLOT_OTHER);
+	assert_true(l.has_other);
+	/* alice's second session finds her series by name */
+	metrics_ledger_add(&l, "alice", &a2, 5, 5);
+	assert_int_equal(a2, a1);
+	metrics_ledger_add(&l, "carol", &c, 1, 1);
+	metrics_ledger_add(&l, "idle", &idle, 7, 7); /* later traffic: other too */
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].name, "alice");
+	assert_int_equal(l.v[0].rx, 15);
+	assert_int_equal(l.v[0].tx, 25);
+	assert_string_equal(l.v[1].name, "bob");
+	assert_int_equal(l.other_rx, 108);
+	assert_int_equal(l.other_tx, 208);
+	metrics_ledger_free(&l);
+
+	/* a cap of 0: everything in "(other)" */
+	assert_int_equal(metrics_ledger_init(&l, 0), 0);
+	a1 = METRICS_SLOT_NONE;
+	metrics_ledger_add(&l, "alice", &a1, 3, 4);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(l.other_rx, 3);
+	metrics_ledger_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +267,7 @@ int main(void)
 	    cmocka_unit_test(test_histogram),
 	    cmocka_unit_test(test_users),
 	    cmocka_unit_test(test_censorship),
+	    cmocka_unit_test(test_ledger),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
