@@ -97,8 +97,16 @@ static void session_event(struct server *srv, struct session *s, int type, const
 /* user.disconnected's reason, from why a session is retired. */
 static const char *disconnect_reason(uint8_t reason, const char *why)
 {
-	if (reason == DISCONNECT_SHUTDOWN)
+	switch (reason) {
+	case DISCONNECT_SHUTDOWN:
 		return "shutdown";
+	case DISCONNECT_EXPIRED:
+		return "expired";
+	case DISCONNECT_QUOTA:
+		return "quota";
+	case DISCONNECT_KICKED:
+		return why && !strcmp(why, "removed by a reload") ? "removed" : "kicked";
+	}
 	if (!why)
 		return "ended";
 	if (!strcmp(why, "disconnected"))
@@ -107,9 +115,7 @@ static const char *disconnect_reason(uint8_t reason, const char *why)
 		return "timeout";
 	if (!strcmp(why, "expired (no rekey)"))
 		return "rekey";
-	if (!strcmp(why, "removed by a reload"))
-		return "removed";
-	return why;
+	return "ended";
 }
 
 void registry_adopt(struct server *srv, struct user *u, struct session *s)

@@ -12,7 +12,9 @@
 # 1. the first attempt is answered 500: the same event (same id) comes
 #    again, and is then acknowledged; every signature verifies;
 # 2. alice connecting gives user.connected; a bad-key handshake from a
-#    proven source gives auth.failure with its address and reason;
+#    proven source gives auth.failure with its address and reason; bob (his
+#    own link, cli2) over his data limit gives user.quota_exceeded and
+#    user.disconnected (quota), and his expiry set by a reload user.expired;
 # 3. the receiver down: alice's user.disconnected waits in the outbox; the
 #    server is restarted, the receiver comes back: the event, with the same
 #    id, arrives after the restart;
@@ -31,8 +33,16 @@ RECEIVER="$(dirname "$(realpath "$0")")/webhook_receiver.py"
 MAX_QUEUE=20
 
 one_link
+ns_add cli2 # bob, whose limits end his session
+veth cli2 c0 srv s1
+addr cli2 c0 192.0.2.2/24
+addr srv s1 192.0.2.1/24
 say "keys and configuration"
 add_user alice 10.8.0.2 fd00:8::2
+add_user bob 10.8.0.3 fd00:8::3
+BOB_QUOTA=200000
+LL_USER_EXTRA[bob]="data_limit = $BOB_QUOTA
+quota_period = \"daily\""
 gen_keys eve # not a user: her handshakes fail ("unknown peer")
 (umask 077 && openssl rand -hex 32 >"$LL_TMP/webhook.secret")
 SRV_HS_PER_IP=10000 # the flood must reach the handshake code, not the limiter
@@ -45,6 +55,7 @@ max_queue = $MAX_QUEUE
 node = \"e2e-node\""
 write_server_config
 write_client_config alice 198.51.100.1:51820 '[]'
+write_client_config bob 192.0.2.1:51820 '[]'
 
 start_receiver() {
 	local from=0
@@ -112,6 +123,28 @@ recv_of auth.failure | grep -q '"address": "198.51.100.2"' ||
 recv_of auth.failure | grep -q '"reason": "unknown-peer"' || fail "auth.failure does not say unknown-peer"
 log_has "$(log_of server)" 'auth failure from 198.51.100.2' ||
 	fail "the server logged no fail2ban line for the same failure"
+no_bad_signatures
+
+say "2b. bob's limits: over his quota, then expired"
+from=$(log_lines receiver)
+start_client bob cli2
+n cli2 ping -q -c 400 -i 0.005 -s 1200 -W 1 10.8.0.1 || true # the quota cuts it short
+wait_until 10 bash -c "tail -n +$((from + 1)) '$(log_of receiver)' | grep -Eq '^recv .* status=200 .* type=user.quota_exceeded '"
+wait_until 10 bash -c "tail -n +$((from + 1)) '$(log_of receiver)' | grep -Eq '^recv .* status=200 .* type=user.disconnected .*\"reason\": \"quota\"'"
+tail -n "+$((from + 1))" "$(log_of receiver)" | grep -E 'type=user.(quota_exceeded|disconnected)'
+tail -n "+$((from + 1))" "$(log_of receiver)" | grep -E 'type=user.quota_exceeded' |
+	grep -q "\"action\": \"cutoff\", \"limit_bytes\": $BOB_QUOTA, \"used_bytes\": [0-9]*, \"user\": \"bob\"" ||
+	fail "user.quota_exceeded does not carry bob's limit and action"
+from=$(log_lines receiver)
+exp=$(($(date +%s) + 1))
+LL_USER_EXTRA[bob]="${LL_USER_EXTRA[bob]}
+expires = $(date -u -d "@$exp" +%FT%TZ)"
+write_users
+pretty + kill -HUP server
+kill -HUP "$(pid_of server)"
+wait_until 10 bash -c "tail -n +$((from + 1)) '$(log_of receiver)' | grep -Eq '^recv .* status=200 .* type=user.expired .*\"expires_at\": $exp, \"user\": \"bob\"'"
+tail -n "+$((from + 1))" "$(log_of receiver)" | grep -E 'type=user.expired'
+stop_clean client-bob
 no_bad_signatures
 
 say "3. the receiver down: user.disconnected waits in the outbox across a restart"
