@@ -8,15 +8,30 @@
 #   `lostlove-client --check-config` and connects too;
 #   a URI whose psk or key was changed does not connect, and a malformed
 #   one is refused with exit 1 and a message naming the problem.
-# With stealth_mode "standard" on both ends, so the URI carries it.
+# With stealth_mode "standard" on both ends, so the URI carries it; and a
+# second user, bob, whose URI says transport "tls" with an SNI, Host and
+# path: with UDP to the server dropped, his scanned URI connects through
+# the server's TLS front.
 source "$(dirname "$0")/lib.sh" "$@"
 
-command -v zbarimg >/dev/null || fail "zbarimg is missing (apt-get install zbar-tools)"
+for t in zbarimg openssl nft; do
+	command -v "$t" >/dev/null || fail "$t is missing (scripts/install-deps.sh; zbarimg: zbar-tools)"
+done
 
 one_link
 
-say "keys and configuration (stealth_mode standard)"
+say "keys and configuration (stealth_mode standard; the TLS front on the same port)"
+run openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	-subj /CN=front.test -keyout "$LL_TMP/front.key" -out "$LL_TMP/front.crt"
+run chgrp "$LL_SERVICE_USER" "$LL_TMP/front.key" "$LL_TMP/front.crt"
+run chmod 640 "$LL_TMP/front.key"
 add_user alice 10.8.0.2 fd00:8::2
+add_user bob 10.8.0.3 fd00:8::3
+SRV_PROTOCOL=both
+SRV_OPEN_PORTS='["tcp/51820"]'
+SRV_SERVER_EXTRA="tls_certificate_file = \"$LL_TMP/front.crt\"
+tls_key_file = \"$LL_TMP/front.key\"
+"
 SRV_EXTRA="[obfuscation]
 enabled = true
 stealth_mode = \"standard\""
@@ -24,6 +39,12 @@ write_server_config
 write_client_config alice 198.51.100.1:51820 '["10.8.0.0/24"]' "
 [obfuscation]
 stealth_mode = \"standard\""
+write_client_config bob 198.51.100.1:51820 '["10.8.0.0/24"]' 'transport = "tls"
+sni = "front.test"
+host = "front.test"
+path = "/chat"
+[obfuscation]
+stealth_mode = "standard"'
 start_server
 
 say "client.toml -> URI, and -> QR code (PNG) -> zbarimg -> the same URI"
@@ -72,6 +93,29 @@ alive client-bad || fail "the client with a wrong psk exited: $(tail -n 5 "$(log
 ! log_has "$(log_of client-bad)" 'connected: ' || fail "a URI with a wrong psk connected"
 echo "no connection in 5 s, as expected"
 stop client-bad
+
+say "bob: UDP to the server dropped; his URI (transport tls, sni, host, path) via QR connects over TLS"
+n cli nft add table inet lltest
+n cli nft add chain inet lltest out '{ type filter hook output priority 0; }'
+n cli nft add rule inet lltest out ip daddr 198.51.100.1 udp dport 51820 counter drop
+buri=$("$LL_ADMIN" uri "$LL_TMP/bob.toml" bob) || fail "lostlove-admin uri failed for bob"
+case $buri in
+*transport=tls*sni=front.test*host=front.test*path=/chat*) ;;
+*) fail "bob's URI lacks the TLS settings: $buri" ;;
+esac
+run "$LL_ADMIN" qr "$LL_TMP/bob.toml" bob --png "$LL_TMP/bob.png"
+scanned=$(zbarimg --quiet --raw "$LL_TMP/bob.png" 2>/dev/null) || fail "zbarimg read no QR code"
+[ "$scanned" = "$buri" ] || fail "zbarimg read '$scanned', not bob's URI"
+(umask 077 && printf '%s\n' "$scanned" >"$LL_TMP/bob.uri")
+spawn client-bob cli bash -c "exec '$LL_CLIENT' --config-uri - <'$LL_TMP/bob.uri'"
+wait_for_log client-bob '^lostlove-client: connected: 10\.8\.0\.3/' 30
+ping_ok cli 10.8.0.1
+server_stats
+grep -Eq 'streams:.* adopted=1( |;|$)' <<<"$LL_STATS" ||
+	fail "the server should show bob's one stream adopted by the TLS front: $LL_STATS"
+dropped=$(nq cli nft list chain inet lltest out | grep -o 'packets [0-9]*' | head -n 1)
+echo "UDP to the server dropped meanwhile: $dropped"
+stop_clean client-bob
 
 say "malformed URIs: exit 1, one message naming the problem"
 expect_refused() {
