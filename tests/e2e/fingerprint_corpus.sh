@@ -71,6 +71,7 @@ fp_require_tools tcpdump tshark editcap mergecap nginx curl openssl socat
 fv_init "$(dirname "$(find_binary ndpi_flows)")" || fail "the censor's tools are missing"
 fp_tshark_wg_heuristic
 [ -f "$EXPECTED" ] || fail "$EXPECTED is missing"
+FP_PACKET_BUFFERED=1 # fp_capture_stop: tcpdump reads all before it stops
 
 say "topology: $PAR client namespaces on a bridge in srv"
 ns_add srv
@@ -154,7 +155,7 @@ baseline() {
 			-o /dev/null "https://$1/" || fail "curl to nginx failed"
 	done
 	echo "   $b connections of curl --http1.1 to nginx ($1)"
-	stop "tcpdump-$mode-base" INT
+	fp_capture_stop "$mode-base"
 	fp_capture_complete "$mode-base"
 }
 
@@ -276,7 +277,7 @@ wave() {
 	for ((i = 1; i <= k; i++)); do
 		stop_clean "client-u$i"
 	done
-	stop "tcpdump-$mode-w$w" INT
+	fp_capture_stop "$mode-w$w"
 	fp_capture_complete "$mode-w$w"
 	keepalives_seen "$LL_TMP/$mode-w$w.pcap" "$k"
 	echo "$mid_start" >"$LL_TMP/$mode-w$w.cut"

@@ -23,13 +23,36 @@ fp_require_tools() {
 # per snap length: -s 0 would leave 256 of them). --immediate-mode: each
 # packet is read as it comes, so none is still in the ring when tcpdump is
 # stopped. -Z root: the files are in LL_TMP. Stop it with
-# "stop tcpdump-NAME INT", then fp_capture_complete NAME.
+# "stop tcpdump-NAME INT" (or fp_capture_stop NAME), then
+# fp_capture_complete NAME. With FP_PACKET_BUFFERED=1, each packet is
+# written to the file as it is read (-U), which fp_capture_stop needs.
 fp_capture() {
-	local name=$1 ns=$2 ifc=$3
+	local name=$1 ns=$2 ifc=$3 ub=()
 	shift 3
+	[ "${FP_PACKET_BUFFERED:-0}" = 1 ] && ub=(-U)
 	spawn "tcpdump-$name" "$ns" tcpdump -i "$ifc" -n -s 1600 -B 65536 --immediate-mode -Z root \
-		-w "$LL_TMP/$name.pcap" "$@"
+		"${ub[@]}" -w "$LL_TMP/$name.pcap" "$@"
 	wait_for_log "tcpdump-$name" "listening on $ifc" 10
+}
+
+# fp_capture_stop NAME: once the traffic is over, tcpdump may still have
+# packets in the kernel's ring to read (on a loaded machine, many); SIGINT
+# would drop them. Waits (up to 10 s) until the file (FP_PACKET_BUFFERED)
+# has not grown for half a second, then stops tcpdump.
+fp_capture_stop() {
+	local f="$LL_TMP/$1.pcap" last=-1 size same=0 end
+	end=$(($(now_us) + 10000000))
+	while (($(now_us) < end)) && ((same < 5)); do
+		size=$(stat -c %s "$f")
+		if [ "$size" = "$last" ]; then
+			same=$((same + 1))
+		else
+			same=0
+		fi
+		last=$size
+		sleep 0.1
+	done
+	stop "tcpdump-$1" INT
 }
 
 # fp_capture_complete NAME: a capture that lost packets fails the test: it

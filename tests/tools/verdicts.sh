@@ -31,6 +31,7 @@ FP_BAD_PROTOS='WireGuard|OpenVPN|Tor|TINC|CiscoVPN|HotspotShield'
 # into the group's others while its count stays within the binomial bound
 # of that rate (mean + 4 standard deviations + 1): a format whose bytes are
 # random gets them by chance, one that makes them every time does not.
+# (nDPI names a sub-protocol after a dot: Skype_Teams.SkypeCall.)
 FV_RANDOM_LABELS='RTP|Skype_Teams'
 
 # fv_init TOOLS_DIR: the tools built in tests/tools (ndpi_flows, fet,
@@ -76,7 +77,7 @@ fv_role() {
 # fv_fold: reads labels (one a line), prints the set (sorted, joined by +)
 # with base-rate random labels folded as above; "-" when there is none.
 fv_fold() {
-	awk -v rnd="^($FV_RANDOM_LABELS)\$" '
+	awk -v rnd="^($FV_RANDOM_LABELS)(\\.|\$)" '
 		{ n++; c[$1]++ }
 		END {
 			bound = n * 0.06 + 4 * sqrt(n * 0.06 * 0.94) + 1
