@@ -29,8 +29,9 @@
 #
 # Environment: BENCH_SECONDS (per iperf3 run, default 10), BENCH_RUNS (3),
 # BENCH_ONLY (space-separated subset of: raw performance balanced
-# maximum_security balanced-avx512vl-off stealth-standard stealth-maximum
-# wireguard-go wireguard-go-upstream openvpn), WG_UPSTREAM (the upstream
+# maximum_security balanced-avx512vl-off balanced-ratelimit
+# stealth-standard stealth-maximum wireguard-go wireguard-go-upstream
+# openvpn), WG_UPSTREAM (the upstream
 # wireguard-go binary, built with ../shared/tools/wireguard-go-modern.sh;
 # default /opt/wg-modern/wireguard-go; the path is skipped with a note when
 # it is absent),
@@ -406,6 +407,11 @@ for p in $PATHS; do
 		OPENSSL_ia32cap=":~0x80000000" bench_lostlove balanced "lostlove-$p"
 		;;
 	stealth-standard | stealth-maximum) bench_lostlove balanced "lostlove-$p" "${p#stealth-}" ;;
+	balanced-ratelimit)
+		# the per-user policer on every packet, at a rate never reached
+		# (10 GB/s): what the limiter costs the data path
+		SRV_LIMITS_EXTRA="rate_limit_per_user = 10000000000" bench_lostlove balanced "lostlove-$p"
+		;;
 	tls) bench_lostlove balanced "lostlove-$p" off tls ;;
 	tls-stealth-maximum) bench_lostlove balanced "lostlove-$p" maximum tls ;;
 	wireguard-go) bench_wireguard_go ;;

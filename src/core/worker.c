@@ -45,7 +45,7 @@ static const char *const drop_names[WORKER_DROP_COUNT] = {
     [WORKER_DROP_SEAL] = "seal",
     [WORKER_DROP_STEALTH] = "stealth_undecodable",
     [WORKER_DROP_STREAM] = "stream",
-    [WORKER_DROP_RATE_LIMIT] = "rate_limit",
+    [WORKER_DROP_RATE_LIMIT] = "user_rate",
 };
 
 const char *worker_drop_name(enum worker_drop d)

@@ -177,8 +177,8 @@ n cli2 nft delete table inet lltest
 
 say "the drops are counted by reason"
 server_stats >/dev/null
-grep -Eq 'rate_limit=[0-9]+' <<<"$LL_STATS" || fail "no rate_limit drops counted: $LL_STATS"
-grep -Eo 'rate_limit=[0-9]+' <<<"$LL_STATS"
+grep -Eq 'user_rate=[0-9]+' <<<"$LL_STATS" || fail "no user_rate drops counted: $LL_STATS"
+grep -Eo 'user_rate=[0-9]+' <<<"$LL_STATS"
 
 stop iperf
 stop client-alice
