@@ -215,7 +215,7 @@ static bool parse_offset(const char *s, size_t len, size_t *pos, int *ret)
 
 int limits_parse_rfc3339(const char *s, size_t len, int64_t *ret)
 {
-	int y, mo, d, h, mi, sec, off;
+	int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, off = 0;
 	size_t pos = 0;
 	int64_t t;
 
