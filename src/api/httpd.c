@@ -20,12 +20,15 @@
 #define CONTENT_TYPE_JSON  "application/json"
 #define MHD_MEMORY_LIMIT   (32 * 1024) /* request line and headers (MHD answers 431/414 beyond) */
 #define CONTENT_LENGTH_MAX 20	       /* digits */
+/* Bytes over the bound read and dropped before a 413 (see announced_body) */
+#define HTTPD_DISCARD_MAX (1024 * 1024)
 
 /* One request being read. */
 struct req {
 	uint8_t *body;
 	size_t len, cap;
-	bool too_big;
+	bool too_big;	/* over the bound: the rest is dropped, the answer is 413 */
+	size_t dropped; /* bytes dropped so far */
 };
 
 static int fail(char *err, size_t err_len, int r, const char *fmt, ...)
@@ -211,29 +214,47 @@ static bool rate_allowed(struct httpd *h, struct MHD_Connection *conn)
 	return ratelimit_allow(&h->limiter, key, len, now_ns());
 }
 
-/* A Content-Length above the bound is refused before the body is read. */
-static bool announced_too_big(const struct httpd *h, struct MHD_Connection *conn)
+/* What the head says of a body over the bound. */
+enum announced { BODY_FITS, BODY_DISCARD, BODY_REFUSE };
+
+/* A body announced over the bound is refused before it is read when the
+ * client waits for it (Expect: 100-continue) or when it is very large;
+ * otherwise it is read and dropped first, up to HTTPD_DISCARD_MAX: a
+ * server that answers and closes while the client is still sending makes
+ * the kernel reset the connection, and the client may lose the answer. */
+static enum announced announced_body(const struct httpd *h, struct MHD_Connection *conn)
 {
 	const char *cl =
 	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *expect =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
 	char *end;
 	unsigned long long v;
 
 	if (!cl)
-		return false;
+		return BODY_FITS; /* chunked: counted as it comes */
 	if (strlen(cl) > CONTENT_LENGTH_MAX)
-		return true;
+		return BODY_REFUSE;
 	errno = 0;
 	v = strtoull(cl, &end, 10);
-	return errno != 0 || v > h->cfg.max_body;
+	if (errno != 0)
+		return BODY_REFUSE;
+	if (v <= h->cfg.max_body)
+		return BODY_FITS;
+	if (expect || v - h->cfg.max_body > HTTPD_DISCARD_MAX)
+		return BODY_REFUSE;
+	return BODY_DISCARD;
 }
 
 static void take_body(const struct httpd *h, struct req *rq, const char *data, size_t len)
 {
-	if (rq->too_big)
+	if (rq->too_big) {
+		rq->dropped += len;
 		return;
+	}
 	if (len > h->cfg.max_body - rq->len) {
 		rq->too_big = true;
+		rq->dropped = rq->len + len;
 		free(rq->body);
 		rq->body = NULL;
 		rq->len = rq->cap = 0;
@@ -300,7 +321,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return send_error(conn, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
 					  "too many requests from this address", NULL);
 		}
-		if (announced_too_big(h, conn)) {
+		enum announced a = announced_body(h, conn);
+		if (a == BODY_REFUSE) {
 			count(&h->st.too_large);
 			return send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
 					  "the request body is over the bound", NULL);
@@ -308,12 +330,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		rq = calloc(1, sizeof(*rq));
 		if (!rq)
 			return MHD_NO;
+		rq->too_big = a == BODY_DISCARD; /* read, dropped, then 413 */
 		*con_cls = rq;
 		return MHD_YES;
 	}
 	if (*upload_len) {
 		take_body(h, rq, upload, *upload_len);
 		*upload_len = 0;
+		if (rq->dropped > h->cfg.max_body + HTTPD_DISCARD_MAX) {
+			count(&h->st.too_large);
+			return MHD_NO; /* a body without end: closed, unanswered */
+		}
 		return MHD_YES;
 	}
 	if (rq->too_big) {

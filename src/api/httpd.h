@@ -5,8 +5,12 @@
  * with a file mode; a stale socket file left by a dead server is removed,
  * a live one or any other file is not), a route table (method and path
  * prefix to a handler), the request body gathered up to a hard bound
- * (413 beyond it, refused from Content-Length before a byte is read when
- * the client announces it), a per-IP request rate bound (429), the
+ * (413 beyond it: at once, from the head, for a client that waits for
+ * "100 Continue" or announces more than 1 MiB over the bound; otherwise
+ * after reading and dropping the rest, so that the client, still
+ * sending, is not reset before it reads the answer; a body without a
+ * length that goes 1 MiB past the bound is cut: the connection is
+ * closed), a per-IP request rate bound (429), the
  * connection limit and the per-connection idle timeout, and JSON error
  * bodies {"error":{"code":"...","reason":"..."}} for 404, 405, 413, 429
  * and 500.

@@ -194,6 +194,38 @@ static void streams(struct prom_buf *b, const struct metrics_snapshot *s)
 			 stream_count_name((enum stream_count)c), s->streams[c]);
 }
 
+static void limits(struct prom_buf *b, const struct metrics_snapshot *s)
+{
+	static const char *const name = "lostlove_user_limit_events_total";
+
+	prom_family(b, name, PROM_COUNTER,
+		    "Per-user limits applied: expired (a user's expiry passed), quota (cut off or "
+		    "throttled at the data limit), handshake_refused (a handshake of an expired or "
+		    "cut-off user).");
+	labelled(b, name, "event", "expired", s->acct_expired);
+	labelled(b, name, "event", "quota", s->acct_quota);
+	labelled(b, name, "event", "handshake_refused", s->acct_refused);
+}
+
+static void webhooks(struct prom_buf *b, const struct metrics_snapshot *s)
+{
+	const struct webhook_stats *w = &s->webhook;
+
+	prom_family(b, "lostlove_webhook_events_total", PROM_COUNTER,
+		    "Webhook events: emitted (queued), delivered (acknowledged with a 2xx).");
+	labelled(b, "lostlove_webhook_events_total", "outcome", "emitted", w->emitted);
+	labelled(b, "lostlove_webhook_events_total", "outcome", "delivered", w->delivered);
+	single(b, "lostlove_webhook_attempts_failed_total", PROM_COUNTER,
+	       "Delivery attempts that did not get a 2xx (retried with backoff).", w->failed);
+	prom_family(b, "lostlove_webhook_dropped_total", PROM_COUNTER,
+		    "Webhook events dropped, by reason (api/webhook.h).");
+	for (int d = 0; d < WEBHOOK_DROP_COUNT; d++)
+		labelled(b, "lostlove_webhook_dropped_total", "reason",
+			 webhook_drop_name((enum webhook_drop)d), w->dropped[d]);
+	single(b, "lostlove_webhook_pending", PROM_GAUGE,
+	       "Events waiting in the outbox, as the webhook thread last saw it.", w->pending);
+}
+
 static void http(struct prom_buf *b, const struct metrics_snapshot *s)
 {
 	static const char *const name = "lostlove_metrics_requests_total";
@@ -262,6 +294,9 @@ char *metrics_render(const struct metrics_snapshot *s, size_t *len)
 		front(&b, s);
 	if (s->has_streams)
 		streams(&b, s);
+	limits(&b, s);
+	if (s->has_webhook)
+		webhooks(&b, s);
 	http(&b, s);
 	return prom_take(&b, len);
 }

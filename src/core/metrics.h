@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "api/httpd.h"
+#include "api/webhook.h"
 #include "core/server.h"
 #include "core/stream.h"
 #include "core/worker.h"
@@ -53,6 +54,7 @@ struct metrics_snapshot {
 	uint64_t sessions;  /* sessions, pending and draining included */
 	uint64_t hs_results[SERVER_HS_RESULTS];
 	uint64_t hs_refused_full, auth_unproven, src_refused, path_reverts, cover_sent;
+	uint64_t acct_expired, acct_quota, acct_refused; /* per-user limits (accounting.c) */
 	/* the workers', summed at the scrape */
 	struct worker_stats w;
 	/* the TCP front's and its stream paths', when the server has them */
@@ -61,6 +63,9 @@ struct metrics_snapshot {
 	bool has_streams;
 	uint64_t upgrades[UPGRADE_RESULT_COUNT];
 	uint64_t streams[STREAM_C_COUNT];
+	/* the webhook thread's, when [webhooks] url is set */
+	bool has_webhook;
+	struct webhook_stats webhook;
 	/* the metrics endpoint's own */
 	struct httpd_stats http;
 	/* per-user bytes: at most the configured number of users by name,

@@ -62,6 +62,9 @@ static void copy_control(struct monitor *m, const struct server *srv)
 	c->src_refused = srv->src_refused;
 	c->path_reverts = srv->path_reverts;
 	c->cover_sent = srv->cover_sent;
+	c->acct_expired = srv->acct_expired;
+	c->acct_quota = srv->acct_quota;
+	c->acct_refused = srv->acct_refused;
 }
 
 void monitor_tick(struct server *srv)
@@ -110,6 +113,9 @@ static void collect_live(struct server *srv, struct metrics_snapshot *snap)
 		stream_hub_upgrades(srv->streams, snap->upgrades);
 		stream_hub_counts(srv->streams, snap->streams);
 	}
+	snap->has_webhook = srv->webhook != NULL;
+	if (srv->webhook)
+		webhook_stats(srv->webhook, &snap->webhook);
 	httpd_stats(&m->http, &snap->http);
 }
 

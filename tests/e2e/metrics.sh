@@ -169,6 +169,10 @@ head -c 1048576 /dev/zero >"$LL_TMP/big.bin"
 st=$(http_status -X POST --data-binary "@$LL_TMP/big.bin" "$URL")
 echo "   POST of 1 MiB: $st $(cat "$LL_TMP/http.body")"
 [ "$st" = 413 ] && grep -q '"code":"too_large"' "$LL_TMP/http.body" || fail "POST of 1 MiB: $st"
+head -c 65536 /dev/zero >"$LL_TMP/mid.bin"
+st=$(http_status -H 'Expect:' -X POST --data-binary "@$LL_TMP/mid.bin" "$URL")
+echo "   POST of 64 KiB, sent at once (no Expect): $st"
+[ "$st" = 413 ] || fail "POST of 64 KiB without Expect: $st"
 st=$(http_status -H "X-Big: $(head -c 65536 /dev/zero | tr '\0' a)" "$URL")
 echo "   a 64 KiB header: $st"
 [[ $st == 4[0-9][0-9] ]] || fail "a 64 KiB header: $st"

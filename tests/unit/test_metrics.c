@@ -45,6 +45,16 @@ static struct metrics_snapshot snap(void)
 	s.front.to_fallback = 31;
 	s.front.to_mimic = 32;
 	s.front.active = 4;
+	s.acct_expired = 40;
+	s.acct_quota = 41;
+	s.acct_refused = 42;
+	s.has_webhook = true;
+	s.webhook.emitted = 50;
+	s.webhook.delivered = 51;
+	s.webhook.failed = 52;
+	s.webhook.pending = 53;
+	for (int d = 0; d < WEBHOOK_DROP_COUNT; d++)
+		s.webhook.dropped[d] = 60 + (uint64_t)d;
 	s.users_v = users;
 	s.n_users = 2;
 	s.has_other = true;
@@ -136,6 +146,16 @@ static void test_everything_listed(void **state)
 	expect(text, "lostlove_bytes_total{direction=\"rx\"}", 7000);
 	expect(text, "lostlove_packets_total{direction=\"tx\"}", 8);
 	expect(text, "lostlove_front_connections_active", 4);
+	expect(text, "lostlove_user_limit_events_total{event=\"quota\"}", 41);
+	expect(text, "lostlove_user_limit_events_total{event=\"handshake_refused\"}", 42);
+	expect(text, "lostlove_webhook_events_total{outcome=\"delivered\"}", 51);
+	expect(text, "lostlove_webhook_attempts_failed_total", 52);
+	for (int d = 0; d < WEBHOOK_DROP_COUNT; d++) {
+		snprintf(series, sizeof(series), "lostlove_webhook_dropped_total{reason=\"%s\"}",
+			 webhook_drop_name((enum webhook_drop)d));
+		expect(text, series, 60 + d);
+	}
+	expect(text, "lostlove_webhook_pending", 53);
 	expect(text, "lostlove_front_connections_total{event=\"to_mimic\"}", 32);
 	assert_null(strstr(text, "event=\"active\""));
 	free(text);
@@ -214,6 +234,10 @@ static void test_censorship(void **state)
 	text = metrics_render(&s, &len);
 	assert_null(strstr(text, "lostlove_front_connections"));
 	assert_null(strstr(text, "lostlove_upgrades_total"));
+	free(text);
+	s.has_webhook = false;
+	text = metrics_render(&s, &len);
+	assert_null(strstr(text, "lostlove_webhook"));
 	expect(text, "lostlove_probes_answered_total{by=\"mimic\"}", 0);
 	free(text);
 }
