@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Quick start on a fresh Debian 12 machine (as root): installs what is
-# needed, builds, creates the service user lostlove, a server configuration
-# with generated keys and one user (first run only; later runs reuse it),
-# prints that user's client configuration, then runs the server in the
-# foreground (Ctrl-C stops it); it drops to lostlove once set up.
+# needed, builds, creates the service user lostlove and a server
+# configuration with a generated key (first run only; later runs reuse it),
+# runs the server on its embedded SQLite store with the admin API on
+# /run/lostlove/admin.sock, adds one user through it (first run) with
+# `lostlove-admin add-user`, which prints the user's client configuration,
+# lostlove:// URI and QR code, then keeps the server in the foreground
+# (Ctrl-C stops it); it drops to lostlove once set up. More users:
+# `sudo build/src/cmd/lostlove-admin add-user NAME` from another terminal.
 #
 #   sudo scripts/quickstart.sh [--dir DIR] [--endpoint HOST] [--port N] [--user NAME]
 #                              [--protocol udp|tcp|both] [--stealth-mode off|standard|maximum]
@@ -81,37 +85,8 @@ default_endpoint() {
 	ip -o route get 192.0.2.1 2>/dev/null | sed -n 's/.* src \([^ ]*\).*/\1/p'
 }
 
-# The stealth_mode a client needs for the server's obfuscation file: its
-# stealth_mode if enabled, otherwise "off".
-stealth_of() {
-	local enabled mode
-	enabled=$(sed -n 's/^enabled *= *\(true\|false\).*/\1/p' "$1")
-	mode=$(sed -n 's/^stealth_mode *= *"\([a-z]*\)".*/\1/p' "$1")
-	[ "$enabled" = true ] && echo "${mode:-standard}" || echo off
-}
-
-# The client's transport keys when the server also serves its TLS front
-# (protocol "tcp" or "both", on the same port over TCP): "tls" for a
-# TCP-only server, "auto" (UDP, TLS when UDP is blocked) for both.
-client_transport() {
-	local proto
-	proto=$(sed -n 's/^protocol *= *"\([a-z]*\)".*/\1/p' "$dir/server.toml")
-	case "$proto" in
-	tcp) echo 'transport = "tls"' ;;
-	both) echo 'transport = "auto"' ;;
-	*) return 0 ;;
-	esac
-	cat <<EOT
-tls_port = 0                      # the TLS front: TCP on the same port
-# sni = "www.example.com"         # the TLS server name (default: the server's host)
-# host = "www.example.com"        # the HTTP Host, if it differs (domain fronting)
-# path = "/"                      # the WebSocket path a reverse proxy routes on
-tls_verify = false                # the tunnel authenticates the server itself
-EOT
-}
-
-# Writes server.toml, the server key, users.toml with one user and that
-# user's client.toml, unless server.toml already exists.
+# Writes server.toml and the server key, unless server.toml already
+# exists. Users are added through the admin API (below).
 configure() {
 	local admin=build/src/cmd/lostlove-admin
 	if [ -f "$dir/server.toml" ]; then
@@ -124,6 +99,7 @@ configure() {
 	    -e "s/^protocol = \"udp\"/protocol = \"$protocol\"/" \
 	    -e 's/^tls_certificate_file = ""/tls_certificate_file = "tls.crt"/' \
 	    -e 's/^tls_key_file = ""/tls_key_file = "tls.key"/' \
+	    -e "s/^endpoint = \"\"/endpoint = \"$endpoint\"/" \
 	    config/server.toml >"$dir/server.toml"
 	if [ "$stealth" = off ]; then
 		cp config/obfuscation.toml "$dir/obfuscation.toml"
@@ -137,47 +113,38 @@ configure() {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
 		-subj "/CN=$endpoint" -keyout "$dir/tls.key" -out "$dir/tls.crt" 2>/dev/null
 	"$admin" genkey >"$dir/server.key"
-	local server_pub client_priv client_pub psk
-	server_pub=$("$admin" pubkey <"$dir/server.key")
-	client_priv=$("$admin" genkey)
-	client_pub=$(echo "$client_priv" | "$admin" pubkey)
-	psk=$("$admin" genpsk)
-	cat >"$dir/users.toml" <<EOT
-# Users allowed to connect (docs/configuration.md). Reload with: systemctl reload lostlove-server
-[[user]]
-name = "$user"
-public_key = "$client_pub"
-psk = "$psk"
-ipv4 = "10.8.0.2"
-ipv6 = "fd00:8::2"
-EOT
-	cat >"$dir/$user.client.toml" <<EOT
-# LostLove client configuration for "$user": lostlove-client -c $user.client.toml
-[client]
-server = "$endpoint_str:$port"
-server_public_key = "$server_pub"
-private_key = "$client_priv"
-psk = "$psk"
-routes = ["0.0.0.0/0", "::/0"]
-$(client_transport)
-
-# must be the server's stealth_mode (obfuscation.toml), or the server stays silent
-[obfuscation]
-stealth_mode = "$(stealth_of "$dir/obfuscation.toml")"
-EOT
-	log "created $dir (server key, users.toml with '$user', $user.client.toml)"
+	: >"$dir/users.toml"
+	log "created $dir (server key, server.toml, an empty users.toml)"
 }
 
 build
 [ -n "$endpoint" ] || endpoint=$(default_endpoint)
 [ -n "$endpoint" ] || { log "no default route: pass --endpoint HOST"; exit 1; }
-case "$endpoint" in *:*) endpoint_str="[$endpoint]" ;; *) endpoint_str=$endpoint ;; esac
 service_user
 configure
 permissions
 build/src/cmd/lostlove-server --check-config -c "$dir/server.toml" >&2
 
-echo "----- client configuration for '$user' ($dir/$user.client.toml) -----"
-cat "$dir/$user.client.toml"
-echo "----- run it on the client with: sudo lostlove-client -c $user.client.toml -----"
-exec build/src/cmd/lostlove-server -c "$dir/server.toml"
+# The server in the background until its admin socket answers, the first
+# user added through it (its config, URI and QR code are printed), then the
+# server in the foreground.
+admin=build/src/cmd/lostlove-admin
+export LOSTLOVE_ADMIN_SOCKET=/run/lostlove/admin.sock
+build/src/cmd/lostlove-server -c "$dir/server.toml" &
+server=$!
+trap 'kill -TERM $server 2>/dev/null' INT TERM
+for _ in $(seq 100); do
+	"$admin" stats >/dev/null 2>&1 && break
+	kill -0 $server 2>/dev/null || { wait $server; exit 1; }
+	sleep 0.1
+done
+if "$admin" --json list-users | grep -q "\"name\": \"$user\""; then
+	log "user '$user' exists: its configuration again"
+	"$admin" show-user "$user" | tee "$dir/$user.client.txt"
+else
+	"$admin" add-user "$user" | tee "$dir/$user.client.txt"
+fi
+log "saved as $dir/$user.client.txt; on the client: the [client] part as client.toml,"
+log "then sudo lostlove-client -c client.toml (or lostlove-client --config-uri URI)"
+log "more users: sudo $admin add-user NAME"
+wait $server

@@ -1,7 +1,9 @@
-/* lostlove-admin: key commands and client configurations as URIs and QR
- * codes, offline, for now (the admin API commands arrive with the API). Commands are dispatched
- * from one table, as wireguard-tools' wg.c does. Keys travel as base64 on stdin/stdout and every
- * buffer that held one is wiped. */
+/* lostlove-admin: the key commands and client configurations as URIs
+ * and QR codes (offline, no server needed), and the commands that manage
+ * a running server through its admin API's Unix socket (src/admin/).
+ * Commands are dispatched from one table, as wireguard-tools' wg.c does.
+ * Keys travel as base64 on stdin/stdout and every buffer that held one is
+ * wiped. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include "api/qr.h"
 #include "config/client_uri.h"
 #include "config/config.h"
+#include "admin/admin.h"
 #include "crypto/ct.h"
 #include "crypto/keyenc.h"
 #include "crypto/rng.h"
@@ -23,6 +26,7 @@ struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *description;
+	int (*api)(const struct admin_ctx *a, int argc, char **argv);
 };
 
 static int print_key(const uint8_t key[static KEY_LEN])
@@ -243,24 +247,49 @@ static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 
 static const struct command commands[] = {
-    {"genkey", cmd_genkey, "Generates a new private key and writes it to stdout"},
-    {"pubkey", cmd_pubkey, "Reads a private key from stdin and writes its public key to stdout"},
-    {"genpsk", cmd_genpsk, "Generates a new pre-shared key and writes it to stdout"},
-    {"uri", cmd_uri, "Writes the lostlove:// URI of a client.toml (CLIENT.TOML [LABEL])"},
-    {"qr", cmd_qr, "Shows a client.toml's URI as a QR code (CLIENT.TOML [LABEL] [--png FILE])"},
+    {"add-user", NULL,
+     "NAME [--public-key KEY] [limits]: adds a user, prints its client config, URI and QR code",
+     admin_add_user},
+    {"remove-user", NULL, "NAME: removes a user; its sessions end at once", admin_remove_user},
+    {"list-users", NULL, "Lists the users", admin_list_users},
+    {"show-user", NULL, "NAME: prints the user's client config, URI and QR code", admin_show_user},
+    {"enable", NULL, "NAME: lets the user connect again", admin_enable},
+    {"disable", NULL, "NAME: keeps the user out; its sessions end at once", admin_disable},
+    {"set-limits", NULL,
+     "NAME [--data-limit 10G] [--rate-limit 1M] [--device-limit N] [--expires DATE|never]\n"
+     "              [--quota-period none|daily|weekly|monthly|day_of_month] [--quota-day D]\n"
+     "              [--quota-action cutoff|throttle] [--throttle-rate R] [--note TEXT]",
+     admin_set_limits},
+    {"sessions", NULL, "Lists the live sessions", admin_sessions},
+    {"kick", NULL, "ID|NAME: ends a session, or every session of a user", admin_kick},
+    {"stats", NULL, "[NAME]: the server's counters, or a user's usage", admin_stats},
+    {"reload", NULL, "Reloads the users (users.toml and the store)", admin_reload},
+    {"token", NULL, "create --sub WHO [--role admin|read-only] [--ttl S]: a token for the TCP API",
+     admin_token},
+    {"audit", NULL, "The latest admin changes (who, what, when)", admin_audit},
+    {"genkey", cmd_genkey, "Generates a new private key and writes it to stdout", NULL},
+    {"pubkey", cmd_pubkey, "Reads a private key from stdin and writes its public key to stdout",
+     NULL},
+    {"genpsk", cmd_genpsk, "Generates a new pre-shared key and writes it to stdout", NULL},
+    {"uri", cmd_uri, "Writes the lostlove:// URI of a client.toml (CLIENT.TOML [LABEL])", NULL},
+    {"qr", cmd_qr, "Shows a client.toml's URI as a QR code (CLIENT.TOML [LABEL] [--png FILE])",
+     NULL},
     {"uri-to-config", cmd_uri_to_config,
-     "Writes the client.toml of a lostlove:// URI (from stdin, or [URI])"},
-    {"help", cmd_help, "Shows this help"},
-    {"version", cmd_version, "Shows the version"},
+     "Writes the client.toml of a lostlove:// URI (from stdin, or [URI])", NULL},
+    {"help", cmd_help, "Shows this help", NULL},
+    {"version", cmd_version, "Shows the version", NULL},
 };
 
 static int cmd_help(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	printf("Usage: " PROG " <command> [<args>]\n\nCommands:\n");
+	printf("Usage: " PROG " [--socket PATH] [--json] <command> [<args>]\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		printf("  %-13s %s\n", commands[i].name, commands[i].description);
+	printf("\nThe server commands talk to the admin API's Unix socket (--socket, or\n"
+	       "$LOSTLOVE_ADMIN_SOCKET; default " ADMIN_SOCKET_DEFAULT "); --json prints\n"
+	       "the server's JSON.\n");
 	printf("\nKeys are secrets: create their files private, e.g.\n"
 	       "  (umask 077; " PROG " genkey > client.key)\n"
 	       "  " PROG " pubkey < client.key > client.pub\n"
@@ -292,10 +321,44 @@ static const struct command *find(const char *name)
 	return NULL;
 }
 
+/* Global options before the command: --socket PATH, --json. Returns how
+ * many arguments they took, or -1 (after a message). */
+static int global_options(int argc, char **argv, struct admin_ctx *a)
+{
+	int i = 1;
+
+	while (i < argc) {
+		if (strcmp(argv[i], "--json") == 0) {
+			a->json = true;
+			i++;
+		} else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) {
+			a->socket = argv[i + 1];
+			i += 2;
+		} else if (strncmp(argv[i], "--socket=", 9) == 0) {
+			a->socket = argv[i] + 9;
+			i++;
+		} else if (strcmp(argv[i], "--socket") == 0) {
+			fprintf(stderr, PROG ": --socket needs a path\n");
+			return -1;
+		} else {
+			break;
+		}
+	}
+	return i - 1;
+}
+
 int main(int argc, char **argv)
 {
+	struct admin_ctx a = {.socket = getenv("LOSTLOVE_ADMIN_SOCKET"), .timeout_ms = 10000};
 	const struct command *c;
+	int skip = global_options(argc, argv, &a);
 
+	if (skip < 0)
+		return 1;
+	if (!a.socket || !*a.socket)
+		a.socket = ADMIN_SOCKET_DEFAULT;
+	argc -= skip;
+	argv += skip;
 	if (argc < 2) {
 		cmd_help(0, NULL);
 		return 2;
@@ -305,5 +368,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": unknown command '%.64s' (try '" PROG " help')\n", argv[1]);
 		return 2;
 	}
+	if (c->api)
+		return c->api(&a, argc - 1, argv + 1);
 	return c->fn(argc - 1, argv + 1);
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "api/api.h"
 #include "cmd/args.h"
 #include "config/config.h"
 #include "core/server.h"
@@ -59,7 +60,7 @@ static int run(const char *path)
 		return 1;
 	}
 	log_set_level((enum log_level)cfg.log_level);
-	status = server_run(&cfg);
+	status = server_run(&cfg, &api_addon);
 	server_config_free(&cfg);
 	return status;
 }

@@ -120,6 +120,13 @@ struct server_config {
 	uint16_t metrics_port;
 	uint32_t metrics_users; /* users with a series of their own; the rest: "other" */
 	enum config_log_level log_level;
+	/* [api] the admin API (src/api/api.h, docs/api.md) */
+	char api_socket[108];			/* Unix socket path; "" = none */
+	uint32_t api_socket_mode;		/* its file mode */
+	char api_socket_group[CONFIG_NAME_MAX]; /* its group; "" = the service user's */
+	char api_listen[72];			/* "ADDR:PORT" / "[ADDR6]:PORT" (JWT); "" = none */
+	char api_secret_file[PATH_MAX]; /* token and client-key secret; "" = beside the key */
+	char api_endpoint[256];		/* host clients connect to; "" = bind_address */
 	/* [limits] */
 	uint64_t rate_limit_per_user;	     /* bytes/s each way, 0 = none; user.rate_limit wins */
 	uint32_t max_streams_per_connection; /* accepted, not applied: one path per session */
@@ -208,6 +215,10 @@ unsigned server_config_diff(const struct server_config *old, const struct server
 /* The effective configuration as TOML (--dump-config), users included,
  * secrets redacted. Returns 0 or -EIO. */
 int server_config_dump(const struct server_config *c, FILE *out);
+
+/* Splits an [api] listen value "ADDR:PORT" / "[ADDR6]:PORT" (numeric).
+ * 0 or -EINVAL. */
+int config_split_listen(const char *s, char *addr, size_t addr_len, uint16_t *port);
 
 /* Loads a client config; same contract as server_config_load. Release
  * with client_config_free (wipes the keys). */

@@ -42,6 +42,8 @@ static int check_ecc(const struct config_option *o, const void *target, struct c
 static int check_rotation_bytes(const struct config_option *o, const void *target,
 				struct config_problem *ret);
 static int check_url(const struct config_option *o, const void *target, struct config_problem *ret);
+static int check_api_listen(const struct config_option *o, const void *target,
+			    struct config_problem *ret);
 static int check_user_name(const struct config_option *o, const void *target,
 			   struct config_problem *ret);
 static int check_database(const struct config_option *o, const void *target,
@@ -185,6 +187,17 @@ static const struct config_option server_options[] = {
      .def = "100"},
     {"monitoring", "log_level", CONFIG_ENUM, 0, SRV(log_level), .names = config_log_levels,
      .def = "\"info\""},
+
+    {"api", "socket", CONFIG_STRING, 0, SRV(api_socket), .min = 0, .max = 107, .def = "\"\""},
+    {"api", "socket_mode", CONFIG_UINT, 0, SRV(api_socket_mode), .min = 0, .max = 0777,
+     .def = "0o660"},
+    {"api", "socket_group", CONFIG_STRING, 0, SRV(api_socket_group), .min = 0,
+     .max = CONFIG_NAME_MAX - 1, .def = "\"\""},
+    {"api", "listen", CONFIG_STRING, 0, SRV(api_listen), .min = 0, .max = 71, .def = "\"\"",
+     .check = check_api_listen},
+    {"api", "secret_file", CONFIG_STRING, 0, SRV(api_secret_file), .min = 0, .max = PATH_MAX - 1,
+     .def = "\"\""},
+    {"api", "endpoint", CONFIG_STRING, 0, SRV(api_endpoint), .min = 0, .max = 255, .def = "\"\""},
 
     {"limits", "rate_limit_per_user", CONFIG_UINT, 0, SRV(rate_limit_per_user), .min = 0,
      .max = INT64_MAX, .def = "0"},
@@ -742,6 +755,51 @@ static int database_path(const char *dir, struct server_config *c)
 	return resolve(dir, c->database);
 }
 
+/* [api] listen: "" (none), "ADDR:PORT" or "[ADDR6]:PORT", numeric. */
+int config_split_listen(const char *s, char *addr, size_t addr_len, uint16_t *port)
+{
+	const char *colon = strrchr(s, ':'), *a = s;
+	size_t n;
+	char *end;
+	unsigned long p;
+	uint8_t buf[16];
+
+	if (!colon)
+		return -EINVAL;
+	n = (size_t)(colon - s);
+	if (s[0] == '[') {
+		if (n < 2 || s[n - 1] != ']')
+			return -EINVAL;
+		a = s + 1;
+		n -= 2;
+	}
+	if (n == 0 || n >= addr_len)
+		return -EINVAL;
+	memcpy(addr, a, n);
+	addr[n] = '\0';
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (errno || *end || end == colon + 1 || p == 0 || p > 65535)
+		return -EINVAL;
+	if (!(s[0] == '[' ? inet_pton(AF_INET6, addr, buf) : inet_pton(AF_INET, addr, buf)))
+		return -EINVAL;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+static int check_api_listen(const struct config_option *o, const void *target,
+			    struct config_problem *ret)
+{
+	const char *s = (const char *)target + o->offset;
+	char addr[64];
+	uint16_t port;
+
+	if (!*s || config_split_listen(s, addr, sizeof(addr), &port) == 0)
+		return 0;
+	return config_table_fail(ret, "expected a numeric \"ADDR:PORT\" or \"[ADDR6]:PORT\", "
+				      "e.g. \"127.0.0.1:8443\"");
+}
+
 static void resolve_paths(struct config_table *t, struct server_config *c)
 {
 	char copy[PATH_MAX], dir[PATH_MAX];
@@ -757,6 +815,8 @@ static void resolve_paths(struct config_table *t, struct server_config *c)
 	if (c->tls_certificate_file[0] && resolve(dir, c->tls_certificate_file) != 0)
 		config_table_report(t, true, idx(t, "server", "tls_certificate_file"),
 				    "path too long");
+	if (c->api_secret_file[0] && resolve(dir, c->api_secret_file) != 0)
+		config_table_report(t, true, idx(t, "api", "secret_file"), "path too long");
 	if (c->tls_key_file[0] && resolve(dir, c->tls_key_file) != 0)
 		config_table_report(t, true, idx(t, "server", "tls_key_file"), "path too long");
 	if (database_path(dir, c) != 0)

@@ -1043,8 +1043,8 @@ int server_reload_users(struct server *srv)
 		goto out;
 	}
 	if (sync_users(srv, list, n, err, sizeof(err)) < 0 ||
-	    users_build_from_store(&fresh, srv->store, srv->priv, &srv->state, NULL, err,
-				   sizeof(err)) < 0) {
+	    users_rebuild_from_store(&fresh, srv->store, srv->priv, &srv->state, &srv->users, NULL,
+				     err, sizeof(err)) < 0) {
 		log_error(LOG_GROUP_CORE, "reload failed (%s); keeping the current users", err);
 		goto out;
 	}
@@ -1212,6 +1212,10 @@ static int setup(struct server *srv)
 		r = listen_front(srv);
 	if (r == 0)
 		r = open_front(srv);
+	if (r == 0 && srv->addon) {
+		srv->addon_opened = true;
+		r = srv->addon->open(srv);
+	}
 	if (r == 0)
 		r = open_webhooks(srv);
 	if (r == 0)
@@ -1229,6 +1233,8 @@ static int setup(struct server *srv)
 		r = start_webhooks(srv);
 	if (r == 0)
 		r = monitor_start(srv);
+	if (r == 0 && srv->addon)
+		r = srv->addon->start(srv);
 	return r;
 }
 
@@ -1263,6 +1269,8 @@ static void teardown(struct server *srv)
 	/* no caller waits on a loop that stopped turning */
 	cmdq_close(&srv->cmds);
 	monitor_stop(srv); /* no scrape reads the workers after this */
+	if (srv->addon_opened)
+		srv->addon->stop(srv);
 	if (srv->workers && srv->sessions.by_index)
 		registry_retire_all(srv, DISCONNECT_SHUTDOWN);
 	/* after the last events (the disconnects above): what is queued goes
@@ -1299,7 +1307,7 @@ static void teardown(struct server *srv)
 	ct_wipe(srv->priv, sizeof(srv->priv));
 }
 
-int server_run(const struct server_config *cfg)
+int server_run(const struct server_config *cfg, const struct server_addon *addon)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
 	int r;
@@ -1307,6 +1315,7 @@ int server_run(const struct server_config *cfg)
 	if (!srv)
 		return 1;
 	srv->cfg = cfg;
+	srv->addon = addon;
 	srv->signal_fd = srv->tun_fd = srv->hs_queue.wake_fd = srv->shared.notify_fd = -1;
 	srv->stats_fd = srv->state.lock_fd = srv->front_fd = srv->cmds.wake_fd = -1;
 	/* before any thread exists, liburcu's included: they inherit the mask */

@@ -79,7 +79,10 @@ struct server {
 	struct cmdq cmds;
 	struct loop_op cmd_op;
 	uint64_t cmd_buf;
-	uint64_t conn_ids; /* the last connection id given (registry_adopt) */
+	uint64_t conn_ids;		  /* the last connection id given (registry_adopt) */
+	const struct server_addon *addon; /* NULL: none */
+	void *addon_state;		  /* the addon's */
+	bool addon_opened;
 	/* registry (registry.c) */
 	struct session *pending;  /* unconfirmed sessions, via next_pending */
 	struct session *draining; /* replaced sessions still receiving */
@@ -105,9 +108,23 @@ struct server {
 	uint64_t acct_refused;	  /* handshakes refused: user expired or cut off */
 };
 
-/* Runs the server with cfg until SIGTERM/SIGINT. Returns the process exit
- * status: 0 after a clean shutdown, 1 if startup failed (logged). */
-int server_run(const struct server_config *cfg);
+/* Something that runs beside the server on threads of its own (the admin
+ * API, src/api/api.h), without the core depending on it: open runs as
+ * root before the privilege drop (sockets, files), start after the
+ * sandbox is up (threads inherit it), stop first at shutdown, after the
+ * command channel is closed (core/cmdq.h) so nothing waits on the control
+ * thread any more. open and start return 0 or a negative errno (logged by
+ * the addon); stop is called whenever open was. */
+struct server_addon {
+	int (*open)(struct server *srv);
+	int (*start)(struct server *srv);
+	void (*stop)(struct server *srv);
+};
+
+/* Runs the server with cfg until SIGTERM/SIGINT, with the addon (may be
+ * NULL). Returns the process exit status: 0 after a clean shutdown, 1 if
+ * startup failed (logged). */
+int server_run(const struct server_config *cfg, const struct server_addon *addon);
 
 /* Seals plain[0..len) for s and sends it from the control thread
  * (keepalives, control messages; at most SERVER_PLAIN_MAX bytes: a

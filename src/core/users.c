@@ -27,14 +27,30 @@ static int has_duplicate(const struct users *u, char *err, size_t err_len)
 	return 0;
 }
 
+/* The peer of c: its DH taken from prev's entry of the same key when
+ * there is one (the DH depends on the two keys only), else computed. */
+static int peer_of(struct handshake_peer *p, const struct config_user *c, const uint8_t priv[32],
+		   const struct users *prev)
+{
+	const struct user *old = prev ? users_find(prev, c->public_key) : NULL;
+
+	if (!old)
+		return handshake_peer_init(p, priv, c->public_key, c->psk);
+	memset(p, 0, sizeof(*p));
+	memcpy(p->public_key, c->public_key, 32);
+	memcpy(p->psk, c->psk, 32);
+	memcpy(p->ss, old->peer.ss, 32);
+	return 0;
+}
+
 static int add_user(struct users *u, const struct config_user *c, const uint8_t priv[32],
-		    const struct state *st, char *err, size_t err_len)
+		    const struct state *st, const struct users *prev, char *err, size_t err_len)
 {
 	struct user *e = &u->v[u->n];
 	const uint8_t *ts = st ? state_get(st, c->public_key) : NULL;
 
 	e->cfg = *c;
-	if (handshake_peer_init(&e->peer, priv, c->public_key, c->psk) < 0) {
+	if (peer_of(&e->peer, c, priv, prev) < 0) {
 		snprintf(err, err_len, "user '%s': unusable public key", c->name);
 		return -EINVAL;
 	}
@@ -44,9 +60,9 @@ static int add_user(struct users *u, const struct config_user *c, const uint8_t 
 	return 0;
 }
 
-int users_build(struct users *ret, const struct config_user *cfg, size_t n,
-		const uint8_t server_priv[static 32], const struct state *st, char *err,
-		size_t err_len)
+static int build(struct users *ret, const struct config_user *cfg, size_t n,
+		 const uint8_t server_priv[static 32], const struct state *st,
+		 const struct users *prev, char *err, size_t err_len)
 {
 	struct users u = {.v = calloc(n ? n : 1, sizeof(struct user))};
 	int r = 0;
@@ -55,7 +71,7 @@ int users_build(struct users *ret, const struct config_user *cfg, size_t n,
 		return -ENOMEM;
 	for (size_t i = 0; i < n && r == 0; i++)
 		if (cfg[i].enabled)
-			r = add_user(&u, &cfg[i], server_priv, st, err, err_len);
+			r = add_user(&u, &cfg[i], server_priv, st, prev, err, err_len);
 	if (r == 0) {
 		qsort(u.v, u.n, sizeof(*u.v), cmp_user);
 		r = has_duplicate(&u, err, err_len);
@@ -68,6 +84,13 @@ int users_build(struct users *ret, const struct config_user *cfg, size_t n,
 		u.v[i].peer.user = &u.v[i];
 	*ret = u;
 	return 0;
+}
+
+int users_build(struct users *ret, const struct config_user *cfg, size_t n,
+		const uint8_t server_priv[static 32], const struct state *st, char *err,
+		size_t err_len)
+{
+	return build(ret, cfg, n, server_priv, st, NULL, err, err_len);
 }
 
 /* The store's limits and usage as the data plane's (core/limits.h). */
@@ -168,12 +191,19 @@ static int store_users(struct store *s, struct config_user **ret, size_t *n, siz
 int users_build_from_store(struct users *ret, struct store *s, const uint8_t server_priv[static 32],
 			   const struct state *st, size_t *skipped, char *err, size_t err_len)
 {
+	return users_rebuild_from_store(ret, s, server_priv, st, NULL, skipped, err, err_len);
+}
+
+int users_rebuild_from_store(struct users *ret, struct store *s,
+			     const uint8_t server_priv[static 32], const struct state *st,
+			     const struct users *prev, size_t *skipped, char *err, size_t err_len)
+{
 	struct config_user *v = NULL;
 	size_t n = 0, skip = 0;
 	int r = store_users(s, &v, &n, &skip, err, err_len);
 
 	if (r == 0)
-		r = users_build(ret, v, n, server_priv, st, err, err_len);
+		r = build(ret, v, n, server_priv, st, prev, err, err_len);
 	if (v)
 		ct_wipe(v, n * sizeof(*v));
 	free(v);

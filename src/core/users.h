@@ -40,6 +40,13 @@ int users_build(struct users *ret, const struct config_user *cfg, size_t n,
  * fails. */
 int users_build_from_store(struct users *ret, struct store *s, const uint8_t server_priv[static 32],
 			   const struct state *st, size_t *skipped, char *err, size_t err_len);
+/* The same on a reload: a user already in prev (same public key) keeps
+ * its precomputed static-static DH instead of computing it again, so
+ * adding one user to a table of thousands (the admin API reloads after
+ * each change) costs one DH, not thousands. prev may be NULL. */
+int users_rebuild_from_store(struct users *ret, struct store *s,
+			     const uint8_t server_priv[static 32], const struct state *st,
+			     const struct users *prev, size_t *skipped, char *err, size_t err_len);
 /* A store user as a configured one (name, keys, addresses, enabled). */
 void users_config_of(const struct store_user *su, struct config_user *c);
 /* Wipes PSKs and DH results. */

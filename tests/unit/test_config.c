@@ -1149,7 +1149,7 @@ static void test_dump(void **state)
 	/* valid TOML, every table, the users, and no PSK */
 	struct toml_value *root = toml_parse(text, strlen(text), NULL);
 	assert_non_null(root);
-	assert_int_equal(toml_table_len(root), 10); /* with [storage] and [webhooks] */
+	assert_int_equal(toml_table_len(root), 11); /* with [storage], [webhooks] and [api] */
 	assert_int_equal(toml_array_len(toml_table_get(root, "user")), 2);
 	toml_free(root);
 	assert_non_null(strstr(text, "\n[crypto]\nmode = \"balanced\"\necc_enabled = true\n"

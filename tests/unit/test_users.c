@@ -142,6 +142,27 @@ static void test_from_store(void **state)
 	}
 	assert_int_equal(store_user_get_by_name(s, "u20", &su, &err), STORE_OK);
 	assert_null(users_find(&u, su.public_key)); /* disabled */
+	{
+		/* a reload reuses the DH of users it had, computes the new ones:
+		 * every entry as a fresh build makes it */
+		struct users again, fresh;
+		store_add(s, "u301", 301, true, true, STORE_SOURCE_API);
+		assert_int_equal(users_rebuild_from_store(&again, s, server_priv, NULL, &u, NULL,
+							  msg, sizeof(msg)),
+				 0);
+		assert_int_equal(
+		    users_build_from_store(&fresh, s, server_priv, NULL, NULL, msg, sizeof(msg)),
+		    0);
+		assert_int_equal(again.n, u.n + 1);
+		assert_int_equal(fresh.n, again.n);
+		for (size_t i = 0; i < fresh.n; i++) {
+			assert_memory_equal(&again.v[i].peer, &fresh.v[i].peer,
+					    offsetof(struct handshake_peer, user));
+			assert_ptr_equal(again.v[i].peer.user, &again.v[i]);
+		}
+		users_free(&again);
+		users_free(&fresh);
+	}
 	users_free(&u);
 	store_close(s);
 	unlink(path);

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# admin: lostlove-admin against a real server, as an operator types it.
+# add-user prints a client config, a lostlove:// URI and a QR code; that
+# config connects a real client at once; remove-user ends its traffic
+# before the command returns (checked within 1 s); every other command
+# works, in tables and with --json; and bad input to every command (unknown
+# user, duplicate name, bad key, limits out of range, bad options, the
+# server not running) is one line on stderr, exit status 1, and the store
+# unchanged.
+#
+#   cli 198.51.100.2 ── srv 198.51.100.1 (admin socket in the test's directory)
+#
+# Usage: admin.sh BUILD_DIR
+source "$(dirname "$0")/lib.sh" "$@"
+
+export LOSTLOVE_ADMIN_SOCKET="$LL_TMP/admin.sock"
+
+one_link
+say "server with the admin socket, no users"
+SRV_EXTRA="[api]
+socket = \"$LOSTLOVE_ADMIN_SOCKET\"
+endpoint = \"198.51.100.1\""
+write_server_config
+start_server
+DB=$(dirname "$LL_TMP/server.key")/lostlove.db
+dump() { sqlite3 "file:$DB?mode=ro" .dump; }
+
+# adm ARGS...: lostlove-admin, its stdout in ADM_OUT; must succeed.
+adm() {
+	pretty + lostlove-admin "$@"
+	ADM_OUT=$("$LL_ADMIN" "$@" 2>"$LL_TMP/adm.err") ||
+		fail "lostlove-admin $* failed: $(cat "$LL_TMP/adm.err")"
+	[ ! -s "$LL_TMP/adm.err" ] || fail "lostlove-admin $* wrote to stderr: $(cat "$LL_TMP/adm.err")"
+}
+
+# bad ARGS...: must exit 1 with exactly one line on stderr and nothing changed.
+bad() {
+	local before after st=0 lines
+	before=$(dump)
+	LL_NOTE="(must fail)" pretty + lostlove-admin "$@"
+	"$LL_ADMIN" "$@" >"$LL_TMP/adm.out" 2>"$LL_TMP/adm.err" || st=$?
+	[ "$st" = 1 ] || fail "lostlove-admin $* exited $st, not 1"
+	lines=$(wc -l <"$LL_TMP/adm.err")
+	[ "$lines" = 1 ] || fail "lostlove-admin $* wrote $lines lines to stderr: $(cat "$LL_TMP/adm.err")"
+	grep -q '^lostlove-admin: ' "$LL_TMP/adm.err" || fail "unprefixed error: $(cat "$LL_TMP/adm.err")"
+	echo "  -> $(cat "$LL_TMP/adm.err")"
+	after=$(dump)
+	[ "$before" = "$after" ] || fail "lostlove-admin $* changed the store"
+}
+
+say "add-user alice: config, URI and QR code"
+adm add-user alice
+echo "$ADM_OUT" | head -20
+grep -q '^\[client\]' <<<"$ADM_OUT" || fail "add-user printed no config"
+uri=$(grep -m1 '^lostlove://' <<<"$ADM_OUT") || fail "add-user printed no lostlove:// URI"
+grep -q '▀\|▄\|█' <<<"$ADM_OUT" || fail "add-user printed no QR code"
+# the config: from [client] to the line before the URI's comment
+sed -n '/^\[client\]/,/^# or import this URI:/p' <<<"$ADM_OUT" | sed '$d' >"$LL_TMP/alice.toml"
+chmod 600 "$LL_TMP/alice.toml"
+n cli "$LL_CLIENT" --dump-config -c "$LL_TMP/alice.toml" >/dev/null
+# route only the tunnel's network in the test namespace; no DNS changes
+sed -i 's|^routes = .*|routes = ["10.8.0.0/24"]\ndns = false|' "$LL_TMP/alice.toml"
+
+say "the printed config connects"
+start_client alice cli
+ping_ok cli 10.8.0.1 3
+
+say "list-users, show-user, sessions, stats, --json"
+adm list-users
+echo "$ADM_OUT"
+grep -q '^alice .*10\.8\.0\.2' <<<"$ADM_OUT" || fail "list-users: no alice at 10.8.0.2"
+adm --json list-users
+[ "$(jq -r '.users[0].name' <<<"$ADM_OUT")" = alice ] || fail "--json list-users: $ADM_OUT"
+adm show-user alice
+[ "$(grep -m1 '^lostlove://' <<<"$ADM_OUT")" = "$uri" ] || fail "show-user gives another URI"
+adm sessions
+echo "$ADM_OUT"
+grep -q ' alice ' <<<"$ADM_OUT" || fail "sessions: no alice"
+adm --json sessions
+sid=$(jq -r '.sessions[0].id' <<<"$ADM_OUT")
+adm stats
+echo "$ADM_OUT"
+grep -q '1 connected' <<<"$ADM_OUT" || fail "stats: $ADM_OUT"
+adm stats alice
+echo "$ADM_OUT"
+adm set-limits alice --data-limit 10G --rate-limit 10M --device-limit 2 --expires 2099-01-01 \
+	--quota-period monthly --note "from the test"
+adm --json show-user alice
+adm reload
+adm kick "$sid"
+ping_ok cli 10.8.0.1 3 # kicked, not banned: back
+adm token create --sub ci --role read-only --ttl 600
+[[ $ADM_OUT == *.*.* ]] || fail "token create: $ADM_OUT"
+adm audit
+echo "$ADM_OUT" | tail -5
+
+say "disable and enable"
+adm disable alice
+ping_fails cli 10.8.0.1
+adm enable alice
+ping_ok cli 10.8.0.1 3
+
+say "bad input: one line on stderr, exit 1, the store unchanged"
+bad remove-user nobody
+bad show-user nobody
+bad enable nobody
+bad disable nobody
+bad set-limits nobody --data-limit 1G
+bad stats nobody
+bad kick nobody
+bad kick 987654
+bad add-user alice
+bad add-user carol --public-key not-a-key
+bad add-user carol --public-key AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
+bad add-user 'bad name'
+bad add-user
+bad add-user carol dave
+bad add-user carol --colour red
+bad set-limits alice --device-limit 70000
+bad set-limits alice --data-limit -5
+bad set-limits alice --data-limit lots
+bad set-limits alice --expires tomorrow
+bad set-limits alice --quota-period hourly
+bad set-limits alice
+bad token create
+bad token create --sub x --role root
+bad token revoke
+bad list-users extra
+bad --socket "$LL_TMP/nothing.sock" stats
+grep -q "cannot reach lostlove-server at $LL_TMP/nothing.sock: is it running?" "$LL_TMP/adm.err" ||
+	fail "not running: $(cat "$LL_TMP/adm.err")"
+
+say "remove-user: alice's traffic stops within 1 s"
+nq cli ping -D -i 0.05 -W 1 10.8.0.1 >"$LL_TMP/ping.log" 2>&1 &
+ping_pid=$!
+try_until 5 grep -q 'bytes from' "$LL_TMP/ping.log" || fail "no ping reply before remove-user"
+t0=$(date +%s.%N)
+adm remove-user alice
+t1=$(date +%s.%N)
+sleep 1.5
+kill "$ping_pid" 2>/dev/null || true
+wait "$ping_pid" 2>/dev/null || true
+# ping -D stamps each reply with the wall clock: the last one must come
+# less than 1 s after remove-user began
+last=$(grep 'bytes from' "$LL_TMP/ping.log" | tail -n1 | sed 's/^\[\([0-9.]*\)\].*/\1/')
+echo "remove-user ran from $t0 to $t1; the last reply came at $last"
+awk -v a="$t0" -v b="$last" 'BEGIN { exit !(b - a < 1.0) }' ||
+	fail "a reply came $(awk -v a="$t0" -v b="$last" 'BEGIN { print b - a }') s after remove-user began"
+ping_fails cli 10.8.0.1
+adm list-users
+grep -q '^alice ' <<<"$ADM_OUT" && fail "alice still listed"
+
+pass
