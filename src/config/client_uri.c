@@ -586,14 +586,43 @@ static int uri_document(const char *uri, size_t len, struct buf *doc, char label
 	return oom ? -ENOMEM : 0;
 }
 
+/* The table reports "lostlove URI:LINE: key ..." (or LINE:COLUMN): lines
+ * of the document made from the URI, which mean nothing to its reader.
+ * Drops them from the lines appended since from. */
+static void drop_line_numbers(struct config_diag *diag, size_t from)
+{
+	static const char name[] = URI_NAME ":";
+	size_t o = from, n = sizeof(name) - 1;
+	if (!diag->text)
+		return;
+	for (size_t i = from; i < diag->len;) {
+		if (!strncmp(diag->text + i, name, n) && diag->text[i + n] >= '0' &&
+		    diag->text[i + n] <= '9') {
+			memmove(diag->text + o, name, n);
+			o += n;
+			i += n;
+			while ((diag->text[i] >= '0' && diag->text[i] <= '9') ||
+			       diag->text[i] == ':')
+				i++;
+			continue;
+		}
+		diag->text[o++] = diag->text[i++];
+	}
+	diag->text[o] = '\0';
+	diag->len = o;
+}
+
 int client_uri_parse(const char *uri, size_t len, struct client_config *ret,
 		     char label[CLIENT_URI_LABEL], struct config_diag *diag)
 {
 	struct buf doc = {0};
 	char own[CLIENT_URI_LABEL];
+	size_t from = diag->len;
 	int r = uri_document(uri, len, &doc, label ? label : own, diag);
-	if (r == 0)
+	if (r == 0) {
 		r = client_config_parse(URI_NAME, doc.p, doc.len, ret, diag);
+		drop_line_numbers(diag, from);
+	}
 	buf_free(&doc);
 	return r;
 }

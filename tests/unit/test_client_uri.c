@@ -204,7 +204,7 @@ static void test_refused(void **state)
 	parse_bad(BASE "&dns=yes", "dns: must be true or false");
 	parse_bad(BASE "&mtu=-1", "mtu: must be a decimal number");
 	parse_bad(BASE "&mtu=01400", "mtu: must be a decimal number");
-	parse_bad(BASE "&mtu=100", "key 'client.mtu'");
+	parse_bad(BASE "&mtu=100", "lostlove URI: key 'client.mtu'"); /* no line number */
 	parse_bad(BASE "&mtu=99999999999", "mtu: must be a decimal number");
 	parse_bad(BASE "&transport=quic", "key 'client.transport'");
 	parse_bad(BASE "&stealth_mode=%", "bad %-escape");
