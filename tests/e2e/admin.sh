@@ -2,7 +2,8 @@
 # admin: lostlove-admin against a real server, as an operator types it.
 # add-user prints a client config, a lostlove:// URI and a QR code; that
 # config connects a real client at once; remove-user ends its traffic
-# before the command returns (checked within 1 s); every other command
+# before the command returns (checked within 1 s) and a signed
+# user.disconnected webhook (reason "removed") reaches a receiver; every other command
 # works, in tables and with --json; and bad input to every command (unknown
 # user, duplicate name, bad key, limits out of range, bad options, the
 # server not running) is one line on stderr, exit status 1, and the store
@@ -14,13 +15,23 @@
 source "$(dirname "$0")/lib.sh" "$@"
 
 export LOSTLOVE_ADMIN_SOCKET="$LL_TMP/admin.sock"
+RECEIVER="$(dirname "$(realpath "$0")")/webhook_receiver.py"
+RECV_PORT=8080
 
 one_link
-say "server with the admin socket, no users"
+say "server with the admin socket and webhooks to a receiver, no users"
+(umask 077 && openssl rand -hex 32 >"$LL_TMP/webhook.secret")
 SRV_EXTRA="[api]
 socket = \"$LOSTLOVE_ADMIN_SOCKET\"
-endpoint = \"198.51.100.1\""
+endpoint = \"198.51.100.1\"
+
+[webhooks]
+url = \"http://127.0.0.1:$RECV_PORT/hook\"
+secret_file = \"$LL_TMP/webhook.secret\"
+timeout = 2"
 write_server_config
+spawn receiver srv python3 "$RECEIVER" --port $RECV_PORT --secret-file "$LL_TMP/webhook.secret"
+wait_for_log receiver '^receiver: listening' 10
 start_server
 DB=$(dirname "$LL_TMP/server.key")/lostlove.db
 dump() { sqlite3 "file:$DB?mode=ro" .dump; }
@@ -134,6 +145,7 @@ say "remove-user: alice's traffic stops within 1 s"
 nq cli ping -D -i 0.05 -W 1 10.8.0.1 >"$LL_TMP/ping.log" 2>&1 &
 ping_pid=$!
 try_until 5 grep -q 'bytes from' "$LL_TMP/ping.log" || fail "no ping reply before remove-user"
+recv_from=$(log_lines receiver)
 t0=$(date +%s.%N)
 adm remove-user alice
 t1=$(date +%s.%N)
@@ -149,5 +161,8 @@ awk -v a="$t0" -v b="$last" 'BEGIN { exit !(b - a < 1.0) }' ||
 ping_fails cli 10.8.0.1
 adm list-users
 grep -q '^alice ' <<<"$ADM_OUT" && fail "alice still listed"
+# the receiver checks the signature (sig=ok) and answers 200
+wait_until 10 bash -c "tail -n +$((recv_from + 1)) '$(log_of receiver)' | grep -Eq '^recv .* status=200 sig=ok type=user.disconnected .*\"reason\": \"removed\", \"user\": \"alice\"'"
+tail -n "+$((recv_from + 1))" "$(log_of receiver)" | grep -E 'type=user.disconnected'
 
 pass
