@@ -244,6 +244,7 @@ status=0
 out=$(nq srv timeout 20 "$LL_SERVER" -c "$LL_TMP/server.toml" 2>&1) || status=$?
 [ "$status" = 1 ] || fail "the server did not refuse a world-readable secret file (status $status)"
 grep -E 'secret_file .*chmod 600' <<<"$out" || fail "no error naming the fix: $out"
+grep -q Sanitizer <<<"$out" && fail "a sanitizer report on the refused start: $out"
 chmod 600 "$LL_TMP/webhook.secret"
 
 pass
