@@ -77,8 +77,8 @@ enum worker_drop {
 const char *worker_drop_name(enum worker_drop d);
 
 /* How long a worker takes over one batch, per path (the processing-time
- * histogram of /metrics): one more clock reading per batch (the vDSO, a
- * few dozen ns, against up to 32 packets of about a microsecond each)
+ * histogram of /metrics): one more clock reading per batch (the vDSO,
+ * under 100 ns, against up to 32 messages of a microsecond or more each)
  * and a bucket counter the worker alone writes, with a plain store like
  * every other counter here (no atomic read-modify-write, no shared cache
  * line). Bounds in ns: WORKER_BATCH_BOUNDS_NS; the last bucket is above
