@@ -505,16 +505,15 @@ int httpd_start(struct httpd *h)
 	/* epoll in libmicrohttpd's own thread; the inter-thread channel
 	 * (an eventfd) lets httpd_stop wake it */
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC;
-	unsigned per_ip = h->cfg.unix_path ? 0 : h->cfg.max_connections;
 
 	if (h->fd < 0)
 		return -EBADF;
-	h->mhd = MHD_start_daemon(
-	    flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)h->cfg.max_connections,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)h->cfg.timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	    (size_t)MHD_MEMORY_LIMIT, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+	h->mhd =
+	    MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
+			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)h->cfg.max_connections,
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)h->cfg.timeout_s,
+			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MHD_MEMORY_LIMIT,
+			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
 	if (!h->mhd)
 		return -EIO;
 	h->fd = -1; /* libmicrohttpd's now: MHD_stop_daemon closes it */

@@ -10,10 +10,10 @@
  * after reading and dropping the rest, so that the client, still
  * sending, is not reset before it reads the answer; a body without a
  * length that goes 1 MiB past the bound is cut: the connection is
- * closed), a per-IP request rate bound (429), the
- * connection limit and the per-connection idle timeout, and JSON error
- * bodies {"error":{"code":"...","reason":"..."}} for 404, 405, 413, 429
- * and 500.
+ * closed), a per-IP request rate bound (429), the connection limit
+ * (past it, connections wait in the listen backlog until one ends) and
+ * the per-connection idle timeout, and JSON error bodies
+ * {"error":{"code":"...","reason":"..."}} for 404, 405, 413, 429 and 500.
  *
  * Threads. One thread of its own (libmicrohttpd's internal polling thread
  * over epoll) accepts, reads and answers every connection; handlers run on
@@ -85,7 +85,7 @@ struct httpd_config {
 	const struct httpd_route *routes; /* borrowed: live until httpd_stop */
 	size_t n_routes;
 	size_t max_body;	  /* bytes; larger bodies get 413 */
-	unsigned max_connections; /* at once; more are refused at accept */
+	unsigned max_connections; /* served at once; more wait in the backlog */
 	unsigned timeout_s;	  /* an idle connection is closed after it */
 	uint32_t per_ip_per_s;	  /* requests per source address (IPv6 /64) a second; 0: none */
 	uint32_t burst;		  /* of that bound */

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -330,6 +331,74 @@ static void test_rate(void **state)
 	httpd_stop(&h);
 }
 
+/* Reads until the server closes: true if it did within wait_s seconds
+ * (false: still open, the read timed out). */
+static bool closed_within(int fd, int wait_s)
+{
+	struct timeval tv = {.tv_sec = wait_s};
+	char buf[256];
+	ssize_t r;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while ((r = recv(fd, buf, sizeof(buf), 0)) > 0)
+		;
+	return r == 0 || (r < 0 && errno == ECONNRESET);
+}
+
+/* Reads one answer's first bytes within wait_s seconds ("" if none). */
+static void answer_within(int fd, int wait_s, char *out, size_t cap)
+{
+	struct timeval tv = {.tv_sec = wait_s};
+	ssize_t r;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	r = recv(fd, out, cap - 1, 0);
+	out[r > 0 ? r : 0] = '\0';
+}
+
+/* At most max_connections are served at once: one more waits (in the
+ * listen backlog) until one of them ends; an idle connection is closed
+ * after timeout_s. */
+static void test_limits(void **state)
+{
+	static const char req[] = "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	struct httpd h;
+	struct httpd_config cfg = config();
+	char err[256], ans[4096];
+	int a, b, c;
+	uint16_t port;
+
+	(void)state;
+	cfg.max_connections = 2;
+	cfg.timeout_s = 10;
+	assert_int_equal(httpd_listen(&h, &cfg, err, sizeof(err)), 0);
+	port = httpd_port(&h);
+	assert_int_equal(httpd_start(&h), 0);
+	a = connect_tcp(port);
+	b = connect_tcp(port);
+	c = connect_tcp(port);
+	assert_int_equal(send(c, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(req) - 1);
+	answer_within(c, 1, ans, sizeof(ans));
+	assert_string_equal(ans, ""); /* two are held: the third waits */
+	close(a);
+	answer_within(c, 5, ans, sizeof(ans));
+	assert_int_equal(status_of(ans), 200); /* one ended: served */
+	close(b);
+	close(c);
+	httpd_stop(&h);
+
+	cfg.max_connections = 16;
+	cfg.timeout_s = 1;
+	assert_int_equal(httpd_listen(&h, &cfg, err, sizeof(err)), 0);
+	port = httpd_port(&h);
+	assert_int_equal(httpd_start(&h), 0);
+	a = connect_tcp(port);
+	assert_true(closed_within(a, 5)); /* idle: closed by the timeout */
+	close(a);
+	assert_int_equal(get(port, "GET", "/hello", ans, sizeof(ans)), 200);
+	httpd_stop(&h);
+}
+
 static void tmp_path(char *buf, size_t cap, const char *what)
 {
 	snprintf(buf, cap, "/tmp/ll-httpd-%d-%s.sock", (int)getpid(), what);
@@ -477,9 +546,10 @@ static void test_curl(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_routes),	cmocka_unit_test(test_bodies),
-	    cmocka_unit_test(test_rate),	cmocka_unit_test(test_unix),
-	    cmocka_unit_test(test_bad_address), cmocka_unit_test(test_curl),
+	    cmocka_unit_test(test_routes), cmocka_unit_test(test_bodies),
+	    cmocka_unit_test(test_rate),   cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_unix),   cmocka_unit_test(test_bad_address),
+	    cmocka_unit_test(test_curl),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
