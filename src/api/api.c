@@ -1155,9 +1155,11 @@ static void route(struct call *c, char seg[SEGS_MAX][STORE_NAME_MAX + 2], int n)
 		is(c, "POST") ? locked(c, token_create) : bad_method(c, "POST");
 	else if (n == 1 && !strcmp(top, "sessions"))
 		is(c, "GET") ? sessions_list(c, NULL) : bad_method(c, "GET");
-	else if (n == 2 && !strcmp(top, "sessions"))
+	else if (n == 2 && !strcmp(top, "sessions")) {
+		pthread_mutex_lock(&c->api->store_lock); /* the audit record */
 		route_session(c, seg[1]);
-	else if (n == 1 && !strcmp(top, "users") && is(c, "GET"))
+		pthread_mutex_unlock(&c->api->store_lock);
+	} else if (n == 1 && !strcmp(top, "users") && is(c, "GET"))
 		locked(c, users_list);
 	else if (n == 1 && !strcmp(top, "users"))
 		is(c, "POST") ? locked(c, users_create) : bad_method(c, "GET, POST");

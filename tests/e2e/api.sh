@@ -91,6 +91,7 @@ expect 201
 api GET /v1/users/alice
 expect 200
 [ "$(jget .user.note)" = first ] || fail "GET alice: $API_BODY"
+ALICE_PUB=$(jget .user.public_key)
 
 say "alice's config: TOML, URI, QR (zbarimg reads the URI back)"
 api GET '/v1/users/alice/config?format=toml'
@@ -201,6 +202,8 @@ api POST /v1/users '{"name":"alice"}'
 expect_error 409 conflict
 api POST /v1/users '{"name":"carol","ipv4":"10.8.0.2"}'
 expect_error 409 conflict
+api POST /v1/users "{\"name\":\"carol\",\"public_key\":\"$ALICE_PUB\"}"
+expect_error 409 conflict
 api POST /v1/users "{\"name\":\"carol\",\"public_key\":\"$(key_of server pub | tr 'A-Za-z' 'a-zA-Z' | cut -c1-40)\"}"
 expect_error 422 bad_key
 api POST /v1/users '{"name":"carol","public_key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}'
@@ -277,6 +280,17 @@ expect_error 401 unauthorized
 tcp "$(forge none x)" GET /v1/users
 expect_error 401 unauthorized
 check_unchanged
+
+say "TCP: the request rate per address is bounded (429 JSON past the burst)"
+urls=()
+for _ in $(seq 300); do urls+=("http://$TCP/v1/health"); done
+codes=$(nq srv curl -s -H "Authorization: Bearer $RO_TOKEN" -w '\nCODE %{http_code}\n' "${urls[@]}" |
+	sed -n 's/^CODE //p' | sort | uniq -c)
+echo "$codes"
+grep -q ' 429$' <<<"$codes" || fail "300 requests at once over TCP: no 429"
+grep -q ' 200$' <<<"$codes" || fail "300 requests at once over TCP: none answered"
+tcp "$RO_TOKEN" GET /v1/health
+[ "$API_STATUS" = 429 ] && { jq -e '.error.code == "rate_limited"' <<<"$API_BODY" >/dev/null || fail "429 without its JSON: $API_BODY"; }
 
 say "delete bob"
 api DELETE /v1/users/bob
