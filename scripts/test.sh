@@ -13,6 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-12}
+# e2e scenarios at once among those that mostly wait (tests/e2e/meson.build,
+# e2e_side_by_side); the others always run alone
+E2E_JOBS=${E2E_JOBS:-4}
 passed=0
 failed=0
 
@@ -63,7 +66,8 @@ scripts/install-deps.sh
 
 say "1. plain build: unit + constant-time tests"
 setup build
-run_meson_tests build
+run_meson_tests build --no-suite e2e
+run_meson_tests build --suite e2e --num-processes "$E2E_JOBS"
 
 say "1b. release build (-O3 -Werror: optimiser-only warnings)"
 if setup build-release --buildtype=release; then
@@ -77,7 +81,7 @@ setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dct_tests=disa
 run_meson_tests build-asan --suite unit
 # the daemons themselves under the sanitizers: lib.sh fails a scenario on any
 # sanitizer report in their logs (smaller transfers keep the stage short)
-LL_E2E_MB=40 run_meson_tests build-asan --suite e2e
+LL_E2E_MB=40 run_meson_tests build-asan --suite e2e --num-processes "$E2E_JOBS"
 
 say "3. valgrind memcheck (leaks, invalid accesses)"
 run_meson_tests build --suite unit --timeout-multiplier 4 \
@@ -87,21 +91,43 @@ say "4. libFuzzer targets (clang, ASan + UBSan)"
 CC=clang setup build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined -Db_lundef=false \
 	-Dct_tests=disabled
 run_meson_tests build-fuzz --suite fuzz
+# fuzz_one EXE NAME: FUZZ_SECONDS of fuzzing from the seed corpus; its
+# output and verdict stay in $scratch (NAME.log, NAME.ok) for the report.
+fuzz_one() {
+	local exe=$1 name=$2
+	mkdir -p "$scratch/$name" "$scratch/$name.crash"
+	cp -r "tests/fuzz/corpus/$name/." "$scratch/$name/" 2>/dev/null || true
+	# its crash-*, leak-*, timeout-* files go to a directory of its own
+	if "$exe" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+		-artifact_prefix="$scratch/$name.crash/" "$scratch/$name" >"$scratch/$name.log" 2>&1; then
+		touch "$scratch/$name.ok"
+	fi
+}
+# FUZZ_JOBS targets at once (default: one per CPU; each is single-threaded,
+# so each still gets its FUZZ_SECONDS of a whole CPU)
+FUZZ_JOBS=${FUZZ_JOBS:-$(nproc)}
 scratch=$(mktemp -d)
+names=()
 for exe in build-fuzz/tests/fuzz/fuzz_*; do
 	[ -f "$exe" ] && [ -x "$exe" ] || continue # skip meson's fuzz_*.p object dirs
 	name=${exe##*/fuzz_}
-	mkdir -p "$scratch/$name"
-	cp -r "tests/fuzz/corpus/$name/." "$scratch/$name/" 2>/dev/null || true
+	names+=("$name")
+	while [ "$(jobs -rp | wc -l)" -ge "$FUZZ_JOBS" ]; do
+		wait -n || true
+	done
 	echo "fuzz $name: ${FUZZ_SECONDS}s"
-	if "$exe" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$scratch/$name" \
-		>"$scratch/$name.log" 2>&1; then
+	fuzz_one "$exe" "$name" &
+done
+wait
+for name in "${names[@]}"; do
+	if [ -e "$scratch/$name.ok" ]; then
+		echo "fuzz $name:"
 		grep -E 'stat::number_of_executed_units|stat::peak_rss' "$scratch/$name.log" || true
 		passed=$((passed + 1))
 	else
 		tail -n 40 "$scratch/$name.log"
 		echo "fuzz $name: FAILED (crash input kept in $PWD/build-fuzz/)"
-		cp "$scratch"/crash-* "$scratch"/leak-* "$scratch"/timeout-* build-fuzz/ 2>/dev/null || true
+		cp "$scratch/$name.crash"/* build-fuzz/ 2>/dev/null || true
 		failed=$((failed + 1))
 	fi
 done

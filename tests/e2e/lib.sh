@@ -10,11 +10,14 @@
 #   pass
 #
 # Every namespace gets the run's unique prefix (ll<pid>-), so runs never
-# collide; all of them, and every process started here, are removed on exit
-# (trap cleanup EXIT). Every command that changes or probes the topology is
-# printed as "[ns] command" (WireGuard tests/netns.sh style). Waits poll a
-# real condition every 0.1 s up to a bound in seconds of elapsed time (a
-# deadline, not a count of tries); there are no fixed sleeps.
+# collide (the scenarios in e2e_side_by_side, tests/e2e/meson.build, run at
+# the same time: whatever a scenario creates outside its namespaces and
+# $LL_TMP must be unique per run too); all of them, and every process
+# started here, are removed on exit (trap cleanup EXIT). Every command that
+# changes or probes the topology is printed as "[ns] command" (WireGuard
+# tests/netns.sh style). Waits poll a real condition every 0.1 s up to a
+# bound in seconds of elapsed time (a deadline, not a count of tries);
+# there are no fixed sleeps.
 #
 # Environment:
 #   LL_BUILD_DIR   build directory (when no argument is given)
