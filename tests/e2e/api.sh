@@ -2,7 +2,7 @@
 # api: the admin API end to end with curl, over the Unix socket and over
 # TCP with JWT bearer tokens: every endpoint once, and bad input (invalid
 # JSON, wrong types, unknown fields, duplicate names and keys, bad keys,
-# out-of-range values, oversized bodies, no or forged or expired tokens, a
+# out-of-range values, oversized bodies, no or forged (other key, alg none) or expired tokens, a
 # read-only token writing) answered 4xx with a JSON error while the store
 # stays byte-for-byte what it was (a dump of every table before and after).
 # A user made through the API connects at once with the config the API
@@ -171,6 +171,27 @@ expect 200
 [ "$(jget .user.ipv6)" = fd00:8::9 ] || fail "bob's IPv6 is $(jget .user.ipv6), not fd00:8::9"
 tcp "$RO_TOKEN" GET /v1/health
 expect 200
+say "TCP: every other endpoint with the tokens (GETs read-only, changes admin)"
+for path in /v1/stats /v1/sessions /v1/users/alice /v1/users/alice/stats \
+	/v1/users/alice/sessions /v1/audit '/v1/users/alice/config?format=uri'; do
+	tcp "$RO_TOKEN" GET "$path"
+	expect 200
+done
+tcp "$ADMIN_TOKEN" PATCH /v1/users/bob '{"note":"over tcp"}'
+expect 200
+tcp "$ADMIN_TOKEN" POST /v1/reload
+expect 200
+from=$(log_lines server)
+tcp "$ADMIN_TOKEN" DELETE /v1/users/alice/sessions
+expect 200
+[ "$(jget .sessions_ended)" -ge 1 ] || fail "kick alice over TCP: $API_BODY"
+wait_for_log server 'user "alice" kicked by an administrator' 5 "$from"
+ping_ok cli 10.8.0.1 3
+tcp "$ADMIN_TOKEN" GET /v1/sessions
+sid=$(jget '.sessions[0].id')
+tcp "$ADMIN_TOKEN" DELETE "/v1/sessions/$sid"
+expect 200
+ping_ok cli 10.8.0.1 3
 api GET /v1/users/bob/config
 expect 200 # the server made bob's keys too
 api GET /v1/audit
@@ -265,19 +286,24 @@ forge() {
 		key = hmac.new(master, b"lostlove api jwt v1", hashlib.sha256).digest()
 		b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 		now = int(time.time())
-		alg = sys.argv[3] if len(sys.argv) > 3 else "HS256"
 		head = b64(json.dumps({"alg": sys.argv[2], "typ": "JWT"}, separators=(",", ":")).encode())
-		exp = now - 10
+		if sys.argv[3] == "wrongkey":  # valid for an hour, signed with another key
+		    key, exp = bytes(32), now + 3600
+		else:
+		    exp = now - 10
 		body = b64(json.dumps({"exp": exp, "iat": now - 100, "jti": "j", "role": "admin", "sub": "old"},
 		                      separators=(",", ":"), sort_keys=True).encode())
 		mac = b64(hmac.new(key, (head + "." + body).encode(), hashlib.sha256).digest())
 		print(head + "." + body + ("." if sys.argv[2] == "none" else "." + mac))
 	EOF
 }
-tcp "$(forge HS256 x)" GET /v1/users
+tcp "$(forge HS256 wrongkey)" GET /v1/users
+expect_error 401 unauthorized
+[[ $API_BODY == *bad_signature* ]] || fail "a token signed with another key: $API_BODY"
+tcp "$(forge HS256 expired)" GET /v1/users
 expect_error 401 unauthorized
 [[ $API_BODY == *expired* ]] || fail "an expired token: $API_BODY"
-tcp "$(forge none x)" GET /v1/users
+tcp "$(forge none expired)" GET /v1/users
 expect_error 401 unauthorized
 check_unchanged
 
