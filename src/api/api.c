@@ -918,6 +918,25 @@ static void reload(struct call *c)
 	done(c, cmd);
 }
 
+/* POST /v1/webhooks/test: a webhook.test event, queued (delivered as
+ * every event is: docs/webhooks.md). */
+static void webhook_test(struct call *c)
+{
+	struct cmdq_cmd *cmd = ask(c, CMDQ_WEBHOOK_TEST, c->actor, 0);
+
+	if (!cmd)
+		return;
+	if (cmd->status == -ENOTCONN)
+		fail(c, 409, "conflict", NULL, "webhooks are off: [webhooks] url is not set");
+	else if (cmd->status < 0)
+		fail(c, 503, "unavailable", NULL,
+		     "the event was not queued: the webhook queue is full, or webhooks.events "
+		     "leaves out webhook.test");
+	else
+		reply_json(c, 202, json_pack("{s:b}", "queued", 1));
+	done(c, cmd);
+}
+
 static void health(struct call *c)
 {
 	struct cmdq_cmd *cmd = ask(c, CMDQ_HEALTH, NULL, 0);
@@ -1149,6 +1168,8 @@ static void route(struct call *c, char seg[SEGS_MAX][STORE_NAME_MAX + 2], int n)
 		is(c, "GET") ? locked(c, stats) : bad_method(c, "GET");
 	else if (n == 1 && !strcmp(top, "reload"))
 		is(c, "POST") ? locked(c, reload) : bad_method(c, "POST");
+	else if (n == 2 && !strcmp(top, "webhooks") && !strcmp(seg[1], "test"))
+		is(c, "POST") ? webhook_test(c) : bad_method(c, "POST");
 	else if (n == 1 && !strcmp(top, "audit"))
 		is(c, "GET") ? locked(c, audit_list) : bad_method(c, "GET");
 	else if (n == 1 && !strcmp(top, "tokens"))

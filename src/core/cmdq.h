@@ -41,6 +41,7 @@ enum cmdq_kind {
 	CMDQ_KICK_SESSION, /* end session .id */
 	CMDQ_KICK_USER,	   /* end every session of user .name */
 	CMDQ_RELOAD,	   /* rebuild the handshake's user table */
+	CMDQ_WEBHOOK_TEST, /* queue a webhook.test event (.name: who asked) */
 	CMDQ_KIND_COUNT,
 };
 

@@ -863,12 +863,17 @@ bool server_wants(const struct server *srv, int webhook_type)
 	return webhook_wants(srv->webhook, (enum webhook_type)webhook_type);
 }
 
-void server_emit(struct server *srv, struct webhook_event *e)
+bool server_emit_queued(struct server *srv, struct webhook_event *e)
 {
 	if (!srv->webhook)
-		return;
+		return false;
 	e->time = (int64_t)time(NULL);
-	(void)webhook_emit(srv->webhook, e);
+	return webhook_emit(srv->webhook, e);
+}
+
+void server_emit(struct server *srv, struct webhook_event *e)
+{
+	(void)server_emit_queued(srv, e);
 }
 
 void server_emit_quota_exceeded(struct server *srv, const char *user, int64_t used, int64_t limit,

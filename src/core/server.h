@@ -144,6 +144,8 @@ int server_reload_users(struct server *srv);
  * (a full queue drops and counts). A no-op without webhooks. Control
  * thread only. */
 void server_emit(struct server *srv, struct webhook_event *e);
+/* The same; false if it was filtered out or dropped (or no webhooks). */
+bool server_emit_queued(struct server *srv, struct webhook_event *e);
 /* user.quota_exceeded and user.expired, for the limits' enforcement on
  * the control thread (docs/webhooks.md): action is "cutoff" or
  * "throttle"; expires_at unix seconds. */

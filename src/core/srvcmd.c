@@ -1,6 +1,8 @@
 /* The control thread's command handlers; see srvcmd.h. */
 #include "core/srvcmd.h"
 
+#include "api/webhook_event.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -156,6 +158,20 @@ static void stats_cmd(struct server *srv, struct cmdq_cmd *c)
 	c->result = r;
 }
 
+/* A webhook.test event: -ENOTCONN without webhooks, -EAGAIN when the
+ * queue is full or the type is filtered out. */
+static void webhook_test_cmd(struct server *srv, struct cmdq_cmd *c)
+{
+	struct webhook_event e = {.type = WEBHOOK_TEST};
+
+	if (!srv->webhook) {
+		c->status = -ENOTCONN;
+		return;
+	}
+	snprintf(e.reason, sizeof(e.reason), "test from %.27s", c->name[0] ? c->name : "admin");
+	c->status = server_wants(srv, WEBHOOK_TEST) && server_emit_queued(srv, &e) ? 0 : -EAGAIN;
+}
+
 static void run_one(struct server *srv, struct cmdq_cmd *c)
 {
 	c->status = 0;
@@ -176,6 +192,9 @@ static void run_one(struct server *srv, struct cmdq_cmd *c)
 	case CMDQ_RELOAD:
 		c->status = server_reload_users(srv);
 		c->count = srv->users.n;
+		break;
+	case CMDQ_WEBHOOK_TEST:
+		webhook_test_cmd(srv, c);
 		break;
 	default:
 		c->status = -EINVAL;

@@ -15,6 +15,7 @@
 #    proven source gives auth.failure with its address and reason; bob (his
 #    own link, cli2) over his data limit gives user.quota_exceeded and
 #    user.disconnected (quota), and his expiry set by a reload user.expired;
+#    POST /v1/webhooks/test on the admin API's socket gives webhook.test;
 # 3. the receiver down: alice's user.disconnected waits in the outbox; the
 #    server is restarted, the receiver comes back: the event, with the same
 #    id, arrives after the restart;
@@ -47,12 +48,15 @@ gen_keys eve # not a user: her handshakes fail ("unknown peer")
 (umask 077 && openssl rand -hex 32 >"$LL_TMP/webhook.secret")
 SRV_HS_PER_IP=10000 # the flood must reach the handshake code, not the limiter
 SRV_EXTRA="
+[api]
+socket = \"$LL_TMP/admin.sock\"
+
 [webhooks]
 url = \"http://127.0.0.1:$RECV_PORT/hook\"
 secret_file = \"$LL_TMP/webhook.secret\"
 timeout = 2
 max_queue = $MAX_QUEUE
-node = \"e2e-node\""
+node = \"e2e-node\"" # [webhooks] stays last: step 5 adds to it
 write_server_config
 write_client_config alice 198.51.100.1:51820 '[]'
 write_client_config bob 192.0.2.1:51820 '[]'
@@ -146,6 +150,19 @@ wait_until 10 bash -c "tail -n +$((from + 1)) '$(log_of receiver)' | grep -Eq '^
 tail -n "+$((from + 1))" "$(log_of receiver)" | grep -E 'type=user.expired'
 stop_clean client-bob
 no_bad_signatures
+
+say "2c. the admin API's test event"
+from=$(log_lines receiver)
+pretty + curl --unix-socket admin.sock -X POST http://lostlove/v1/webhooks/test
+code=$(curl -sS -o "$LL_TMP/api.out" -w '%{http_code}' --unix-socket "$LL_TMP/admin.sock" \
+	-X POST http://lostlove/v1/webhooks/test)
+echo "-> $code $(cat "$LL_TMP/api.out")"
+[ "$code" = 202 ] || fail "POST /v1/webhooks/test answered $code"
+wait_until 10 bash -c "tail -n +$((from + 1)) '$(log_of receiver)' | grep -Eq '^recv .* status=200 .* type=webhook.test .*\"message\": \"test from uid:0\"'"
+tail -n "+$((from + 1))" "$(log_of receiver)" | grep -E 'type=webhook.test'
+code=$(curl -sS -o /dev/null -w '%{http_code}' --unix-socket "$LL_TMP/admin.sock" \
+	http://lostlove/v1/webhooks/test)
+[ "$code" = 405 ] || fail "GET /v1/webhooks/test answered $code, not 405"
 
 say "3. the receiver down: user.disconnected waits in the outbox across a restart"
 stop receiver
