@@ -511,6 +511,7 @@ static int used_hosts(struct call *c, uint8_t *bitmap, size_t bits, const struct
 		if (n)
 			f.after_id = page[n - 1].id;
 	} while (st == STORE_OK && n == LIST_MAX);
+	ct_wipe(page, LIST_MAX * sizeof(*page)); /* PSKs */
 	free(page);
 	return st == STORE_OK ? 0 : -EIO;
 }
@@ -650,6 +651,7 @@ static void users_list(struct call *c)
 	reply_json(c, 200,
 		   json_pack("{s:o,s:o}", "users", arr, "next_after",
 			     n == (size_t)limit ? json_integer(page[n - 1].id) : json_null()));
+	ct_wipe(page, (size_t)limit * sizeof(*page)); /* PSKs */
 	free(page);
 }
 
@@ -734,6 +736,9 @@ static void user_patch(struct call *c, const char *name)
 	st = store_user_validate(&vals, &err);
 	if (st == STORE_OK)
 		st = store_user_update(c->api->store, u.id, &vals, mask, c->now, &out, &err);
+	ct_wipe(u.psk, sizeof(u.psk));
+	ct_wipe(vals.psk, sizeof(vals.psk));
+	ct_wipe(out.psk, sizeof(out.psk));
 	if (st != STORE_OK) {
 		fail_store(c, st, &err);
 		return;
@@ -775,6 +780,12 @@ static void user_config(struct call *c, const char *name)
 		format = "toml";
 	if (strcmp(format, "toml") && strcmp(format, "uri") && strcmp(format, "qr")) {
 		fail(c, 422, "bad_value", "format", "format must be toml, uri or qr");
+		return;
+	}
+	if (!c->admin) {
+		/* a dashboard's token must not carry users' private keys away */
+		fail(c, 403, "forbidden", NULL,
+		     "a read-only token cannot read a client configuration (it holds its keys)");
 		return;
 	}
 	if (find_user(c, name, &u) < 0)

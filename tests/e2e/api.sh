@@ -173,10 +173,14 @@ tcp "$RO_TOKEN" GET /v1/health
 expect 200
 say "TCP: every other endpoint with the tokens (GETs read-only, changes admin)"
 for path in /v1/stats /v1/sessions /v1/users/alice /v1/users/alice/stats \
-	/v1/users/alice/sessions /v1/audit '/v1/users/alice/config?format=uri'; do
+	/v1/users/alice/sessions /v1/audit; do
 	tcp "$RO_TOKEN" GET "$path"
 	expect 200
 done
+tcp "$ADMIN_TOKEN" GET '/v1/users/alice/config?format=uri'
+expect 200
+tcp "$RO_TOKEN" GET '/v1/users/alice/config?format=uri'
+expect_error 403 forbidden # a read-only token carries no private keys away
 tcp "$ADMIN_TOKEN" PATCH /v1/users/bob '{"note":"over tcp"}'
 expect 200
 tcp "$ADMIN_TOKEN" POST /v1/reload
