@@ -179,8 +179,8 @@ int monitor_listen(struct server *srv)
 				   .burst = MON_BURST};
 	r = httpd_listen(&m->http, &hc, err, sizeof(err));
 	if (r < 0)
-		log_error(LOG_GROUP_CORE, "metrics: cannot listen on %s TCP port %u: %s",
-			  cfg->metrics_address, cfg->metrics_port, err);
+		log_error(LOG_GROUP_CORE,
+			  "metrics: %s (monitoring.metrics_address, monitoring.metrics_port)", err);
 	return r;
 }
 

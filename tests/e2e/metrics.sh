@@ -8,7 +8,8 @@
 # reachable from the client's or the attacker's namespace (nor through the
 # tunnel); oversized, unknown, wrong-method, garbage and too frequent HTTP
 # requests get 4xx (JSON bodies where the server answers itself) and the
-# server keeps running and scraping.
+# server keeps running and scraping; a metrics port taken by another program
+# stops the server at start with an error naming it, leaving nothing behind.
 #
 #   ┌──── cli ───────────┐      ┌──── srv ───────────────┐      ┌──── atk ─────────┐
 #   │ ll0 10.8.0.2/24    │      │ ll0 10.8.0.1/24        │      │ udpjunk, curl    │
@@ -231,4 +232,16 @@ ping_ok cli 10.8.0.1 3
 
 say "clean shutdown with the metrics server on"
 stop_clean server
+
+say "the metrics port taken by another program: the server refuses to start, and says why"
+spawn squatter srv socat TCP4-LISTEN:$METRICS_PORT,bind=127.0.0.1,reuseaddr,fork -
+wait_until 5 tcp_listening srv "$METRICS_PORT"
+status=0
+out=$(nq srv timeout 20 "$LL_SERVER" -c "$LL_TMP/server.toml" 2>&1) || status=$?
+grep -E 'error' <<<"$out" || true
+[ "$status" = 1 ] || fail "started with its metrics port taken: exit status $status; output: $out"
+grep -Eq "error: metrics: bind 127\.0\.0\.1 port $METRICS_PORT: Address already in use \(monitoring\.metrics_address, monitoring\.metrics_port\)" <<<"$out" ||
+	fail "no error naming the metrics address and port: $out"
+! nq srv ip link show ll0 >/dev/null 2>&1 || fail "the refused server left its TUN device"
+! nq srv nft list table inet lostlove >/dev/null 2>&1 || fail "the refused server left its firewall"
 pass
