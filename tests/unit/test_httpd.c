@@ -461,6 +461,34 @@ static void test_unix(void **state)
 	unlink(path);
 }
 
+/* IPv6: "::1" alone, and "::" taking IPv4 too (dual stack). */
+static void test_ipv6(void **state)
+{
+	static const char req[] = "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	struct httpd h;
+	struct httpd_config cfg = config();
+	struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	char err[256], ans[4096];
+	int fd;
+
+	(void)state;
+	cfg.address = "::1";
+	assert_int_equal(httpd_listen(&h, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(httpd_start(&h), 0);
+	sin6.sin6_port = htons(httpd_port(&h));
+	fd = socket(AF_INET6, SOCK_STREAM, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin6, sizeof(sin6)), 0);
+	exchange(fd, req, sizeof(req) - 1, ans, sizeof(ans));
+	assert_int_equal(status_of(ans), 200);
+	httpd_stop(&h);
+
+	cfg.address = "::";
+	assert_int_equal(httpd_listen(&h, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(httpd_start(&h), 0);
+	assert_int_equal(get(httpd_port(&h), "GET", "/hello", ans, sizeof(ans)), 200); /* IPv4 */
+	httpd_stop(&h);
+}
+
 static void test_bad_address(void **state)
 {
 	struct httpd h;
@@ -549,7 +577,7 @@ int main(void)
 	    cmocka_unit_test(test_routes), cmocka_unit_test(test_bodies),
 	    cmocka_unit_test(test_rate),   cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_unix),   cmocka_unit_test(test_bad_address),
-	    cmocka_unit_test(test_curl),
+	    cmocka_unit_test(test_ipv6),   cmocka_unit_test(test_curl),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
