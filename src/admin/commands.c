@@ -490,12 +490,13 @@ static void user_row(const json_t *u)
 int admin_list_users(const struct admin_ctx *a, int argc, char **argv)
 {
 	char target[TARGET_MAX];
-	json_t *all = json_array(), *res = NULL;
+	json_t *all, *res = NULL;
 	long long after = 0;
 	int r = 0;
 
 	if (argc != 1)
 		return fail("%s: takes no arguments", argv[0]);
+	all = json_array();
 	for (;;) {
 		json_t *page, *next;
 		snprintf(target, sizeof(target), "/v1/users?limit=1000&after=%lld", after);
