@@ -33,6 +33,7 @@
 #include "crypto/rng.h"
 #include "crypto/x25519.h"
 #include "storage/store.h"
+#include "storage/sync.h"
 #include "util/log.h"
 
 #define SECRET_FILE	"api.key"
@@ -733,6 +734,16 @@ static void user_patch(struct call *c, const char *name)
 		return;
 	}
 	json_decref(o);
+	if (u.source == STORE_SOURCE_TOML && (mask & STORE_SYNC_FIELDS)) {
+		/* the next reload's sync would undo it */
+		fail(c, 409, "conflict", NULL,
+		     "user '%s' is declared in users.toml, which owns its keys, addresses and "
+		     "enabled: change them there and reload",
+		     u.name);
+		ct_wipe(&vals, sizeof(vals));
+		ct_wipe(&u, sizeof(u));
+		return;
+	}
 	st = store_user_validate(&vals, &err);
 	if (st == STORE_OK)
 		st = store_user_update(c->api->store, u.id, &vals, mask, c->now, &out, &err);
@@ -757,6 +768,12 @@ static void user_delete(struct call *c, const char *name)
 
 	if (find_user(c, name, &u) < 0)
 		return;
+	if (u.source == STORE_SOURCE_TOML) {
+		/* the reload that applies the delete would sync it back */
+		fail(c, 409, "conflict", NULL,
+		     "user '%s' is declared in users.toml: remove it there and reload", u.name);
+		return;
+	}
 	st = store_user_delete(c->api->store, u.id, &err);
 	if (st != STORE_OK) {
 		fail_store(c, st, &err);

@@ -7,7 +7,8 @@
 # works, in tables and with --json; and bad input to every command (unknown
 # user, duplicate name, bad key, limits out of range, bad options, the
 # server not running) is one line on stderr, exit status 1, and the store
-# unchanged.
+# unchanged; a users.toml user cannot be removed or disabled through the
+# API (the file owns it: the next reload would undo it).
 #
 #   cli 198.51.100.2 ── srv 198.51.100.1 (admin socket in the test's directory)
 #
@@ -29,6 +30,7 @@ endpoint = \"198.51.100.1\"
 url = \"http://127.0.0.1:$RECV_PORT/hook\"
 secret_file = \"$LL_TMP/webhook.secret\"
 timeout = 2"
+add_user tom 10.8.0.50 fd00:8::50 # declared in users.toml: the file owns it
 write_server_config
 spawn receiver srv python3 "$RECEIVER" --port $RECV_PORT --secret-file "$LL_TMP/webhook.secret"
 wait_for_log receiver '^receiver: listening' 10
@@ -81,7 +83,7 @@ adm list-users
 echo "$ADM_OUT"
 grep -q '^alice .*10\.8\.0\.2' <<<"$ADM_OUT" || fail "list-users: no alice at 10.8.0.2"
 adm --json list-users
-[ "$(jq -r '.users[0].name' <<<"$ADM_OUT")" = alice ] || fail "--json list-users: $ADM_OUT"
+jq -e '[.users[].name] | index("alice") != null' <<<"$ADM_OUT" >/dev/null || fail "--json list-users: $ADM_OUT"
 adm show-user alice
 [ "$(grep -m1 '^lostlove://' <<<"$ADM_OUT")" = "$uri" ] || fail "show-user gives another URI"
 adm sessions
@@ -105,6 +107,11 @@ adm token create --sub ci --role read-only --ttl 600
 adm audit
 echo "$ADM_OUT" | tail -5
 
+say "a users.toml user: listed; its limits and note are the API's"
+adm list-users
+grep -q '^tom .*10\.8\.0\.50' <<<"$ADM_OUT" || fail "list-users: no tom from users.toml"
+adm set-limits tom --note "limits from the API" --data-limit 1G
+
 say "disable and enable"
 adm disable alice
 ping_fails cli 10.8.0.1
@@ -113,6 +120,8 @@ ping_ok cli 10.8.0.1 3
 
 say "bad input: one line on stderr, exit 1, the store unchanged"
 bad remove-user nobody
+bad remove-user tom # users.toml's: removed there, or the reload brings it back
+bad disable tom
 bad show-user nobody
 bad enable nobody
 bad disable nobody
