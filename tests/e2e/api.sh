@@ -313,12 +313,12 @@ check_unchanged
 
 say "TCP: the request rate per address is bounded (429 JSON past the burst)"
 urls=()
-for _ in $(seq 300); do urls+=("http://$TCP/v1/health"); done
+for _ in $(seq 600); do urls+=("http://$TCP/v1/health"); done
 codes=$(nq srv curl -s -H "Authorization: Bearer $RO_TOKEN" -w '\nCODE %{http_code}\n' "${urls[@]}" |
 	sed -n 's/^CODE //p' | sort | uniq -c)
 echo "$codes"
-grep -q ' 429$' <<<"$codes" || fail "300 requests at once over TCP: no 429"
-grep -q ' 200$' <<<"$codes" || fail "300 requests at once over TCP: none answered"
+grep -q ' 429$' <<<"$codes" || fail "600 requests at once over TCP: no 429"
+grep -q ' 200$' <<<"$codes" || fail "600 requests at once over TCP: none answered"
 tcp "$RO_TOKEN" GET /v1/health
 [ "$API_STATUS" = 429 ] && { jq -e '.error.code == "rate_limited"' <<<"$API_BODY" >/dev/null || fail "429 without its JSON: $API_BODY"; }
 
