@@ -249,12 +249,20 @@ bool accounting_admit(struct server *srv, struct user *u, const struct hs_item *
 	if (a->state != LIMITS_EXPIRED && a->state != LIMITS_CUT_OFF)
 		return true;
 	srv->acct_refused++;
-	/* once per episode: a client retries every few seconds */
-	if (!a->refusal_logged && item->proven) {
+	/* once per episode: a client retries every few seconds. The
+	 * fail2ban line names only a source that proved its address (see
+	 * admission.c); otherwise the user is named without one. */
+	if (!a->refusal_logged) {
+		const char *why =
+		    a->state == LIMITS_EXPIRED ? "user expired" : "user over data limit";
+		char name[96];
+
 		a->refusal_logged = true;
-		log_auth_failure(&item->from.sa, a->state == LIMITS_EXPIRED
-						     ? "user expired"
-						     : "user over data limit");
+		if (item->proven)
+			log_auth_failure(&item->from.sa, why);
+		else
+			log_info(LOG_GROUP_AUTH, "handshake of user %s refused: %s",
+				 log_quote(name, sizeof(name), a->name), why);
 	}
 	return false;
 }
