@@ -965,10 +965,22 @@ static void webhook_test(struct call *c)
 	done(c, cmd);
 }
 
+/* The control loop answers and the store reads. */
 static void health(struct call *c)
 {
-	struct cmdq_cmd *cmd = ask(c, CMDQ_HEALTH, NULL, 0);
+	struct cmdq_cmd *cmd;
+	struct store_err err;
+	int64_t n;
+	enum store_status st;
 
+	pthread_mutex_lock(&c->api->store_lock);
+	st = store_user_count(c->api->store, &n, &err);
+	pthread_mutex_unlock(&c->api->store_lock);
+	if (st != STORE_OK) {
+		fail(c, 503, "unavailable", NULL, "the store does not answer: %s", err.msg);
+		return;
+	}
+	cmd = ask(c, CMDQ_HEALTH, NULL, 0);
 	if (!cmd)
 		return;
 	reply_json(c, 200,

@@ -309,6 +309,14 @@ expect_error 401 unauthorized
 [[ $API_BODY == *expired* ]] || fail "an expired token: $API_BODY"
 tcp "$(forge none expired)" GET /v1/users
 expect_error 401 unauthorized
+# a broken users.toml: the reload fails, says so, changes nothing
+cp "$LL_TMP/users.toml" "$LL_TMP/users.toml.good"
+printf '[[user]]\nname = "x"\npublic_key = 5\n' >"$LL_TMP/users.toml"
+api POST /v1/reload
+expect_error 500 internal
+cp "$LL_TMP/users.toml.good" "$LL_TMP/users.toml"
+api GET /v1/health
+expect 200
 check_unchanged
 
 say "TCP: the request rate per address is bounded (429 JSON past the burst)"
