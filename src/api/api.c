@@ -711,6 +711,25 @@ static void user_get(struct call *c, const char *name)
 	ct_wipe(u.psk, sizeof(u.psk));
 }
 
+/* A user whose key the server made and whose address changes gets the key
+ * of its new address (the derivation covers it): its old config stops
+ * working, its new one can be exported. A key given in the same request
+ * wins. */
+static void reissue_key(const struct api *api, const struct store_user *u, struct store_user *vals,
+			uint32_t *mask)
+{
+	uint8_t priv[32];
+
+	if (!(*mask & STORE_F_IPV4) || (*mask & STORE_F_PUBLIC_KEY) ||
+	    !memcmp(u->ipv4, vals->ipv4, 4) || !client_key(api, u, priv))
+		return;
+	ct_wipe(priv, sizeof(priv));
+	derive_client_key(api, vals, u->created_at, priv);
+	if (x25519_public(vals->public_key, priv) == 0)
+		*mask |= STORE_F_PUBLIC_KEY;
+	ct_wipe(priv, sizeof(priv));
+}
+
 /* PATCH: the fields given, checked, stored; the control thread applies
  * them (a disabled user's sessions end, a changed key or address ends
  * the old sessions). */
@@ -744,6 +763,7 @@ static void user_patch(struct call *c, const char *name)
 		ct_wipe(&u, sizeof(u));
 		return;
 	}
+	reissue_key(c->api, &u, &vals, &mask);
 	st = store_user_validate(&vals, &err);
 	if (st == STORE_OK)
 		st = store_user_update(c->api->store, u.id, &vals, mask, c->now, &out, &err);
@@ -809,8 +829,8 @@ static void user_config(struct call *c, const char *name)
 		return;
 	if (!client_key(c->api, &u, priv)) {
 		fail(c, 409, "conflict", NULL,
-		     "user '%s' was created with its own public key: its client holds the private "
-		     "key, the server cannot write its config",
+		     "the server did not make user '%s''s key (it was given): its client holds "
+		     "the private key, the server cannot write its config",
 		     u.name);
 		return;
 	}

@@ -198,6 +198,14 @@ expect 200
 ping_ok cli 10.8.0.1 3
 api GET /v1/users/bob/config
 expect 200 # the server made bob's keys too
+bob_key=$(head -c 2000 "$LL_TMP/api.out" | sed -n 's/^private_key = "\(.*\)"/\1/p')
+api PATCH /v1/users/bob '{"ipv4":"10.8.0.10"}'
+expect 200
+[ "$(jget .user.ipv4)" = 10.8.0.10 ] || fail "bob's new address: $API_BODY"
+api GET /v1/users/bob/config
+expect 200 # a new address, a new key: still exportable
+new_key=$(sed -n 's/^private_key = "\(.*\)"/\1/p' "$LL_TMP/api.out")
+[ -n "$new_key" ] && [ "$new_key" != "$bob_key" ] || fail "bob's key did not change with his address"
 api GET /v1/audit
 actor=$(jq -r '[.audit[] | select(.target == "bob" and .action == "user.create")][0].actor' <<<"$API_BODY")
 [ "$actor" = token:ci-admin ] || fail "the audit log names '$actor' for bob, not token:ci-admin"
