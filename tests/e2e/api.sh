@@ -6,7 +6,8 @@
 # read-only token writing) answered 4xx with a JSON error while the store
 # stays byte-for-byte what it was (a dump of every table before and after).
 # A user made through the API connects at once with the config the API
-# exports; deleting it cuts its traffic.
+# exports; deleting it cuts its traffic. The socket's mode and group decide
+# who may call (a caller outside the group is refused, a member is not).
 #
 #   cli 198.51.100.2 ── srv 198.51.100.1 (admin API: Unix socket, 127.0.0.1:8443)
 #
@@ -20,6 +21,8 @@ one_link
 say "configuration: no users.toml users; the API on a socket and on TCP"
 SRV_EXTRA="[api]
 socket = \"$SOCK\"
+socket_group = \"nogroup\"
+socket_mode = 0o660
 listen = \"$TCP\"
 endpoint = \"198.51.100.1\""
 write_server_config
@@ -28,6 +31,17 @@ DB=$(dirname "$LL_TMP/server.key")/lostlove.db
 [ -S "$SOCK" ] || fail "no socket at $SOCK"
 mode=$(stat -c %a "$SOCK")
 [ "$mode" = 660 ] || fail "the socket's mode is $mode, not 660"
+group=$(stat -c %G "$SOCK")
+[ "$group" = nogroup ] || fail "the socket's group is $group, not nogroup"
+# the file mode decides: both callers below may enter $LL_TMP (group
+# lostlove); only the one in the socket's group may call
+if setpriv --reuid=nobody --regid="$LL_SERVICE_USER" --clear-groups \
+	curl -sS --unix-socket "$SOCK" http://localhost/v1/health >/dev/null 2>&1; then
+	fail "a caller outside the socket's group reached the API"
+fi
+setpriv --reuid=nobody --regid="$LL_SERVICE_USER" --groups=nogroup \
+	curl -sS --fail --unix-socket "$SOCK" http://localhost/v1/health >/dev/null ||
+	fail "a member of the socket's group cannot call the API"
 
 # api METHOD PATH [BODY [CONTENT_TYPE]]: over the Unix socket; API_STATUS,
 # API_BODY (and $LL_TMP/api.out) hold the answer.
