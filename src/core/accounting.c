@@ -42,6 +42,8 @@ static struct acct *acct_new(const struct config_user *c)
 	snprintf(a->name, sizeof(a->name), "%s", c->name);
 	a->limits = c->limits;
 	a->usage = c->usage; /* what the store counted before this run */
+	a->flushed_period = a->usage.period_start;
+	a->flushed_first = a->usage.first_connect;
 	return a;
 }
 
@@ -101,7 +103,9 @@ static void flush(struct server *srv, const struct users *users, bool final)
 
 	for (size_t i = 0; i < users->n; i++) {
 		struct acct *a = users->v[i].acct;
-		if (!a || (!a->flush_up && !a->flush_down))
+		if (!a ||
+		    (!a->flush_up && !a->flush_down && a->flushed_period == a->usage.period_start &&
+		     a->flushed_first == a->usage.first_connect))
 			continue;
 		struct usage_record *r = &batch[n++];
 		memcpy(r->name, a->name, sizeof(r->name));
@@ -110,6 +114,10 @@ static void flush(struct server *srv, const struct users *users, bool final)
 		r->down = a->flush_down;
 		r->total = a->usage;
 		r->state = a->state;
+		r->new_period = a->flushed_period != a->usage.period_start;
+		r->new_first = a->flushed_first != a->usage.first_connect;
+		a->flushed_period = a->usage.period_start;
+		a->flushed_first = a->usage.first_connect;
 		a->flush_up = a->flush_down = 0;
 		log_debug(LOG_GROUP_CORE, "usage of %s: +%" PRIu64 " up, +%" PRIu64 " down",
 			  a->name, r->up, r->down);

@@ -54,6 +54,8 @@ struct acct {
 	struct user_limits limits;
 	struct limits_usage usage;
 	uint64_t flush_up, flush_down; /* counted since the last flush */
+	int64_t flushed_period;	       /* usage.period_start as the last flush said it */
+	int64_t flushed_first;	       /* usage.first_connect as the last flush said it */
 	enum limits_state state;
 	uint64_t rate; /* what the policers apply now (0: none) */
 	bool refusal_logged;
@@ -66,6 +68,9 @@ struct usage_record {
 	uint64_t up, down;	   /* bytes since the previous batch */
 	struct limits_usage total; /* all-time and period totals, first connection */
 	enum limits_state state;
+	bool new_period; /* total.period_start moved: reset the period's counters
+			  * before adding up/down (which may straddle the roll-over) */
+	bool new_first;	 /* total.first_connect is new */
 };
 
 /* Receives a batch of n records (n may be 0 for the final one); final is

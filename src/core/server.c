@@ -225,6 +225,54 @@ static int sync_users(struct server *srv, const struct config_user *list, size_t
 	return 0;
 }
 
+/* A user's period rolled over or it connected for the first time: the
+ * store's row follows (rare: one lookup each). */
+static void store_usage_marks(struct server *srv, const struct usage_record *r, int64_t now)
+{
+	struct store_user u, vals = {0};
+	struct store_err serr;
+
+	if (store_user_get_by_key(srv->store, r->key, &u, &serr) != STORE_OK)
+		return; /* gone meanwhile */
+	if (r->new_period && u.period_start != r->total.period_start &&
+	    store_usage_reset(srv->store, u.id, r->total.period_start, now, &serr) != STORE_OK)
+		log_warn(LOG_GROUP_CORE, "store: usage of %s: %s", r->name, serr.msg);
+	vals.first_connected_at = r->total.first_connect;
+	if (r->new_first && !u.first_connected_at &&
+	    store_user_update(srv->store, u.id, &vals, STORE_F_FIRST_CONNECTED, now, NULL, &serr) !=
+		STORE_OK)
+		log_warn(LOG_GROUP_CORE, "store: first connection of %s: %s", r->name, serr.msg);
+}
+
+/* The accounting's usage batches (core/accounting.h) into the store: one
+ * transaction of increments by public key, after the rare period resets
+ * (so bytes of the new period are not wiped). On the control thread, every
+ * ACCT_FLUSH_S and at shutdown; SQLite in WAL mode commits without an
+ * fsync per batch. A failure is logged and the batch is lost to the store
+ * (the data plane's own counters and decisions go on). */
+static void flush_usage(void *ctx, const struct usage_record *v, size_t n, bool final)
+{
+	struct server *srv = ctx;
+	struct store_usage_key_delta d[64];
+	struct store_err serr;
+	int64_t now = (int64_t)time(NULL);
+	size_t m = 0;
+
+	(void) final;
+	for (size_t i = 0; i < n && m < sizeof(d) / sizeof(d[0]); i++) {
+		if (v[i].new_period || v[i].new_first)
+			store_usage_marks(srv, &v[i], now);
+		if (!v[i].up && !v[i].down)
+			continue;
+		memcpy(d[m].public_key, v[i].key, 32);
+		d[m].up = (int64_t)v[i].up;
+		d[m].down = (int64_t)v[i].down;
+		m++;
+	}
+	if (m && store_usage_add_by_key(srv->store, d, m, now, NULL, &serr) != STORE_OK)
+		log_warn(LOG_GROUP_CORE, "store: %zu usage record(s) not written: %s", m, serr.msg);
+}
+
 /* Opens (creating, migrating) the store and syncs users.toml into it,
  * before the privilege drop; the connection stays open for reloads. */
 static int open_store(struct server *srv)
@@ -247,6 +295,7 @@ static int open_store(struct server *srv)
 		return r;
 	}
 	log_info(LOG_GROUP_CORE, "store: %s (sqlite, schema %lld)", cfg->database, (long long)v);
+	server_set_usage_sink(flush_usage, srv);
 	return 0;
 }
 
