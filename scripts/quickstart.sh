@@ -11,6 +11,7 @@
 #
 #   sudo scripts/quickstart.sh [--dir DIR] [--endpoint HOST] [--port N] [--user NAME]
 #                              [--protocol udp|tcp|both] [--stealth-mode off|standard|maximum]
+#                              [--socket PATH]
 #
 # DIR defaults to /etc/lostlove; HOST to this machine's address on its
 # default route (what clients must reach; pass --endpoint behind NAT). The
@@ -27,6 +28,10 @@ port=443
 user=user1
 protocol=both
 stealth=standard
+socket=/run/lostlove/admin.sock
+# LL_QUICKSTART_BIN: binaries already built there (tests/e2e/quickstart.sh):
+# no package check, no build
+bin=${LL_QUICKSTART_BIN:-build/src/cmd}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--dir) dir=$2; shift 2 ;;
@@ -35,7 +40,8 @@ while [ $# -gt 0 ]; do
 	--user) user=$2; shift 2 ;;
 	--protocol) protocol=$2; shift 2 ;;
 	--stealth-mode) stealth=$2; shift 2 ;;
-	-h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+	--socket) socket=$2; shift 2 ;;
+	-h|--help) sed -n '2,21p' "$0"; exit 0 ;;
 	*) echo "quickstart: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -46,6 +52,7 @@ case "$protocol" in udp | tcp | both) ;; *) log "--protocol must be udp, tcp or 
 case "$stealth" in off | standard | maximum) ;; *) log "--stealth-mode must be off, standard or maximum"; exit 2 ;; esac
 
 build() {
+	[ -z "${LL_QUICKSTART_BIN:-}" ] || return 0
 	scripts/install-deps.sh >&2
 	if [ -d build ]; then meson setup --reconfigure build >/dev/null; else meson setup build >/dev/null; fi
 	ninja -C build >&2
@@ -88,7 +95,7 @@ default_endpoint() {
 # Writes server.toml and the server key, unless server.toml already
 # exists. Users are added through the admin API (below).
 configure() {
-	local admin=build/src/cmd/lostlove-admin
+	local admin=$bin/lostlove-admin
 	if [ -f "$dir/server.toml" ]; then
 		log "reusing the configuration in $dir"
 		return
@@ -100,6 +107,7 @@ configure() {
 	    -e 's/^tls_certificate_file = ""/tls_certificate_file = "tls.crt"/' \
 	    -e 's/^tls_key_file = ""/tls_key_file = "tls.key"/' \
 	    -e "s/^endpoint = \"\"/endpoint = \"$endpoint\"/" \
+	    -e "s|^socket = \"/run/lostlove/admin.sock\"|socket = \"$socket\"|" \
 	    config/server.toml >"$dir/server.toml"
 	if [ "$stealth" = off ]; then
 		cp config/obfuscation.toml "$dir/obfuscation.toml"
@@ -123,17 +131,17 @@ build
 service_user
 configure
 permissions
-build/src/cmd/lostlove-server --check-config -c "$dir/server.toml" >&2
+"$bin/lostlove-server" --check-config -c "$dir/server.toml" >&2
 
 # The server in the background until its admin socket answers, the first
 # user added through it (its config, URI and QR code are printed), then the
 # server in the foreground.
-admin=build/src/cmd/lostlove-admin
-export LOSTLOVE_ADMIN_SOCKET=/run/lostlove/admin.sock
-build/src/cmd/lostlove-server -c "$dir/server.toml" &
+admin=$bin/lostlove-admin
+export LOSTLOVE_ADMIN_SOCKET=$socket
+"$bin/lostlove-server" -c "$dir/server.toml" &
 server=$!
 trap 'kill -TERM $server 2>/dev/null' INT TERM
-for _ in $(seq 100); do
+for _ in $(seq 300); do
 	"$admin" stats >/dev/null 2>&1 && break
 	kill -0 $server 2>/dev/null || { wait $server; exit 1; }
 	sleep 0.1
