@@ -21,15 +21,17 @@
 #   - pings, then (the mid-flow capture starts here, cut from the full one
 #     with editcap -A: its first packet of each session is a data packet)
 #     bulk data: LL_CORPUS_KIB (64) KiB up and as much down over TCP;
-#   - idle keepalives: 2.5 s of silence with keepalive = 1 s;
+#   - idle keepalives: 2.5 s of silence with keepalive = 1 s (the capture
+#     must show both ends sending in that window);
 #   - a roaming event: UDP, the client's outer source port changes (a
 #     stateless nftables rewrite, as a NAT rebinding: fingerprint_lib.sh);
 #     TLS, the client's TCP connection is killed (ss -K) and it joins its
 #     session on a new one from another port, as after a NAT rebinding of
 #     a TCP flow; then pings on the new flow.
 # The clients' ports are below 40000 before the roaming event and above
-# after it (200 ports per wave, so that no two sessions share a flow), which is how the verdicts tell a session's first flow from the
-# flow after roaming (tests/tools/verdicts.sh). For tls and proxy, a
+# after it (200 ports per wave, so that no two sessions share a flow),
+# which is how the verdicts tell a session's first flow from the flow
+# after roaming (tests/tools/verdicts.sh). For tls and proxy, a
 # baseline capture of curl --http1.1 to nginx (same certificate, same
 # address and port) is what the TLS verdicts are compared with.
 #
@@ -41,8 +43,10 @@
 #     reference captures in tests/data/captures/ with this run's (see
 #     docs/obfuscation.md, "The session corpus", for when that is
 #     legitimate; expected.txt is never written by a script).
-# Fails if any verdict differs from tests/data/captures/expected.txt, or if
-# a mode has fewer than N first flows or N flows after roaming.
+# Fails if any verdict differs from tests/data/captures/expected.txt or
+# breaks the research's criteria (fv_invariants), if a capture is
+# incomplete, if a session lacks a step, or if a mode has fewer than N
+# first flows or N flows after roaming.
 LL_NAME=fingerprint_corpus
 N=${2:-${LL_CORPUS_N:-100}}
 REFERENCE=${3:-}
