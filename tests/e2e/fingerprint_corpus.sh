@@ -103,51 +103,25 @@ make_data "$LL_TMP/bulk.bin" 1
 head -c $((KIB * 1024)) "$LL_TMP/bulk.bin" >"$LL_TMP/bulk.dat"
 rm -f "$LL_TMP/bulk.bin"
 
-# nginx_conf PROXY(0|1): nginx 1.22.1 on 198.51.100.1:443 with Debian's TLS
-# settings (fingerprint_tls.sh); with 1, hidden.test's /tunnel is relayed,
-# WebSocket upgrade included, to LostLove's plain-HTTP front (as in
-# domain_fronting.sh).
+# nginx_conf PROXY(0|1): nginx 1.22.1 on 198.51.100.1:443 (fingerprint_lib.sh);
+# with 1, hidden.test's /tunnel is relayed, WebSocket upgrade included, to
+# LostLove's plain-HTTP front (as in domain_fronting.sh).
 nginx_conf() {
 	local relay=""
-	mkdir -p "$LL_TMP/nginx"
-	[ "$1" = 1 ] && relay="server {
+	[ "$1" = 1 ] && relay='map $http_upgrade $connection_upgrade { default upgrade; "" close; }
+	    server {
 	        listen 198.51.100.1:443 ssl;
 	        server_name hidden.test;
 	        location /tunnel {
 	            proxy_pass http://127.0.0.1:51820;
 	            proxy_http_version 1.1;
-	            proxy_set_header Upgrade \$http_upgrade;
-	            proxy_set_header Connection \$connection_upgrade;
-	            proxy_set_header Host \$host;
+	            proxy_set_header Upgrade $http_upgrade;
+	            proxy_set_header Connection $connection_upgrade;
+	            proxy_set_header Host $host;
 	            proxy_read_timeout 600s;
 	        }
-	    }"
-	cat >"$LL_TMP/nginx.conf" <<-CONF
-		daemon off;
-		master_process off;
-		worker_processes 1;
-		pid $LL_TMP/nginx/nginx.pid;
-		error_log $LL_TMP/nginx/error.log;
-		events { worker_connections 512; }
-		http {
-		    include /etc/nginx/mime.types;
-		    default_type application/octet-stream;
-		    access_log off;
-		    client_body_temp_path $LL_TMP/nginx/body;
-		    proxy_temp_path $LL_TMP/nginx/proxy;
-		    map \$http_upgrade \$connection_upgrade { default upgrade; '' close; }
-		    ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;
-		    ssl_prefer_server_ciphers on;
-		    ssl_certificate $LL_TMP/tls.crt;
-		    ssl_certificate_key $LL_TMP/tls.key;
-		    server {
-		        listen 198.51.100.1:443 ssl default_server;
-		        server_name _;
-		        location / { return 200 "the front page\n"; }
-		    }
-		    $relay
-		}
-	CONF
+	    }'
+	fp_nginx_conf nginx 198.51.100.1:443 'location / { return 200 "the front page\n"; }' "$relay"
 }
 
 # baseline SNI: curl --http1.1 to nginx, B connections (P4-T2's baseline).
@@ -302,14 +276,14 @@ for mode in $MODES; do
 	case $mode in
 	tls)
 		nginx_conf 0
-		spawn nginx srv nginx -e "$LL_TMP/nginx/error.log" -c "$LL_TMP/nginx.conf"
+		spawn nginx srv nginx -e "$LL_TMP/nginx-error.log" -c "$LL_TMP/nginx.conf"
 		wait_until 5 tcp_listening srv 443
 		baseline "$NAME"
 		stop nginx
 		;;
 	proxy)
 		nginx_conf 1
-		spawn nginx srv nginx -e "$LL_TMP/nginx/error.log" -c "$LL_TMP/nginx.conf"
+		spawn nginx srv nginx -e "$LL_TMP/nginx-error.log" -c "$LL_TMP/nginx.conf"
 		wait_until 5 tcp_listening srv 443
 		baseline front.test
 		;;

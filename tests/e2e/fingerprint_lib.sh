@@ -84,6 +84,42 @@ fp_no_gso() {
 	done
 }
 
+# fp_nginx_conf NAME LISTEN BODY [MORE]: $LL_TMP/NAME.conf, an nginx 1.22.1
+# in the foreground with Debian's TLS settings (its nginx.conf: all TLS
+# versions, server ciphers preferred) and the certificate $LL_TMP/tls.crt
+# (key tls.key); its default server on LISTEN has BODY (e.g. "root DIR;"),
+# MORE is added to the http block (more server blocks). Run it with
+# nginx -e $LL_TMP/NAME-error.log -c $LL_TMP/NAME.conf.
+fp_nginx_conf() {
+	local name=$1
+	mkdir -p "$LL_TMP/$name-body" "$LL_TMP/$name-proxy"
+	cat >"$LL_TMP/$name.conf" <<-CONF
+		daemon off;
+		master_process off;
+		worker_processes 1;
+		pid $LL_TMP/$name.pid;
+		error_log $LL_TMP/$name-error.log;
+		events { worker_connections 512; }
+		http {
+		    include /etc/nginx/mime.types;
+		    default_type application/octet-stream;
+		    access_log off;
+		    client_body_temp_path $LL_TMP/$name-body;
+		    proxy_temp_path $LL_TMP/$name-proxy;
+		    ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;
+		    ssl_prefer_server_ciphers on;
+		    server {
+		        listen $2 ssl default_server;
+		        ssl_certificate $LL_TMP/tls.crt;
+		        ssl_certificate_key $LL_TMP/tls.key;
+		        server_name _;
+		        $3
+		    }
+		    ${4:-}
+		}
+	CONF
+}
+
 # NAT rebinding. A stateless rewrite in the client's namespace (nftables,
 # no conntrack) moves its outer source port, as a NAT that rebinds does:
 # each new port is a new flow to a censor, first seen mid-session, while

@@ -29,6 +29,7 @@
 # are reported for it, with an HTTPS fetch through the tunnel (a TLS
 # handshake inside the TLS connection) against the curl baseline.
 source "$(dirname "$0")/lib.sh" "$@"
+source "$(dirname "$0")/fingerprint_lib.sh"
 
 for t in tcpdump tshark nginx curl openssl; do
 	command -v "$t" >/dev/null || fail "$t is missing (scripts/install-deps.sh installs it)"
@@ -76,32 +77,9 @@ wait_for_log server '^lostlove-server: front: tcp ' 5
 say "nginx 1.22.1 on 443 with Debian's TLS settings; a second one inside the tunnel"
 mkdir -p "$LL_TMP/www"
 echo "<html>nginx</html>" >"$LL_TMP/www/index.html"
-# nginx_conf NAME LISTEN
+# nginx_conf NAME LISTEN: fingerprint_lib.sh's, serving $LL_TMP/www
 nginx_conf() {
-	mkdir -p "$LL_TMP/$1-body"
-	cat >"$LL_TMP/$1.conf" <<-CONF
-		daemon off;
-		master_process off;
-		worker_processes 1;
-		pid $LL_TMP/$1.pid;
-		error_log $LL_TMP/$1-error.log;
-		events { worker_connections 64; }
-		http {
-		    include /etc/nginx/mime.types;
-		    default_type application/octet-stream;
-		    access_log off;
-		    client_body_temp_path $LL_TMP/$1-body;
-		    ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;
-		    ssl_prefer_server_ciphers on;
-		    server {
-		        listen $2 ssl default_server;
-		        ssl_certificate $LL_TMP/tls.crt;
-		        ssl_certificate_key $LL_TMP/tls.key;
-		        root $LL_TMP/www;
-		        server_name _;
-		    }
-		}
-	CONF
+	fp_nginx_conf "$1" "$2" "root $LL_TMP/www;"
 }
 nginx_conf nginx 443
 spawn nginx web nginx -e "$LL_TMP/nginx-error.log" -c "$LL_TMP/nginx.conf"
