@@ -551,6 +551,42 @@ static void test_slow_receiver_does_not_stall(void **state)
 	close(fd);
 }
 
+/* A receiver that never answers: the attempt ends at timeout (1 s here)
+ * and counts as failed; the event stays for its retry. */
+static void test_timeout_is_a_failure(void **state)
+{
+	struct webhook_event e = {.type = WEBHOOK_AUTH_FAILURE, .time = 1};
+	struct webhook_stats st = {0};
+	struct webhook_config cfg = {.secret = SECRET,
+				     .secret_len = SECRET_LEN,
+				     .events = WEBHOOK_ALL_EVENTS,
+				     .timeout_s = 1,
+				     .max_queue = 4,
+				     .max_age_s = 86400,
+				     .node = "test"};
+	struct webhook *w;
+	char url[64], err[256];
+	uint16_t port;
+	int fd = listen_loopback(&port);
+
+	(void)state;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/hook", port);
+	cfg.url = url;
+	w = webhook_new(&cfg, err, sizeof(err));
+	assert_non_null(w);
+	assert_int_equal(webhook_start(w, webhook_outbox_memory()), 0);
+	assert_true(webhook_emit(w, &e));
+	for (int i = 0; i < 500 && !st.failed; i++) {
+		usleep(10000);
+		webhook_stats(w, &st);
+	}
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.delivered, 0);
+	assert_int_equal(st.pending, 1);
+	webhook_free(w);
+	close(fd);
+}
+
 /* An event older than max_age is dropped and counted, never sent. */
 static void test_expired_dropped(void **state)
 {
@@ -604,6 +640,7 @@ int main(void)
 	    cmocka_unit_test(test_config_refused),
 	    cmocka_unit_test(test_delivery),
 	    cmocka_unit_test(test_slow_receiver_does_not_stall),
+	    cmocka_unit_test(test_timeout_is_a_failure),
 	    cmocka_unit_test(test_expired_dropped),
 	};
 	/* clang-format on */
