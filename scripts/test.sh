@@ -65,7 +65,7 @@ say "dependencies"
 scripts/install-deps.sh
 
 say "1. plain build: unit + constant-time tests"
-setup build
+setup build -Dtest_hooks=true
 run_meson_tests build --no-suite e2e
 run_meson_tests build --suite e2e --num-processes "$E2E_JOBS"
 
@@ -77,7 +77,7 @@ else
 fi
 
 say "2. AddressSanitizer + UndefinedBehaviorSanitizer"
-setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dct_tests=disabled
+setup build-asan -Dtest_hooks=true -Db_sanitize=address,undefined -Db_lundef=false -Dct_tests=disabled
 run_meson_tests build-asan --suite unit
 # the daemons themselves under the sanitizers: lib.sh fails a scenario on any
 # sanitizer report in their logs (smaller transfers keep the stage short)

@@ -94,7 +94,7 @@ static int catch_sigusr1(struct server *srv)
 	return sigaction(SIGUSR1, &sa, NULL) < 0 ? -errno : 0;
 }
 
-/* Test builds only (meson: buildtype debug, LL_TEST_HOOKS): with
+/* Test builds only (meson -Dtest_hooks=true, LL_TEST_HOOKS): with
  * LOSTLOVE_TEST_CLOCK_STEP=<seconds> in the environment, each SIGUSR2
  * moves the clock of quota periods and expiry that far forward, so an e2e
  * test can cross a period's end without waiting for it. Never compiled

@@ -75,7 +75,7 @@ say "server (test clock: SIGUSR2 = one day later) and clients"
 spawn server srv env LOSTLOVE_TEST_CLOCK_STEP=86400 "$LL_SERVER" -c "$LL_TMP/server.toml"
 wait_for_log server '^lostlove-server: ready: udp ' 20
 log_has "$(log_of server)" 'test build: SIGUSR2 moves the quota clock' ||
-	fail "the server is not a test build (meson: debug on); the quota clock cannot move"
+	fail "the server is not a test build (meson -Dtest_hooks=true); the quota clock cannot move"
 for c in carol dave erin frank george; do
 	start_client "$c" "cli-$c"
 done
