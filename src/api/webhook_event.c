@@ -2,6 +2,7 @@
  * webhook_event.h. */
 #include "api/webhook_event.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -239,4 +240,27 @@ int64_t webhook_backoff(unsigned attempt, uint32_t random)
 	if (d > WEBHOOK_BACKOFF_CAP_S)
 		d = WEBHOOK_BACKOFF_CAP_S;
 	return d / 2 + (int64_t)(random % (uint32_t)(d / 2 + 1));
+}
+
+bool webhook_url_names_host(const char *url)
+{
+	const char *h = strstr(url, "://"), *at;
+	char host[256];
+	uint8_t buf[16];
+	size_t n;
+
+	if (!h)
+		return true;
+	h += 3;
+	n = strcspn(h, "/?#");
+	for (at = h; (at = memchr(at, '@', (size_t)(h + n - at))) != NULL; at++)
+		h = at + 1, n = strcspn(h, "/?#"); /* the host follows the last '@' */
+	if (*h == '[')
+		return false; /* an IPv6 literal */
+	n = strcspn(h, ":/?#");
+	if (n == 0 || n >= sizeof(host))
+		return true;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	return inet_pton(AF_INET, host, buf) != 1;
 }

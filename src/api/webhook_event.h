@@ -88,6 +88,14 @@ int64_t webhook_backoff(unsigned attempt, uint32_t random);
  * (keys past their age, no new handshake), "removed" (a reload dropped
  * or changed the user), "kicked", "shutdown". */
 
+/* Whether an http(s) URL's host is a name to resolve rather than a
+ * numeric IPv4 address or a bracketed IPv6 literal: only then does the
+ * server's sandbox allow the resolver (core/sandbox.h). The authority ends
+ * at the first '/', '?' or '#', as libcurl reads it; the host follows the
+ * last '@' in it (libcurl takes the first and then refuses a host holding
+ * another '@': such a URL is never resolved). When in doubt, a name. */
+bool webhook_url_names_host(const char *url);
+
 /* A "2xx" status acknowledges a delivery; everything else is retried. */
 static inline bool webhook_status_ok(long status)
 {

@@ -1005,27 +1005,12 @@ static int check_access(const struct server *srv)
 	return 0;
 }
 
-/* Whether url's host is a name to resolve rather than a numeric address
- * ("127.0.0.1", "[::1]"): only then does the sandbox allow the resolver. */
-static bool webhook_url_names_host(const char *url)
+/* The resolver's system calls, only for a webhook URL that names a host
+ * (docs/webhooks.md, "Sandbox"). */
+static unsigned resolver_extras(const struct server_config *cfg)
 {
-	const char *h = strstr(url, "://");
-	char host[256];
-	uint8_t buf[16];
-	size_t n;
-
-	if (!url[0] || !h)
-		return false;
-	h += 3;
-	h += strcspn(h, "@/") < strcspn(h, "/") ? strcspn(h, "@") + 1 : 0; /* userinfo */
-	if (*h == '[')
-		return false; /* an IPv6 literal */
-	n = strcspn(h, ":/?#");
-	if (n >= sizeof(host))
-		return true;
-	memcpy(host, h, n);
-	host[n] = '\0';
-	return inet_pton(AF_INET, host, buf) != 1;
+	return cfg->webhook_url[0] && webhook_url_names_host(cfg->webhook_url) ? SANDBOX_RESOLVER
+									       : 0;
 }
 
 /* The last step as root, while the process has one thread: the state
@@ -1053,10 +1038,8 @@ static int enter_sandbox(struct server *srv, const struct sandbox_ids *ids)
 	}
 	r = check_access(srv);
 	if (r == 0)
-		r = sandbox_filter_with(
-		    SANDBOX_SERVER,
-		    webhook_url_names_host(srv->cfg->webhook_url) ? SANDBOX_RESOLVER : 0, err,
-		    sizeof(err));
+		r = sandbox_filter_with(SANDBOX_SERVER, resolver_extras(srv->cfg), err,
+					sizeof(err));
 	if (r < 0 && r != -EACCES)
 		log_error(LOG_GROUP_CORE, "%s", err);
 	if (r == 0)

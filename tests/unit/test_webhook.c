@@ -114,6 +114,41 @@ static void test_backoff_bounds(void **state)
 	assert_true(webhook_backoff(0, 0) >= 1);
 }
 
+/* ---- the sandbox's question ---- */
+
+/* Saying "numeric" for a URL libcurl would resolve would kill the server
+ * (SIGSYS, no resolver in its filter): each case as libcurl reads it. */
+static void test_url_names_host(void **state)
+{
+	static const struct {
+		const char *url;
+		bool name;
+	} cases[] = {
+	    {"http://127.0.0.1:8080/hook", false},
+	    {"https://192.0.2.10/h?x=1", false},
+	    {"http://[2001:db8::1]:8443/h", false},
+	    {"http://[::1]/", false},
+	    {"http://user:pw@127.0.0.1/", false},
+	    {"http://hooks.example.com/h", true},
+	    {"https://localhost:8443/", true},
+	    {"http://127.0.0.1.evil.example/", true},
+	    {"http://127.0.0.1:80@evil.example/", true}, /* user "127.0.0.1", password "80" */
+	    {"http://evil.example#@127.0.0.1/", true},	 /* '@' in the fragment */
+	    {"http://evil.example/@127.0.0.1/", true},	 /* '@' in the path */
+	    {"http://evil.example?@127.0.0.1/", true},	 /* '@' in the query */
+	    {"http://a@b@127.0.0.1/", false},		 /* libcurl refuses host "b@127.0.0.1" */
+	    {"http://2130706433/", true},		 /* not dotted: left to the resolver */
+	    {"http:///x", true},
+	    {"no scheme", true},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("%s\n", cases[i].url);
+		assert_int_equal(webhook_url_names_host(cases[i].url), cases[i].name);
+	}
+}
+
 /* ---- JSON ---- */
 
 static json_t *parse_body(const struct webhook_event *e, const char *node)
@@ -632,6 +667,7 @@ int main(void)
 	    cmocka_unit_test(test_sign_vector),
 	    cmocka_unit_test(test_verify_refuses_tampering),
 	    cmocka_unit_test(test_backoff_bounds),
+	    cmocka_unit_test(test_url_names_host),
 	    cmocka_unit_test(test_json_escaping),
 	    cmocka_unit_test(test_json_types),
 	    cmocka_unit_test(test_outbox_memory),
