@@ -423,6 +423,7 @@ static void test_config_refused(void **state)
 
 struct receiver {
 	int fd;
+	uint16_t port;
 	int status[2]; /* answers to the first and second request */
 	char body[2][1024];
 	char sig[2][256];
@@ -434,7 +435,7 @@ static void serve_one(struct receiver *r, int c)
 {
 	char buf[8192], *p, *end;
 	size_t len = 0, want;
-	char answer[128];
+	char answer[256];
 	int i = r->got;
 
 	for (;;) {
@@ -454,8 +455,11 @@ static void serve_one(struct receiver *r, int c)
 	assert_non_null(p);
 	snprintf(r->sig[i], sizeof(r->sig[i]), "%.*s", (int)strcspn(p + 24, "\r"), p + 24);
 	snprintf(r->body[i], sizeof(r->body[i]), "%.*s", (int)want, end + 4);
-	snprintf(answer, sizeof(answer), "HTTP/1.1 %d X\r\nContent-Length: 2\r\n\r\nok",
-		 r->status[i]);
+	/* a 3xx points back here: followed, it would be a second request */
+	snprintf(answer, sizeof(answer),
+		 "HTTP/1.1 %d X\r\nLocation: http://127.0.0.1:%u/elsewhere\r\n"
+		 "Content-Length: 2\r\n\r\nok",
+		 r->status[i], r->port);
 	assert_true(write(c, answer, strlen(answer)) > 0);
 	r->got++;
 }
@@ -515,6 +519,7 @@ static void test_delivery(void **state)
 
 	(void)state;
 	r.fd = listen_loopback(&port);
+	r.port = port;
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/hook", port);
 	assert_int_equal(pthread_create(&th, NULL, receiver_run, &r), 0);
 	w = new_webhook(url, WEBHOOK_ALL_EVENTS, 16);
@@ -544,6 +549,37 @@ static void test_delivery(void **state)
 	assert_int_equal(webhook_outbox_count(o, &pending), 0);
 	assert_int_equal(pending, 1);
 	webhook_free(w);
+}
+
+/* A 3xx is a failed attempt: redirects are not followed (the receiver
+ * would see a second request, and answer it 200). */
+static void test_redirect_not_followed(void **state)
+{
+	struct receiver r = {.status = {302, 200}};
+	struct webhook_event e = {.type = WEBHOOK_AUTH_FAILURE, .time = 1};
+	struct webhook_stats st = {0};
+	struct webhook *w;
+	pthread_t th;
+	char url[64];
+
+	(void)state;
+	r.fd = listen_loopback(&r.port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/hook", r.port);
+	assert_int_equal(pthread_create(&th, NULL, receiver_run, &r), 0);
+	w = new_webhook(url, WEBHOOK_ALL_EVENTS, 16);
+	assert_int_equal(webhook_start(w, webhook_outbox_memory()), 0);
+	assert_true(webhook_emit(w, &e));
+	for (int i = 0; i < 1000 && !st.failed && !st.delivered; i++) {
+		usleep(10000);
+		webhook_stats(w, &st);
+	}
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.delivered, 0);
+	webhook_free(w);
+	shutdown(r.fd, SHUT_RDWR); /* the receiver thread's accept returns */
+	pthread_join(th, NULL);
+	close(r.fd);
+	assert_int_equal(r.got, 1);
 }
 
 /* A receiver that never answers (a listening socket nobody accepts on:
@@ -675,6 +711,7 @@ int main(void)
 	    cmocka_unit_test(test_queue_bound_and_filter),
 	    cmocka_unit_test(test_config_refused),
 	    cmocka_unit_test(test_delivery),
+	    cmocka_unit_test(test_redirect_not_followed),
 	    cmocka_unit_test(test_slow_receiver_does_not_stall),
 	    cmocka_unit_test(test_timeout_is_a_failure),
 	    cmocka_unit_test(test_expired_dropped),
