@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # limits_quota: what ends or slows a user's sessions, on the real daemons
 # (docs/dataplane.md "Limits"):
+#   - expiry after the first connection (fiona, 3 s): her pings, started
+#     as she connects, get replies for 3 s (2-4 s: a tick, the handshake);
 #   - expiry (erin): `expires` set by a reload a few seconds ahead; her
 #     traffic ends within 1 s of that instant (ping's timestamps), her
 #     client is told why;
@@ -32,7 +34,7 @@ veth srv s0 inet i0
 addr srv s0 203.0.113.1/24
 addr inet i0 203.0.113.2/24
 SRV_EGRESS=s0
-CLIENTS=(carol mallory dave erin frank george)
+CLIENTS=(carol mallory dave erin frank george fiona)
 for i in "${!CLIENTS[@]}"; do
 	c=${CLIENTS[$i]}
 	ns_add "cli-$c"
@@ -53,6 +55,8 @@ add_user dave 10.8.0.3 fd00:8::3
 add_user erin 10.8.0.4 fd00:8::4
 add_user frank 10.8.0.5 fd00:8::5
 add_user george 10.8.0.6 fd00:8::6
+add_user fiona 10.8.0.7 fd00:8::7
+LL_USER_EXTRA[fiona]='expires_after_first_connect = "3s"'
 LL_USER_EXTRA[carol]="rate_limit = $RATE
 data_limit = $QUOTA
 quota_period = \"daily\""
@@ -64,7 +68,7 @@ write_server_config
 for c in carol dave; do
 	write_client_config "$c" "$(server_of "$c"):51820" '["203.0.113.0/24"]'
 done
-for c in erin frank george; do
+for c in erin frank george fiona; do
 	write_client_config "$c" "$(server_of "$c"):51820" '[]'
 done
 # mallory holds carol's key
@@ -89,6 +93,13 @@ limits_count() {
 	grep -Eo "limits: expired [0-9]+ quota [0-9]+ refused [0-9]+" <<<"$LL_STATS" |
 		awk -v k="$1" '{for (i = 2; i < NF; i += 2) if ($i == k) print $(i + 1)}'
 }
+
+say "expiry after the first connection: fiona connects, pings for 7 s (in the background)"
+start_client fiona cli-fiona
+pretty cli-fiona "ping -D -i 0.05 10.8.0.1 &"
+(ip netns exec "${LL_PREFIX}cli-fiona" timeout 7 ping -D -n -i 0.05 -W 1 10.8.0.1 \
+	>"$LL_TMP/ping-fiona.log" 2>&1 || true) &
+LL_PIDS[ping-fiona]=$!
 
 say "expiry: erin's expires set 3 s ahead by a reload; her traffic ends within 1 s of it"
 exp=$(($(date +%s) + 3))
@@ -118,6 +129,17 @@ python3 -c "import sys; sys.exit(0 if $late >= -0.5 else 1)" ||
 	fail "erin's traffic stopped $late s before her expiry"
 wait_for_log client-erin 'the account expired' 5
 ping_fails cli-erin 10.8.0.1
+
+say "fiona's traffic lasted her 3 s from the first connection"
+wait_pid "${LL_PIDS[ping-fiona]}" 10 || true
+unset "LL_PIDS[ping-fiona]"
+span=$(grep 'bytes from' "$LL_TMP/ping-fiona.log" | grep -Eo '^\[[0-9.]+\]' | tr -d '[]' |
+	sed -n '1p;$p' | paste -sd' ' | awk '{printf "%.3f", $2 - $1}')
+echo "   fiona's replies spanned $span s (expires_after_first_connect = 3 s, tick 0.5 s)"
+python3 -c "import sys; sys.exit(0 if 2.0 <= $span <= 4.0 else 1)" ||
+	fail "fiona's traffic spanned $span s, not 3 s (± a tick and her handshake)"
+log_has "$(log_of server)" 'user "fiona" expired' || fail "fiona was not expired"
+wait_for_log client-fiona 'the account expired' 5
 
 say "quota: carol sends until cut off at $QUOTA bytes (2 MB/s)"
 rcv="$LL_TMP/carol.received"
@@ -229,6 +251,6 @@ say "counters"
 server_stats | grep -Eo 'limits: [a-z0-9 ]+'
 
 stop iperf
-for c in carol dave erin frank george; do stop "client-$c"; done
+for c in carol dave erin frank george fiona; do stop "client-$c"; done
 stop server
 pass
