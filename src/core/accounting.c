@@ -38,6 +38,7 @@ static struct acct *acct_new(const struct config_user *c)
 	if (!a)
 		return NULL;
 	memset(a, 0, size);
+	a->budget = ACCT_UNLIMITED;
 	memcpy(a->key, c->public_key, 32);
 	snprintf(a->name, sizeof(a->name), "%s", c->name);
 	a->limits = c->limits;
@@ -62,6 +63,30 @@ static void apply_rate(struct server *srv, struct acct *a)
 	a->rate = rate;
 	limits_bucket_set(&a->up, rate, 0);
 	limits_bucket_set(&a->down, rate, 0);
+}
+
+/* The data path's budget for a cut-off (accounting.h): set when the
+ * period or the limit changes, never in between (the workers spend it;
+ * setting it from the folded count, a tick behind them, would hand the
+ * last tick's bytes out twice). */
+static void apply_budget(struct acct *a)
+{
+	const struct user_limits *l = &a->limits;
+	int64_t left;
+
+	if (!l->data_limit || l->action != LIMITS_ACTION_CUTOFF) {
+		a->budget_limit = 0;
+		__atomic_store_n(&a->budget, ACCT_UNLIMITED, __ATOMIC_RELAXED);
+		return;
+	}
+	if (a->budget_limit == l->data_limit && a->budget_period == a->usage.period_start)
+		return;
+	a->budget_limit = l->data_limit;
+	a->budget_period = a->usage.period_start;
+	left = l->data_limit > a->usage.period_bytes
+		   ? (int64_t)(l->data_limit - a->usage.period_bytes)
+		   : 0;
+	__atomic_store_n(&a->budget, left, __ATOMIC_RELAXED);
 }
 
 static void fold(struct acct *a, uint64_t up, uint64_t down)
@@ -216,6 +241,7 @@ static void evaluate(struct server *srv, struct user *u, int64_t now)
 	(void)limits_roll(&a->usage, &a->limits, now);
 	a->state = limits_check(&a->limits, &a->usage, now);
 	apply_rate(srv, a);
+	apply_budget(a);
 	if (a->state != was) {
 		a->refusal_logged = false;
 		log_state(srv, a, was);

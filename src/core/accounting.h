@@ -44,6 +44,10 @@ struct acct {
 	/* the data path's: one cache line per policer */
 	struct limits_bucket up __attribute__((aligned(64)));
 	struct limits_bucket down __attribute__((aligned(64)));
+	/* atomic: bytes left in the period before a cut-off, spent by the
+	 * workers packet by packet (exact, not a tick late); ACCT_UNLIMITED
+	 * when there is no data limit or the action is a throttle */
+	int64_t budget __attribute__((aligned(64)));
 	/* atomic: bytes of sessions freed since the last fold */
 	uint64_t tail_up __attribute__((aligned(64)));
 	uint64_t tail_down;
@@ -57,7 +61,9 @@ struct acct {
 	int64_t flushed_period;	       /* usage.period_start as the last flush said it */
 	int64_t flushed_first;	       /* usage.first_connect as the last flush said it */
 	enum limits_state state;
-	uint64_t rate; /* what the policers apply now (0: none) */
+	uint64_t rate;	       /* what the policers apply now (0: none) */
+	uint64_t budget_limit; /* the data_limit the budget was set for (0: none) */
+	int64_t budget_period; /* and the period start */
 	bool refusal_logged;
 };
 
@@ -78,6 +84,21 @@ struct usage_record {
  * control thread: it must not block for long (hand the batch to a
  * writer). */
 typedef void (*usage_sink_fn)(void *ctx, const struct usage_record *v, size_t n, bool final);
+
+#define ACCT_UNLIMITED INT64_MAX
+
+/* What the data path decides for a packet (session_charge). */
+enum acct_verdict { ACCT_PASS = 0, ACCT_OVER_RATE, ACCT_OVER_QUOTA };
+
+/* Spends len bytes of the user's period budget: false once it is spent
+ * (the packet that empties it passes). A relaxed load when there is no
+ * budget, one atomic subtraction when there is. Any thread. */
+static inline bool acct_spend(struct acct *a, size_t len)
+{
+	if (__atomic_load_n(&a->budget, __ATOMIC_RELAXED) == ACCT_UNLIMITED)
+		return true;
+	return __atomic_sub_fetch(&a->budget, (int64_t)len, __ATOMIC_RELAXED) + (int64_t)len > 0;
+}
 
 /* For session.c's free callback: bytes a worker counted after the last
  * fold. Any thread. */

@@ -88,8 +88,9 @@ static enum worker_drop forward(struct worker *w, const uint8_t *pkt, struct ses
 		return WORKER_DROP_PATH_LIMIT;
 	if (TRANSPORT_HEADER_LEN + len > w->shared->buf_size)
 		return WORKER_DROP_MALFORMED;
-	if (!session_charge(dst, false, len, w->now_ns))
-		return WORKER_DROP_RATE_LIMIT;
+	d = worker_drop_of_charge(session_charge(dst, false, len, w->now_ns));
+	if (d != WORKER_DROP_NONE)
+		return d;
 	buf = pool_get(&w->pool);
 	if (!buf)
 		return WORKER_DROP_NO_BUFFER;
@@ -118,12 +119,15 @@ static enum worker_drop rx_ip(struct worker *w, uint8_t *pkt, struct session *s,
 
 	enum router_verdict v = router_from_client(&s->addrs, ip, len, w->shared->client_to_client,
 						   find_client, w->shared->sessions, &dst);
+	enum worker_drop over;
 
-	/* the sender's policer, on what it may send anywhere (the user's
-	 * uplink): over the rate, dropped, as a policer does */
-	if ((v == ROUTER_TO_TUN || v == ROUTER_TO_CLIENT) &&
-	    !session_charge(s, true, len, w->now_ns))
-		return WORKER_DROP_RATE_LIMIT;
+	/* the sender's policer and data limit, on what it may send anywhere
+	 * (the user's uplink): over either, dropped, as a policer does */
+	over = v == ROUTER_TO_TUN || v == ROUTER_TO_CLIENT
+		   ? worker_drop_of_charge(session_charge(s, true, len, w->now_ns))
+		   : WORKER_DROP_NONE;
+	if (over != WORKER_DROP_NONE)
+		return over;
 	switch (v) {
 	case ROUTER_TO_TUN: {
 		/* chaff back to the client before the host can answer */

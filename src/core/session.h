@@ -211,14 +211,20 @@ bool session_path_budget(struct session *s, size_t len);
 bool session_path_tick(struct session *s, uint64_t now_ns);
 
 /* Charges len inner bytes to s's user (up: from the client; else to
- * it): false if the user's policer refuses them (drop the packet), else
- * they are counted for accounting. Any worker, no lock. */
-static inline bool session_charge(struct session *s, bool up, size_t len, uint64_t now_ns)
+ * it): ACCT_OVER_RATE if the user's policer refuses them, ACCT_OVER_QUOTA
+ * if its data limit is spent (drop the packet either way), else ACCT_PASS
+ * and they are counted for accounting. Any worker, no lock. */
+static inline enum acct_verdict session_charge(struct session *s, bool up, size_t len,
+					       uint64_t now_ns)
 {
-	if (s->acct && !limits_bucket_take(up ? &s->acct->up : &s->acct->down, len, now_ns))
-		return false;
+	struct acct *a = s->acct;
+
+	if (a && !limits_bucket_take(up ? &a->up : &a->down, len, now_ns))
+		return ACCT_OVER_RATE;
+	if (a && !acct_spend(a, len))
+		return ACCT_OVER_QUOTA;
 	__atomic_fetch_add(up ? &s->up_bytes : &s->down_bytes, len, __ATOMIC_RELAXED);
-	return true;
+	return ACCT_PASS;
 }
 
 /* The session to seal with for s's user: s, or the session replacing it

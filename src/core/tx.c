@@ -30,6 +30,7 @@ static enum worker_drop tx_one(struct worker *w, uint8_t *buf, size_t len)
 	struct udp_local from;
 	size_t out_len;
 	enum transport_result r;
+	enum worker_drop d;
 	unsigned chaff;
 
 	if (alen < 0)
@@ -42,8 +43,9 @@ static enum worker_drop tx_one(struct worker *w, uint8_t *buf, size_t len)
 		return WORKER_DROP_UNCONFIRMED;
 	if (!session_path_budget(s, len))
 		return WORKER_DROP_PATH_LIMIT;
-	if (!session_charge(s, false, len, w->now_ns))
-		return WORKER_DROP_RATE_LIMIT; /* before sealing: no work spent on it */
+	d = worker_drop_of_charge(session_charge(s, false, len, w->now_ns));
+	if (d != WORKER_DROP_NONE)
+		return d; /* before sealing: no work spent on it */
 	/* decided on the plaintext (sealing is in place), sent after it */
 	chaff = session_chaff_due(s, buf + TRANSPORT_HEADER_LEN, len, false, w->now_ns);
 	r = session_seal(s, buf, w->shared->buf_size, len, w->now_ns, &to, &from, &out_len);

@@ -46,6 +46,7 @@ static const char *const drop_names[WORKER_DROP_COUNT] = {
     [WORKER_DROP_STEALTH] = "stealth_undecodable",
     [WORKER_DROP_STREAM] = "stream",
     [WORKER_DROP_RATE_LIMIT] = "user_rate",
+    [WORKER_DROP_QUOTA] = "user_quota",
 };
 
 const char *worker_drop_name(enum worker_drop d)

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "auth/ratelimit.h"
+#include "core/accounting.h"
 #include "core/pool.h"
 #include "io/loop.h"
 #include "io/udp.h"
@@ -71,6 +72,7 @@ enum worker_drop {
 	WORKER_DROP_STEALTH,	   /* stealth: neither a transport packet nor a handshake */
 	WORKER_DROP_STREAM,	   /* for a stream path that is closed or full */
 	WORKER_DROP_RATE_LIMIT,	   /* over its user's rate (core/limits.h: a policer) */
+	WORKER_DROP_QUOTA,	   /* its user's data limit is spent (cut off at the next tick) */
 	WORKER_DROP_COUNT,
 };
 
@@ -196,6 +198,14 @@ static inline void worker_batch_time(struct worker *w, enum worker_batch_path pa
 		i++;
 	worker_count(&w->stats.batch_hist[path][i], 1);
 	worker_count(&w->stats.batch_ns[path], ns);
+}
+
+/* The drop reason of session_charge's verdict (core/accounting.h). */
+static inline enum worker_drop worker_drop_of_charge(enum acct_verdict v)
+{
+	return v == ACCT_OVER_RATE    ? WORKER_DROP_RATE_LIMIT
+	       : v == ACCT_OVER_QUOTA ? WORKER_DROP_QUOTA
+				      : WORKER_DROP_NONE;
 }
 
 static inline void worker_drop(struct worker *w, enum worker_drop d)
