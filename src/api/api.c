@@ -245,32 +245,6 @@ __attribute__((format(printf, 4, 5))) static void audit(struct call *c, const ch
 
 /* ---- users: JSON both ways ---- */
 
-static const char *const periods[] = {"none", "daily", "weekly", "monthly", "day_of_month", NULL};
-static const char *const actions[] = {"cutoff", "throttle", NULL};
-
-#define INT_JSON ((int64_t)1 << 53)
-
-/* POST /v1/users; PATCH takes the same without name. */
-static const struct api_field user_fields[] = {
-    {"name", API_STRING, true, 1, STORE_NAME_MAX, NULL, NULL},
-    {"public_key", API_KEY, false, 0, 0, NULL, NULL},
-    {"psk", API_KEY | API_NULLABLE, false, 0, 0, NULL, NULL},
-    {"ipv4", API_STRING, false, 7, 15, NULL, NULL},
-    {"ipv6", API_STRING | API_NULLABLE, false, 2, 39, NULL, NULL},
-    {"enabled", API_BOOL, false, 0, 0, NULL, NULL},
-    {"expires_at", API_INT | API_NULLABLE, false, 0, INT_JSON, NULL, NULL},
-    {"expires_after_first_connect", API_INT | API_NULLABLE, false, 0, INT_JSON, NULL, NULL},
-    {"data_limit", API_INT | API_NULLABLE, false, 0, INT_JSON, NULL, NULL},
-    {"quota_period", API_ENUM, false, 0, 0, periods, NULL},
-    {"quota_day", API_INT, false, 0, 31, NULL, NULL},
-    {"quota_action", API_ENUM, false, 0, 0, actions, NULL},
-    {"throttle_rate", API_INT | API_NULLABLE, false, 0, INT_JSON, NULL, NULL},
-    {"rate_limit", API_INT | API_NULLABLE, false, 0, INT_JSON, NULL, NULL},
-    {"device_limit", API_INT | API_NULLABLE, false, 0, 65535, NULL, NULL},
-    {"note", API_STRING, false, 0, STORE_NOTE_MAX, NULL, NULL},
-};
-#define N_USER_FIELDS (sizeof(user_fields) / sizeof(user_fields[0]))
-
 static json_t *addr_json(bool has, int family, const uint8_t *a)
 {
 	char s[INET6_ADDRSTRLEN];
@@ -658,7 +632,7 @@ static void users_list(struct call *c)
 
 static void users_create(struct call *c)
 {
-	json_t *o = read_body(c, user_fields, N_USER_FIELDS);
+	json_t *o = read_body(c, api_user_fields, api_user_fields_n);
 	struct store_user u;
 	struct store_err err;
 	uint32_t mask = 0;
@@ -735,7 +709,7 @@ static void reissue_key(const struct api *api, const struct store_user *u, struc
  * the old sessions). */
 static void user_patch(struct call *c, const char *name)
 {
-	json_t *o = read_body(c, user_fields + 1, N_USER_FIELDS - 1);
+	json_t *o = read_body(c, api_user_fields + 1, api_user_fields_n - 1);
 	struct store_user u, vals, out;
 	struct store_err err;
 	uint32_t mask = 0;

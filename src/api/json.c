@@ -10,6 +10,7 @@
 
 #include "crypto/ct.h"
 #include "crypto/keyenc.h"
+#include "storage/store.h"
 
 int api_fail(struct api_error *e, int status, const char *code, const char *field, const char *fmt,
 	     ...)
@@ -245,19 +246,6 @@ char *api_error_body(const struct api_error *e)
 
 /* ---- the users endpoint's fields ------------------------------------ */
 
-/* A user name: 1..64 of A-Z a-z 0-9 . _ - @, not starting with '.' or '-'
- * (safe in a URL path, a file name and a shell word). */
-static const char *check_user_name(const char *s)
-{
-	if (*s == '.' || *s == '-')
-		return "must not start with '.' or '-'";
-	for (; *s; s++)
-		if (!strchr("._-@", *s) && !(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z') &&
-		    !(*s >= '0' && *s <= '9'))
-			return "may hold only letters, digits and . _ - @";
-	return NULL;
-}
-
 static const char *check_ipv4(const char *s)
 {
 	struct in_addr a;
@@ -270,24 +258,29 @@ static const char *check_ipv6(const char *s)
 	return inet_pton(AF_INET6, s, &a) == 1 ? NULL : "must be an IPv6 address such as fd00::2";
 }
 
-static const char *const quota_periods[] = {"none", "daily", "weekly", "monthly", NULL};
-static const char *const quota_actions[] = {"cutoff", "throttle", NULL};
+static const char *const periods[] = {"none", "daily", "weekly", "monthly", "day_of_month", NULL};
+static const char *const actions[] = {"cutoff", "throttle", NULL};
 
-#define INT_MAX_JSON ((int64_t)1 << 53) /* exact in every JSON reader */
+#define INT_JSON ((int64_t)1 << 53) /* exact in every JSON reader */
 
-const struct api_field api_user_create_fields[] = {
-    {"name", API_STRING, true, 1, 64, NULL, check_user_name},
+/* POST /v1/users; PATCH takes the same without name (the first entry). The
+ * name is the store's rule, so the API refuses what the store would. */
+const struct api_field api_user_fields[] = {
+    {"name", API_STRING, true, 1, STORE_NAME_MAX, NULL, store_user_name_check},
     {"public_key", API_KEY, false, 0, 0, NULL, NULL},
-    {"psk", API_KEY, false, 0, 0, NULL, NULL},
-    {"ipv4", API_STRING | API_NULLABLE, false, 7, 15, NULL, check_ipv4},
+    {"psk", API_KEY | API_NULLABLE, false, 0, 0, NULL, NULL},
+    {"ipv4", API_STRING, false, 7, 15, NULL, check_ipv4},
     {"ipv6", API_STRING | API_NULLABLE, false, 2, 39, NULL, check_ipv6},
     {"enabled", API_BOOL, false, 0, 0, NULL, NULL},
-    {"expires_at", API_INT | API_NULLABLE, false, 0, INT_MAX_JSON, NULL, NULL},
-    {"data_limit", API_INT | API_NULLABLE, false, 0, INT_MAX_JSON, NULL, NULL},
-    {"quota_period", API_ENUM, false, 0, 0, quota_periods, NULL},
-    {"quota_action", API_ENUM, false, 0, 0, quota_actions, NULL},
-    {"rate_limit", API_INT | API_NULLABLE, false, 0, INT_MAX_JSON, NULL, NULL},
+    {"expires_at", API_INT | API_NULLABLE, false, 0, INT_JSON, NULL, NULL},
+    {"expires_after_first_connect", API_INT | API_NULLABLE, false, 0, INT_JSON, NULL, NULL},
+    {"data_limit", API_INT | API_NULLABLE, false, 0, INT_JSON, NULL, NULL},
+    {"quota_period", API_ENUM, false, 0, 0, periods, NULL},
+    {"quota_day", API_INT, false, 0, 31, NULL, NULL},
+    {"quota_action", API_ENUM, false, 0, 0, actions, NULL},
+    {"throttle_rate", API_INT | API_NULLABLE, false, 0, INT_JSON, NULL, NULL},
+    {"rate_limit", API_INT | API_NULLABLE, false, 0, INT_JSON, NULL, NULL},
     {"device_limit", API_INT | API_NULLABLE, false, 0, 65535, NULL, NULL},
-    {"note", API_STRING, false, 0, 1024, NULL, NULL},
+    {"note", API_STRING, false, 0, STORE_NOTE_MAX, NULL, NULL},
 };
-const size_t api_user_create_n = sizeof(api_user_create_fields) / sizeof(api_user_create_fields[0]);
+const size_t api_user_fields_n = sizeof(api_user_fields) / sizeof(api_user_fields[0]);

@@ -81,8 +81,10 @@ int api_json_get_key(const json_t *obj, const char *name, uint8_t ret[static 32]
 /* The error body as a NUL-terminated string (malloc'd; NULL on ENOMEM). */
 char *api_error_body(const struct api_error *e);
 
-/* The fields of POST /users (docs/api.md), for the handler and the fuzzer. */
-extern const struct api_field api_user_create_fields[];
-extern const size_t api_user_create_n;
+/* The fields of POST /v1/users (docs/api.md); PATCH /v1/users/{name} takes
+ * all but the first (name). The one table of the handler (api.c), the unit
+ * test and the fuzzer. */
+extern const struct api_field api_user_fields[];
+extern const size_t api_user_fields_n;
 
 #endif

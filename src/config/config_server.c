@@ -23,6 +23,7 @@
 #include "crypto/ct.h"
 #include "obfuscation/shaper.h"
 #include "protocol/messages.h"
+#include "storage/store.h"
 #include "config/toml.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -238,7 +239,7 @@ static const struct config_option server_options[] = {
 /* A [[user]] of users.toml. Users are what a reload re-reads. */
 static const struct config_option user_options[] = {
     {"user", "name", CONFIG_STRING, CONFIG_RELOADABLE | CONFIG_REQUIRED, USR(name), .min = 1,
-     .max = CONFIG_NAME_MAX - 1, .check = check_user_name},
+     .max = STORE_NAME_MAX, .check = check_user_name},
     {"user", "public_key", CONFIG_CUSTOM, CONFIG_RELOADABLE | CONFIG_REQUIRED, USR(public_key),
      .parse = config_parse_key, .format = config_format_key},
     {"user", "psk", CONFIG_CUSTOM, CONFIG_RELOADABLE | CONFIG_REQUIRED | CONFIG_SENSITIVE, USR(psk),
@@ -469,14 +470,8 @@ static int check_database(const struct config_option *o, const void *target,
 static int check_user_name(const struct config_option *o, const void *target,
 			   struct config_problem *ret)
 {
-	const char *s = (const char *)target + o->offset;
-	for (const char *c = s; *c; c++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-",
-			    *c))
-			return config_table_fail(ret,
-						 "a user name is made of letters, digits, '.', "
-						 "'_' and '-'");
-	return 0;
+	const char *why = store_user_name_check((const char *)target + o->offset);
+	return why ? config_table_fail(ret, "a user name %s", why) : 0;
 }
 
 /* ---- prefixes ---------------------------------------------------------- */

@@ -107,19 +107,21 @@ void store_user_init(struct store_user *u)
 	u->source = STORE_SOURCE_API;
 }
 
-static bool name_ok(const char *n)
+const char *store_user_name_check(const char *n)
 {
 	size_t len = strnlen(n, STORE_NAME_MAX + 1);
 
 	if (len == 0 || len > STORE_NAME_MAX)
-		return false;
+		return "must be 1..63 characters long";
+	if (n[0] == '.' || n[0] == '-')
+		return "must not start with '.' or '-'";
 	for (size_t i = 0; i < len; i++) {
 		char c = n[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		      c == '.' || c == '_' || c == '-'))
-			return false;
+			return "may hold only letters A-Z a-z, digits and . _ -";
 	}
-	return true;
+	return NULL;
 }
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -175,9 +177,9 @@ enum store_status store_user_validate(const struct store_user *u, struct store_e
 	enum store_status r;
 
 	clear_err(err);
-	if (!name_ok(u->name))
-		return fail(err, STORE_INVALID,
-			    "name: must be 1..%d characters of A-Z a-z 0-9 . _ -", STORE_NAME_MAX);
+	const char *why = store_user_name_check(u->name);
+	if (why)
+		return fail(err, STORE_INVALID, "name: %s", why);
 	if (all_zero(u->public_key, 32))
 		return fail(err, STORE_INVALID, "public_key: all zero");
 	if (strnlen(u->note, STORE_NOTE_MAX + 1) > STORE_NOTE_MAX)
@@ -329,7 +331,11 @@ enum store_status store_user_get_by_name(struct store *s, const char *name, stru
 					 struct store_err *err)
 {
 	clear_err(err);
-	if (!name_ok(name))
+	/* only the charset and length: a user stored before the rule refused a
+	 * leading '.' or '-' stays reachable (to rename or delete it) */
+	size_t len = strnlen(name, STORE_NAME_MAX + 1);
+	if (len == 0 || len > STORE_NAME_MAX ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != len)
 		return fail(err, STORE_NOT_FOUND, "no user '%.64s'", name);
 	return s->ops->user_get_by_name(s, name, ret, err);
 }

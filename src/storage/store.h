@@ -47,7 +47,7 @@ const char *store_status_name(enum store_status s);
 
 /* ---- users ---- */
 
-#define STORE_NAME_MAX 63   /* characters, [A-Za-z0-9._-]: as users.toml allows */
+#define STORE_NAME_MAX 63   /* characters; store_user_name_check() */
 #define STORE_NOTE_MAX 1024 /* bytes */
 
 enum store_period {
@@ -123,6 +123,12 @@ enum {
 
 /* A user with every field at its default (enabled, no limits, source api). */
 void store_user_init(struct store_user *u);
+/* The one user-name rule, shared by the store, users.toml (config_server.c)
+ * and the admin API (api/json.c): 1..STORE_NAME_MAX of A-Z a-z 0-9 . _ -,
+ * not starting with '.' or '-' (a name is a URL path segment, part of a
+ * file name and a shell word: "-rf" or ".." must not be one). NULL when
+ * valid, else why not (a static string). */
+const char *store_user_name_check(const char *name);
 /* Checks every field's bounds: name charset and length, note length, a
  * non-zero key, quota_day for the period, non-negative numbers. */
 enum store_status store_user_validate(const struct store_user *u, struct store_err *err);

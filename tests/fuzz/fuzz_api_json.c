@@ -18,8 +18,8 @@ static void check(int ok)
 
 static bool known(const char *key)
 {
-	for (size_t i = 0; i < api_user_create_n; i++)
-		if (!strcmp(api_user_create_fields[i].name, key))
+	for (size_t i = 0; i < api_user_fields_n; i++)
+		if (!strcmp(api_user_fields[i].name, key))
 			return true;
 	return false;
 }
@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *key;
 	json_t *v;
 	json_t *j = api_json_parse("application/json", (const char *)data, size, 4096, &e);
-	if (j && api_json_check(j, api_user_create_fields, api_user_create_n, &e) == 0) {
+	if (j && api_json_check(j, api_user_fields, api_user_fields_n, &e) == 0) {
 		check(json_is_object(j) && json_is_string(json_object_get(j, "name")));
 		json_object_foreach(j, key, v)
 		{

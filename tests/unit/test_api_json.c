@@ -5,11 +5,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "api/json.h"
+#include "storage/store.h"
 
 #define CT  "application/json"
 #define KEY "kXEaGhI68POACIeAlAuoiHir67RmIysntqHYAsbOxBs="
@@ -20,7 +22,7 @@ static struct api_error run(const char *ct, const char *body, size_t max)
 	struct api_error e = {0};
 	json_t *j = api_json_parse(ct, body, strlen(body), max, &e);
 	if (j)
-		api_json_check(j, api_user_create_fields, api_user_create_n, &e);
+		api_json_check(j, api_user_fields, api_user_fields_n, &e);
 	json_decref(j);
 	return e;
 }
@@ -39,13 +41,17 @@ static void test_accepts(void **state)
 {
 	(void)state;
 	expect("{\"name\":\"alice\"}", 0, NULL, NULL);
-	expect("{\"name\":\"bob@home.lan\",\"public_key\":\"" KEY "\",\"psk\":\"" KEY
+	expect("{\"name\":\"bob.home_lan-2\",\"public_key\":\"" KEY "\",\"psk\":\"" KEY
 	       "\",\"ipv4\":\"10.8.0.9\",\"ipv6\":\"fd00::9\",\"enabled\":false,"
 	       "\"expires_at\":1900000000,\"data_limit\":10737418240,\"quota_period\":\"monthly\","
 	       "\"quota_action\":\"throttle\",\"rate_limit\":1250000,\"device_limit\":3,"
 	       "\"note\":\"Bob's laptop \\u00e9\"}",
 	       0, NULL, NULL);
-	expect("{\"name\":\"c\",\"expires_at\":null,\"ipv4\":null}", 0, NULL, NULL);
+	expect("{\"name\":\"c\",\"expires_at\":null,\"ipv6\":null,\"psk\":null}", 0, NULL, NULL);
+	expect("{\"name\":\"c\",\"quota_period\":\"day_of_month\",\"quota_day\":5,"
+	       "\"quota_action\":\"throttle\",\"throttle_rate\":1000,"
+	       "\"expires_after_first_connect\":86400}",
+	       0, NULL, NULL);
 }
 
 static void test_syntax(void **state)
@@ -94,6 +100,9 @@ static void test_fields(void **state)
 	expect("{\"name\":\"../etc\"}", 422, "bad_value", "name");
 	expect("{\"name\":\"-rf\"}", 422, "bad_value", "name");
 	expect("{\"name\":\"a b\"}", 422, "bad_value", "name");
+	expect("{\"name\":\"bob@home\"}", 422, "bad_value", "name"); /* the store's rule */
+	expect("{\"name\":\".hidden\"}", 422, "bad_value", "name");
+	expect("{\"name\":\"a\",\"ipv4\":null}", 422, "wrong_type", "ipv4");
 	expect("{\"name\":\"a\\nb\"}", 422, "bad_value", "name");
 	expect("{\"name\":\"a\",\"note\":\"x\\u001by\"}", 422, "bad_value", "note");
 	expect("{\"name\":\"a\",\"quota_period\":\"yearly\"}", 422, "bad_value", "quota_period");
@@ -107,6 +116,41 @@ static void test_fields(void **state)
 	expect("{\"name\":\"a\",\"psk\":\"kXEaGhI68POACIeAlAuoiHir67RmIysntqHYAsbOx-s=\"}", 422,
 	       "bad_key", "psk");
 	expect("{\"name\":\"a\",\"psk\":\"" KEY "\\u0000\"}", 400, "invalid_json", "");
+}
+
+/* The API, the store and users.toml share one name rule
+ * (store_user_name_check): whatever one accepts, the others accept. */
+static void test_name_rule_shared(void **state)
+{
+	static const char *const names[] = {
+	    "alice",
+	    "a.b_c-d",
+	    "A9",
+	    "-rf",
+	    ".",
+	    "..",
+	    "a@b",
+	    "a b",
+	    "a/b",
+	    "é",
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",	/* 63 */
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* 64 */
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char body[128];
+		snprintf(body, sizeof(body), "{\"name\":\"%s\"}", names[i]);
+		struct api_error e = run(CT, body, API_BODY_MAX);
+		struct store_user u;
+		struct store_err err;
+		store_user_init(&u);
+		snprintf(u.name, sizeof(u.name), "%s", names[i]);
+		memset(u.public_key, 9, 32);
+		bool store_ok =
+		    strlen(names[i]) <= STORE_NAME_MAX && store_user_validate(&u, &err) == STORE_OK;
+		if ((e.status == 0) != store_ok || store_ok != !store_user_name_check(names[i]))
+			fail_msg("%s: API %d, store %d", names[i], e.status, store_ok);
+	}
 }
 
 static void test_size_and_type(void **state)
@@ -187,9 +231,10 @@ static void test_get_key(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_accepts),    cmocka_unit_test(test_syntax),
-	    cmocka_unit_test(test_fields),     cmocka_unit_test(test_size_and_type),
-	    cmocka_unit_test(test_error_body), cmocka_unit_test(test_get_key),
+	    cmocka_unit_test(test_accepts),	     cmocka_unit_test(test_syntax),
+	    cmocka_unit_test(test_fields),	     cmocka_unit_test(test_size_and_type),
+	    cmocka_unit_test(test_error_body),	     cmocka_unit_test(test_get_key),
+	    cmocka_unit_test(test_name_rule_shared),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

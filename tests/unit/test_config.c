@@ -744,8 +744,8 @@ static void test_all_errors(void **state)
 	expect_line(&d, "server.toml:3: key 'server.bogus': unknown key");
 	expect_line(&d, "server.toml:5: key 'network.mtu': must be between 576 and 9000 (found 1)");
 	assert_true(mentions(&d, "server.toml:7: key 'crypto.ecc_enabled': must stay true"));
-	expect_line(&d, "users.toml:2: key 'user.name': a user name is made of letters, digits, "
-			"'.', '_' and '-'");
+	expect_line(&d, "users.toml:2: key 'user.name': a user name may hold only letters A-Z "
+			"a-z, digits and . _ -");
 	expect_line(&d, "users.toml:1: key 'user.public_key': missing");
 	expect_line(&d, "users.toml:1: key 'user.psk': missing");
 	expect_line(&d, "users.toml:1: key 'user.ipv4': missing");
@@ -874,7 +874,8 @@ static const struct bad_case bad_users[] = {
     {"[user]\nname = \"alice\"\n", "users.toml:1: key 'user': write each user as a [[user]] table"},
     /* 14 */
     {USER("al ice", K_ALICE, "10.8.0.2"),
-     "users.toml:2: key 'user.name': a user name is made of letters, digits, '.', '_' and '-'"},
+     "users.toml:2: key 'user.name': a user name may hold only letters A-Z a-z, digits and . _ "
+     "-"},
     /* 15 */
     {USER("alice", K_ALICE, "10.8.0.2/24"),
      "users.toml:5: key 'user.ipv4': must be a single address, without a /length"},
@@ -923,6 +924,13 @@ static const struct bad_case bad_users[] = {
     {USER("alice", K_ALICE, "10.8.0.2") "rate_limit = -1\n",
      "users.toml:6: key 'user.rate_limit': must be between 0 and 9223372036854775807 (found "
      "-1)"},
+    /* 28: the store's and the API's name rule (store_user_name_check) */
+    {USER("-alice", K_ALICE, "10.8.0.2"),
+     "users.toml:2: key 'user.name': a user name must not start with '.' or '-'"},
+    /* 29 */
+    {USER("bob@home", K_ALICE, "10.8.0.2"),
+     "users.toml:2: key 'user.name': a user name may hold only letters A-Z a-z, digits and . _ "
+     "-"},
 };
 
 static void test_bad_users(void **state)
