@@ -6,12 +6,13 @@
 # /run/lostlove/admin.sock, adds one user through it (first run) with
 # `lostlove-admin add-user`, which prints the user's client configuration,
 # lostlove:// URI and QR code, then keeps the server in the foreground
-# (Ctrl-C stops it); it drops to lostlove once set up. More users:
-# `sudo build/src/cmd/lostlove-admin add-user NAME` from another terminal.
+# (Ctrl-C stops it); it drops to lostlove once set up. The binaries are
+# installed in PREFIX/bin (/usr/local/bin, on sudo's secure_path), so more
+# users are `sudo lostlove-admin add-user NAME` from another terminal.
 #
 #   sudo scripts/quickstart.sh [--dir DIR] [--endpoint HOST] [--port N] [--user NAME]
 #                              [--protocol udp|tcp|both] [--stealth-mode off|standard|maximum]
-#                              [--socket PATH]
+#                              [--socket PATH] [--prefix PREFIX]
 #
 # DIR defaults to /etc/lostlove; HOST to this machine's address on its
 # default route (what clients must reach; pass --endpoint behind NAT). The
@@ -29,6 +30,7 @@ user=user1
 protocol=both
 stealth=standard
 socket=/run/lostlove/admin.sock
+prefix=/usr/local
 # LL_QUICKSTART_BIN: binaries already built there (tests/e2e/quickstart.sh):
 # no package check, no build
 bin=${LL_QUICKSTART_BIN:-build/src/cmd}
@@ -41,7 +43,8 @@ while [ $# -gt 0 ]; do
 	--protocol) protocol=$2; shift 2 ;;
 	--stealth-mode) stealth=$2; shift 2 ;;
 	--socket) socket=$2; shift 2 ;;
-	-h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+	--prefix) prefix=$2; shift 2 ;;
+	-h|--help) sed -n '2,22p' "$0"; exit 0 ;;
 	*) echo "quickstart: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -56,6 +59,18 @@ build() {
 	scripts/install-deps.sh >&2
 	if [ -d build ]; then meson setup --reconfigure build -Dtest_hooks=false >/dev/null; else meson setup build >/dev/null; fi
 	ninja -C build >&2
+}
+
+# The three binaries into PREFIX/bin, so `sudo lostlove-admin ...` works as
+# typed: sudo's secure_path has /usr/local/bin, not this checkout. Copies
+# (what `meson install` does for them), not links: the checkout may move.
+install_binaries() {
+	local b
+	install -d -m 0755 "$prefix/bin"
+	for b in lostlove-server lostlove-client lostlove-admin; do
+		install -m 0755 "$bin/$b" "$prefix/bin/$b"
+	done
+	log "installed lostlove-server, lostlove-client and lostlove-admin in $prefix/bin"
 }
 
 # The service user the daemons drop to (docs/configuration.md, "The service
@@ -95,7 +110,6 @@ default_endpoint() {
 # Writes server.toml and the server key, unless server.toml already
 # exists. Users are added through the admin API (below).
 configure() {
-	local admin=$bin/lostlove-admin
 	if [ -f "$dir/server.toml" ]; then
 		log "reusing the configuration in $dir"
 		return
@@ -120,39 +134,44 @@ configure() {
 	# self-signed one until a real one replaces tls.crt/tls.key
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
 		-subj "/CN=$endpoint" -keyout "$dir/tls.key" -out "$dir/tls.crt" 2>/dev/null
-	"$admin" genkey >"$dir/server.key"
+	lostlove-admin genkey >"$dir/server.key"
 	: >"$dir/users.toml"
 	log "created $dir (server key, server.toml, an empty users.toml)"
 }
 
 build
+install_binaries
+export PATH="$prefix/bin:$PATH"
 [ -n "$endpoint" ] || endpoint=$(default_endpoint)
 [ -n "$endpoint" ] || { log "no default route: pass --endpoint HOST"; exit 1; }
 service_user
 configure
 permissions
-"$bin/lostlove-server" --check-config -c "$dir/server.toml" >&2
+lostlove-server --check-config -c "$dir/server.toml" >&2
 
 # The server in the background until its admin socket answers, the first
 # user added through it (its config, URI and QR code are printed), then the
 # server in the foreground.
-admin=$bin/lostlove-admin
 export LOSTLOVE_ADMIN_SOCKET=$socket
-"$bin/lostlove-server" -c "$dir/server.toml" &
+lostlove-server -c "$dir/server.toml" &
 server=$!
 trap 'kill -TERM $server 2>/dev/null' INT TERM
 for _ in $(seq 300); do
-	"$admin" stats >/dev/null 2>&1 && break
+	lostlove-admin stats >/dev/null 2>&1 && break
 	kill -0 $server 2>/dev/null || { wait $server; exit 1; }
 	sleep 0.1
 done
-if "$admin" --json list-users | grep -q "\"name\": \"$user\""; then
+if lostlove-admin --json list-users | grep -q "\"name\": \"$user\""; then
 	log "user '$user' exists: its configuration again"
-	"$admin" show-user "$user" | tee "$dir/$user.client.txt"
+	lostlove-admin show-user "$user" | tee "$dir/$user.client.txt"
 else
-	"$admin" add-user "$user" | tee "$dir/$user.client.txt"
+	lostlove-admin add-user "$user" | tee "$dir/$user.client.txt"
 fi
 log "saved as $dir/$user.client.txt; on the client: the [client] part as client.toml,"
 log "then sudo lostlove-client -c client.toml (or lostlove-client --config-uri URI)"
-log "more users: sudo $admin add-user NAME"
+if [ "$socket" = /run/lostlove/admin.sock ]; then
+	log "more users: sudo lostlove-admin add-user NAME"
+else
+	log "more users: sudo lostlove-admin --socket $socket add-user NAME"
+fi
 wait $server

@@ -6,8 +6,10 @@
 
 #include <stdbool.h>
 
+#include "config/config.h"
+
 #define ADMIN_PROG	     "lostlove-admin"
-#define ADMIN_SOCKET_DEFAULT "/run/lostlove/admin.sock"
+#define ADMIN_SOCKET_DEFAULT CONFIG_API_SOCKET_DEFAULT /* the server's [api] socket default */
 
 struct admin_ctx {
 	const char *socket; /* --socket, $LOSTLOVE_ADMIN_SOCKET, or the default */

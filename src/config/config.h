@@ -21,7 +21,11 @@
 #define CONFIG_MAX_DNS	  4
 #define CONFIG_MAX_ROUTES 64
 #define CONFIG_NAME_MAX	  64
-#define CONFIG_MAX_USERS  100000 /* in users.toml; more belong in the store */
+/* [api] socket when server.toml says nothing, and lostlove-admin's default:
+ * one constant, so `sudo lostlove-admin stats` reaches a server started on
+ * a server.toml without an [api] section (the seed's reference one). */
+#define CONFIG_API_SOCKET_DEFAULT "/run/lostlove/admin.sock"
+#define CONFIG_MAX_USERS	  100000 /* in users.toml; more belong in the store */
 
 /* An IPv4 or IPv6 prefix; family 4 or 6 (0 = unset). */
 struct config_prefix {

@@ -189,7 +189,8 @@ static const struct config_option server_options[] = {
     {"monitoring", "log_level", CONFIG_ENUM, 0, SRV(log_level), .names = config_log_levels,
      .def = "\"info\""},
 
-    {"api", "socket", CONFIG_STRING, 0, SRV(api_socket), .min = 0, .max = 107, .def = "\"\""},
+    {"api", "socket", CONFIG_STRING, 0, SRV(api_socket), .min = 0, .max = 107,
+     .def = "\"" CONFIG_API_SOCKET_DEFAULT "\""},
     {"api", "socket_mode", CONFIG_UINT, 0, SRV(api_socket_mode), .min = 0, .max = 0777,
      .def = "0o660"},
     {"api", "socket_group", CONFIG_STRING, 0, SRV(api_socket_group), .min = 0,

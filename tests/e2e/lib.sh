@@ -452,6 +452,13 @@ write_users() {
 write_server_config() {
 	[ -f "$LL_TMP/server.key" ] || gen_keys server
 	write_users
+	# the admin API listens on /run/lostlove/admin.sock unless told
+	# otherwise: off here unless the scenario configures it (SRV_EXTRA), so
+	# parallel runs, several servers of one scenario and a real server on
+	# this machine do not fight over that one path
+	local api_default=""
+	[[ "$SRV_EXTRA" == *"[api]"* ]] || api_default="[api]
+socket = \"\""
 	cat >"$LL_TMP/server.toml" <<-EOF
 		[server]
 		bind_address = "$SRV_BIND"
@@ -489,6 +496,7 @@ write_server_config() {
 		handshakes_per_ip_per_s = $SRV_HS_PER_IP
 		$SRV_LIMITS_EXTRA
 
+		$api_default
 		[monitoring]
 		log_level = "$SRV_LOG"
 		$SRV_EXTRA

@@ -4,8 +4,10 @@
 # SQLite store, stealth standard, the TLS front on the same port, the admin
 # socket), starts it, and adds the first user with lostlove-admin add-user,
 # which prints a client config, a lostlove:// URI and a QR code; that config,
-# unchanged (a full tunnel, transport auto), connects a real client; a second
-# user added with `lostlove-admin add-user` connects as well, through its URI.
+# unchanged (a full tunnel, transport auto), connects a real client; the
+# script installed the binaries (here in a scratch prefix instead of
+# /usr/local), and a second user added with plain `lostlove-admin add-user`
+# from that PATH, as an operator types it, connects as well, through its URI.
 #
 #   cli 198.51.100.2 ── srv 198.51.100.1 (default route via cli)
 #
@@ -15,17 +17,18 @@ source "$(dirname "$0")/lib.sh" "$@"
 SRC=$(realpath "$(dirname "$0")/../..")
 QS="$LL_TMP/qs"
 SOCK="$LL_TMP/admin.sock"
+PREFIX="$LL_TMP/prefix"
 
 one_link
 n srv ip route add default via 198.51.100.2
 
 say "scripts/quickstart.sh (no package check, no build: this build's binaries)"
 LL_NOTE="&> quickstart.log &" pretty srv scripts/quickstart.sh --dir "$QS" --endpoint 198.51.100.1 \
-	--port 4443 --user alice --socket "$SOCK"
+	--port 4443 --user alice --socket "$SOCK" --prefix "$PREFIX"
 LL_LOGS[quickstart]="$LL_TMP/quickstart.log"
 LL_QUICKSTART_BIN="$(dirname "$LL_SERVER")" ip netns exec "${LL_PREFIX}srv" \
 	"$SRC/scripts/quickstart.sh" --dir "$QS" --endpoint 198.51.100.1 --port 4443 --user alice \
-	--socket "$SOCK" >"$LL_TMP/quickstart.log" 2>&1 &
+	--socket "$SOCK" --prefix "$PREFIX" >"$LL_TMP/quickstart.log" 2>&1 &
 LL_PIDS[quickstart]=$!
 wait_for_log quickstart '^quickstart: more users: ' 60
 grep -q '^user alice added: 10\.8\.0\.2' "$LL_TMP/quickstart.log" || fail "no 'user alice added'"
@@ -40,8 +43,15 @@ chmod 600 "$LL_TMP/alice.toml"
 start_client alice cli
 ping_ok cli 10.8.0.1 3
 
-say "sudo lostlove-admin add-user bob; bob connects with his URI"
-out=$(LOSTLOVE_ADMIN_SOCKET="$SOCK" "$LL_ADMIN" add-user bob)
+say "lostlove-admin add-user bob, from PATH; bob connects with his URI"
+for b in lostlove-server lostlove-client lostlove-admin; do
+	[ -x "$PREFIX/bin/$b" ] || fail "quickstart.sh did not install $b in $PREFIX/bin"
+done
+export PATH="$PREFIX/bin:$PATH"
+[ "$(command -v lostlove-admin)" = "$PREFIX/bin/lostlove-admin" ] ||
+	fail "lostlove-admin on PATH is $(command -v lostlove-admin), not the installed one"
+LL_NOTE="(PATH=$PREFIX/bin:...)" pretty + lostlove-admin add-user bob
+out=$(LOSTLOVE_ADMIN_SOCKET="$SOCK" lostlove-admin add-user bob)
 uri=$(grep -m1 '^lostlove://' <<<"$out") || fail "add-user bob printed no URI"
 ns_add cli2
 veth cli2 d0 srv s2

@@ -335,6 +335,9 @@ static void test_server_defaults(void **state)
 	assert_int_equal(d.errors, 0);
 	assert_int_equal(d.warnings, 1); /* users.toml not found */
 	assert_string_equal(c.bind_address, "0.0.0.0");
+	/* no [api]: the admin API still listens where lostlove-admin looks */
+	assert_string_equal(c.api_socket, "/run/lostlove/admin.sock");
+	assert_string_equal(c.api_socket, CONFIG_API_SOCKET_DEFAULT);
 	assert_int_equal(c.port, 443);
 	assert_int_equal(c.protocol, PROTOCOL_UDP);
 	assert_int_equal(c.max_connections, 10000);
