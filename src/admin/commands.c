@@ -408,6 +408,17 @@ static void name_last(int argc, char **argv)
 	}
 }
 
+static int user_target(char *target, const char *name, const char *suffix);
+
+/* Deletes a user add-user just created; quiet unless that fails too. */
+static void rollback(const struct admin_ctx *a, const char *name)
+{
+	char target[TARGET_MAX];
+
+	if (user_target(target, name, "") == 0)
+		(void)call(a, "DELETE", target, NULL, NULL, NULL);
+}
+
 int admin_add_user(const struct admin_ctx *a, int argc, char **argv)
 {
 	json_t *body = json_object(), *res = NULL;
@@ -426,9 +437,14 @@ int admin_add_user(const struct admin_ctx *a, int argc, char **argv)
 		print_json(res);
 	else if (r == 0 && !a->json)
 		printf("user %s added: %s\n\n", name, jstr(json_object_get(res, "user"), "ipv4"));
-	if (r == 0 && !json_object_get(body, "public_key"))
+	if (r == 0 && !json_object_get(body, "public_key")) {
 		r = show_config(a, name);
-	else if (r == 0 && !a->json)
+		/* never half-done: a user whose config could not be shown (the
+		 * server refuses that case before creating, this is the rest)
+		 * is removed again; show_config printed why */
+		if (r != 0)
+			rollback(a, name);
+	} else if (r == 0 && !a->json)
 		printf("the client holds its own private key: give it this server's public key "
 		       "(show-user %s)\n",
 		       name);

@@ -630,6 +630,22 @@ static void users_list(struct call *c)
 	free(page);
 }
 
+/* A user whose key the server makes is only of use through its exported
+ * config: refuse it before anything is stored when the config cannot be
+ * written (no [api] endpoint with a wildcard bind_address), so no user is
+ * left created but unusable. A user with its own key needs no export. */
+static bool exportable(struct call *c, uint32_t mask)
+{
+	char host[256], why[200];
+
+	if ((mask & STORE_F_PUBLIC_KEY) ||
+	    export_endpoint(c->api->cfg, host, sizeof(host), why, sizeof(why)))
+		return true;
+	fail(c, 409, "conflict", NULL, "no user created: its config could not be exported: %s",
+	     why);
+	return false;
+}
+
 static void users_create(struct call *c)
 {
 	json_t *o = read_body(c, api_user_fields, api_user_fields_n);
@@ -645,7 +661,8 @@ static void users_create(struct call *c)
 		return;
 	store_user_init(&u);
 	snprintf(u.name, sizeof(u.name), "%s", json_string_value(json_object_get(o, "name")));
-	if (take_fields(c, o, &u, &mask) < 0 || (!u.has_ipv4 && allocate(c, &u) < 0)) {
+	if (take_fields(c, o, &u, &mask) < 0 || !exportable(c, mask) ||
+	    (!u.has_ipv4 && allocate(c, &u) < 0)) {
 		json_decref(o);
 		return;
 	}

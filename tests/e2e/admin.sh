@@ -174,4 +174,17 @@ grep -q '^alice ' <<<"$ADM_OUT" && fail "alice still listed"
 wait_until 10 bash -c "tail -n +$((recv_from + 1)) '$(log_of receiver)' | grep -Eq '^recv .* status=200 sig=ok type=user.disconnected .*\"reason\": \"removed\", \"user\": \"alice\"'"
 tail -n "+$((recv_from + 1))" "$(log_of receiver)" | grep -E 'type=user.disconnected'
 
+say "no [api] endpoint and a wildcard bind_address: add-user refuses before creating"
+stop_clean server
+sed -i '/^endpoint = "198.51.100.1"$/d' "$LL_TMP/server.toml"
+grep -q '^endpoint = ' "$LL_TMP/server.toml" && fail "could not remove [api] endpoint"
+start_server
+bad add-user carol # bad: exit 1, one line, the store unchanged
+grep -q '\[api\] endpoint' "$LL_TMP/adm.err" || fail "the refusal names no [api] endpoint"
+adm --json list-users
+jq -e '[.users[].name] | index("carol") == null' <<<"$ADM_OUT" >/dev/null || fail "carol exists"
+gen_keys dave # a client with its own key needs no export: created
+adm add-user dave --public-key "$(key_of dave pub)"
+grep -q 'the client holds its own private key' <<<"$ADM_OUT" || fail "add-user dave: $ADM_OUT"
+
 pass
