@@ -40,5 +40,8 @@ int admin_parse_size(const char *s, long long *ret);
 /* "never" (0), unix seconds, "YYYY-MM-DD" (00:00 UTC) or
  * "YYYY-MM-DDTHH:MM:SSZ"; 0 or -EINVAL. */
 int admin_parse_time(const char *s, long long *ret);
+/* A duration for --expires-after: "never" (0), SECONDS, or N followed by
+ * one of s m h d w ("30d"); at most 2^53 seconds. 0 or -EINVAL. */
+int admin_parse_duration(const char *s, long long *ret);
 
 #endif

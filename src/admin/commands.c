@@ -90,6 +90,39 @@ int admin_parse_time(const char *s, long long *ret)
 	return 0;
 }
 
+int admin_parse_duration(const char *s, long long *ret)
+{
+	static const struct {
+		char unit;
+		long long seconds;
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 7 * 86400}};
+	long long v, mul = 1;
+	size_t digits;
+
+	if (!s || !*s)
+		return -EINVAL;
+	if (strcmp(s, "never") == 0) {
+		*ret = 0;
+		return 0;
+	}
+	digits = strspn(s, "0123456789");
+	if (digits == 0 || digits > 12 || (s[digits] && s[digits + 1]))
+		return -EINVAL;
+	if (s[digits]) {
+		size_t i;
+		for (i = 0; i < sizeof(units) / sizeof(units[0]) && units[i].unit != s[digits]; i++)
+			;
+		if (i == sizeof(units) / sizeof(units[0]))
+			return -EINVAL;
+		mul = units[i].seconds;
+	}
+	v = strtoll(s, NULL, 10);
+	if (v > 9007199254740992LL / mul)
+		return -EINVAL;
+	*ret = v * mul;
+	return 0;
+}
+
 /* ---- requests ---- */
 
 /* Percent-encodes a path segment (user names are [A-Za-z0-9._-]; anything
@@ -267,8 +300,10 @@ static int fetch_text(const struct admin_ctx *a, const char *name, const char *f
 	return call(a, "GET", target, NULL, NULL, out);
 }
 
-/* The client config, its URI and the URI's QR code. */
-static int show_config(const struct admin_ctx *a, const char *name)
+/* The client config, its URI and the URI's QR code. With --json one
+ * document: {"user":USER,"config","uri"} when user is given (add-user),
+ * {"name","config","uri"} otherwise (show-user). */
+static int show_config(const struct admin_ctx *a, const char *name, json_t *user)
 {
 	struct uclient_resp toml, uri;
 	int r = fetch_text(a, name, "toml", &toml);
@@ -283,8 +318,10 @@ static int show_config(const struct admin_ctx *a, const char *name)
 	while (uri.len && (uri.body[uri.len - 1] == '\n' || uri.body[uri.len - 1] == '\r'))
 		uri.body[--uri.len] = '\0';
 	if (a->json) {
-		json_t *j =
-		    json_pack("{s:s,s:s,s:s}", "name", name, "config", toml.body, "uri", uri.body);
+		json_t *j = user ? json_pack("{s:O,s:s,s:s}", "user", user, "config", toml.body,
+					     "uri", uri.body)
+				 : json_pack("{s:s,s:s,s:s}", "name", name, "config", toml.body,
+					     "uri", uri.body);
 		print_json(j);
 		json_decref(j);
 	} else {
@@ -307,6 +344,7 @@ static const struct option limit_opts[] = {
     {"rate-limit", required_argument, NULL, 'r'},
     {"device-limit", required_argument, NULL, 'D'},
     {"expires", required_argument, NULL, 'e'},
+    {"expires-after", required_argument, NULL, 'E'},
     {"quota-period", required_argument, NULL, 'P'},
     {"quota-day", required_argument, NULL, 'y'},
     {"quota-action", required_argument, NULL, 'a'},
@@ -365,6 +403,13 @@ static int limits_body(int argc, char **argv, json_t *o, bool keys)
 					    "YYYY-MM-DDTHH:MM:SSZ or unix seconds)",
 					    v);
 			json_object_set_new(o, "expires_at", json_integer(t));
+			break;
+		case 'E':
+			if (admin_parse_duration(v, &t) < 0)
+				return fail("--expires-after: '%.64s' is not a duration (never, "
+					    "SECONDS, or N with s, m, h, d or w, e.g. 30d)",
+					    v);
+			json_object_set_new(o, "expires_after_first_connect", json_integer(t));
 			break;
 		case 'P':
 			json_object_set_new(o, "quota_period", json_string(v));
@@ -433,18 +478,22 @@ int admin_add_user(const struct admin_ctx *a, int argc, char **argv)
 		json_object_set_new(body, "name", json_string(name));
 		r = call(a, "POST", "/v1/users", body, &res, NULL);
 	}
-	if (r == 0 && a->json && !json_object_get(res, "config"))
-		print_json(res);
-	else if (r == 0 && !a->json)
+	if (r == 0 && !a->json)
 		printf("user %s added: %s\n\n", name, jstr(json_object_get(res, "user"), "ipv4"));
 	if (r == 0 && !json_object_get(body, "public_key")) {
-		r = show_config(a, name);
+		r = show_config(a, name, json_object_get(res, "user"));
 		/* never half-done: a user whose config could not be shown (the
 		 * server refuses that case before creating, this is the rest)
 		 * is removed again; show_config printed why */
 		if (r != 0)
 			rollback(a, name);
-	} else if (r == 0 && !a->json)
+	} else if (r == 0 && a->json) {
+		/* the same document, without what only the client holds */
+		json_t *j = json_pack("{s:O,s:n,s:n}", "user", json_object_get(res, "user"),
+				      "config", "uri");
+		print_json(j);
+		json_decref(j);
+	} else if (r == 0)
 		printf("the client holds its own private key: give it this server's public key "
 		       "(show-user %s)\n",
 		       name);
@@ -546,7 +595,7 @@ int admin_show_user(const struct admin_ctx *a, int argc, char **argv)
 	const char *name = NULL;
 	int r = simple_name(argc, argv, &name);
 
-	return r ? r : show_config(a, name);
+	return r ? r : show_config(a, name, NULL);
 }
 
 static int patch_user(const struct admin_ctx *a, const char *name, json_t *body, const char *done)
@@ -600,10 +649,11 @@ int admin_set_limits(const struct admin_ctx *a, int argc, char **argv)
 	if (r == 0 && !(name = one_name(argc, argv)))
 		r = 1;
 	if (r == 0 && json_object_size(body) == 0)
-		r = fail("%s: nothing to set (--data-limit, --rate-limit, --device-limit, "
-			 "--expires, --quota-period, --quota-day, --quota-action, --throttle-rate, "
-			 "--note)",
-			 argv[0]);
+		r = fail(
+		    "%s: nothing to set (--data-limit, --rate-limit, --device-limit, "
+		    "--expires, --expires-after, --quota-period, --quota-day, --quota-action, --throttle-rate, "
+		    "--note)",
+		    argv[0]);
 	if (r == 0)
 		r = patch_user(a, name, body, "updated");
 	json_decref(body);

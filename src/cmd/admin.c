@@ -257,6 +257,7 @@ static const struct command commands[] = {
     {"disable", NULL, "NAME: keeps the user out; its sessions end at once", admin_disable},
     {"set-limits", NULL,
      "NAME [--data-limit 10G] [--rate-limit 1M] [--device-limit N] [--expires DATE|never]\n"
+     "              [--expires-after DURATION (e.g. 30d: from the first connection)]\n"
      "              [--quota-period none|daily|weekly|monthly|day_of_month] [--quota-day D]\n"
      "              [--quota-action cutoff|throttle] [--throttle-rate R] [--note TEXT]",
      admin_set_limits},
@@ -284,7 +285,8 @@ static int cmd_help(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	printf("Usage: " PROG " [--socket PATH] [--json] <command> [<args>]\n\nCommands:\n");
+	printf("Usage: " PROG
+	       " [--socket PATH] [--json] <command> [<args>] [--json]\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		printf("  %-13s %s\n", commands[i].name, commands[i].description);
 	printf("\nThe server commands talk to the admin API's Unix socket (--socket, or\n"
@@ -347,6 +349,27 @@ static int global_options(int argc, char **argv, struct admin_ctx *a)
 	return i - 1;
 }
 
+/* --json is accepted after the command too ("stats --json"): taken out
+ * of the command's arguments, except as the value of an option before it
+ * ("--note --json" sets that note). Returns the new argc. */
+static int late_json(int argc, char **argv, struct admin_ctx *a)
+{
+	int o = 1;
+
+	for (int i = 1; i < argc; i++) {
+		const char *prev = argv[i - 1];
+		bool value = i > 1 && !strncmp(prev, "--", 2) && !strchr(prev, '=') &&
+			     strcmp(prev, "--json") && strcmp(prev, "--disabled");
+		if (!strcmp(argv[i], "--json") && !value) {
+			a->json = true;
+			continue;
+		}
+		argv[o++] = argv[i];
+	}
+	argv[o] = NULL;
+	return o;
+}
+
 int main(int argc, char **argv)
 {
 	struct admin_ctx a = {.socket = getenv("LOSTLOVE_ADMIN_SOCKET"), .timeout_ms = 10000};
@@ -360,15 +383,15 @@ int main(int argc, char **argv)
 	argc -= skip;
 	argv += skip;
 	if (argc < 2) {
-		cmd_help(0, NULL);
-		return 2;
+		fprintf(stderr, PROG ": expects a command (try '" PROG " help')\n");
+		return 1;
 	}
 	c = find(argv[1]);
 	if (!c) {
 		fprintf(stderr, PROG ": unknown command '%.64s' (try '" PROG " help')\n", argv[1]);
-		return 2;
+		return 1;
 	}
 	if (c->api)
-		return c->api(&a, argc - 1, argv + 1);
+		return c->api(&a, late_json(argc - 1, argv + 1, &a), argv + 1);
 	return c->fn(argc - 1, argv + 1);
 }

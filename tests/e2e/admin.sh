@@ -4,7 +4,9 @@
 # config connects a real client at once; remove-user ends its traffic
 # before the command returns (checked within 1 s) and a signed
 # user.disconnected webhook (reason "removed") reaches a receiver; every other command
-# works, in tables and with --json; and bad input to every command (unknown
+# works, in tables and with --json (before or after the command; every
+# --json output is one JSON document to python3, and set-limits, stats NAME
+# and GET /v1/users/NAME/stats report the values set); and bad input to every command (unknown
 # user, duplicate name, bad key, limits out of range, bad options, the
 # server not running) is one line on stderr, exit status 1, and the store
 # unchanged; a users.toml user cannot be removed or disabled through the
@@ -38,12 +40,32 @@ start_server
 DB=$(dirname "$LL_TMP/server.key")/lostlove.db
 dump() { sqlite3 "file:$DB?mode=ro" .dump; }
 
-# adm ARGS...: lostlove-admin, its stdout in ADM_OUT; must succeed.
+# jcheck WHAT JSON PYEXPR: JSON is one JSON document (python3 json.loads)
+# and PYEXPR, over it as d, is true.
+jcheck() {
+	python3 -c 'import json, sys
+d = json.loads(sys.argv[2])
+if not eval("(" + sys.argv[3] + ")"):
+    sys.exit("%s: not %s in %s" % (sys.argv[1], sys.argv[3], json.dumps(d)[:600]))' "$@" ||
+		fail "$1: the JSON check failed"
+}
+
+# adm ARGS...: lostlove-admin, its stdout in ADM_OUT; must succeed. With
+# --json (before or after the command) the output must be one JSON document.
 adm() {
 	pretty + lostlove-admin "$@"
 	ADM_OUT=$("$LL_ADMIN" "$@" 2>"$LL_TMP/adm.err") ||
 		fail "lostlove-admin $* failed: $(cat "$LL_TMP/adm.err")"
 	[ ! -s "$LL_TMP/adm.err" ] || fail "lostlove-admin $* wrote to stderr: $(cat "$LL_TMP/adm.err")"
+	if [[ " $* " == *" --json "* ]]; then
+		jcheck "lostlove-admin $*" "$ADM_OUT" 'True'
+	fi
+}
+
+# api_get PATH: the API's JSON answer over the socket, as curl sees it.
+api_get() {
+	curl -sf --unix-socket "$LOSTLOVE_ADMIN_SOCKET" "http://localhost$1" ||
+		fail "curl GET $1 failed"
 }
 
 # bad ARGS...: must exit 1 with exactly one line on stderr and nothing changed.
@@ -94,11 +116,32 @@ sid=$(jq -r '.sessions[0].id' <<<"$ADM_OUT")
 adm stats
 echo "$ADM_OUT"
 grep -q '1 connected' <<<"$ADM_OUT" || fail "stats: $ADM_OUT"
+adm stats --json # --json after the command
+jcheck "stats --json" "$ADM_OUT" 'd["connected"] == 1 and d["sessions"] == 1'
 adm stats alice
 echo "$ADM_OUT"
-adm set-limits alice --data-limit 10G --rate-limit 10M --device-limit 2 --expires 2099-01-01 \
-	--quota-period monthly --note "from the test"
+adm --json set-limits alice --data-limit 10G --rate-limit 10M --device-limit 2 --expires 2099-01-01 \
+	--expires-after 30d --quota-period monthly --note "from the test"
+# what set-limits answers, what the API stores, what stats reports: the values set
+want='u["data_limit"] == 10737418240 and u["rate_limit"] == 10485760 and u["device_limit"] == 2
+and u["expires_at"] == 4070908800 and u["expires_after_first_connect"] == 2592000
+and u["quota_period"] == "monthly" and u["note"] == "from the test"'
+jcheck "set-limits --json" "$ADM_OUT" "(lambda u: $want)(d['user'])"
+jcheck "GET /v1/users/alice" "$(api_get /v1/users/alice)" "(lambda u: $want)(d['user'])"
+adm stats alice --json
+stats_cli=$ADM_OUT
+stats_api=$(api_get /v1/users/alice/stats)
+for s in "$stats_cli" "$stats_api"; do
+	jcheck "stats alice" "$s" 'd["name"] == "alice" and d["data_limit"] == 10737418240 and
+d["quota_period"] == "monthly" and type(d["used_up"]) is int and d["used_up"] >= 0 and
+type(d["used_down"]) is int and d["used_down"] >= 0 and len(d["sessions"]) == 1'
+done
 adm --json show-user alice
+jcheck "show-user --json" "$ADM_OUT" 'd["name"] == "alice" and d["uri"].startswith("lostlove://")'
+adm --json add-user erin # one document: the user, its config and its URI
+jcheck "add-user --json" "$ADM_OUT" 'sorted(d) == ["config", "uri", "user"] and
+d["user"]["name"] == "erin" and "[client]" in d["config"] and d["uri"].startswith("lostlove://")'
+adm remove-user erin
 adm reload
 adm kick "$sid"
 ping_ok cli 10.8.0.1 3 # kicked, not banned: back
@@ -146,6 +189,13 @@ bad token create
 bad token create --sub x --role root
 bad token revoke
 bad list-users extra
+bad sessions extra
+bad reload extra
+bad audit extra
+bad frobnicate # an unknown command: exit 1 and one line, like every other error
+bad
+bad add-user carol --expires-after soon
+bad set-limits alice --expires-after 5y
 bad --socket "$LL_TMP/nothing.sock" stats
 grep -q "cannot reach lostlove-server at $LL_TMP/nothing.sock: is it running?" "$LL_TMP/adm.err" ||
 	fail "not running: $(cat "$LL_TMP/adm.err")"

@@ -138,13 +138,35 @@ static void test_times(void **state)
 	assert_int_equal(admin_parse_time("12345678901234", &v), -EINVAL);
 }
 
+static void test_parse_duration(void **state)
+{
+	static const struct {
+		const char *s;
+		long long v;
+	} good[] = {{"never", 0},     {"0", 0},	       {"3600", 3600},
+		    {"90s", 90},      {"15m", 900},    {"12h", 43200},
+		    {"30d", 2592000}, {"2w", 1209600}, {"104249991374d", 9007199254713600LL}};
+	static const char *const bad[] = {
+	    "",	    "d",  "30x",  "30dd",	   "-5",	   "1.5d",
+	    "30 d", "+1", "0x10", "104249991375d", "9999999999999"};
+	long long v;
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		v = -1;
+		assert_int_equal(admin_parse_duration(good[i].s, &v), 0);
+		assert_int_equal(v, good[i].v);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (admin_parse_duration(bad[i], &v) != -EINVAL)
+			fail_msg("'%s' accepted", bad[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_good),
-	    cmocka_unit_test(test_parse_bad),
-	    cmocka_unit_test(test_sizes),
-	    cmocka_unit_test(test_times),
+	    cmocka_unit_test(test_parse_good),	   cmocka_unit_test(test_parse_bad),
+	    cmocka_unit_test(test_sizes),	   cmocka_unit_test(test_times),
+	    cmocka_unit_test(test_parse_duration),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
