@@ -21,7 +21,9 @@
  *
  * Storage. Usage leaves through a flush callback (server_set_usage_sink),
  * never from the packet path: every ACCT_FLUSH_S and at shutdown, one
- * batch of the users whose counters moved.
+ * batch of the users whose counters moved. The server's sink is
+ * core/usage_writer.h (a thread with its own store connection: a failed
+ * write is retried, never dropped; shutdown drains it).
  *
  * Lifetime. The control thread creates and frees accts; a user removed by
  * a reload has its sessions ended first, then its acct is freed after an

@@ -43,6 +43,7 @@
 #include "front/upgrade.h"
 #include "core/timers.h"
 #include "core/accounting.h"
+#include "core/usage_writer.h"
 #include "crypto/ct.h"
 #include "crypto/keyenc.h"
 #include "crypto/rng.h"
@@ -225,52 +226,36 @@ static int sync_users(struct server *srv, const struct config_user *list, size_t
 	return 0;
 }
 
-/* A user's period rolled over or it connected for the first time: the
- * store's row follows (rare: one lookup each). */
-static void store_usage_marks(struct server *srv, const struct usage_record *r, int64_t now)
+/* The accounting's usage batches (core/accounting.h) go to the store
+ * through the usage writer (core/usage_writer.h): its own connection and
+ * thread, so a locked database never stalls the control thread and a
+ * failed write is retried, not dropped. Opened here, before the drop, as
+ * the main connection is; its thread starts after the sandbox. */
+static int open_usage_writer(struct server *srv)
 {
-	struct store_user u, vals = {0};
+	struct store *s = NULL;
 	struct store_err serr;
 
-	if (store_user_get_by_key(srv->store, r->key, &u, &serr) != STORE_OK)
-		return; /* gone meanwhile */
-	if (r->new_period && u.period_start != r->total.period_start &&
-	    store_usage_reset(srv->store, u.id, r->total.period_start, now, &serr) != STORE_OK)
-		log_warn(LOG_GROUP_CORE, "store: usage of %s: %s", r->name, serr.msg);
-	vals.first_connected_at = r->total.first_connect;
-	if (r->new_first && !u.first_connected_at &&
-	    store_user_update(srv->store, u.id, &vals, STORE_F_FIRST_CONNECTED, now, NULL, &serr) !=
-		STORE_OK)
-		log_warn(LOG_GROUP_CORE, "store: first connection of %s: %s", r->name, serr.msg);
+	if (store_open(srv->cfg->database, &s, &serr) != STORE_OK) {
+		log_error(LOG_GROUP_CORE, "store: the usage writer's connection: %s", serr.msg);
+		return -EIO;
+	}
+	srv->usage_writer = usage_writer_new(s, NULL);
+	if (!srv->usage_writer) {
+		store_close(s);
+		return -ENOMEM;
+	}
+	server_set_usage_sink(usage_writer_put, srv->usage_writer);
+	return 0;
 }
 
-/* The accounting's usage batches (core/accounting.h) into the store: one
- * transaction of increments by public key, after the rare period resets
- * (so bytes of the new period are not wiped). On the control thread, every
- * ACCT_FLUSH_S and at shutdown; SQLite in WAL mode commits without an
- * fsync per batch. A failure is logged and the batch is lost to the store
- * (the data plane's own counters and decisions go on). */
-static void flush_usage(void *ctx, const struct usage_record *v, size_t n, bool final)
+static int start_usage_writer(struct server *srv)
 {
-	struct server *srv = ctx;
-	struct store_usage_key_delta d[64];
-	struct store_err serr;
-	int64_t now = (int64_t)time(NULL);
-	size_t m = 0;
+	int r = usage_writer_start(srv->usage_writer);
 
-	(void) final;
-	for (size_t i = 0; i < n && m < sizeof(d) / sizeof(d[0]); i++) {
-		if (v[i].new_period || v[i].new_first)
-			store_usage_marks(srv, &v[i], now);
-		if (!v[i].up && !v[i].down)
-			continue;
-		memcpy(d[m].public_key, v[i].key, 32);
-		d[m].up = (int64_t)v[i].up;
-		d[m].down = (int64_t)v[i].down;
-		m++;
-	}
-	if (m && store_usage_add_by_key(srv->store, d, m, now, NULL, &serr) != STORE_OK)
-		log_warn(LOG_GROUP_CORE, "store: %zu usage record(s) not written: %s", m, serr.msg);
+	if (r < 0)
+		log_error(LOG_GROUP_CORE, "cannot start the usage writer thread: %s", strerror(-r));
+	return r;
 }
 
 /* Opens (creating, migrating) the store and syncs users.toml into it,
@@ -295,8 +280,7 @@ static int open_store(struct server *srv)
 		return r;
 	}
 	log_info(LOG_GROUP_CORE, "store: %s (sqlite, schema %lld)", cfg->database, (long long)v);
-	server_set_usage_sink(flush_usage, srv);
-	return 0;
+	return open_usage_writer(srv);
 }
 
 /* The store's files go to the service user, as the state file does, so
@@ -1269,6 +1253,8 @@ static int setup(struct server *srv)
 	if (r == 0)
 		r = start_webhooks(srv);
 	if (r == 0)
+		r = start_usage_writer(srv);
+	if (r == 0)
 		r = monitor_start(srv);
 	if (r == 0 && srv->addon)
 		r = srv->addon->start(srv);
@@ -1320,6 +1306,9 @@ static void teardown(struct server *srv)
 	monitor_free(srv);
 	urcu_memb_barrier(); /* every session freed: their last bytes are in */
 	accounting_done(srv);
+	usage_writer_free(srv->usage_writer); /* drains: the final batch is written */
+	srv->usage_writer = NULL;
+	server_set_usage_sink(NULL, NULL);
 	if (srv->sessions.by_index)
 		session_table_done(&srv->sessions);
 	r = srv->state.path[0] ? state_save(&srv->state) : 0;

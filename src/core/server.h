@@ -34,6 +34,7 @@
 
 struct loop;
 struct webhook;
+struct usage_writer;
 struct webhook_event;
 
 /* Handshake outcomes counted on the control thread, by handshake_result. */
@@ -47,6 +48,7 @@ struct server {
 	uint8_t priv[32], pub[32];
 	struct users users;  /* built from the store's enabled users */
 	struct store *store; /* the user store (storage/store.h); users.toml synced in */
+	struct usage_writer *usage_writer; /* usage into the store (core/usage_writer.h) */
 	struct state state;
 	struct handshake_responder responder;
 	struct session_table sessions;
