@@ -155,9 +155,32 @@ adm list-users
 grep -q '^tom .*10\.8\.0\.50' <<<"$ADM_OUT" || fail "list-users: no tom from users.toml"
 adm set-limits tom --note "limits from the API" --data-limit 1G
 
-say "disable and enable"
-adm disable alice
-ping_fails cli 10.8.0.1
+# cut_within_1s ARGS...: under a ping every 50 ms, lostlove-admin ARGS
+# must stop alice's traffic: no reply later than 1 s after it began (ping
+# -D stamps each reply with the wall clock).
+cut_within_1s() {
+	local ping_pid t0 t1 last
+	# not through nq: $! must be ping itself (ip netns exec execs it), or
+	# the kill below would leave it running, writing into the next log
+	ip netns exec "${LL_PREFIX}cli" ping -D -i 0.05 -W 1 10.8.0.1 >"$LL_TMP/ping.log" 2>&1 &
+	ping_pid=$!
+	try_until 5 grep -q 'bytes from' "$LL_TMP/ping.log" || fail "no ping reply before $*"
+	t0=$(date +%s.%N)
+	adm "$@"
+	t1=$(date +%s.%N)
+	sleep 1.5
+	kill "$ping_pid" 2>/dev/null || true
+	wait "$ping_pid" 2>/dev/null || true
+	last=$(grep 'bytes from' "$LL_TMP/ping.log" | tail -n1 | sed 's/^\[\([0-9.]*\)\].*/\1/')
+	echo "$* ran from $t0 to $t1; the last reply came at $last"
+	[ -n "$last" ] || fail "no time-stamped reply in the ping log: $(tail -n 5 "$LL_TMP/ping.log")"
+	awk -v a="$t0" -v b="$last" 'BEGIN { exit !(b - a < 1.0) }' ||
+		fail "a reply came $(awk -v a="$t0" -v b="$last" 'BEGIN { print b - a }') s after $* began"
+	ping_fails cli 10.8.0.1
+}
+
+say "disable: alice's traffic stops within 1 s; enable lets her back in"
+cut_within_1s disable alice
 adm enable alice
 ping_ok cli 10.8.0.1 3
 
@@ -201,23 +224,8 @@ grep -q "cannot reach lostlove-server at $LL_TMP/nothing.sock: is it running?" "
 	fail "not running: $(cat "$LL_TMP/adm.err")"
 
 say "remove-user: alice's traffic stops within 1 s"
-nq cli ping -D -i 0.05 -W 1 10.8.0.1 >"$LL_TMP/ping.log" 2>&1 &
-ping_pid=$!
-try_until 5 grep -q 'bytes from' "$LL_TMP/ping.log" || fail "no ping reply before remove-user"
 recv_from=$(log_lines receiver)
-t0=$(date +%s.%N)
-adm remove-user alice
-t1=$(date +%s.%N)
-sleep 1.5
-kill "$ping_pid" 2>/dev/null || true
-wait "$ping_pid" 2>/dev/null || true
-# ping -D stamps each reply with the wall clock: the last one must come
-# less than 1 s after remove-user began
-last=$(grep 'bytes from' "$LL_TMP/ping.log" | tail -n1 | sed 's/^\[\([0-9.]*\)\].*/\1/')
-echo "remove-user ran from $t0 to $t1; the last reply came at $last"
-awk -v a="$t0" -v b="$last" 'BEGIN { exit !(b - a < 1.0) }' ||
-	fail "a reply came $(awk -v a="$t0" -v b="$last" 'BEGIN { print b - a }') s after remove-user began"
-ping_fails cli 10.8.0.1
+cut_within_1s remove-user alice
 adm list-users
 grep -q '^alice ' <<<"$ADM_OUT" && fail "alice still listed"
 # the receiver checks the signature (sig=ok) and answers 200
