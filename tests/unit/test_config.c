@@ -967,6 +967,7 @@ static void test_users(void **state)
 	expect_line(&d, "users.toml:6: key 'user.ipv6': warning: ignored while "
 			"network.enable_ipv6 = false");
 	assert_int_equal(c.users[0].ipv6.family, 0);
+	server_config_free(&c);
 	config_diag_free(&d);
 
 	/* limits: written, defaulted, and the per-user rate told from the default */
