@@ -287,8 +287,9 @@ bool accounting_admit(struct server *srv, struct user *u, const struct hs_item *
 	 * fail2ban line names only a source that proved its address (see
 	 * admission.c); otherwise the user is named without one. */
 	if (!a->refusal_logged) {
-		const char *why =
-		    a->state == LIMITS_EXPIRED ? "user expired" : "user over data limit";
+		/* one word each: the fail2ban filter matches a fixed word
+		 * and deliberately not these (contrib/fail2ban) */
+		const char *why = a->state == LIMITS_EXPIRED ? "user-expired" : "over-quota";
 		char name[96];
 
 		a->refusal_logged = true;

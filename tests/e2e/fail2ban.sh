@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fail2ban: the shipped filter (contrib/fail2ban/filter.d/lostlove.conf),
 # installed beside Debian's own fail2ban configuration, run by
-# fail2ban-regex over the lines the real server logged in this run:
+# fail2ban-regex over the lines the real server logged in this run
+# (a policy refusal, user-expired or over-quota, is not matched):
 #   - a real client whose key the server does not know (unknown-peer), from
 #     the client's address;
 #   - initiations for an unknown user, from the attacker's IPv4 address,
@@ -147,6 +148,22 @@ cat >"$LL_TMP/crafted.log" <<-'EOF'
 EOF
 regex "$LL_TMP/crafted.log"
 [ "$MATCHED" = 0 ] || fail "the filter matched $MATCHED crafted lines: $(hosts "$LL_TMP/crafted.log")"
+
+say "policy refusals of a known user (expired, over quota) are not banned"
+# the server's exact line for them (core/accounting.c; limits_quota.sh
+# sees it from the real server); beside them attacker lines, which must
+# still match: the filter is not simply broken
+cat >"$LL_TMP/policy.log" <<-'EOF'
+	lostlove: auth failure from 203.0.113.70 port 40000: user-expired
+	lostlove: auth failure from 203.0.113.71 port 40001: over-quota
+	lostlove: auth failure from 2001:db8::72 port 40002: over-quota
+	lostlove: auth failure from 203.0.113.73 port 40003: unknown-peer
+	lostlove: auth failure from 203.0.113.74 port 40004: over-quota-x
+EOF
+regex "$LL_TMP/policy.log"
+[ "$MATCHED" = 2 ] || fail "over the policy lines the filter matched $MATCHED, not the 2 attacker lines"
+[ "$(hosts "$LL_TMP/policy.log" | sort | tr '\n' ' ')" = "203.0.113.73 203.0.113.74 " ] ||
+	fail "the filter captured $(hosts "$LL_TMP/policy.log" | tr '\n' ' '), not only 203.0.113.73 and .74"
 
 say "fail2ban reads the shipped jail"
 jail=$(fail2ban-client -c "$F2B" -d 2>&1) || fail "fail2ban-client -d: $jail"

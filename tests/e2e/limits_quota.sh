@@ -187,7 +187,7 @@ echo "   handshakes refused: $refused0 -> $refused1"
 [ "$refused1" -gt "$refused0" ] || fail "no refused handshake counted for mallory"
 log_has "$(log_of server)" 'user "carol" connected' "$from" && fail "a session for carol was made"
 # logged once for the episode, however many were refused
-[ "$(log_count server 'handshake of user "carol" refused: user over data limit|auth failure .*user over data limit')" = 1 ] ||
+[ "$(log_count server 'handshake of user "carol" refused: over-quota|auth failure .*: over-quota$')" = 1 ] ||
 	fail "carol's refusals were not logged exactly once: $(grep -c 'refused: user over' "$(log_of server)")"
 stop client-mallory
 
