@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/admission.h"
+#include "core/monitor.h"
 #include "core/registry.h"
 #include "core/server.h"
 #include "io/loop.h"
@@ -96,6 +97,8 @@ static void fold(struct acct *a, uint64_t up, uint64_t down)
 	a->usage.period_bytes += up + down;
 	a->flush_up += up;
 	a->flush_down += down;
+	a->mon_up += up;
+	a->mon_down += down;
 }
 
 static void fold_tail(struct acct *a)
@@ -266,6 +269,7 @@ void accounting_tick(struct server *srv)
 		fold_tail(u->acct);
 		evaluate(srv, u, now);
 	}
+	monitor_credit(srv, &srv->users);
 	if (loop_now_ns() - srv->acct_flushed_ns >= (uint64_t)ACCT_FLUSH_S * LL_NS_PER_S)
 		flush(srv, &srv->users, false);
 }
@@ -367,6 +371,7 @@ void accounting_release(struct server *srv, struct users *old)
 	for (size_t i = 0; i < old->n; i++)
 		if (old->v[i].acct)
 			fold_tail(old->v[i].acct);
+	monitor_credit(srv, old);
 	flush(srv, old, false);
 	for (size_t i = 0; i < old->n; i++) {
 		if (old->v[i].acct)

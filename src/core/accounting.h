@@ -19,6 +19,10 @@
  * by then), so no counted byte is lost; at shutdown the workers stop, every
  * callback runs (rcu_barrier), then the last fold and the last flush.
  *
+ * Metrics. The same folded bytes feed /metrics' per-user series
+ * (monitor_credit after each tick's fold): lostlove_user_bytes_total, the
+ * store's usage and the limits count the same bytes.
+ *
  * Storage. Usage leaves through a flush callback (server_set_usage_sink),
  * never from the packet path: every ACCT_FLUSH_S and at shutdown, one
  * batch of the users whose counters moved. The server's sink is
@@ -60,6 +64,8 @@ struct acct {
 	struct user_limits limits;
 	struct limits_usage usage;
 	uint64_t flush_up, flush_down; /* counted since the last flush */
+	uint64_t mon_up, mon_down;     /* counted since the last credit to /metrics */
+	int32_t mon_slot;	       /* its series in the metrics ledger (metrics.h) */
 	int64_t flushed_period;	       /* usage.period_start as the last flush said it */
 	int64_t flushed_first;	       /* usage.first_connect as the last flush said it */
 	enum limits_state state;

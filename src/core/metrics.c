@@ -117,8 +117,8 @@ static void users(struct prom_buf *b, const struct metrics_snapshot *s)
 {
 	prom_family(
 	    b, "lostlove_user_bytes_total", PROM_COUNTER,
-	    "Bytes of a user's sessions since the server started (rx from the client, tx "
-	    "to it); the first monitoring.metrics_users users to carry traffic have a series "
+	    "Inner bytes forwarded from (rx) and to (tx) a user since the server started, as "
+	    "the accounting and the store count them; the first monitoring.metrics_users users to carry traffic have a series "
 	    "each, the rest are summed in user=\"(other)\".");
 	for (size_t i = 0; i < s->n_users; i++)
 		user_sample(b, s->users_v[i].name, s->users_v[i].rx, s->users_v[i].tx);

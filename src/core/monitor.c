@@ -10,7 +10,9 @@
 #include <urcu/rculfhash.h>
 
 #include "api/httpd.h"
+#include "core/accounting.h"
 #include "core/metrics.h"
+#include "core/users.h"
 #include "core/server.h"
 #include "core/session.h"
 #include "util/log.h"
@@ -36,17 +38,21 @@ struct monitor {
 
 /* ---- the control thread's side ---- */
 
-/* Credits s's bytes since the last credit to its user's series (lock
- * held). The counters only grow; a read that raced a worker's store is
- * made good on the next tick. */
-static void credit(struct monitor *m, struct session *s)
+void monitor_credit(struct server *srv, struct users *u)
 {
-	uint64_t rx = __atomic_load_n(&s->rx_bytes, __ATOMIC_RELAXED);
-	uint64_t tx = __atomic_load_n(&s->tx_bytes, __ATOMIC_RELAXED);
+	struct monitor *m = srv->monitor;
 
-	metrics_ledger_add(&m->users, s->user_name, &s->mon_slot, rx - s->mon_rx, tx - s->mon_tx);
-	s->mon_rx = rx;
-	s->mon_tx = tx;
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	for (size_t i = 0; i < u->n; i++) {
+		struct acct *a = u->v[i].acct;
+		if (!a || (!a->mon_up && !a->mon_down))
+			continue;
+		metrics_ledger_add(&m->users, a->name, &a->mon_slot, a->mon_up, a->mon_down);
+		a->mon_up = a->mon_down = 0;
+	}
+	pthread_mutex_unlock(&m->lock);
 }
 
 static void copy_control(struct monitor *m, const struct server *srv)
@@ -70,29 +76,11 @@ static void copy_control(struct monitor *m, const struct server *srv)
 void monitor_tick(struct server *srv)
 {
 	struct monitor *m = srv->monitor;
-	struct cds_lfht_iter iter;
-	struct session *s;
 
 	if (!m)
 		return;
 	pthread_mutex_lock(&m->lock);
 	copy_control(m, srv);
-	if (srv->sessions.by_index) {
-		urcu_memb_read_lock();
-		cds_lfht_for_each_entry(srv->sessions.by_index, &iter, s, by_index) credit(m, s);
-		urcu_memb_read_unlock();
-	}
-	pthread_mutex_unlock(&m->lock);
-}
-
-void monitor_session_gone(struct server *srv, struct session *s)
-{
-	struct monitor *m = srv->monitor;
-
-	if (!m)
-		return;
-	pthread_mutex_lock(&m->lock);
-	credit(m, s);
 	pthread_mutex_unlock(&m->lock);
 }
 

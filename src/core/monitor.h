@@ -11,10 +11,12 @@
  *     its 0.5 s tick under a mutex only the two of them take (so those
  *     figures are up to 0.5 s old).
  *
- * Per-user bytes, bounded. On each tick the control thread credits every
- * session's new bytes (its rx/tx counters less what was already credited)
- * to its user's series; a retired session's last bytes are credited when
- * it goes. The first monitoring.metrics_users user names to carry
+ * Per-user bytes, bounded. They are the accounting's (core/accounting.h):
+ * the inner bytes forwarded from (rx) and to (tx) the user, what the store
+ * and the quota count, not the sessions' wire bytes (which include
+ * keepalives and packets dropped later). After each fold the control
+ * thread credits every user's bytes since the last credit to its series
+ * (monitor_credit). The first monitoring.metrics_users user names to carry
  * traffic get a series each, for the life of the process; later users'
  * bytes go to user="(other)". Sticky slots keep every series a true
  * counter (a "top N" whose members change would make "other" go down,
@@ -32,8 +34,10 @@ int monitor_listen(struct server *srv);
 int monitor_start(struct server *srv);
 /* The control thread's tick: refreshes the copy a scrape reads. */
 void monitor_tick(struct server *srv);
-/* The control thread, before a session leaves the table: its last bytes. */
-void monitor_session_gone(struct server *srv, struct session *s);
+/* The control thread, after the accounting's fold: each user's bytes
+ * since the last credit to its series. */
+struct users;
+void monitor_credit(struct server *srv, struct users *u);
 /* Stops the HTTP thread (first thing at shutdown). */
 void monitor_stop(struct server *srv);
 /* Frees the rest (last thing). */

@@ -277,7 +277,6 @@ void registry_retire(struct server *srv, struct session *s, uint8_t reason, cons
 		pending_del(srv, s);
 	if (s->in_draining)
 		list_del(&srv->draining, s, &s->in_draining);
-	monitor_session_gone(srv, s); /* its last bytes, to its user's series */
 	session_remove(&srv->sessions, s);
 }
 

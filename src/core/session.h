@@ -113,11 +113,7 @@ struct session {
 	uint8_t config_len, config_sends;
 	uint64_t config_next_ns;
 	uint64_t cover_credit; /* bytes of cover traffic owed (stealth maximum) */
-	/* monitor.c: bytes already credited to the user's series, and which
-	 * series (0: none yet, -1: "(other)", else 1 + its index) */
-	uint64_t mon_rx, mon_tx;
-	int32_t mon_slot;
-	struct shaper shaper; /* tx_lock; per_flow immutable once published (0 = off) */
+	struct shaper shaper;  /* tx_lock; per_flow immutable once published (0 = off) */
 	/* per-user limits and accounting (core/accounting.h) */
 	struct acct *acct; /* the user's policers; immutable once published, may be NULL */
 	uint64_t up_bytes, down_bytes; /* atomic: inner bytes forwarded from / to the client */

@@ -10,6 +10,8 @@
 # requests get 4xx (JSON bodies where the server answers itself) and the
 # server keeps running and scraping; a metrics port taken by another program
 # stops the server at start with an error naming it, leaving nothing behind.
+# A user's series count what the accounting and the store count: after a
+# clean shutdown alice's stored usage equals her last scraped series.
 #
 #   ┌──── cli ───────────┐      ┌──── srv ───────────────┐      ┌──── atk ─────────┐
 #   │ ll0 10.8.0.2/24    │      │ ll0 10.8.0.1/24        │      │ udpjunk, curl    │
@@ -230,8 +232,24 @@ scrape s5
 [ "$(value s5 'lostlove_metrics_requests_total{code="429"}')" -ge 1 ] || fail "429 not counted"
 ping_ok cli 10.8.0.1 3
 
-say "clean shutdown with the metrics server on"
+say "one per-user count: alice's series equal the store's usage after the final flush"
+sleep 0.6 # a control tick: the last pings are credited
+scrape s6
 stop_clean server
+db=$(find "$LL_TMP" -maxdepth 2 -name lostlove.db | head -n 1)
+[ -n "$db" ] || fail "no lostlove.db under $LL_TMP"
+read -r sup sdown < <(python3 - "$db" <<'PY'
+import sqlite3, sys
+print(*sqlite3.connect(sys.argv[1]).execute(
+    "select used_up, used_down from users where name = 'alice'").fetchone())
+PY
+)
+mrx=$(value s6 'lostlove_user_bytes_total{user="alice",direction="rx"}')
+mtx=$(value s6 'lostlove_user_bytes_total{user="alice",direction="tx"}')
+echo "   /metrics rx $mrx tx $mtx; store up $sup down $sdown"
+[ "$mrx" -gt 0 ] || fail "alice's series is empty: nothing to compare"
+[ "$mrx" = "$sup" ] && [ "$mtx" = "$sdown" ] ||
+	fail "alice: /metrics says rx $mrx tx $mtx, the store up $sup down $sdown"
 
 say "the metrics port taken by another program: the server refuses to start, and says why"
 spawn squatter srv socat TCP4-LISTEN:$METRICS_PORT,bind=127.0.0.1,reuseaddr,fork -
