@@ -16,6 +16,7 @@
 
 #include "admin/uclient.h"
 #include "api/qr.h"
+#include "crypto/ct.h"
 
 #define TARGET_MAX 512
 
@@ -340,6 +341,7 @@ static int show_config(const struct admin_ctx *a, const char *name, json_t *user
 static const struct option limit_opts[] = {
     {"public-key", required_argument, NULL, 'k'},
     {"psk", required_argument, NULL, 'p'},
+    {"psk-file", required_argument, NULL, 'f'},
     {"data-limit", required_argument, NULL, 'd'},
     {"rate-limit", required_argument, NULL, 'r'},
     {"device-limit", required_argument, NULL, 'D'},
@@ -364,6 +366,35 @@ static int set_size(json_t *o, const char *key, const char *opt, const char *v)
 	return 0;
 }
 
+/* --psk-file FILE|-: the PSK from a file or stdin (what genpsk writes), so
+ * it never sits in argv, which every local user can read (ps,
+ * /proc/PID/cmdline). One line; surrounding white space is dropped. */
+static int read_psk_file(const char *path, json_t *o)
+{
+	char buf[256];
+	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
+	size_t n, b = 0;
+
+	if (!f)
+		return fail("--psk-file: cannot open %.200s: %s", path, strerror(errno));
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	if (f != stdin)
+		fclose(f);
+	buf[n] = '\0';
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
+		     buf[n - 1] == '\t'))
+		buf[--n] = '\0';
+	while (buf[b] == ' ' || buf[b] == '\t')
+		b++;
+	if (n == sizeof(buf) - 1 || !buf[b] || strchr(buf + b, '\n')) {
+		ct_wipe(buf, sizeof(buf));
+		return fail("--psk-file: %.200s must hold one key (lostlove-admin genpsk)", path);
+	}
+	json_object_set_new(o, "psk", json_string(buf + b));
+	ct_wipe(buf, sizeof(buf));
+	return 0;
+}
+
 /* The body fields from the limit options; keys only with add-user. */
 static int limits_body(int argc, char **argv, json_t *o, bool keys)
 {
@@ -377,10 +408,19 @@ static int limits_body(int argc, char **argv, json_t *o, bool keys)
 		switch (c) {
 		case 'k':
 		case 'p':
+		case 'f':
 			if (!keys)
 				return fail("%s: --%s only with add-user", argv[0],
-					    c == 'k' ? "public-key" : "psk");
-			json_object_set_new(o, c == 'k' ? "public_key" : "psk", json_string(v));
+					    c == 'k'   ? "public-key"
+					    : c == 'p' ? "psk"
+						       : "psk-file");
+			if (c != 'k' && json_object_get(o, "psk"))
+				return fail("%s: one of --psk and --psk-file", argv[0]);
+			if (c == 'f')
+				r = read_psk_file(v, o);
+			else
+				json_object_set_new(o, c == 'k' ? "public_key" : "psk",
+						    json_string(v));
 			break;
 		case 'd':
 			r = set_size(o, "data_limit", "data-limit", v);

@@ -248,7 +248,8 @@ static int cmd_version(int argc, char **argv);
 
 static const struct command commands[] = {
     {"add-user", NULL,
-     "NAME [--public-key KEY] [limits]: adds a user, prints its client config, URI and QR code",
+     "NAME [--public-key KEY] [--psk-file FILE|-] [limits]: adds a user, prints its client\n"
+     "              config, URI and QR code (--psk KEY works too, but argv is visible in ps)",
      admin_add_user},
     {"remove-user", NULL, "NAME: removes a user; its sessions end at once", admin_remove_user},
     {"list-users", NULL, "Lists the users", admin_list_users},

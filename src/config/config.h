@@ -129,6 +129,7 @@ struct server_config {
 	uint32_t api_socket_mode;		/* its file mode */
 	char api_socket_group[CONFIG_NAME_MAX]; /* its group; "" = the service user's */
 	char api_listen[72];			/* "ADDR:PORT" / "[ADDR6]:PORT" (JWT); "" = none */
+	bool api_listen_insecure;	/* a non-loopback api_listen, knowingly (plain HTTP) */
 	char api_secret_file[PATH_MAX]; /* token and client-key secret; "" = beside the key */
 	char api_endpoint[256];		/* host clients connect to; "" = bind_address */
 	/* [limits] */

@@ -197,6 +197,7 @@ static const struct config_option server_options[] = {
      .max = CONFIG_NAME_MAX - 1, .def = "\"\""},
     {"api", "listen", CONFIG_STRING, 0, SRV(api_listen), .min = 0, .max = 71, .def = "\"\"",
      .check = check_api_listen},
+    {"api", "listen_insecure", CONFIG_BOOL, 0, SRV(api_listen_insecure), .def = "false"},
     {"api", "secret_file", CONFIG_STRING, 0, SRV(api_secret_file), .min = 0, .max = PATH_MAX - 1,
      .def = "\"\""},
     {"api", "endpoint", CONFIG_STRING, 0, SRV(api_endpoint), .min = 0, .max = 255, .def = "\"\""},
@@ -1008,8 +1009,34 @@ static void check_webhooks(struct config_table *t, const struct server_config *c
 				    "> webhook.secret && chmod 600 webhook.secret'");
 }
 
+/* The TCP API is plain HTTP: its requests carry bearer tokens and its
+ * answers exported private keys and PSKs. On loopback only the host sees
+ * them (a TLS proxy there may publish it); anywhere else, only when the
+ * operator says so. */
+static void check_api_exposure(struct config_table *t, const struct server_config *c)
+{
+	char addr[64];
+	uint16_t port;
+	uint8_t a[16];
+
+	if (!c->api_listen[0] || c->api_listen_insecure ||
+	    config_split_listen(c->api_listen, addr, sizeof(addr), &port) < 0)
+		return;
+	if (inet_pton(AF_INET, addr, a) == 1 && a[0] == 127)
+		return;
+	if (inet_pton(AF_INET6, addr, a) == 1 && !memcmp(a, &in6addr_loopback, 16))
+		return;
+	config_table_report(t, true, idx(t, "api", "listen"),
+			    "'%s' is not a loopback address: the TCP API is plain HTTP, "
+			    "carrying bearer tokens and users' private keys; listen on "
+			    "127.0.0.1 or [::1] and put it behind a TLS proxy, or set "
+			    "api.listen_insecure = true to accept that",
+			    addr);
+}
+
 static void cross_check(struct config_table *t, struct server_config *c)
 {
+	check_api_exposure(t, c);
 	check_webhooks(t, c);
 	check_cover(t, c);
 	check_front(t, c);

@@ -245,4 +245,17 @@ gen_keys dave # a client with its own key needs no export: created
 adm add-user dave --public-key "$(key_of dave pub)"
 grep -q 'the client holds its own private key' <<<"$ADM_OUT" || fail "add-user dave: $ADM_OUT"
 
+say "add-user --psk-file FILE|-: the PSK never in argv"
+gen_keys frank
+bad add-user frank --public-key "$(key_of frank pub)" --psk-file "$LL_TMP/no-such.psk"
+bad add-user frank --public-key "$(key_of frank pub)" --psk-file "$LL_TMP/frank.pub" --psk "$(key_of frank psk)"
+printf 'not a key\n' >"$LL_TMP/junk.psk"
+bad add-user frank --public-key "$(key_of frank pub)" --psk-file "$LL_TMP/junk.psk"
+pretty + lostlove-admin --json add-user frank --public-key ... --psk-file - "<frank.psk"
+ADM_OUT=$("$LL_ADMIN" --json add-user frank --public-key "$(key_of frank pub)" --psk-file - <"$LL_TMP/frank.psk") ||
+	fail "add-user --psk-file - failed"
+jcheck "add-user frank --json" "$ADM_OUT" 'd["user"]["has_psk"] and d["config"] is None and d["uri"] is None'
+gen_keys gina
+adm add-user gina --public-key "$(key_of gina pub)" --psk-file "$LL_TMP/gina.psk"
+
 pass

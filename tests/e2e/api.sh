@@ -366,4 +366,18 @@ ping_fails cli 10.8.0.1
 api GET /v1/users
 [ "$(jget '.users | length')" = 0 ] || fail "users left: $API_BODY"
 
+say "[api] listen off loopback: refused (plain HTTP) unless listen_insecure = true"
+sed "s|^listen = \"$TCP\"|listen = \"198.51.100.1:8443\"|" "$LL_TMP/server.toml" >"$LL_TMP/exposed.toml"
+grep -q '^listen = "198.51.100.1:8443"' "$LL_TMP/exposed.toml" || fail "could not move listen"
+LL_NOTE="(must be refused)" pretty srv lostlove-server --check-config -c exposed.toml
+st=0
+out=$("$LL_SERVER" --check-config -c "$LL_TMP/exposed.toml" 2>&1) || st=$?
+echo "$out" | grep "api.listen" || true
+[ "$st" != 0 ] || fail "a non-loopback [api] listen passed --check-config"
+grep -Eq "exposed\.toml:[0-9]+: key 'api\.listen': '198\.51\.100\.1' is not a loopback address: the TCP API is plain HTTP.*TLS proxy.*listen_insecure = true" <<<"$out" ||
+	fail "the refusal does not name file, line, key and the way out: $out"
+sed -i 's|^listen = "198.51.100.1:8443"|&\nlisten_insecure = true|' "$LL_TMP/exposed.toml"
+n srv "$LL_SERVER" --check-config -c "$LL_TMP/exposed.toml" >/dev/null ||
+	fail "listen_insecure = true did not allow it"
+
 pass

@@ -1092,6 +1092,49 @@ static void test_secrets_stay_out(void **state)
 
 /* ---- [webhooks] -------------------------------------------------------- */
 
+/* The TCP API is plain HTTP: a listen address off loopback is refused
+ * unless api.listen_insecure says the operator accepts it. */
+static void test_api_listen(void **state)
+{
+	static const char *const ok[] = {
+	    "[api]\nlisten = \"127.0.0.1:8443\"\n",
+	    "[api]\nlisten = \"127.9.9.9:8443\"\n",
+	    "[api]\nlisten = \"[::1]:8443\"\n",
+	    "[api]\nlisten = \"0.0.0.0:8443\"\nlisten_insecure = true\n",
+	    "[api]\nlisten = \"198.51.100.1:8443\"\nlisten_insecure = true\n",
+	};
+	static const char *const refused[] = {"0.0.0.0", "198.51.100.1", "::", "2001:db8::1",
+					      "::ffff:127.0.0.1"};
+	struct server_config c;
+	struct config_diag d = {0};
+	char toml[160], line[400];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(ok); i++) {
+		print_message("ok %zu\n", i);
+		assert_int_equal(load_server(ok[i], "", &c, &d), 0);
+		server_config_free(&c);
+		config_diag_free(&d);
+	}
+	for (size_t i = 0; i < ARRAY_LEN(refused); i++) {
+		bool six = strchr(refused[i], ':') != NULL;
+		snprintf(toml, sizeof(toml),
+			 "[api]\nlisten = \"%s%s%s:8443\"\nlisten_insecure = false\n",
+			 six ? "[" : "", refused[i], six ? "]" : "");
+		print_message("refused %zu\n", i);
+		assert_int_equal(load_server(toml, "", &c, &d), -EINVAL);
+		snprintf(
+		    line, sizeof(line),
+		    "server.toml:2: key 'api.listen': '%s' is not a loopback address: the TCP "
+		    "API is plain HTTP, carrying bearer tokens and users' private keys; listen "
+		    "on 127.0.0.1 or [::1] and put it behind a TLS proxy, or set "
+		    "api.listen_insecure = true to accept that",
+		    refused[i]);
+		expect_line(&d, line);
+		config_diag_free(&d);
+	}
+}
+
 static void test_webhooks(void **state)
 {
 	struct server_config c;
@@ -1673,6 +1716,7 @@ int main(void)
 	    cmocka_unit_test(test_obfuscation_file),
 	    cmocka_unit_test(test_bad_users),
 	    cmocka_unit_test(test_users),
+	    cmocka_unit_test(test_api_listen),
 	    cmocka_unit_test(test_secrets_stay_out),
 	    cmocka_unit_test(test_webhooks),
 	    cmocka_unit_test(test_dump),
