@@ -187,6 +187,8 @@ enum store_status store_user_validate(const struct store_user *u, struct store_e
 	if ((unsigned)u->source > STORE_SOURCE_TOML)
 		return fail(err, STORE_INVALID, "source: unknown");
 	r = check_numbers(u, err);
+	if (r == STORE_OK && u->device_limit > STORE_DEVICE_LIMIT_MAX)
+		r = fail(err, STORE_INVALID, "device_limit: must be 0..%d", STORE_DEVICE_LIMIT_MAX);
 	if (r == STORE_OK)
 		r = check_quota(u, err);
 	return r;
@@ -335,7 +337,8 @@ enum store_status store_user_get_by_name(struct store *s, const char *name, stru
 	 * leading '.' or '-' stays reachable (to rename or delete it) */
 	size_t len = strnlen(name, STORE_NAME_MAX + 1);
 	if (len == 0 || len > STORE_NAME_MAX ||
-	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != len)
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+		len)
 		return fail(err, STORE_NOT_FOUND, "no user '%.64s'", name);
 	return s->ops->user_get_by_name(s, name, ret, err);
 }
@@ -381,6 +384,73 @@ enum store_status store_user_delete(struct store *s, int64_t id, struct store_er
 {
 	clear_err(err);
 	return s->ops->user_delete(s, id, err);
+}
+
+enum store_status store_device_validate(const struct store_device *d, struct store_err *err)
+{
+	const char *why;
+
+	clear_err(err);
+	if ((why = store_user_name_check(d->name)))
+		return fail(err, STORE_INVALID, "device name: %s", why);
+	if (all_zero(d->public_key, 32))
+		return fail(err, STORE_INVALID, "public_key: all zero");
+	return STORE_OK;
+}
+
+enum store_status store_device_add(struct store *s, struct store_device *d, int64_t now,
+				   struct store_err *err)
+{
+	enum store_status r = store_device_validate(d, err);
+
+	if (r != STORE_OK)
+		return r;
+	if (now < 0)
+		return fail(err, STORE_INVALID, "time: negative");
+	return s->ops->device_add(s, d, now, err);
+}
+
+enum store_status store_device_get(struct store *s, int64_t user_id, const char *name,
+				   struct store_device *ret, struct store_err *err)
+{
+	clear_err(err);
+	if (store_user_name_check(name))
+		return fail(err, STORE_NOT_FOUND, "no device '%.64s'", name);
+	return s->ops->device_get(s, user_id, name, ret, err);
+}
+
+enum store_status store_device_list(struct store *s, const struct store_device_filter *f,
+				    struct store_device *ret, size_t *n, struct store_err *err)
+{
+	clear_err(err);
+	*n = 0;
+	if (f->limit < 1 || f->limit > STORE_PAGE_MAX)
+		return fail(err, STORE_INVALID, "limit: must be 1..%d", STORE_PAGE_MAX);
+	if (f->after_id < 0 || f->user_id < 0)
+		return fail(err, STORE_INVALID, "after: negative");
+	return s->ops->device_list(s, f, ret, n, err);
+}
+
+enum store_status store_device_count(struct store *s, int64_t user_id, int64_t *ret,
+				     struct store_err *err)
+{
+	clear_err(err);
+	return s->ops->device_count(s, user_id, ret, err);
+}
+
+enum store_status store_device_delete(struct store *s, int64_t id, struct store_err *err)
+{
+	clear_err(err);
+	return s->ops->device_delete(s, id, err);
+}
+
+enum store_status store_key_owner(struct store *s, const uint8_t key[32], struct store_user *user,
+				  struct store_device *dev, struct store_err *err)
+{
+	struct store_device scratch;
+
+	clear_err(err);
+	return s->ops->key_owner(s, key, user, dev ? dev : &scratch, err);
 }
 
 enum store_status store_usage_add(struct store *s, const struct store_usage_delta *d, size_t n,

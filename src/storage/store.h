@@ -145,6 +145,41 @@ struct store_user_filter {
 };
 #define STORE_PAGE_MAX 1000
 
+/* ---- devices ----
+ * A device is one more key of a user (docs/storage.md, "Devices"): its
+ * own public key, PSK and inner addresses, the user's limits and usage.
+ * The user's own key and addresses are its device 0, never a row here. A
+ * public key, an IPv4 and an IPv6 address belong to one user or device
+ * across both tables. Deleting a user deletes its devices. */
+
+#define STORE_DEVICE_LIMIT_MAX 1024 /* device_limit's bound, everywhere */
+#define STORE_DEVICES_MAX      1024 /* devices per user, beyond device 0 */
+
+struct store_device {
+	int64_t id; /* assigned by the store, never reused; 0 = device 0 */
+	int64_t user_id;
+	char name[STORE_NAME_MAX + 1]; /* unique per user; the charset of user names */
+	uint8_t public_key[32];
+	bool has_psk;
+	uint8_t psk[32];
+	bool has_ipv4;
+	uint8_t ipv4[4];
+	bool has_ipv6;
+	uint8_t ipv6[16];
+	int64_t created_at;
+};
+
+/* List filter (keyset paging as store_user_filter). */
+struct store_device_filter {
+	int64_t after_id;
+	size_t limit;	 /* 1..STORE_PAGE_MAX */
+	int64_t user_id; /* 0 = any user */
+	int enabled;	 /* -1 any, else only devices of users with enabled = this */
+};
+
+/* Name charset and length, a non-zero key. */
+enum store_status store_device_validate(const struct store_device *d, struct store_err *err);
+
 /* ---- usage ---- */
 
 struct store_usage_delta {
@@ -216,6 +251,20 @@ struct store_ops {
 					 uint32_t mask, int64_t now, struct store_user *ret,
 					 struct store_err *err);
 	enum store_status (*user_delete)(struct store *s, int64_t id, struct store_err *err);
+
+	enum store_status (*device_add)(struct store *s, struct store_device *d, int64_t now,
+					struct store_err *err);
+	enum store_status (*device_get)(struct store *s, int64_t user_id, const char *name,
+					struct store_device *ret, struct store_err *err);
+	enum store_status (*device_list)(struct store *s, const struct store_device_filter *f,
+					 struct store_device *ret, size_t *n,
+					 struct store_err *err);
+	enum store_status (*device_count)(struct store *s, int64_t user_id, int64_t *ret,
+					  struct store_err *err);
+	enum store_status (*device_delete)(struct store *s, int64_t id, struct store_err *err);
+	enum store_status (*key_owner)(struct store *s, const uint8_t key[32],
+				       struct store_user *user, struct store_device *dev,
+				       struct store_err *err);
 
 	enum store_status (*usage_add)(struct store *s, const struct store_usage_delta *d, size_t n,
 				       int64_t now, size_t *applied, struct store_err *err);
@@ -298,6 +347,26 @@ enum store_status store_user_update(struct store *s, int64_t id, const struct st
 				    uint32_t mask, int64_t now, struct store_user *ret,
 				    struct store_err *err);
 enum store_status store_user_delete(struct store *s, int64_t id, struct store_err *err);
+
+/* Validates d, sets id and created_at = now. STORE_NOT_FOUND without the
+ * user; STORE_EXISTS naming who holds the name (per user), the key or an
+ * address (a user or a device of any user); STORE_INVALID past
+ * STORE_DEVICES_MAX devices. */
+enum store_status store_device_add(struct store *s, struct store_device *d, int64_t now,
+				   struct store_err *err);
+/* The device of user_id named name. */
+enum store_status store_device_get(struct store *s, int64_t user_id, const char *name,
+				   struct store_device *ret, struct store_err *err);
+/* Up to f->limit devices matching f, ids ascending; as store_user_list. */
+enum store_status store_device_list(struct store *s, const struct store_device_filter *f,
+				    struct store_device *ret, size_t *n, struct store_err *err);
+enum store_status store_device_count(struct store *s, int64_t user_id, int64_t *ret,
+				     struct store_err *err);
+enum store_status store_device_delete(struct store *s, int64_t id, struct store_err *err);
+/* Who holds key: its user, and the device (dev->id 0 when it is the
+ * user's own key). dev may be NULL. */
+enum store_status store_key_owner(struct store *s, const uint8_t key[32], struct store_user *user,
+				  struct store_device *dev, struct store_err *err);
 
 /* Adds every delta in one transaction (atomic increments: concurrent
  * writers never lose a byte). Deltas of users deleted meanwhile are

@@ -80,6 +80,32 @@ static const char *const migrations[] = {
     " action TEXT NOT NULL,"
     " target TEXT NOT NULL,"
     " detail TEXT NOT NULL);",
+    /* 2: devices, more keys of a user (store.h, "devices"). A key or an
+     * address is unique across users and devices: UNIQUE within each
+     * table, the triggers across them (RAISE: SQLITE_CONSTRAINT_TRIGGER,
+     * explained by name_clash/device_clash). */
+    "CREATE TABLE devices ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+    " name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 64),"
+    " public_key BLOB NOT NULL UNIQUE CHECK (length(public_key) = 32),"
+    " psk BLOB CHECK (psk IS NULL OR length(psk) = 32),"
+    " ipv4 TEXT UNIQUE,"
+    " ipv6 TEXT UNIQUE,"
+    " created_at INTEGER NOT NULL,"
+    " UNIQUE (user_id, name));"
+    "CREATE TRIGGER devices_unique BEFORE INSERT ON devices"
+    " WHEN EXISTS (SELECT 1 FROM users WHERE public_key = NEW.public_key"
+    "  OR ipv4 = NEW.ipv4 OR ipv6 = NEW.ipv6)"
+    " BEGIN SELECT RAISE(ABORT, 'key or address taken by a user'); END;"
+    "CREATE TRIGGER users_unique_insert BEFORE INSERT ON users"
+    " WHEN EXISTS (SELECT 1 FROM devices WHERE public_key = NEW.public_key"
+    "  OR ipv4 = NEW.ipv4 OR ipv6 = NEW.ipv6)"
+    " BEGIN SELECT RAISE(ABORT, 'key or address taken by a device'); END;"
+    "CREATE TRIGGER users_unique_update BEFORE UPDATE OF public_key, ipv4, ipv6 ON users"
+    " WHEN EXISTS (SELECT 1 FROM devices WHERE public_key = NEW.public_key"
+    "  OR ipv4 = NEW.ipv4 OR ipv6 = NEW.ipv6)"
+    " BEGIN SELECT RAISE(ABORT, 'key or address taken by a device'); END;",
 };
 #define N_MIGRATIONS ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -101,6 +127,8 @@ int64_t store_schema_latest(void)
 	"quota_action, throttle_rate, period_start, rate_limit, device_limit, note, source, "      \
 	"created_at, updated_at"
 
+#define DEVICE_COLS "id, user_id, name, public_key, psk, ipv4, ipv6, created_at"
+
 enum stmt_id {
 	ST_VERSION,
 	ST_USER_INSERT,
@@ -113,6 +141,14 @@ enum stmt_id {
 	ST_USER_COUNT,
 	ST_USER_UPDATE,
 	ST_USER_DELETE,
+	ST_DEVICE_INSERT,
+	ST_DEVICE_GET,
+	ST_DEVICE_BY_KEY,
+	ST_DEVICE_BY_IPV4,
+	ST_DEVICE_BY_IPV6,
+	ST_DEVICE_LIST,
+	ST_DEVICE_COUNT,
+	ST_DEVICE_DELETE,
 	ST_USAGE_ADD,
 	ST_USAGE_ADD_KEY,
 	ST_USAGE_RESET,
@@ -152,6 +188,18 @@ static const char *const stmt_sql[ST_COUNT] = {
 		       "device_limit = ?19, note = ?20, source = ?21, created_at = ?22, "
 		       "updated_at = ?23 WHERE id = ?24",
     [ST_USER_DELETE] = "DELETE FROM users WHERE id = ?1",
+    [ST_DEVICE_INSERT] = "INSERT INTO devices (user_id, name, public_key, psk, ipv4, ipv6, "
+			 "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_DEVICE_GET] = "SELECT " DEVICE_COLS " FROM devices WHERE user_id = ?1 AND name = ?2",
+    [ST_DEVICE_BY_KEY] = "SELECT " DEVICE_COLS " FROM devices WHERE public_key = ?1",
+    [ST_DEVICE_BY_IPV4] = "SELECT " DEVICE_COLS " FROM devices WHERE ipv4 = ?1",
+    [ST_DEVICE_BY_IPV6] = "SELECT " DEVICE_COLS " FROM devices WHERE ipv6 = ?1",
+    [ST_DEVICE_LIST] = "SELECT d.id, d.user_id, d.name, d.public_key, d.psk, d.ipv4, d.ipv6, "
+		       "d.created_at FROM devices d JOIN users u ON u.id = d.user_id"
+		       " WHERE d.id > ?1 AND (?2 = 0 OR d.user_id = ?2)"
+		       " AND (?3 < 0 OR u.enabled = ?3) ORDER BY d.id LIMIT ?4",
+    [ST_DEVICE_COUNT] = "SELECT count(*) FROM devices WHERE user_id = ?1",
+    [ST_DEVICE_DELETE] = "DELETE FROM devices WHERE id = ?1",
     /* saturating: SQLite turns an overflowing integer sum into a REAL */
     [ST_USAGE_ADD] = "UPDATE users SET"
 		     " used_up = CASE WHEN used_up > 9223372036854775807 - ?2"
@@ -230,7 +278,9 @@ static enum store_status map_rc(int rc)
 	case SQLITE_NOTADB:
 		return STORE_CORRUPT;
 	case SQLITE_CONSTRAINT:
-		return (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		/* the triggers guard uniqueness across users and devices */
+		return (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY ||
+			rc == SQLITE_CONSTRAINT_TRIGGER)
 			   ? STORE_EXISTS
 			   : STORE_INVALID;
 	case SQLITE_TOOBIG:
@@ -648,6 +698,95 @@ static enum store_status sq_get_by_key(struct store *base, const uint8_t key[32]
 	return get_one(s, st, ret, err, "with that public key");
 }
 
+/* ---- devices: rows ---- */
+
+static bool read_device(sqlite3_stmt *st, struct store_device *d)
+{
+	bool ok;
+
+	memset(d, 0, sizeof(*d));
+	d->id = sqlite3_column_int64(st, 0);
+	d->user_id = sqlite3_column_int64(st, 1);
+	ok = read_text(st, 2, d->name, sizeof(d->name)) && read_blob(st, 3, d->public_key, 32);
+	d->has_psk = sqlite3_column_type(st, 4) != SQLITE_NULL;
+	ok = ok && (!d->has_psk || read_blob(st, 4, d->psk, 32));
+	ok = ok && read_addr(st, 5, AF_INET, &d->has_ipv4, d->ipv4);
+	ok = ok && read_addr(st, 6, AF_INET6, &d->has_ipv6, d->ipv6);
+	d->created_at = sqlite3_column_int64(st, 7);
+	return ok;
+}
+
+/* Runs a one-device SELECT whose parameters are bound. */
+static enum store_status get_device(struct sqlite_store *s, sqlite3_stmt *st,
+				    struct store_device *ret, struct store_err *err,
+				    const char *what)
+{
+	int rc = sqlite3_step(st);
+	enum store_status r;
+
+	if (rc == SQLITE_ROW)
+		r = read_device(st, ret)
+			? STORE_OK
+			: fail(err, STORE_CORRUPT, "sqlite: device row %lld is malformed",
+			       (long long)sqlite3_column_int64(st, 0));
+	else if (rc == SQLITE_DONE)
+		r = fail(err, STORE_NOT_FOUND, "no device %s", what);
+	else
+		r = db_fail(s, rc, err, "read device");
+	done(st);
+	return r;
+}
+
+/* The device holding a key (ST_DEVICE_BY_KEY) or an address (BY_IPV4/6:
+ * text), and its user's name; false if none. */
+static bool device_holding(struct sqlite_store *s, enum stmt_id id, const void *v, size_t len,
+			   struct store_device *d, char *user, size_t user_len)
+{
+	sqlite3_stmt *st = stmt(s, id, NULL);
+	struct store_user owner;
+
+	if (!st)
+		return false;
+	if (id == ST_DEVICE_BY_KEY)
+		sqlite3_bind_blob(st, 1, v, (int)len, SQLITE_STATIC);
+	else
+		sqlite3_bind_text(st, 1, v, -1, SQLITE_STATIC);
+	if (get_device(s, st, d, NULL, "") != STORE_OK)
+		return false;
+	st = stmt(s, ST_USER_BY_ID, NULL);
+	if (!st)
+		return false;
+	sqlite3_bind_int64(st, 1, d->user_id);
+	if (get_one(s, st, &owner, NULL, "") != STORE_OK)
+		snprintf(owner.name, sizeof(owner.name), "?");
+	snprintf(user, user_len, "%s", owner.name);
+	return true;
+}
+
+/* Which device, if any, holds u's key or an address of u. */
+static enum store_status device_clash(struct sqlite_store *s, const char *who, const uint8_t *key,
+				      const uint8_t *v4, const uint8_t *v6, struct store_err *err)
+{
+	struct store_device d;
+	char owner[STORE_NAME_MAX + 1], a[INET6_ADDRSTRLEN];
+
+	if (device_holding(s, ST_DEVICE_BY_KEY, key, 32, &d, owner, sizeof(owner)))
+		return fail(err, STORE_EXISTS,
+			    "public key of '%s' belongs to device '%s' of user '%s'", who, d.name,
+			    owner);
+	if (v4 && inet_ntop(AF_INET, v4, a, sizeof(a)) &&
+	    device_holding(s, ST_DEVICE_BY_IPV4, a, 0, &d, owner, sizeof(owner)))
+		return fail(err, STORE_EXISTS,
+			    "ipv4 %s of '%s' belongs to device '%s' of user '%s'", a, who, d.name,
+			    owner);
+	if (v6 && inet_ntop(AF_INET6, v6, a, sizeof(a)) &&
+	    device_holding(s, ST_DEVICE_BY_IPV6, a, 0, &d, owner, sizeof(owner)))
+		return fail(err, STORE_EXISTS,
+			    "ipv6 %s of '%s' belongs to device '%s' of user '%s'", a, who, d.name,
+			    owner);
+	return STORE_OK;
+}
+
 /* After a UNIQUE failure: which field clashed, and with whom. */
 static enum store_status name_clash(struct sqlite_store *s, const struct store_user *u,
 				    struct store_err *err)
@@ -684,6 +823,9 @@ static enum store_status name_clash(struct sqlite_store *s, const struct store_u
 			return fail(err, STORE_EXISTS, "ipv6 %s of '%s' belongs to user '%s'", a,
 				    u->name, other.name);
 	}
+	if (device_clash(s, u->name, u->public_key, u->has_ipv4 ? u->ipv4 : NULL,
+			 u->has_ipv6 ? u->ipv6 : NULL, err) != STORE_OK)
+		return STORE_EXISTS;
 	return fail(err, STORE_EXISTS, "user '%s': %s", u->name, sqlite3_errmsg(s->db));
 }
 
@@ -831,6 +973,208 @@ static enum store_status sq_user_delete(struct store *base, int64_t id, struct s
 		return ERR_CODE(err);
 	sqlite3_bind_int64(st, 1, id);
 	return write_by_id(s, st, id, err, "delete user");
+}
+
+/* ---- devices ---- */
+
+/* After a failed device INSERT: who holds the name, the key or an
+ * address (a user, or a device of any user). */
+static enum store_status device_add_clash(struct sqlite_store *s, const struct store_device *d,
+					  const char *owner, struct store_err *err)
+{
+	struct store_device other;
+	struct store_user u;
+	sqlite3_stmt *st = stmt(s, ST_DEVICE_GET, NULL);
+	char a[INET6_ADDRSTRLEN];
+
+	if (st) {
+		sqlite3_bind_int64(st, 1, d->user_id);
+		sqlite3_bind_text(st, 2, d->name, -1, SQLITE_STATIC);
+		if (get_device(s, st, &other, NULL, "") == STORE_OK)
+			return fail(err, STORE_EXISTS, "user '%s' has a device '%s' already", owner,
+				    d->name);
+	}
+	if ((st = stmt(s, ST_USER_BY_KEY, NULL))) {
+		sqlite3_bind_blob(st, 1, d->public_key, 32, SQLITE_STATIC);
+		if (get_one(s, st, &u, NULL, "") == STORE_OK)
+			return fail(err, STORE_EXISTS,
+				    "public key of device '%s' belongs to user '%s'", d->name,
+				    u.name);
+	}
+	if (d->has_ipv4 && (st = stmt(s, ST_USER_BY_IPV4, NULL))) {
+		inet_ntop(AF_INET, d->ipv4, a, sizeof(a));
+		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+		if (get_one(s, st, &u, NULL, "") == STORE_OK)
+			return fail(err, STORE_EXISTS,
+				    "ipv4 %s of device '%s' belongs to user '%s'", a, d->name,
+				    u.name);
+	}
+	if (d->has_ipv6 && (st = stmt(s, ST_USER_BY_IPV6, NULL))) {
+		inet_ntop(AF_INET6, d->ipv6, a, sizeof(a));
+		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+		if (get_one(s, st, &u, NULL, "") == STORE_OK)
+			return fail(err, STORE_EXISTS,
+				    "ipv6 %s of device '%s' belongs to user '%s'", a, d->name,
+				    u.name);
+	}
+	if (device_clash(s, d->name, d->public_key, d->has_ipv4 ? d->ipv4 : NULL,
+			 d->has_ipv6 ? d->ipv6 : NULL, err) != STORE_OK)
+		return STORE_EXISTS;
+	return fail(err, STORE_EXISTS, "device '%s': %s", d->name, sqlite3_errmsg(s->db));
+}
+
+static enum store_status device_count_in(struct sqlite_store *s, int64_t user_id, int64_t *ret,
+					 struct store_err *err)
+{
+	sqlite3_stmt *st = stmt(s, ST_DEVICE_COUNT, err);
+	enum store_status r;
+
+	if (!st)
+		return ERR_CODE(err);
+	sqlite3_bind_int64(st, 1, user_id);
+	r = step_int(s, st, ret, err, "count devices");
+	done(st);
+	return r;
+}
+
+static enum store_status device_insert(struct sqlite_store *s, struct store_device *d,
+				       struct store_err *err)
+{
+	struct store_user u;
+	sqlite3_stmt *st = stmt(s, ST_USER_BY_ID, err);
+	enum store_status r;
+	int64_t n = 0;
+	int xrc;
+
+	if (!st)
+		return ERR_CODE(err);
+	sqlite3_bind_int64(st, 1, d->user_id);
+	r = get_one(s, st, &u, err, "for the device");
+	if (r == STORE_OK)
+		r = device_count_in(s, d->user_id, &n, err);
+	if (r == STORE_OK && n >= STORE_DEVICES_MAX)
+		r = fail(err, STORE_INVALID, "user '%s' has %d devices already", u.name,
+			 STORE_DEVICES_MAX);
+	if (r != STORE_OK || !(st = stmt(s, ST_DEVICE_INSERT, err)))
+		return r != STORE_OK ? r : ERR_CODE(err);
+	sqlite3_bind_int64(st, 1, d->user_id);
+	sqlite3_bind_text(st, 2, d->name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, d->public_key, 32, SQLITE_STATIC);
+	if (d->has_psk)
+		sqlite3_bind_blob(st, 4, d->psk, 32, SQLITE_STATIC);
+	bind_addr(st, 5, AF_INET, d->has_ipv4, d->ipv4);
+	bind_addr(st, 6, AF_INET6, d->has_ipv6, d->ipv6);
+	sqlite3_bind_int64(st, 7, d->created_at);
+	r = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : STORE_IO;
+	xrc = sqlite3_extended_errcode(s->db);
+	if (r != STORE_OK)
+		r = db_fail(s, xrc, err, "add device");
+	done(st);
+	if (r == STORE_EXISTS)
+		r = device_add_clash(s, d, u.name, err);
+	if (r == STORE_OK)
+		d->id = sqlite3_last_insert_rowid(s->db);
+	return r;
+}
+
+static enum store_status sq_device_add(struct store *base, struct store_device *d, int64_t now,
+				       struct store_err *err)
+{
+	struct sqlite_store *s = S(base);
+	struct store_device v = *d;
+	enum store_status r = tx_begin(s, err);
+
+	if (r != STORE_OK)
+		return r;
+	v.id = 0;
+	v.created_at = now;
+	r = tx_end(s, device_insert(s, &v, err), err);
+	if (r == STORE_OK)
+		*d = v;
+	memset(&v, 0, sizeof(v)); /* a PSK */
+	return r;
+}
+
+static enum store_status sq_device_get(struct store *base, int64_t user_id, const char *name,
+				       struct store_device *ret, struct store_err *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = stmt(s, ST_DEVICE_GET, err);
+	char what[STORE_NAME_MAX + 8];
+
+	if (!st)
+		return ERR_CODE(err);
+	sqlite3_bind_int64(st, 1, user_id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	snprintf(what, sizeof(what), "'%s'", name);
+	return get_device(s, st, ret, err, what);
+}
+
+static enum store_status sq_device_list(struct store *base, const struct store_device_filter *f,
+					struct store_device *ret, size_t *n, struct store_err *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = stmt(s, ST_DEVICE_LIST, err);
+	enum store_status r = STORE_OK;
+	int rc = SQLITE_DONE;
+
+	if (!st)
+		return ERR_CODE(err);
+	sqlite3_bind_int64(st, 1, f->after_id);
+	sqlite3_bind_int64(st, 2, f->user_id);
+	sqlite3_bind_int(st, 3, f->enabled < 0 ? -1 : f->enabled != 0);
+	sqlite3_bind_int64(st, 4, (int64_t)f->limit);
+	while (r == STORE_OK && *n < f->limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (read_device(st, &ret[*n]))
+			(*n)++;
+		else
+			r = fail(err, STORE_CORRUPT, "sqlite: device row %lld is malformed",
+				 (long long)sqlite3_column_int64(st, 0));
+	}
+	if (r == STORE_OK && *n < f->limit && rc != SQLITE_DONE)
+		r = db_fail(s, rc, err, "list devices");
+	done(st);
+	return r;
+}
+
+static enum store_status sq_device_count(struct store *base, int64_t user_id, int64_t *ret,
+					 struct store_err *err)
+{
+	return device_count_in(S(base), user_id, ret, err);
+}
+
+static enum store_status sq_device_delete(struct store *base, int64_t id, struct store_err *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st = stmt(s, ST_DEVICE_DELETE, err);
+
+	if (!st)
+		return ERR_CODE(err);
+	sqlite3_bind_int64(st, 1, id);
+	return write_by_id(s, st, id, err, "delete device");
+}
+
+static enum store_status sq_key_owner(struct store *base, const uint8_t key[32],
+				      struct store_user *user, struct store_device *dev,
+				      struct store_err *err)
+{
+	struct sqlite_store *s = S(base);
+	sqlite3_stmt *st;
+	enum store_status r = sq_get_by_key(base, key, user, NULL);
+
+	memset(dev, 0, sizeof(*dev));
+	if (r == STORE_OK) {
+		dev->user_id = user->id;
+		memcpy(dev->public_key, user->public_key, 32);
+		return STORE_OK;
+	}
+	if (!(st = stmt(s, ST_DEVICE_BY_KEY, err)))
+		return ERR_CODE(err);
+	sqlite3_bind_blob(st, 1, key, 32, SQLITE_STATIC);
+	r = get_device(s, st, dev, err, "or user with that public key");
+	if (r == STORE_OK)
+		r = sq_get_by_id(base, dev->user_id, user, err);
+	return r;
 }
 
 /* ---- usage ---- */
@@ -1169,6 +1513,12 @@ static const struct store_ops sqlite_ops = {
     .user_count = sq_user_count,
     .user_update = sq_user_update,
     .user_delete = sq_user_delete,
+    .device_add = sq_device_add,
+    .device_get = sq_device_get,
+    .device_list = sq_device_list,
+    .device_count = sq_device_count,
+    .device_delete = sq_device_delete,
+    .key_owner = sq_key_owner,
     .usage_add = sq_usage_add,
     .usage_add_by_key = sq_usage_add_by_key,
     .usage_reset = sq_usage_reset,

@@ -44,7 +44,7 @@ write_client_config carol 203.0.113.1:51820 '["10.8.0.0/24"]'
 
 say "check 1: the store at start"
 start_server
-wait_for_log server "store: $DB \(sqlite, schema 1\)" 1
+wait_for_log server "store: $DB \(sqlite, schema 2\)" 1
 wait_for_log server "store: users.toml: 1 added, 0 changed, 0 removed" 1
 run ls -l "$DB"
 [ "$(stat -c '%a %U' "$DB")" = "600 $LL_SERVICE_USER" ] ||
@@ -123,7 +123,7 @@ cp "$DB" "$LL_TMP/newer.db"
 sqlite3 "$LL_TMP/newer.db" "INSERT INTO schema_version VALUES (99)"
 sed "s|^\[server\]$|[storage]\ndatabase = \"$LL_TMP/newer.db\"\n[server]|" "$LL_TMP/server.toml" >"$LL_TMP/newer.toml"
 expect_refusal "a store of a newer schema" \
-	"^lostlove-server: error: store: database schema version 99 is newer than this build knows \(1\): upgrade lostlove, or restore the backup taken before the upgrade" \
+	"^lostlove-server: error: store: database schema version 99 is newer than this build knows \(2\): upgrade lostlove, or restore the backup taken before the upgrade" \
 	"$LL_SERVER" -c "$LL_TMP/newer.toml"
 sed 's|^\[server\]$|[storage]\ndatabase = "postgres://lostlove@db/lostlove"\n[server]|' "$LL_TMP/server.toml" >"$LL_TMP/pg.toml"
 expect_refusal "a PostgreSQL database" \

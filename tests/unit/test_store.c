@@ -6,7 +6,9 @@
  * killed with SIGKILL loses only what it had not committed and leaves an
  * intact database; two processes adding usage at once lose no byte; rows
  * altered behind the store's back read as CORRUPT; the users.toml sync;
- * the quota period arithmetic across month ends and leap years. Each test
+ * the quota period arithmetic across month ends and leap years; devices:
+ * keys and addresses unique across users and devices, deleted with
+ * their user. Each test
  * gets its own temporary directory. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -148,6 +150,224 @@ static void assert_users_equal(const struct store_user *a, const struct store_us
 	assert_int_equal(a->source, b->source);
 	assert_int_equal(a->created_at, b->created_at);
 	assert_int_equal(a->updated_at, b->updated_at);
+}
+
+/* ---- devices ---- */
+
+/* A device of user_id with key/addresses from seed (as mk_user's). */
+static void mk_device(struct store_device *d, int64_t user_id, const char *name, unsigned seed)
+{
+	struct store_user u;
+
+	mk_user(&u, "x", seed);
+	memset(d, 0, sizeof(*d));
+	d->user_id = user_id;
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	memcpy(d->public_key, u.public_key, 32);
+	d->has_psk = true;
+	memcpy(d->psk, u.psk, 32);
+	d->has_ipv4 = true;
+	memcpy(d->ipv4, u.ipv4, 4);
+	d->has_ipv6 = true;
+	memcpy(d->ipv6, u.ipv6, 16);
+}
+
+static int64_t count_devices(struct store *s, int64_t user_id)
+{
+	struct store_err err;
+	int64_t n = -1;
+
+	assert_int_equal(store_device_count(s, user_id, &n, &err), STORE_OK);
+	return n;
+}
+
+/* add/get/list/delete, lookup by key returns (user, device) */
+static void test_device_crud(void **state)
+{
+	struct fixture *f = *state;
+	struct store_user a, b, who;
+	struct store_device d, e, got, page[4];
+	struct store_device_filter flt = {.limit = 4, .enabled = -1};
+	struct store_err err;
+	size_t n = 0;
+
+	mk_user(&a, "alice", 1);
+	mk_user(&b, "bob", 2);
+	assert_int_equal(store_user_create(f->s, &a, 100, &err), STORE_OK);
+	assert_int_equal(store_user_create(f->s, &b, 100, &err), STORE_OK);
+	mk_device(&d, a.id, "phone", 11);
+	assert_int_equal(store_device_add(f->s, &d, 200, &err), STORE_OK);
+	assert_true(d.id > 0);
+	assert_int_equal(d.created_at, 200);
+	mk_device(&e, a.id, "laptop", 12);
+	e.has_psk = false;
+	e.has_ipv6 = false;
+	assert_int_equal(store_device_add(f->s, &e, 201, &err), STORE_OK);
+	/* the same name under another user is another device */
+	mk_device(&got, b.id, "phone", 13);
+	assert_int_equal(store_device_add(f->s, &got, 202, &err), STORE_OK);
+
+	assert_int_equal(store_device_get(f->s, a.id, "laptop", &got, &err), STORE_OK);
+	assert_int_equal(got.id, e.id);
+	assert_false(got.has_psk);
+	assert_false(got.has_ipv6);
+	assert_memory_equal(got.ipv4, e.ipv4, 4);
+	assert_int_equal(store_device_get(f->s, b.id, "laptop", &got, &err), STORE_NOT_FOUND);
+	assert_int_equal(store_device_get(f->s, a.id, "../x", &got, &err), STORE_NOT_FOUND);
+
+	flt.user_id = a.id;
+	assert_int_equal(store_device_list(f->s, &flt, page, &n, &err), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(page[0].name, "phone");
+	assert_memory_equal(page[0].psk, d.psk, 32);
+	assert_string_equal(page[1].name, "laptop");
+	flt.user_id = 0;
+	flt.after_id = d.id;
+	assert_int_equal(store_device_list(f->s, &flt, page, &n, &err), STORE_OK);
+	assert_int_equal(n, 2); /* laptop, bob's phone */
+
+	/* a device's key names its user and the device; a user's, device 0 */
+	assert_int_equal(store_key_owner(f->s, d.public_key, &who, &got, &err), STORE_OK);
+	assert_string_equal(who.name, "alice");
+	assert_int_equal(got.id, d.id);
+	assert_string_equal(got.name, "phone");
+	assert_int_equal(store_key_owner(f->s, b.public_key, &who, &got, &err), STORE_OK);
+	assert_string_equal(who.name, "bob");
+	assert_int_equal(got.id, 0);
+	mk_user(&who, "nobody", 99);
+	assert_int_equal(store_key_owner(f->s, who.public_key, &who, &got, &err), STORE_NOT_FOUND);
+
+	assert_int_equal(store_device_delete(f->s, d.id, &err), STORE_OK);
+	assert_int_equal(store_device_delete(f->s, d.id, &err), STORE_NOT_FOUND);
+	assert_int_equal(count_devices(f->s, a.id), 1);
+	/* its key and address are free again */
+	mk_device(&d, b.id, "tablet", 11);
+	assert_int_equal(store_device_add(f->s, &d, 300, &err), STORE_OK);
+	/* no device without a user */
+	mk_device(&d, 9999, "ghost", 30);
+	assert_int_equal(store_device_add(f->s, &d, 300, &err), STORE_NOT_FOUND);
+	assert_int_equal(store_integrity_check(f->s, &err), STORE_OK);
+}
+
+/* A key or address is one user's or one device's, across both tables,
+ * in every direction; each refusal names who holds it and changes
+ * nothing. */
+static void test_device_uniqueness(void **state)
+{
+	struct fixture *f = *state;
+	struct store_user a, b, c, got;
+	struct store_device d, x;
+	struct store_err err;
+
+	mk_user(&a, "alice", 1);
+	mk_user(&b, "bob", 2);
+	assert_int_equal(store_user_create(f->s, &a, 100, &err), STORE_OK);
+	assert_int_equal(store_user_create(f->s, &b, 100, &err), STORE_OK);
+	mk_device(&d, a.id, "phone", 11);
+	assert_int_equal(store_device_add(f->s, &d, 200, &err), STORE_OK);
+
+	/* device vs device: name per user, key, ipv4, ipv6 of any user's */
+	mk_device(&x, a.id, "phone", 12);
+	assert_int_equal(store_device_add(f->s, &x, 200, &err), STORE_EXISTS);
+	assert_non_null(strstr(err.msg, "has a device 'phone'"));
+	mk_device(&x, b.id, "other", 12);
+	memcpy(x.public_key, d.public_key, 32);
+	assert_int_equal(store_device_add(f->s, &x, 200, &err), STORE_EXISTS);
+	assert_non_null(strstr(err.msg, "device 'phone' of user 'alice'"));
+	mk_device(&x, b.id, "other", 12);
+	memcpy(x.ipv4, d.ipv4, 4);
+	assert_int_equal(store_device_add(f->s, &x, 200, &err), STORE_EXISTS);
+	assert_non_null(strstr(err.msg, "ipv4 10.8.0.11"));
+	mk_device(&x, b.id, "other", 12);
+	memcpy(x.ipv6, d.ipv6, 16);
+	assert_int_equal(store_device_add(f->s, &x, 200, &err), STORE_EXISTS);
+	assert_non_null(strstr(err.msg, "ipv6"));
+
+	/* device vs user: bob's key and addresses */
+	mk_device(&x, a.id, "other", 12);
+	memcpy(x.public_key, b.public_key, 32);
+	assert_int_equal(store_device_add(f->s, &x, 200, &err), STORE_EXISTS);
+	assert_non_null(strstr(err.msg, "belongs to user 'bob'"));
+	mk_device(&x, a.id, "other", 12);
+	memcpy(x.ipv4, b.ipv4, 4);
+	assert_int_equal(store_device_add(f->s, &x, 200, &err), STORE_EXISTS);
+	assert_non_null(strstr(err.msg, "belongs to user 'bob'"));
+	mk_device(&x, a.id, "other", 12);
+	memcpy(x.ipv6, b.ipv6, 16);
+	assert_int_equal(store_device_add(f->s, &x, 200, &err), STORE_EXISTS);
+	assert_non_null(strstr(err.msg, "belongs to user 'bob'"));
+
+	/* user vs device: a new user, and an update, taking the device's */
+	mk_user(&c, "carol", 3);
+	memcpy(c.public_key, d.public_key, 32);
+	assert_int_equal(store_user_create(f->s, &c, 300, &err), STORE_EXISTS);
+	assert_non_null(strstr(err.msg, "device 'phone' of user 'alice'"));
+	mk_user(&c, "carol", 3);
+	memcpy(c.ipv4, d.ipv4, 4);
+	assert_int_equal(store_user_create(f->s, &c, 300, &err), STORE_EXISTS);
+	assert_non_null(strstr(err.msg, "device 'phone' of user 'alice'"));
+	mk_user(&c, "carol", 3);
+	memcpy(c.ipv4, d.ipv4, 4);
+	assert_int_equal(store_user_update(f->s, b.id, &c, STORE_F_IPV4, 300, NULL, &err),
+			 STORE_EXISTS);
+	assert_non_null(strstr(err.msg, "device 'phone' of user 'alice'"));
+	memcpy(c.public_key, d.public_key, 32);
+	assert_int_equal(store_user_update(f->s, b.id, &c, STORE_F_PUBLIC_KEY, 300, NULL, &err),
+			 STORE_EXISTS);
+	memcpy(c.ipv6, d.ipv6, 16);
+	assert_int_equal(store_user_update(f->s, b.id, &c, STORE_F_IPV6, 300, NULL, &err),
+			 STORE_EXISTS);
+	/* an unrelated update of a user with devices still works */
+	c.data_limit = 5;
+	assert_int_equal(store_user_update(f->s, a.id, &c, STORE_F_DATA_LIMIT, 300, NULL, &err),
+			 STORE_OK);
+
+	/* nothing changed */
+	assert_int_equal(count_users(f->s), 2);
+	assert_int_equal(count_devices(f->s, a.id), 1);
+	assert_int_equal(count_devices(f->s, b.id), 0);
+	assert_int_equal(store_user_get_by_id(f->s, b.id, &got, &err), STORE_OK);
+	assert_memory_equal(got.public_key, b.public_key, 32);
+	assert_memory_equal(got.ipv4, b.ipv4, 4);
+
+	/* bad values */
+	mk_device(&x, a.id, "bad name", 20);
+	assert_int_equal(store_device_add(f->s, &x, 200, &err), STORE_INVALID);
+	mk_device(&x, a.id, "zero", 20);
+	memset(x.public_key, 0, 32);
+	assert_int_equal(store_device_add(f->s, &x, 200, &err), STORE_INVALID);
+	/* device_limit's bound is the store's too */
+	c.device_limit = STORE_DEVICE_LIMIT_MAX;
+	assert_int_equal(store_user_update(f->s, a.id, &c, STORE_F_DEVICE_LIMIT, 300, NULL, &err),
+			 STORE_OK);
+	c.device_limit = STORE_DEVICE_LIMIT_MAX + 1;
+	assert_int_equal(store_user_update(f->s, a.id, &c, STORE_F_DEVICE_LIMIT, 300, NULL, &err),
+			 STORE_INVALID);
+}
+
+/* Deleting a user deletes its devices (and frees their keys). */
+static void test_device_cascade(void **state)
+{
+	struct fixture *f = *state;
+	struct store_user a, c;
+	struct store_device d;
+	struct store_err err;
+
+	mk_user(&a, "alice", 1);
+	assert_int_equal(store_user_create(f->s, &a, 100, &err), STORE_OK);
+	for (unsigned i = 0; i < 3; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "d%u", i);
+		mk_device(&d, a.id, name, 10 + i);
+		assert_int_equal(store_device_add(f->s, &d, 200, &err), STORE_OK);
+	}
+	reopen(f); /* foreign keys are per connection: on for every one */
+	assert_int_equal(count_devices(f->s, a.id), 3);
+	assert_int_equal(store_user_delete(f->s, a.id, &err), STORE_OK);
+	assert_int_equal(count_devices(f->s, a.id), 0);
+	mk_user(&c, "carol", 10); /* d0's key and addresses */
+	assert_int_equal(store_user_create(f->s, &c, 300, &err), STORE_OK);
+	assert_int_equal(store_integrity_check(f->s, &err), STORE_OK);
 }
 
 /* ---- opening, schema, migrations ---- */
@@ -1232,6 +1452,35 @@ static void test_names(void **state)
 	assert_string_equal(store_status_name((enum store_status)77), "UNKNOWN");
 }
 
+/* A database of schema 1 (migration 2 undone by hand) with a user:
+ * migrate takes it to 2, the user kept, devices usable. */
+static void test_migrate_1_to_2(void **state)
+{
+	struct fixture *f = *state;
+	struct store_user a, got;
+	struct store_device d;
+	struct store_err err;
+	int64_t v = 0;
+
+	mk_user(&a, "alice", 1);
+	assert_int_equal(store_user_create(f->s, &a, 100, &err), STORE_OK);
+	store_close(f->s);
+	tamper(f->path, "DROP TRIGGER devices_unique; DROP TRIGGER users_unique_insert;"
+			"DROP TRIGGER users_unique_update; DROP TABLE devices;"
+			"DELETE FROM schema_version WHERE version = 2");
+	assert_int_equal(store_open(f->path, &f->s, &err), STORE_OK);
+	assert_int_equal(store_schema_version(f->s, &v, &err), STORE_OK);
+	assert_int_equal(v, 1);
+	assert_int_equal(store_migrate(f->s, &err), STORE_OK);
+	assert_int_equal(store_schema_version(f->s, &v, &err), STORE_OK);
+	assert_int_equal(v, 2);
+	assert_int_equal(store_user_get_by_name(f->s, "alice", &got, &err), STORE_OK);
+	assert_users_equal(&a, &got);
+	mk_device(&d, a.id, "phone", 11);
+	assert_int_equal(store_device_add(f->s, &d, 200, &err), STORE_OK);
+	assert_int_equal(store_integrity_check(f->s, &err), STORE_OK);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1255,6 +1504,10 @@ int main(void)
 	    T(test_concurrent_writers),
 	    T(test_tampered_rows),
 	    T(test_sync_toml),
+	    T(test_device_crud),
+	    T(test_device_uniqueness),
+	    T(test_device_cascade),
+	    T(test_migrate_1_to_2),
 	    cmocka_unit_test(test_period_fixed_dates),
 	    cmocka_unit_test(test_period_properties),
 	    cmocka_unit_test(test_names),
