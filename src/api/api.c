@@ -461,7 +461,43 @@ static json_t *read_body(struct call *c, const struct api_field *fields, size_t 
 
 /* ---- users: addresses and keys the server makes ---- */
 
-/* The pool's host bits that are taken, over every user of the store. */
+static void mark_host(uint8_t *bitmap, size_t bits, const struct config_prefix *p,
+		      const uint8_t ipv4[4])
+{
+	uint32_t host, a;
+
+	memcpy(&a, ipv4, 4);
+	host = ntohl(a) & ~(p->len ? ~0u << (32 - p->len) : 0u);
+	if (host < bits)
+		bitmap[host / 8] |= (uint8_t)(1u << (host % 8));
+}
+
+/* The pool's host bits the devices of every user hold. */
+static int device_hosts(struct call *c, uint8_t *bitmap, size_t bits, const struct config_prefix *p)
+{
+	struct store_device *page = malloc(LIST_MAX * sizeof(*page));
+	struct store_device_filter f = {.limit = LIST_MAX, .enabled = -1};
+	struct store_err err;
+	size_t n;
+	enum store_status st;
+
+	if (!page)
+		return -ENOMEM;
+	do {
+		st = store_device_list(c->api->store, &f, page, &n, &err);
+		for (size_t i = 0; st == STORE_OK && i < n; i++)
+			if (page[i].has_ipv4)
+				mark_host(bitmap, bits, p, page[i].ipv4);
+		if (n)
+			f.after_id = page[n - 1].id;
+	} while (st == STORE_OK && n == LIST_MAX);
+	ct_wipe(page, LIST_MAX * sizeof(*page)); /* PSKs */
+	free(page);
+	return st == STORE_OK ? 0 : -EIO;
+}
+
+/* The pool's host bits that are taken, over every user and device of the
+ * store. */
 static int used_hosts(struct call *c, uint8_t *bitmap, size_t bits, const struct config_prefix *p)
 {
 	struct store_user *page = malloc(LIST_MAX * sizeof(*page));
@@ -474,21 +510,17 @@ static int used_hosts(struct call *c, uint8_t *bitmap, size_t bits, const struct
 		return -ENOMEM;
 	do {
 		st = store_user_list(c->api->store, &f, page, &n, &err);
-		for (size_t i = 0; st == STORE_OK && i < n; i++) {
-			uint32_t host, a;
-			if (!page[i].has_ipv4)
-				continue;
-			memcpy(&a, page[i].ipv4, 4);
-			host = ntohl(a) & ~(p->len ? ~0u << (32 - p->len) : 0u);
-			if (host < bits)
-				bitmap[host / 8] |= (uint8_t)(1u << (host % 8));
-		}
+		for (size_t i = 0; st == STORE_OK && i < n; i++)
+			if (page[i].has_ipv4)
+				mark_host(bitmap, bits, p, page[i].ipv4);
 		if (n)
 			f.after_id = page[n - 1].id;
 	} while (st == STORE_OK && n == LIST_MAX);
 	ct_wipe(page, LIST_MAX * sizeof(*page)); /* PSKs */
 	free(page);
-	return st == STORE_OK ? 0 : -EIO;
+	if (st != STORE_OK)
+		return -EIO;
+	return device_hosts(c, bitmap, bits, p);
 }
 
 /* The lowest free host address of the IPv4 pool (and the same host in the
@@ -840,14 +872,302 @@ static void user_config(struct call *c, const char *name)
 	audit(c, "user.config", u.name, "format %s", format);
 }
 
+/* ---- devices (docs/api.md, "Devices") ---- */
+
+static const struct api_field device_fields[] = {
+    {"name", API_STRING, true, 1, STORE_NAME_MAX, NULL, NULL},
+    {"public_key", API_KEY, false, 0, 0, NULL, NULL},
+    {"psk", API_KEY | API_NULLABLE, false, 0, 0, NULL, NULL},
+    {"ipv4", API_STRING, false, 7, 15, NULL, NULL},
+    {"ipv6", API_STRING | API_NULLABLE, false, 2, 39, NULL, NULL},
+};
+#define N_DEVICE_FIELDS (sizeof(device_fields) / sizeof(device_fields[0]))
+
+/* A device's key the server makes: derived as a user's is (not stored),
+ * over the user's and the device's names, its creation time and address. */
+static void derive_device_key(const struct api *api, const char *user, const struct store_device *d,
+			      uint8_t priv[32])
+{
+	uint8_t t[8];
+	struct iov_c parts[] = {
+	    {"lostlove device key v1", 23},
+	    {user, strlen(user) + 1},
+	    {d->name, strlen(d->name) + 1},
+	    {t, 8},
+	    {d->ipv4, 4},
+	};
+
+	for (int i = 0; i < 8; i++)
+		t[i] = (uint8_t)((uint64_t)d->created_at >> (56 - 8 * i));
+	hmac_sha256_v(priv, api->ckey, sizeof(api->ckey), parts, 5);
+	priv[0] &= 248;
+	priv[31] &= 127;
+	priv[31] |= 64;
+}
+
+static bool device_client_key(const struct api *api, const char *user, const struct store_device *d,
+			      uint8_t priv[32])
+{
+	uint8_t pub[32];
+
+	derive_device_key(api, user, d, priv);
+	if (x25519_public(pub, priv) == 0 && ct_memeq(pub, d->public_key, 32))
+		return true;
+	ct_wipe(priv, 32);
+	return false;
+}
+
+static json_t *device_json(const struct api *api, const char *user, const struct store_device *d)
+{
+	char pub[KEY_BASE64_LEN + 1];
+	uint8_t priv[32];
+	bool made = device_client_key(api, user, d, priv);
+
+	ct_wipe(priv, sizeof(priv));
+	key_to_base64(pub, d->public_key);
+	return json_pack("{s:I,s:s,s:s,s:s,s:b,s:o,s:o,s:I,s:b}", "id", (json_int_t)d->id, "name",
+			 d->name, "user", user, "public_key", pub, "has_psk", d->has_psk, "ipv4",
+			 addr_json(d->has_ipv4, AF_INET, d->ipv4), "ipv6",
+			 addr_json(d->has_ipv6, AF_INET6, d->ipv6), "created_at",
+			 (json_int_t)d->created_at, "config_available", made);
+}
+
+static int find_device(struct call *c, const struct store_user *u, const char *name,
+		       struct store_device *d)
+{
+	struct store_err err;
+	enum store_status st = store_device_get(c->api->store, u->id, name, d, &err);
+
+	if (st == STORE_NOT_FOUND)
+		fail(c, 404, "not_found", NULL, "user '%s' has no device named '%.64s'", u->name,
+		     name);
+	else if (st != STORE_OK)
+		fail_store(c, st, &err);
+	return st == STORE_OK ? 0 : -1;
+}
+
+/* The body's keys and addresses into d (through a user's parsers: the
+ * same rules), an address from the pool and a PSK when not given. -1
+ * after answering. */
+static int take_device(struct call *c, const json_t *o, struct store_device *d, bool *made_key)
+{
+	struct store_user tmp;
+	uint32_t mask = 0;
+	int r = 0;
+
+	store_user_init(&tmp);
+	if (take_keys(c, o, &tmp, &mask) < 0 || take_addr(c, o, "ipv4", &tmp, &mask) < 0 ||
+	    take_addr(c, o, "ipv6", &tmp, &mask) < 0 || (!tmp.has_ipv4 && allocate(c, &tmp) < 0))
+		r = -1;
+	if (r == 0) {
+		pair_ipv6(c->api->cfg, &tmp, mask);
+		if (!(mask & STORE_F_PSK))
+			tmp.has_psk = rng_fill(&rng_system, tmp.psk, 32) == 0;
+		memcpy(d->public_key, tmp.public_key, 32);
+		d->has_psk = tmp.has_psk;
+		memcpy(d->psk, tmp.psk, 32);
+		d->has_ipv4 = tmp.has_ipv4;
+		memcpy(d->ipv4, tmp.ipv4, 4);
+		d->has_ipv6 = tmp.has_ipv6;
+		memcpy(d->ipv6, tmp.ipv6, 16);
+		*made_key = !(mask & STORE_F_PUBLIC_KEY);
+	}
+	ct_wipe(&tmp, sizeof(tmp));
+	return r;
+}
+
+static void device_create(struct call *c, const char *user)
+{
+	json_t *o = read_body(c, device_fields, N_DEVICE_FIELDS);
+	struct store_user u;
+	struct store_device d = {0};
+	struct store_err err;
+	uint8_t priv[32];
+	bool made_key = false;
+	enum store_status st;
+	char target[2 * STORE_NAME_MAX + 2];
+
+	if (!o)
+		return;
+	if (find_user(c, user, &u) < 0 || take_device(c, o, &d, &made_key) < 0) {
+		json_decref(o);
+		ct_wipe(&u, sizeof(u));
+		return;
+	}
+	d.user_id = u.id;
+	snprintf(d.name, sizeof(d.name), "%s", json_string_value(json_object_get(o, "name")));
+	json_decref(o);
+	d.created_at = c->now; /* the store stamps the same now */
+	if (made_key) {
+		derive_device_key(c->api, u.name, &d, priv);
+		(void)x25519_public(d.public_key, priv);
+		ct_wipe(priv, sizeof(priv));
+	}
+	st = store_device_add(c->api->store, &d, c->now, &err);
+	ct_wipe(u.psk, sizeof(u.psk));
+	ct_wipe(d.psk, sizeof(d.psk));
+	if (st != STORE_OK) {
+		fail_store(c, st, &err);
+		return;
+	}
+	snprintf(target, sizeof(target), "%s/%s", u.name, d.name);
+	audit(c, "device.create", target, "ipv4 %u.%u.%u.%u, key %s", d.ipv4[0], d.ipv4[1],
+	      d.ipv4[2], d.ipv4[3], made_key ? "made by the server" : "given");
+	bool applied = apply_users(c, NULL);
+	reply_json(
+	    c, 201,
+	    json_pack("{s:o,s:b}", "device", device_json(c->api, u.name, &d), "applied", applied));
+}
+
+static void devices_list(struct call *c, const char *user)
+{
+	struct store_device_filter f = {.limit = LIST_MAX, .enabled = -1};
+	struct store_device *page;
+	struct store_user u;
+	struct store_err err;
+	size_t n = 0;
+	enum store_status st;
+	json_t *arr;
+
+	if (find_user(c, user, &u) < 0)
+		return;
+	ct_wipe(u.psk, sizeof(u.psk));
+	f.user_id = u.id;
+	page = malloc(LIST_MAX * sizeof(*page));
+	if (!page) {
+		fail(c, 500, "internal", NULL, "out of memory");
+		return;
+	}
+	arr = json_array();
+	do { /* at most STORE_DEVICES_MAX: a page or two */
+		st = store_device_list(c->api->store, &f, page, &n, &err);
+		for (size_t i = 0; st == STORE_OK && i < n; i++)
+			json_array_append_new(arr, device_json(c->api, u.name, &page[i]));
+		if (n)
+			f.after_id = page[n - 1].id;
+	} while (st == STORE_OK && n == LIST_MAX);
+	ct_wipe(page, LIST_MAX * sizeof(*page));
+	free(page);
+	if (st != STORE_OK) {
+		json_decref(arr);
+		fail_store(c, st, &err);
+		return;
+	}
+	reply_json(c, 200,
+		   json_pack("{s:s,s:I,s:o}", "user", u.name, "device_limit",
+			     (json_int_t)u.device_limit, "devices", arr));
+}
+
+static void device_get(struct call *c, const char *user, const char *name)
+{
+	struct store_user u;
+	struct store_device d;
+
+	if (find_user(c, user, &u) == 0 && find_device(c, &u, name, &d) == 0) {
+		reply_json(c, 200, json_pack("{s:o}", "device", device_json(c->api, u.name, &d)));
+		ct_wipe(d.psk, sizeof(d.psk));
+	}
+	ct_wipe(u.psk, sizeof(u.psk));
+}
+
+/* Deleted, then the table reloaded: registry_rebind ends the device's
+ * session at once (its key is gone). */
+static void device_delete(struct call *c, const char *user, const char *name)
+{
+	struct store_user u;
+	struct store_device d;
+	struct store_err err;
+	enum store_status st;
+	char target[2 * STORE_NAME_MAX + 2];
+
+	if (find_user(c, user, &u) < 0 || find_device(c, &u, name, &d) < 0)
+		return;
+	ct_wipe(d.psk, sizeof(d.psk));
+	st = store_device_delete(c->api->store, d.id, &err);
+	if (st != STORE_OK) {
+		fail_store(c, st, &err);
+		return;
+	}
+	snprintf(target, sizeof(target), "%s/%s", u.name, d.name);
+	audit(c, "device.delete", target, "ipv4 %u.%u.%u.%u", d.ipv4[0], d.ipv4[1], d.ipv4[2],
+	      d.ipv4[3]);
+	bool applied = apply_users(c, NULL);
+	reply_json(
+	    c, 200,
+	    json_pack("{s:s,s:s,s:b}", "deleted", d.name, "user", u.name, "applied", applied));
+}
+
+/* The device's client config: the user's, with the device's keys and
+ * addresses (export_user writes what it is given). */
+static void device_config(struct call *c, const char *user, const char *name)
+{
+	const char *format = query(c, "format");
+	struct store_user u;
+	struct store_device d;
+	struct export_out out = {0};
+	uint8_t priv[32];
+	char why[160] = "", target[2 * STORE_NAME_MAX + 2];
+	int r;
+
+	if (!format)
+		format = "toml";
+	if (strcmp(format, "toml") && strcmp(format, "uri") && strcmp(format, "qr")) {
+		fail(c, 422, "bad_value", "format", "format must be toml, uri or qr");
+		return;
+	}
+	if (!c->admin) {
+		fail(c, 403, "forbidden", NULL,
+		     "a read-only token cannot read a client configuration (it holds its keys)");
+		return;
+	}
+	if (find_user(c, user, &u) < 0)
+		return;
+	if (find_device(c, &u, name, &d) < 0) {
+		ct_wipe(u.psk, sizeof(u.psk));
+		return;
+	}
+	if (!device_client_key(c->api, u.name, &d, priv)) {
+		fail(c, 409, "conflict", NULL,
+		     "the server did not make device '%s''s key (it was given): its client holds "
+		     "the private key, the server cannot write its config",
+		     d.name);
+		ct_wipe(u.psk, sizeof(u.psk));
+		ct_wipe(d.psk, sizeof(d.psk));
+		return;
+	}
+	memcpy(u.public_key, d.public_key, 32);
+	u.has_psk = d.has_psk;
+	memcpy(u.psk, d.psk, 32);
+	u.has_ipv4 = d.has_ipv4;
+	memcpy(u.ipv4, d.ipv4, 4);
+	u.has_ipv6 = d.has_ipv6;
+	memcpy(u.ipv6, d.ipv6, 16);
+	r = export_user(c->api->cfg, c->api->srv->pub, &u, priv, format, &out, why, sizeof(why));
+	ct_wipe(priv, sizeof(priv));
+	ct_wipe(u.psk, sizeof(u.psk));
+	ct_wipe(d.psk, sizeof(d.psk));
+	if (r < 0) {
+		fail(c, r == -EINVAL ? 409 : 500, r == -EINVAL ? "conflict" : "internal", NULL,
+		     "%s", why);
+		return;
+	}
+	c->res->status = 200;
+	c->res->content_type = out.content_type;
+	c->res->body = out.body;
+	c->res->len = out.len;
+	snprintf(target, sizeof(target), "%s/%s", u.name, d.name);
+	audit(c, "device.config", target, "format %s", format);
+}
+
 /* ---- sessions and statistics ---- */
 
 static json_t *session_json(const struct srvcmd_session *s)
 {
-	return json_pack("{s:I,s:s,s:s,s:o,s:o,s:s,s:b,s:I,s:I,s:I,s:I}", "id", (json_int_t)s->id,
-			 "user", s->user, "endpoint", s->endpoint, "ipv4",
-			 s->addr4[0] ? json_string(s->addr4) : json_null(), "ipv6",
-			 s->addr6[0] ? json_string(s->addr6) : json_null(), "transport",
+	return json_pack("{s:I,s:s,s:o,s:s,s:o,s:o,s:s,s:b,s:I,s:I,s:I,s:I}", "id",
+			 (json_int_t)s->id, "user", s->user, "device",
+			 s->device[0] ? json_string(s->device) : json_null(), "endpoint",
+			 s->endpoint, "ipv4", s->addr4[0] ? json_string(s->addr4) : json_null(),
+			 "ipv6", s->addr6[0] ? json_string(s->addr6) : json_null(), "transport",
 			 s->stream ? "tls" : "udp", "confirmed", s->confirmed, "rx_bytes",
 			 (json_int_t)s->rx_bytes, "tx_bytes", (json_int_t)s->tx_bytes, "started_at",
 			 (json_int_t)s->started_unix, "idle_ms", (json_int_t)s->idle_ms);
@@ -1131,7 +1451,7 @@ static bool authorize(struct call *c)
 
 /* ---- dispatch ---- */
 
-#define SEGS_MAX 4
+#define SEGS_MAX 5
 
 /* Splits "/a/b/c" into segments; -1 if there are too many or one is
  * empty or too long. */
@@ -1182,6 +1502,16 @@ static void route_user(struct call *c, char seg[SEGS_MAX][STORE_NAME_MAX + 2], i
 		sessions_list(c, name);
 	else if (n == 3 && !strcmp(sub, "sessions"))
 		is(c, "DELETE") ? kick(c, CMDQ_KICK_USER, name, 0) : bad_method(c, "GET, DELETE");
+	else if (n == 3 && !strcmp(sub, "devices") && is(c, "GET"))
+		devices_list(c, name);
+	else if (n == 3 && !strcmp(sub, "devices"))
+		is(c, "POST") ? device_create(c, name) : bad_method(c, "GET, POST");
+	else if (n == 4 && !strcmp(sub, "devices") && is(c, "GET"))
+		device_get(c, name, seg[3]);
+	else if (n == 4 && !strcmp(sub, "devices"))
+		is(c, "DELETE") ? device_delete(c, name, seg[3]) : bad_method(c, "GET, DELETE");
+	else if (n == 5 && !strcmp(sub, "devices") && !strcmp(seg[4], "config"))
+		is(c, "GET") ? device_config(c, name, seg[3]) : bad_method(c, "GET");
 	else
 		fail(c, 404, "not_found", NULL, "no such endpoint");
 	pthread_mutex_unlock(&c->api->store_lock);

@@ -280,7 +280,7 @@ const struct api_field api_user_fields[] = {
     {"quota_action", API_ENUM, false, 0, 0, actions, NULL},
     {"throttle_rate", API_INT | API_NULLABLE, false, 0, INT_JSON, NULL, NULL},
     {"rate_limit", API_INT | API_NULLABLE, false, 0, INT_JSON, NULL, NULL},
-    {"device_limit", API_INT | API_NULLABLE, false, 0, 65535, NULL, NULL},
+    {"device_limit", API_INT | API_NULLABLE, false, 0, STORE_DEVICE_LIMIT_MAX, NULL, NULL},
     {"note", API_STRING, false, 0, STORE_NOTE_MAX, NULL, NULL},
 };
 const size_t api_user_fields_n = sizeof(api_user_fields) / sizeof(api_user_fields[0]);

@@ -64,8 +64,6 @@ static int parse_duration(const struct config_option *o, const struct toml_value
 			  struct config_problem *ret);
 static void format_duration(const struct config_option *o, const void *target, char *buf,
 			    size_t len);
-static int check_device_limit(const struct config_option *o, const void *target,
-			      struct config_problem *ret);
 static int parse_open_ports(const struct config_option *o, const struct toml_value *v, void *target,
 			    struct config_problem *ret);
 static void format_open_ports(const struct config_option *o, const void *target, char *buf,
@@ -208,7 +206,7 @@ static const struct config_option server_options[] = {
      .min = 1, .max = 1024, .def = "1",
      .warn = "ignored: a TLS connection carries one session and a session uses one path at a "
 	     "time (UDP or one connection), so the limit is 1 by construction; a user's "
-	     "concurrent sessions are user.device_limit"},
+	     "concurrent sessions (one per device) are user.device_limit"},
     {"limits", "connection_timeout", CONFIG_UINT, 0, SRV(connection_timeout_s), .min = 10,
      .max = 86400, .def = "300"},
     {"limits", "keepalive", CONFIG_UINT, 0, SRV(keepalive_s), .min = 0, .max = 3600, .def = "25"},
@@ -269,7 +267,7 @@ static const struct config_option user_options[] = {
     {"user", "expires_after_first_connect", CONFIG_CUSTOM, CONFIG_RELOADABLE,
      USR(limits.expires_after), .parse = parse_duration, .format = format_duration},
     {"user", "device_limit", CONFIG_UINT, CONFIG_RELOADABLE, USR(limits.device_limit), .min = 0,
-     .max = 1000, .def = "1", .check = check_device_limit},
+     .max = 1024, .def = "1"}, /* STORE_DEVICE_LIMIT_MAX: the same bound everywhere */
 };
 
 #define N_SERVER ARRAY_LEN(server_options)
@@ -367,22 +365,6 @@ static void format_duration(const struct config_option *o, const void *target, c
 {
 	snprintf(buf, len, "%llu",
 		 (unsigned long long)*(const uint64_t *)((const char *)target + o->offset));
-}
-
-/* One key is one tunnel address is one session (docs/dataplane.md,
- * "Limits"): a user never has two devices connected at once, so a limit
- * above 1 could never be reached. */
-static int check_device_limit(const struct config_option *o, const void *target,
-			      struct config_problem *ret)
-{
-	uint32_t n = *(const uint32_t *)((const char *)target + o->offset);
-
-	if (n > 1)
-		return config_table_fail(
-		    ret,
-		    "a user has one session at a time (one key, one tunnel address): give each "
-		    "device its own [[user]] (its own key and address); 0 or 1 here");
-	return 0;
 }
 
 static int check_bind(const struct config_option *o, const void *target, struct config_problem *ret)

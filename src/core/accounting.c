@@ -192,14 +192,16 @@ static void log_state(struct server *srv, const struct acct *a, enum limits_stat
 	}
 }
 
-/* Ends every session of u: the current one, the one it replaces, and
- * replaced ones still draining (they still receive). */
+/* Ends every session of u, on every key (its own and its devices'): the
+ * current one, the one it replaces, and replaced ones still draining
+ * (they still receive). */
 static void end_sessions(struct server *srv, struct user *u, uint8_t reason, const char *why)
 {
 	struct session *next;
 
-	while (u->session)
-		registry_retire(srv, u->session, reason, why);
+	for (struct user *e = u; e; e = e->next_device)
+		while (e->session)
+			registry_retire(srv, e->session, reason, why);
 	for (struct session *d = srv->draining; d; d = next) {
 		next = d->next_pending;
 		if (d->acct == u->acct)
@@ -276,8 +278,9 @@ void accounting_tick(struct server *srv)
 
 /* ---- admission ---- */
 
-bool accounting_admit(struct server *srv, struct user *u, const struct hs_item *item)
+bool accounting_admit(struct server *srv, struct user *e, const struct hs_item *item)
 {
+	struct user *u = e->owner; /* limits are the user's, whichever device */
 	struct acct *a = u->acct;
 
 	if (!a)
@@ -306,8 +309,10 @@ bool accounting_admit(struct server *srv, struct user *u, const struct hs_item *
 	return false;
 }
 
-void accounting_connected(struct server *srv, struct user *u)
+void accounting_connected(struct server *srv, struct user *e)
 {
+	struct user *u = e->owner;
+
 	if (u->acct && !u->acct->usage.first_connect)
 		u->acct->usage.first_connect = accounting_now(srv);
 }
@@ -317,6 +322,8 @@ void accounting_connected(struct server *srv, struct user *u)
 int accounting_init(struct server *srv, struct users *u)
 {
 	for (size_t i = 0; i < u->n; i++) {
+		if (u->v[i].owner != &u->v[i])
+			continue; /* a device: its user's acct counts */
 		u->v[i].acct = acct_new(&u->v[i].cfg);
 		if (!u->v[i].acct)
 			return -ENOMEM;
@@ -332,6 +339,8 @@ int accounting_rebind(struct server *srv, struct users *fresh)
 	for (size_t i = 0; i < fresh->n; i++) {
 		struct user *nu = &fresh->v[i];
 		struct user *old = users_find(&srv->users, nu->cfg.public_key);
+		if (nu->owner != nu)
+			continue; /* a device: its user's acct counts */
 		if (old && old->acct) {
 			nu->acct = old->acct;
 			old->acct = NULL;

@@ -144,9 +144,9 @@ void accounting_release(struct server *srv, struct users *old);
 /* The tick: fold, decide, act (cut-off and expiry end sessions),
  * flush when due. */
 void accounting_tick(struct server *srv);
-/* May user u get a session now? False (counted, logged once per episode)
- * if expired or cut off. from: message 1's sender, proven: it proved its
- * address (only then is it named in the log). */
+/* May the user of entry u (its own key or a device's) get a session now?
+ * False (counted, logged once per episode) if expired or cut off. from: message 1's sender, proven:
+ * it proved its address (only then is it named in the log). */
 bool accounting_admit(struct server *srv, struct user *u, const struct hs_item *item);
 /* A session of u was adopted: the first connection starts
  * expires_after_first_connect. */

@@ -232,9 +232,10 @@ static struct session *make_session(struct server *srv, const struct user *u,
 	memcpy(s->addrs.addr4, p->addr4, 4);
 	s->addrs.has6 = p->has_addr6;
 	memcpy(s->addrs.addr6, p->addr6, 16);
-	memcpy(s->user_key, u->cfg.public_key, 32);
-	s->acct = u->acct; /* the user's policers and counters */
+	memcpy(s->user_key, u->cfg.public_key, 32); /* this key's entry: a device's, maybe */
+	s->acct = u->owner->acct; /* the user's policers and counters, whichever device */
 	snprintf(s->user_name, sizeof(s->user_name), "%s", u->cfg.name);
+	snprintf(s->device, sizeof(s->device), "%s", u->device);
 	if (session_stealth_init(s, srv->shared.stealth, &srv->shared.stealth_keys, keys) < 0 ||
 	    session_shaper_init(s, srv->shared.stealth == STEALTH_MODE_MAXIMUM
 				       ? srv->cfg->handshake_chaff
@@ -309,6 +310,32 @@ static void warn_full(struct server *srv)
 		 srv->cfg->max_connections);
 }
 
+/* A handshake of a key without a live session, its user at device_limit
+ * live sessions: no message 2 (as for any refusal), counted, and logged
+ * at most once a minute per user — as an authentication refusal with the
+ * one-word reason "device-limit" when the source proved its address,
+ * else naming the user. Not evicting the oldest device: see
+ * docs/dataplane.md, "Limits". */
+static bool device_refused(struct server *srv, struct user *u, const struct hs_item *item)
+{
+	struct user *o = u->owner;
+	uint64_t now = loop_now_ns();
+	char name[96];
+
+	if (users_device_allowed(u))
+		return false;
+	srv->acct_device_refused++;
+	if (o->device_refused_ns && now - o->device_refused_ns < 60 * LL_NS_PER_S)
+		return true;
+	o->device_refused_ns = now;
+	if (item->proven)
+		log_auth_failure(&item->from.sa, "device-limit");
+	else
+		log_info(LOG_GROUP_AUTH, "handshake of user %s refused: device-limit (%u live)",
+			 log_quote(name, sizeof(name), o->cfg.name), users_live_sessions(o));
+	return true;
+}
+
 static int admit(struct server *srv, struct hs_item *item, struct reply *out)
 {
 	struct handshake_pending p;
@@ -323,7 +350,8 @@ static int admit(struct server *srv, struct hs_item *item, struct reply *out)
 	}
 	u = p.peer->user;
 	(void)state_update(&srv->state, u->cfg.public_key, p.timestamp);
-	if (!accounting_admit(srv, u, item)) { /* expired or cut off: no message 2 */
+	if (!accounting_admit(srv, u, item) || /* expired or cut off: no message 2 */
+	    device_refused(srv, u, item)) {
 		handshake_pending_clear(&p);
 		return -EACCES;
 	}
@@ -400,6 +428,10 @@ static void commit(struct server *srv, struct reply *replies, unsigned n)
 		/* again at adoption: new users earlier in this batch count now */
 		if (at_capacity(srv, replies[i].user)) {
 			warn_full(srv);
+			session_remove(&srv->sessions, replies[i].s);
+			continue;
+		}
+		if (device_refused(srv, replies[i].user, replies[i].item)) {
 			session_remove(&srv->sessions, replies[i].s);
 			continue;
 		}

@@ -201,10 +201,12 @@ static void limits(struct prom_buf *b, const struct metrics_snapshot *s)
 	prom_family(b, name, PROM_COUNTER,
 		    "Per-user limits applied: expired (a user's expiry passed), quota (cut off or "
 		    "throttled at the data limit), handshake_refused (a handshake of an expired or "
-		    "cut-off user).");
+		    "cut-off user), device_limit (a handshake of a device beyond the user's "
+		    "device_limit live sessions).");
 	labelled(b, name, "event", "expired", s->acct_expired);
 	labelled(b, name, "event", "quota", s->acct_quota);
 	labelled(b, name, "event", "handshake_refused", s->acct_refused);
+	labelled(b, name, "event", "device_limit", s->acct_device_refused);
 }
 
 static void webhooks(struct prom_buf *b, const struct metrics_snapshot *s)

@@ -55,6 +55,7 @@ struct metrics_snapshot {
 	uint64_t hs_results[SERVER_HS_RESULTS];
 	uint64_t hs_refused_full, auth_unproven, src_refused, path_reverts, cover_sent;
 	uint64_t acct_expired, acct_quota, acct_refused; /* per-user limits (accounting.c) */
+	uint64_t acct_device_refused;			 /* device_limit (admission.c) */
 	/* the workers', summed at the scrape */
 	struct worker_stats w;
 	/* the TCP front's and its stream paths', when the server has them */

@@ -71,6 +71,7 @@ static void copy_control(struct monitor *m, const struct server *srv)
 	c->acct_expired = srv->acct_expired;
 	c->acct_quota = srv->acct_quota;
 	c->acct_refused = srv->acct_refused;
+	c->acct_device_refused = srv->acct_device_refused;
 }
 
 void monitor_tick(struct server *srv)

@@ -62,7 +62,7 @@ static void link_successor(struct session *old, struct session *next)
 
 static void log_session(const char *what, struct session *s)
 {
-	char name[96], ep[UDP_ENDPOINT_STR_MAX], src[UDP_ENDPOINT_STR_MAX];
+	char name[96], dev[96] = "", ep[UDP_ENDPOINT_STR_MAX], src[UDP_ENDPOINT_STR_MAX];
 	struct udp_endpoint to;
 	struct udp_local from;
 
@@ -70,9 +70,11 @@ static void log_session(const char *what, struct session *s)
 	to = s->endpoint;
 	from = s->endpoint_src;
 	pthread_spin_unlock(&s->tx_lock);
-	log_info(LOG_GROUP_CORE, "user %s %s, endpoint %s, local %s",
+	if (s->device[0])
+		log_quote(dev, sizeof(dev), s->device);
+	log_info(LOG_GROUP_CORE, "user %s %s, endpoint %s, local %s%s%s",
 		 log_quote(name, sizeof(name), s->user_name), what, udp_endpoint_str(&to, ep),
-		 udp_local_str(&from, src));
+		 udp_local_str(&from, src), dev[0] ? ", device " : "", dev);
 }
 
 /* user.connected / user.disconnected for the webhooks: the user's first
@@ -296,11 +298,14 @@ static bool same_prefix(const struct config_prefix *a, const struct config_prefi
 	return a->family == b->family && a->len == b->len && memcmp(a->addr, b->addr, 16) == 0;
 }
 
-/* A session stays across a reload only if what it was built from stays. */
+/* A session stays across a reload only if what it was built from stays:
+ * its key's PSK and addresses, and its user (whose acct it points to, and
+ * which moves by the user's own key: accounting_rebind). */
 static bool same_user(const struct user *a, const struct user *b)
 {
 	return memcmp(a->cfg.psk, b->cfg.psk, 32) == 0 && same_prefix(&a->cfg.ipv4, &b->cfg.ipv4) &&
-	       same_prefix(&a->cfg.ipv6, &b->cfg.ipv6);
+	       same_prefix(&a->cfg.ipv6, &b->cfg.ipv6) &&
+	       memcmp(a->owner->cfg.public_key, b->owner->cfg.public_key, 32) == 0;
 }
 
 unsigned registry_rebind(struct server *srv, struct users *fresh)

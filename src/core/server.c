@@ -1535,8 +1535,9 @@ void server_log_stats(struct server *srv)
 	if (srv->webhook)
 		append_webhooks(srv, line, sizeof(line), &pos);
 	append(line, sizeof(line), &pos,
-	       "; limits: expired %" PRIu64 " quota %" PRIu64 " refused %" PRIu64,
-	       srv->acct_expired, srv->acct_quota, srv->acct_refused);
+	       "; limits: expired %" PRIu64 " quota %" PRIu64 " refused %" PRIu64
+	       " device_limit %" PRIu64,
+	       srv->acct_expired, srv->acct_quota, srv->acct_refused, srv->acct_device_refused);
 	/* how the kernel spread handshakes over the workers' sockets */
 	append(line, sizeof(line), &pos, "; initiations per worker:");
 	for (unsigned i = 0; i < srv->n_workers; i++)

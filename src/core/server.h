@@ -102,12 +102,13 @@ struct server {
 	/* webhooks (api/webhook.h): NULL when [webhooks] url is "" */
 	struct webhook *webhook;
 	/* per-user limits and accounting (accounting.c) */
-	int64_t clock_offset_s;	  /* added to the wall clock (a test build's SIGUSR2) */
-	int64_t clock_step_s;	  /* what one SIGUSR2 adds (LOSTLOVE_TEST_CLOCK_STEP) */
-	uint64_t acct_flushed_ns; /* the last usage batch */
-	uint64_t acct_expired;	  /* users that expired */
-	uint64_t acct_quota;	  /* users cut off or throttled at their data limit */
-	uint64_t acct_refused;	  /* handshakes refused: user expired or cut off */
+	int64_t clock_offset_s;	      /* added to the wall clock (a test build's SIGUSR2) */
+	int64_t clock_step_s;	      /* what one SIGUSR2 adds (LOSTLOVE_TEST_CLOCK_STEP) */
+	uint64_t acct_flushed_ns;     /* the last usage batch */
+	uint64_t acct_expired;	      /* users that expired */
+	uint64_t acct_quota;	      /* users cut off or throttled at their data limit */
+	uint64_t acct_refused;	      /* handshakes refused: user expired or cut off */
+	uint64_t acct_device_refused; /* handshakes refused: device_limit live sessions */
 };
 
 /* Something that runs beside the server on threads of its own (the admin

@@ -77,6 +77,7 @@ struct session {
 	struct session *successor; /* atomic: the session replacing this one */
 	uint8_t user_key[32];	   /* the user's public key; immutable */
 	char user_name[64];	   /* for logs; immutable */
+	char device[64];	   /* the device's name, "" for the user's own key; immutable */
 	pthread_spinlock_t tx_lock, rx_lock;
 	struct transport transport;
 	bool stealth;			 /* immutable once published: header masks and buckets */

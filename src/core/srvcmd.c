@@ -33,6 +33,7 @@ static void describe(const struct session *s, struct srvcmd_session *d, uint64_t
 	d->id = s->conn_id;
 	d->index = s->index;
 	snprintf(d->user, sizeof(d->user), "%s", s->user_name);
+	snprintf(d->device, sizeof(d->device), "%s", s->device);
 	pthread_spin_lock(&m->tx_lock); /* a worker may be roaming it */
 	ep = s->endpoint;
 	pthread_spin_unlock(&m->tx_lock);
@@ -84,11 +85,12 @@ static void list_sessions(struct server *srv, struct cmdq_cmd *c)
 	c->count = n;
 }
 
+/* The user's own entry (its devices' entries share its name). */
 static struct user *user_by_name(struct server *srv, const char *name)
 {
 	for (size_t i = 0; i < srv->users.n; i++)
 		if (strcmp(srv->users.v[i].cfg.name, name) == 0)
-			return &srv->users.v[i];
+			return srv->users.v[i].owner;
 	return NULL;
 }
 
@@ -102,13 +104,14 @@ static struct user *user_by_conn(struct server *srv, uint64_t id)
 	return NULL;
 }
 
-/* Ends every session of u; its client is told it was kicked. */
-static unsigned kick(struct server *srv, struct user *u)
+/* Ends every session of entry e (one key); its client is told it was
+ * kicked. */
+static unsigned kick(struct server *srv, struct user *e)
 {
 	unsigned n = 0;
 
-	while (u->session) {
-		registry_retire(srv, u->session, DISCONNECT_KICKED, "kicked by an administrator");
+	while (e->session) {
+		registry_retire(srv, e->session, DISCONNECT_KICKED, "kicked by an administrator");
 		n++;
 	}
 	return n;
@@ -116,14 +119,22 @@ static unsigned kick(struct server *srv, struct user *u)
 
 static void kick_cmd(struct server *srv, struct cmdq_cmd *c)
 {
-	struct user *u =
-	    c->kind == CMDQ_KICK_USER ? user_by_name(srv, c->name) : user_by_conn(srv, c->id);
+	struct user *u;
+	unsigned n = 0;
 
-	if (!u || !u->session) {
+	if (c->kind != CMDQ_KICK_USER) { /* one connection: one device */
+		u = user_by_conn(srv, c->id);
+		if (u)
+			n = kick(srv, u);
+	} else if ((u = user_by_name(srv, c->name))) { /* a user: every device */
+		for (struct user *e = u; e; e = e->next_device)
+			n += kick(srv, e);
+	}
+	if (!n) {
 		c->status = -ENOENT;
 		return;
 	}
-	c->count = kick(srv, u);
+	c->count = n;
 }
 
 static void stats_cmd(struct server *srv, struct cmdq_cmd *c)

@@ -20,6 +20,7 @@ struct srvcmd_session {
 	uint64_t id; /* stable across the user's rekeys; what a kick names */
 	uint32_t index;
 	char user[64];
+	char device[64];		     /* "" for the user's own key */
 	char endpoint[UDP_ENDPOINT_STR_MAX]; /* where the client is, "tcp:..." for streams */
 	char addr4[16], addr6[40];	     /* its tunnel addresses ("" if none) */
 	bool confirmed, stream;
@@ -36,7 +37,7 @@ struct srvcmd_sessions {
 struct srvcmd_stats {
 	uint64_t uptime_s;
 	uint64_t users;	    /* enabled users in the handshake table */
-	uint64_t connected; /* users with a session */
+	uint64_t connected; /* keys (users' own and devices') with a session */
 	uint64_t sessions;  /* sessions in the tables (pending and draining too) */
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 	uint64_t handshakes_ok, handshakes_failed, handshakes_refused_full;

@@ -1,11 +1,17 @@
-/* The server's user table as the handshake sees it: one entry per enabled
- * configured user, sorted by public key, each with its precomputed
- * handshake peer (static-static DH, PSK, greatest accepted timestamp).
+/* The server's user table as the handshake sees it: one entry per key an
+ * enabled user connects with (its own, "device 0", and each of its
+ * devices: docs/storage.md, "Devices"), sorted by public key, each with
+ * its precomputed handshake peer (static-static DH, PSK, greatest
+ * accepted timestamp). A device's entry has the device's key, PSK and
+ * addresses and the user's name and limits; the user's limits and usage
+ * (acct) are held by the user's own entry, its owner, which every
+ * device's entry points to.
  * Built at startup and again on reload (a new table, swapped in whole);
  * used by the control thread only. */
 #ifndef LL_CORE_USERS_H
 #define LL_CORE_USERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,9 +24,15 @@ struct state;
 
 struct user {
 	struct config_user cfg;
-	struct handshake_peer peer; /* peer.user points back here */
-	struct session *session;    /* the user's live session, or NULL */
-	struct acct *acct;	    /* usage and policers (core/accounting.h); owned */
+	struct handshake_peer peer;   /* peer.user points back here */
+	struct session *session;      /* this key's live session, or NULL */
+	struct acct *acct;	      /* usage and policers (core/accounting.h); owned;
+				       * NULL in a device's entry (the owner's counts) */
+	struct user *owner;	      /* the user's own entry (itself for device 0) */
+	struct user *next_device;     /* owner: its first device's entry; a device: the next */
+	char device[CONFIG_NAME_MAX]; /* the device's name; "" for device 0 */
+	uint8_t owner_key[32];	      /* the user's own key (build time) */
+	uint64_t device_refused_ns;   /* owner: when a refusal was last logged */
 };
 
 struct users {
@@ -34,9 +46,10 @@ struct users {
 int users_build(struct users *ret, const struct config_user *cfg, size_t n,
 		const uint8_t server_priv[static 32], const struct state *st, char *err,
 		size_t err_len);
-/* Builds the table from the enabled users of the store (as users_build
- * does); a user without an IPv4 address cannot be routed and is left out,
- * counted in *skipped. -EIO with the store's message in err when the store
+/* Builds the table from the enabled users of the store and their devices
+ * (as users_build does); a user or device without an IPv4 address cannot
+ * be routed and is left out, counted in *skipped (and so are the devices
+ * of such a user). -EIO with the store's message in err when the store
  * fails. */
 int users_build_from_store(struct users *ret, struct store *s, const uint8_t server_priv[static 32],
 			   const struct state *st, size_t *skipped, char *err, size_t err_len);
@@ -53,6 +66,12 @@ void users_config_of(const struct store_user *su, struct config_user *c);
 void users_free(struct users *u);
 
 struct user *users_find(const struct users *u, const uint8_t key[static 32]);
+/* Live sessions of owner's user: its own key's and its devices'. */
+unsigned users_live_sessions(const struct user *owner);
+/* May entry e (a user's key or a device's) get a new session? False when
+ * it has none and its user has device_limit live sessions already (a
+ * rekey of a key with a live session is always allowed). */
+bool users_device_allowed(const struct user *e);
 /* A handshake_lookup_fn over a struct users (ctx). */
 struct handshake_peer *users_lookup(void *ctx, const uint8_t key[static 32]);
 

@@ -91,7 +91,7 @@ static void test_fields(void **state)
 	expect("{\"name\":\"a\",\"device_limit\":\"3\"}", 422, "wrong_type", "device_limit");
 	expect("{\"name\":\"a\",\"enabled\":null}", 422, "wrong_type", "enabled");
 	expect("{\"name\":\"a\",\"device_limit\":-1}", 422, "out_of_range", "device_limit");
-	expect("{\"name\":\"a\",\"device_limit\":65536}", 422, "out_of_range", "device_limit");
+	expect("{\"name\":\"a\",\"device_limit\":1025}", 422, "out_of_range", "device_limit");
 	expect("{\"name\":\"a\",\"data_limit\":9007199254740993}", 422, "out_of_range",
 	       "data_limit");
 	expect("{\"name\":\"\"}", 422, "out_of_range", "name");

@@ -198,8 +198,8 @@ static void test_reference(void **state)
 	    "batched syscalls (recvmmsg/sendmmsg) is used",
 	    "server.toml:43: key 'limits.max_streams_per_connection': warning: ignored: a TLS "
 	    "connection carries one session and a session uses one path at a time (UDP or one "
-	    "connection), so the limit is 1 by construction; a user's concurrent sessions are "
-	    "user.device_limit",
+	    "connection), so the limit is 1 by construction; a user's concurrent sessions (one "
+	    "per device) are user.device_limit",
 	    "users.toml: warning: not found: no client can connect until users are added",
 	};
 	for (size_t i = 0; i < ARRAY_LEN(want); i++)
@@ -919,10 +919,8 @@ static const struct bad_case bad_users[] = {
      "users.toml:7: key 'user.quota_action': \"throttle\" needs user.throttle_rate (bytes/s, "
      "above 0)"},
     /* 26 */
-    {USER("alice", K_ALICE, "10.8.0.2") "device_limit = 2\n",
-     "users.toml:6: key 'user.device_limit': a user has one session at a time (one key, one "
-     "tunnel address): give each device its own [[user]] (its own key and address); 0 or 1 "
-     "here"},
+    {USER("alice", K_ALICE, "10.8.0.2") "device_limit = 1025\n",
+     "users.toml:6: key 'user.device_limit': must be between 0 and 1024 (found 1025)"},
     /* 27 */
     {USER("alice", K_ALICE, "10.8.0.2") "rate_limit = -1\n",
      "users.toml:6: key 'user.rate_limit': must be between 0 and 9223372036854775807 (found "

@@ -173,6 +173,120 @@ static void test_from_store(void **state)
 	rmdir(dir);
 }
 
+/* A device of user_id with a key from seed; an address unless not. */
+static void device_add(struct store *s, int64_t user_id, const char *name, unsigned seed,
+		       bool has_ipv4, struct store_device *d)
+{
+	struct store_err err;
+	uint8_t priv[32] = {[5] = (uint8_t)seed, [6] = (uint8_t)(seed >> 8), [7] = 2};
+
+	memset(d, 0, sizeof(*d));
+	d->user_id = user_id;
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	assert_int_equal(x25519_public(d->public_key, priv), 0);
+	d->has_psk = true;
+	memset(d->psk, (int)seed + 7, 32);
+	d->has_ipv4 = has_ipv4;
+	d->ipv4[0] = 10;
+	d->ipv4[1] = 9;
+	d->ipv4[3] = (uint8_t)seed;
+	if (store_device_add(s, d, 1, &err) != STORE_OK)
+		fail_msg("%s", err.msg);
+}
+
+/* Every device key is a handshake peer of its user: its own key, PSK and
+ * address, the user's name and limits, one owner holding the acct; the
+ * devices of a disabled user and a device without an address are left
+ * out; device_limit counts live sessions over all the user's keys, and a
+ * key that has a session is always allowed (a rekey). */
+static void test_devices(void **state)
+{
+	char dir[] = "/tmp/ll-test-users-XXXXXX", path[64], side[80];
+	struct store *s;
+	struct store_err err;
+	struct store_user a, b;
+	struct store_device phone, laptop, tablet, other;
+	struct users u;
+	struct user *ea, *ep, *el;
+	size_t skipped = 0;
+	char msg[128];
+	struct session *live = (struct session *)&u; /* a non-NULL marker, never used */
+
+	(void)state;
+	memset(server_priv, 0x55, 32);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/lostlove.db", dir);
+	assert_int_equal(store_open(path, &s, &err), STORE_OK);
+	assert_int_equal(store_migrate(s, &err), STORE_OK);
+	store_add(s, "alice", 1, true, true, STORE_SOURCE_API);
+	store_add(s, "bob", 2, false, true, STORE_SOURCE_API);
+	assert_int_equal(store_user_get_by_name(s, "alice", &a, &err), STORE_OK);
+	assert_int_equal(store_user_get_by_name(s, "bob", &b, &err), STORE_OK);
+	a.device_limit = 2;
+	assert_int_equal(store_user_update(s, a.id, &a, STORE_F_DEVICE_LIMIT, 2, NULL, &err),
+			 STORE_OK);
+	device_add(s, a.id, "phone", 11, true, &phone);
+	device_add(s, a.id, "laptop", 12, true, &laptop);
+	device_add(s, a.id, "tablet", 13, false, &tablet); /* no address: left out */
+	device_add(s, b.id, "other", 14, true, &other);	   /* bob is disabled */
+
+	assert_int_equal(
+	    users_build_from_store(&u, s, server_priv, NULL, &skipped, msg, sizeof(msg)), 0);
+	assert_int_equal(u.n, 3);
+	assert_int_equal(skipped, 1);
+	assert_null(users_find(&u, tablet.public_key));
+	assert_null(users_find(&u, other.public_key));
+	ea = users_find(&u, a.public_key);
+	ep = users_find(&u, phone.public_key);
+	el = users_find(&u, laptop.public_key);
+	assert_non_null(ea);
+	assert_non_null(ep);
+	assert_non_null(el);
+	assert_ptr_equal(ea->owner, ea);
+	assert_ptr_equal(ep->owner, ea);
+	assert_ptr_equal(el->owner, ea);
+	assert_string_equal(ea->device, "");
+	assert_string_equal(ep->device, "phone");
+	assert_string_equal(ep->cfg.name, "alice");
+	assert_memory_equal(ep->cfg.psk, phone.psk, 32);
+	assert_memory_equal(ep->cfg.ipv4.addr, phone.ipv4, 4);
+	assert_int_equal(ep->cfg.ipv6.family, 0); /* the device has none; not alice's */
+	assert_int_equal(ep->cfg.limits.device_limit, 2);
+	assert_ptr_equal(users_lookup(&u, phone.public_key)->user, ep);
+	{
+		unsigned n = 0;
+		for (const struct user *e = ea->next_device; e; e = e->next_device) {
+			assert_ptr_equal(e->owner, ea);
+			n++;
+		}
+		assert_int_equal(n, 2);
+	}
+
+	/* device_limit 2 */
+	assert_int_equal(users_live_sessions(ea), 0);
+	assert_true(users_device_allowed(ep));
+	ea->session = live;
+	ep->session = live;
+	assert_int_equal(users_live_sessions(ea), 2);
+	assert_false(users_device_allowed(el)); /* the third */
+	assert_true(users_device_allowed(ep));	/* a rekey of a live one */
+	ea->session = NULL;
+	assert_true(users_device_allowed(el));	/* one left */
+	ea->owner->cfg.limits.device_limit = 0; /* unlimited */
+	ea->session = live;
+	assert_true(users_device_allowed(el));
+	ea->session = ep->session = NULL;
+
+	users_free(&u);
+	store_close(s);
+	unlink(path);
+	snprintf(side, sizeof(side), "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	unlink(side);
+	rmdir(dir);
+}
+
 static void test_keyfile(void **state)
 {
 	char dir[] = "/tmp/ll-test-key-XXXXXX", path[64], err[256];
@@ -208,10 +322,9 @@ static void test_keyfile(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_build_find),
-	    cmocka_unit_test(test_duplicate),
-	    cmocka_unit_test(test_keyfile),
-	    cmocka_unit_test(test_from_store),
+	    cmocka_unit_test(test_build_find), cmocka_unit_test(test_duplicate),
+	    cmocka_unit_test(test_keyfile),    cmocka_unit_test(test_from_store),
+	    cmocka_unit_test(test_devices),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
