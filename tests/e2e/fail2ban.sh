@@ -2,7 +2,7 @@
 # fail2ban: the shipped filter (contrib/fail2ban/filter.d/lostlove.conf),
 # installed beside Debian's own fail2ban configuration, run by
 # fail2ban-regex over the lines the real server logged in this run
-# (a policy refusal, user-expired or over-quota, is not matched):
+# (a policy refusal, user-expired, over-quota or device-limit, is not matched):
 #   - a real client whose key the server does not know (unknown-peer), from
 #     the client's address;
 #   - initiations for an unknown user, from the attacker's IPv4 address,
@@ -149,7 +149,7 @@ EOF
 regex "$LL_TMP/crafted.log"
 [ "$MATCHED" = 0 ] || fail "the filter matched $MATCHED crafted lines: $(hosts "$LL_TMP/crafted.log")"
 
-say "policy refusals of a known user (expired, over quota) are not banned"
+say "policy refusals of a known user (expired, over quota, a device too many) are not banned"
 # the server's exact line for them (core/accounting.c; limits_quota.sh
 # sees it from the real server); beside them attacker lines, which must
 # still match: the filter is not simply broken
@@ -157,6 +157,7 @@ cat >"$LL_TMP/policy.log" <<-'EOF'
 	lostlove: auth failure from 203.0.113.70 port 40000: user-expired
 	lostlove: auth failure from 203.0.113.71 port 40001: over-quota
 	lostlove: auth failure from 2001:db8::72 port 40002: over-quota
+	lostlove: auth failure from 203.0.113.75 port 40005: device-limit
 	lostlove: auth failure from 203.0.113.73 port 40003: unknown-peer
 	lostlove: auth failure from 203.0.113.74 port 40004: over-quota-x
 EOF
