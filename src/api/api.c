@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/addrpool.h"
 #include "api/export_adapter.h"
 #include "api/httpd.h"
 #include "api/json.h"
@@ -282,28 +283,6 @@ static int64_t int_or_zero(const json_t *v)
 	return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
 }
 
-/* A host address of the pool (not its network or broadcast address, not
- * the server's own), as a user's. */
-static bool in_pool(const struct config_prefix *p, const uint8_t *a, size_t len)
-{
-	size_t bits = len * 8;
-
-	if (p->family != (len == 4 ? 4 : 6))
-		return false;
-	for (size_t i = 0; i < p->len; i++)
-		if (((a[i / 8] ^ p->addr[i / 8]) >> (7 - i % 8)) & 1)
-			return false;
-	if (memcmp(a, p->addr, len) == 0)
-		return false; /* the server's */
-	bool zero = true, ones = true;
-	for (size_t i = p->len; i < bits; i++) {
-		int b = (a[i / 8] >> (7 - i % 8)) & 1;
-		zero &= !b;
-		ones &= b;
-	}
-	return !zero && !(len == 4 && ones);
-}
-
 /* ipv4 / ipv6 fields: a host of the server's pool. */
 static int take_addr(struct call *c, const json_t *o, const char *key, struct store_user *u,
 		     uint32_t *mask)
@@ -328,7 +307,7 @@ static int take_addr(struct call *c, const json_t *o, const char *key, struct st
 		fail(c, 422, "bad_value", key, "IPv6 is off on this server (network.enable_ipv6)");
 		return -1;
 	}
-	if (!in_pool(six ? &cfg->tun_address6 : &cfg->tun_address, a, six ? 16 : 4)) {
+	if (!addrpool_is_host(six ? &cfg->tun_address6 : &cfg->tun_address, a, six ? 16 : 4)) {
 		fail(c, 422, "bad_value", key,
 		     "%s is not a free host address of the server's network.tun_address%s", key,
 		     six ? "6" : "");
@@ -556,21 +535,83 @@ static int allocate(struct call *c, struct store_user *u)
 	return 0;
 }
 
-/* The IPv6 address of a new user that was given none: the IPv4 host's
- * number in the IPv6 pool (10.8.0.9 -> fd00:8::9), when IPv6 is on. */
-static void pair_ipv6(const struct server_config *cfg, struct store_user *u, uint32_t mask)
+/* The IPv6 addresses of every user of the store, for the IPv6 pool:
+ * *ret malloc'd, *n of them. 0 or -EIO / -ENOMEM. */
+static int used_ipv6(struct call *c, uint8_t (**ret)[16], size_t *n)
 {
-	const struct config_prefix *p4 = &cfg->tun_address, *p6 = &cfg->tun_address6;
-	uint32_t a, host;
+	struct store_user *page = malloc(LIST_MAX * sizeof(*page));
+	struct store_user_filter f = {.limit = LIST_MAX, .enabled = -1, .source = -1};
+	struct store_err err;
+	uint8_t(*v)[16] = NULL;
+	size_t got, cap = 0;
+	enum store_status st;
 
-	if (!cfg->enable_ipv6 || p6->family != 6 || (mask & STORE_F_IPV6) || !u->has_ipv4)
-		return;
-	memcpy(&a, u->ipv4, 4);
-	host = ntohl(a) & ~(p4->len ? ~0u << (32 - p4->len) : 0u);
-	memcpy(u->ipv6, p6->addr, 16);
-	for (int i = 0; i < 4; i++) /* the IPv6 prefix is at most /126: 32 host bits at least */
-		u->ipv6[15 - i] = (uint8_t)(host >> (8 * i)) | (i < 2 ? 0 : u->ipv6[15 - i]);
+	*n = 0;
+	if (!page)
+		return -ENOMEM;
+	do {
+		st = store_user_list(c->api->store, &f, page, &got, &err);
+		for (size_t i = 0; st == STORE_OK && i < got; i++) {
+			if (!page[i].has_ipv6)
+				continue;
+			if (*n == cap) {
+				void *nv = realloc(v, (cap = cap ? 2 * cap : 256) * sizeof(*v));
+				if (!nv) {
+					st = STORE_IO; /* out of memory: no list */
+					break;
+				}
+				v = nv;
+			}
+			memcpy(v[(*n)++], page[i].ipv6, 16);
+		}
+		if (got)
+			f.after_id = page[got - 1].id;
+	} while (st == STORE_OK && got == LIST_MAX);
+	ct_wipe(page, LIST_MAX * sizeof(*page)); /* PSKs */
+	free(page);
+	if (st != STORE_OK) {
+		free(v);
+		return -EIO;
+	}
+	*ret = v;
+	return 0;
+}
+
+/* The IPv6 address of a new user that was given none, when IPv6 is on: a
+ * free host address inside network.tun_address6, preferably the IPv4
+ * host's number (10.8.0.9 -> fd00:8::9). -1 after answering (409 when the
+ * IPv6 pool is full). */
+static int allocate6(struct call *c, struct store_user *u, uint32_t mask)
+{
+	const struct server_config *cfg = c->api->cfg;
+	const struct config_prefix *p4 = &cfg->tun_address;
+	uint8_t(*used)[16] = NULL;
+	size_t n = 0;
+	uint32_t a, host = 0;
+	int r;
+
+	if (!cfg->enable_ipv6 || cfg->tun_address6.family != 6 || (mask & STORE_F_IPV6))
+		return 0;
+	if (u->has_ipv4) {
+		memcpy(&a, u->ipv4, 4);
+		host = ntohl(a) & ~(p4->len ? ~0u << (32 - p4->len) : 0u);
+	}
+	r = used_ipv6(c, &used, &n);
+	if (r == 0)
+		r = addrpool_pick6(&cfg->tun_address6, host, (const uint8_t(*)[16])used, n,
+				   u->ipv6);
+	free(used);
+	if (r == -ENOSPC) {
+		fail(c, 409, "conflict", "ipv6",
+		     "the IPv6 address pool (network.tun_address6) is full");
+		return -1;
+	}
+	if (r < 0) {
+		fail(c, 500, "internal", NULL, "cannot read the users' IPv6 addresses");
+		return -1;
+	}
 	u->has_ipv6 = true;
+	return 0;
 }
 
 /* A client key the server makes is derived, not stored: HMAC of the
@@ -694,11 +735,10 @@ static void users_create(struct call *c)
 	store_user_init(&u);
 	snprintf(u.name, sizeof(u.name), "%s", json_string_value(json_object_get(o, "name")));
 	if (take_fields(c, o, &u, &mask) < 0 || !exportable(c, mask) ||
-	    (!u.has_ipv4 && allocate(c, &u) < 0)) {
+	    (!u.has_ipv4 && allocate(c, &u) < 0) || allocate6(c, &u, mask) < 0) {
 		json_decref(o);
 		return;
 	}
-	pair_ipv6(c->api->cfg, &u, mask);
 	made_key = !(mask & STORE_F_PUBLIC_KEY);
 	if (made_key) {
 		derive_client_key(c->api, &u, c->now, priv);
