@@ -999,8 +999,9 @@ static int take_device(struct call *c, const json_t *o, struct store_device *d, 
 	if (take_keys(c, o, &tmp, &mask) < 0 || take_addr(c, o, "ipv4", &tmp, &mask) < 0 ||
 	    take_addr(c, o, "ipv6", &tmp, &mask) < 0 || (!tmp.has_ipv4 && allocate(c, &tmp) < 0))
 		r = -1;
+	if (r == 0 && allocate6(c, &tmp, mask) < 0)
+		r = -1;
 	if (r == 0) {
-		pair_ipv6(c->api->cfg, &tmp, mask);
 		if (!(mask & STORE_F_PSK))
 			tmp.has_psk = rng_fill(&rng_system, tmp.psk, 32) == 0;
 		memcpy(d->public_key, tmp.public_key, 32);
