@@ -258,7 +258,6 @@ static const char *check_ipv6(const char *s)
 	return inet_pton(AF_INET6, s, &a) == 1 ? NULL : "must be an IPv6 address such as fd00::2";
 }
 
-static const char *const periods[] = {"none", "daily", "weekly", "monthly", "day_of_month", NULL};
 static const char *const actions[] = {"cutoff", "throttle", NULL};
 
 #define INT_JSON ((int64_t)1 << 53) /* exact in every JSON reader */
@@ -275,7 +274,7 @@ const struct api_field api_user_fields[] = {
     {"expires_at", API_INT | API_NULLABLE, false, 0, INT_JSON, NULL, NULL},
     {"expires_after_first_connect", API_INT | API_NULLABLE, false, 0, INT_JSON, NULL, NULL},
     {"data_limit", API_INT | API_NULLABLE, false, 0, INT_JSON, NULL, NULL},
-    {"quota_period", API_ENUM, false, 0, 0, periods, NULL},
+    {"quota_period", API_ENUM, false, 0, 0, store_period_names, NULL},
     {"quota_day", API_INT, false, 0, 31, NULL, NULL},
     {"quota_action", API_ENUM, false, 0, 0, actions, NULL},
     {"throttle_rate", API_INT | API_NULLABLE, false, 0, INT_JSON, NULL, NULL},

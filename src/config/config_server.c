@@ -280,7 +280,7 @@ static const struct config_option user_options[] = {
 static int parse_period(const struct config_option *o, const struct toml_value *v, void *target,
 			struct config_problem *ret)
 {
-	enum limits_period *p = (enum limits_period *)((char *)target + o->offset);
+	enum store_period *p = (enum store_period *)((char *)target + o->offset);
 	uint8_t *day = (uint8_t *)((char *)target + o->aux);
 	const char *s;
 	size_t len;
@@ -298,7 +298,7 @@ static void format_period(const struct config_option *o, const void *target, cha
 	const char *base = target;
 	char name[16];
 
-	limits_period_format(*(const enum limits_period *)(base + o->offset),
+	limits_period_format(*(const enum store_period *)(base + o->offset),
 			     *(const uint8_t *)(base + o->aux), name, sizeof(name));
 	snprintf(buf, len, "\"%s\"", name);
 }

@@ -9,46 +9,7 @@
 #define NS_PER_S     1000000000ull
 #define DURATION_MAX (100ull * 366 * DAY_S)
 
-/* ---- civil calendar (proleptic Gregorian, UTC) ----
- * Days since 1970-01-01 from a date and back, by the era arithmetic of
- * H. Hinnant's "chrono-compatible low-level date algorithms". */
-
-static int64_t days_of(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_of(int64_t z, int64_t *ret_y, unsigned *ret_m, unsigned *ret_d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	unsigned mp = (5 * doy + 2) / 153;
-
-	*ret_d = doy - (153 * mp + 2) / 5 + 1;
-	*ret_m = mp < 10 ? mp + 3 : mp - 9;
-	*ret_y = (int64_t)yoe + era * 400 + (*ret_m <= 2);
-}
-
-static bool is_leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static unsigned days_in_month(int64_t y, unsigned m)
-{
-	static const unsigned dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-	return m == 2 && is_leap(y) ? 29 : dim[m - 1];
-}
+/* The calendar is storage/period.h's (one implementation). */
 
 static int64_t floor_div(int64_t a, int64_t b)
 {
@@ -57,23 +18,23 @@ static int64_t floor_div(int64_t a, int64_t b)
 
 int64_t limits_unix_of(int year, int month, int day, int hour, int minute, int second)
 {
-	return days_of(year, (unsigned)month, (unsigned)day) * DAY_S + hour * 3600 + minute * 60 +
-	       second;
+	return store_days_from_civil(year, month, day) * DAY_S + hour * 3600 + minute * 60 + second;
 }
 
 void limits_format_rfc3339(int64_t t, char buf[static LIMITS_RFC3339_LEN])
 {
 	int64_t days = floor_div(t, DAY_S), y;
-	unsigned rem = (unsigned)(t - days * DAY_S), m, d;
+	unsigned rem = (unsigned)(t - days * DAY_S);
+	int m, d;
 
 	if (!t) {
 		buf[0] = '\0';
 		return;
 	}
-	civil_of(days, &y, &m, &d);
+	store_civil_from_days(days, &y, &m, &d);
 	snprintf(buf, LIMITS_RFC3339_LEN, "%04u-%02u-%02uT%02u:%02u:%02uZ",
-		 (unsigned)(y < 0 ? 0 : y % 10000), m % 13, d % 32, rem / 3600 % 24, rem / 60 % 60,
-		 rem % 60);
+		 (unsigned)(y < 0 ? 0 : y % 10000), (unsigned)m % 13, (unsigned)d % 32,
+		 rem / 3600 % 24, rem / 60 % 60, rem % 60);
 }
 
 /* ---- periods ---- */
@@ -83,19 +44,19 @@ static bool is_word(const char *s, size_t len, const char *word)
 	return len == strlen(word) && memcmp(s, word, len) == 0;
 }
 
-int limits_period_parse(const char *s, size_t len, enum limits_period *ret, uint8_t *ret_day)
+int limits_period_parse(const char *s, size_t len, enum store_period *ret, uint8_t *ret_day)
 {
 	unsigned day = 0;
 
 	*ret_day = 0;
 	if (is_word(s, len, "none"))
-		*ret = LIMITS_PERIOD_NONE;
+		*ret = STORE_PERIOD_NONE;
 	else if (is_word(s, len, "daily"))
-		*ret = LIMITS_PERIOD_DAILY;
+		*ret = STORE_PERIOD_DAILY;
 	else if (is_word(s, len, "weekly"))
-		*ret = LIMITS_PERIOD_WEEKLY;
+		*ret = STORE_PERIOD_WEEKLY;
 	else if (is_word(s, len, "monthly"))
-		*ret = LIMITS_PERIOD_MONTHLY;
+		*ret = STORE_PERIOD_MONTHLY;
 	else if (len >= 5 && len <= 6 && memcmp(s, "day:", 4) == 0) {
 		for (size_t i = 4; i < len; i++) {
 			if (s[i] < '0' || s[i] > '9')
@@ -104,65 +65,21 @@ int limits_period_parse(const char *s, size_t len, enum limits_period *ret, uint
 		}
 		if (day < 1 || day > 31 || (len == 6 && s[4] == '0'))
 			return -EINVAL;
-		*ret = LIMITS_PERIOD_DAY;
+		*ret = STORE_PERIOD_DAY_OF_MONTH;
 		*ret_day = (uint8_t)day;
 	} else
 		return -EINVAL;
 	return 0;
 }
 
-void limits_period_format(enum limits_period p, uint8_t day, char *buf, size_t len)
+void limits_period_format(enum store_period p, uint8_t day, char *buf, size_t len)
 {
 	static const char *const names[] = {"none", "daily", "weekly", "monthly"};
 
-	if (p == LIMITS_PERIOD_DAY)
+	if (p == STORE_PERIOD_DAY_OF_MONTH)
 		snprintf(buf, len, "day:%u", (unsigned)day);
 	else
 		snprintf(buf, len, "%s", (unsigned)p < 4 ? names[p] : "none");
-}
-
-/* Day `want` of month (y, m), or the month's last day if it is shorter. */
-static int64_t day_in(int64_t y, unsigned m, unsigned want)
-{
-	unsigned dim = days_in_month(y, m);
-
-	return days_of(y, m, want < dim ? want : dim);
-}
-
-static int64_t start_of_day_period(int64_t days, unsigned want)
-{
-	int64_t y;
-	unsigned m, d;
-	int64_t here;
-
-	civil_of(days, &y, &m, &d);
-	here = day_in(y, m, want);
-	if (days >= here)
-		return here;
-	if (m == 1) /* before this month's day: the period began last month */
-		return day_in(y - 1, 12, want);
-	return day_in(y, m - 1, want);
-}
-
-int64_t limits_period_start(enum limits_period p, uint8_t day, int64_t now)
-{
-	int64_t days = floor_div(now, DAY_S);
-	int64_t y;
-	unsigned m, d;
-
-	switch (p) {
-	case LIMITS_PERIOD_DAILY:
-		return days * DAY_S;
-	case LIMITS_PERIOD_WEEKLY: /* 1970-01-01 was a Thursday: Monday is 3 days before */
-		return (days - (int64_t)(((days % 7) + 7 + 3) % 7)) * DAY_S;
-	case LIMITS_PERIOD_MONTHLY:
-		civil_of(days, &y, &m, &d);
-		return days_of(y, m, 1) * DAY_S;
-	case LIMITS_PERIOD_DAY:
-		return start_of_day_period(days, day ? day : 1) * DAY_S;
-	default:
-		return 0;
-	}
 }
 
 /* ---- RFC 3339 and durations ---- */
@@ -235,8 +152,8 @@ int limits_parse_rfc3339(const char *s, size_t len, int64_t *ret)
 	}
 	if (!parse_offset(s, len, &pos, &off) || pos != len)
 		return -EINVAL;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > (int)days_in_month(y, (unsigned)mo) ||
-	    h > 23 || mi > 59 || sec > 60)
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > store_days_in_month(y, mo) || h > 23 ||
+	    mi > 59 || sec > 60)
 		return -EINVAL;
 	t = limits_unix_of(y, mo, d, h, mi, sec) - (int64_t)off * 60;
 	if (t <= 0)
@@ -305,9 +222,9 @@ bool limits_roll(struct limits_usage *u, const struct user_limits *l, int64_t no
 {
 	int64_t start;
 
-	if (l->period == LIMITS_PERIOD_NONE)
+	if (l->period == STORE_PERIOD_NONE)
 		return false; /* one period, forever */
-	start = limits_period_start(l->period, l->period_day, now);
+	start = store_period_floor(l->period, l->period_day, now);
 	/* a clock stepping back does not reopen a period already counted */
 	if (start <= u->period_start)
 		return false;

@@ -22,13 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum limits_period {
-	LIMITS_PERIOD_NONE = 0, /* the quota never resets */
-	LIMITS_PERIOD_DAILY,	/* at 00:00 UTC */
-	LIMITS_PERIOD_WEEKLY,	/* Monday 00:00 UTC */
-	LIMITS_PERIOD_MONTHLY,	/* the 1st, 00:00 UTC */
-	LIMITS_PERIOD_DAY,	/* day N of every month (the last day in shorter months) */
-};
+#include "storage/period.h"
 
 enum limits_action {
 	LIMITS_ACTION_CUTOFF = 0, /* sessions end, handshakes refused until the period rolls over */
@@ -38,11 +32,11 @@ enum limits_action {
 /* What one user may use. Zero is "no limit" for every field, so a
  * zeroed struct limits nothing. */
 struct user_limits {
-	uint64_t rate;	     /* bytes/s, each direction; 0 = none */
-	bool rate_set;	     /* rate is this user's (else: the server default) */
-	uint64_t data_limit; /* bytes up + down per period; 0 = none */
-	enum limits_period period;
-	uint8_t period_day; /* LIMITS_PERIOD_DAY: 1..31 */
+	uint64_t rate;		  /* bytes/s, each direction; 0 = none */
+	bool rate_set;		  /* rate is this user's (else: the server default) */
+	uint64_t data_limit;	  /* bytes up + down per period; 0 = none */
+	enum store_period period; /* storage/period.h */
+	uint8_t period_day;	  /* STORE_PERIOD_DAY_OF_MONTH: 1..31 */
 	enum limits_action action;
 	uint64_t throttle_rate; /* bytes/s once over the quota with LIMITS_ACTION_THROTTLE */
 	int64_t expires;	/* Unix seconds; 0 = never */
@@ -75,11 +69,9 @@ struct limits_usage {
 /* ---- quota periods ---- */
 
 /* "none", "daily", "weekly", "monthly" or "day:N" (N 1..31). 0 or -EINVAL. */
-int limits_period_parse(const char *s, size_t len, enum limits_period *ret, uint8_t *ret_day);
+int limits_period_parse(const char *s, size_t len, enum store_period *ret, uint8_t *ret_day);
 /* The inverse, into buf (at least 8 bytes). */
-void limits_period_format(enum limits_period p, uint8_t day, char *buf, size_t len);
-/* Start of the period holding now (Unix s); 0 for LIMITS_PERIOD_NONE. */
-int64_t limits_period_start(enum limits_period p, uint8_t day, int64_t now);
+void limits_period_format(enum store_period p, uint8_t day, char *buf, size_t len);
 
 /* ---- expiry and durations ---- */
 

@@ -132,7 +132,7 @@ static void limits_of_store(const struct store_user *su, struct user_limits *l,
 	l->rate = su->rate_limit > 0 ? (uint64_t)su->rate_limit : 0;
 	l->rate_set = su->rate_limit > 0; /* 0: the server's rate_limit_per_user */
 	l->data_limit = su->data_limit > 0 ? (uint64_t)su->data_limit : 0;
-	l->period = (enum limits_period)su->quota_period; /* the same order */
+	l->period = su->quota_period;
 	l->period_day = su->quota_period == STORE_PERIOD_DAY_OF_MONTH ? (uint8_t)su->quota_day : 0;
 	l->action = su->quota_action == STORE_QUOTA_THROTTLE ? LIMITS_ACTION_THROTTLE
 							     : LIMITS_ACTION_CUTOFF;

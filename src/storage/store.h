@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "storage/period.h"
+
 enum store_status {
 	STORE_OK = 0,
 	STORE_NOT_FOUND,   /* no such user / event / key */
@@ -49,14 +51,6 @@ const char *store_status_name(enum store_status s);
 
 #define STORE_NAME_MAX 63   /* characters; store_user_name_check() */
 #define STORE_NOTE_MAX 1024 /* bytes */
-
-enum store_period {
-	STORE_PERIOD_NONE,	   /* the counters never reset */
-	STORE_PERIOD_DAILY,	   /* at 00:00 UTC */
-	STORE_PERIOD_WEEKLY,	   /* at Monday 00:00 UTC */
-	STORE_PERIOD_MONTHLY,	   /* on the 1st, 00:00 UTC */
-	STORE_PERIOD_DAY_OF_MONTH, /* on day quota_day (1..31; clamped to the month's last) */
-};
 
 enum store_quota_action {
 	STORE_QUOTA_CUTOFF,   /* at the data limit the user's sessions end */
@@ -414,28 +408,12 @@ enum store_status store_meta_set(struct store *s, const char *key, const char *v
 
 /* ---- pure helpers ---- */
 
-/* Names as stored and shown: "none", "daily", "weekly", "monthly",
- * "day_of_month"; "cutoff", "throttle"; "api", "toml". Parsers return -1
+/* Names as stored and shown: "cutoff", "throttle"; "api", "toml"
+ * (periods: storage/period.h). Parsers return -1
  * on an unknown name. */
-const char *store_period_name(enum store_period p);
-int store_period_parse(const char *s);
 const char *store_quota_action_name(enum store_quota_action a);
 int store_quota_action_parse(const char *s);
 const char *store_source_name(enum store_source s);
 int store_source_parse(const char *s);
-
-/* Period roll-over (UTC calendar; docs/storage.md, "Quota periods").
- * store_period_floor: the latest period boundary <= t.
- * store_period_next: the first boundary > t; INT64_MAX for NONE.
- * A user whose period began at period_start is due a reset once
- * now >= store_period_next(p, day, period_start); the new period_start is
- * store_period_floor(p, day, now), so a long downtime resets once.
- * day is 1..31 for DAY_OF_MONTH (in a shorter month, its last day). */
-int64_t store_period_floor(enum store_period p, int day, int64_t t);
-int64_t store_period_next(enum store_period p, int day, int64_t t);
-/* true (and *new_start) when the period that began at period_start has
- * ended by now. */
-bool store_period_due(enum store_period p, int day, int64_t period_start, int64_t now,
-		      int64_t *new_start);
 
 #endif

@@ -40,8 +40,8 @@ static void limits_from_config(const struct user_limits *l, struct store_user *u
 
 	u->rate_limit = (int64_t)l->rate;
 	u->data_limit = (int64_t)l->data_limit;
-	u->quota_period = (enum store_period)l->period; /* the same order */
-	u->quota_day = l->period == LIMITS_PERIOD_DAY ? l->period_day : 0;
+	u->quota_period = l->period;
+	u->quota_day = l->period == STORE_PERIOD_DAY_OF_MONTH ? l->period_day : 0;
 	u->quota_action =
 	    l->action == LIMITS_ACTION_THROTTLE ? STORE_QUOTA_THROTTLE : STORE_QUOTA_CUTOFF;
 	u->throttle_rate = (int64_t)l->throttle_rate;

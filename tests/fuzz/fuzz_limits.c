@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s = malloc(size ? size : 1);
 	char again[LIMITS_RFC3339_LEN], name[16];
-	enum limits_period p, p2;
+	enum store_period p, p2;
 	uint8_t day, day2;
 	uint64_t d;
 	int64_t t, t2;
@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		limits_period_format(p, day, name, sizeof(name));
 		check(limits_period_parse(name, strlen(name), &p2, &day2) == 0 && p2 == p &&
 		      day2 == day);
-		check(limits_period_start(p, day, 1800000000) <= 1800000000);
+		check(store_period_floor(p, day, 1800000000) <= 1800000000);
 	}
 	free(s);
 	return 0;

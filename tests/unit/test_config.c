@@ -316,7 +316,7 @@ static void test_docs_examples(void **state)
 		print_error("%s", d.text);
 	assert_null(d.text);
 	assert_int_equal(s.n_users, 3);
-	assert_int_equal(s.users[2].limits.period, LIMITS_PERIOD_DAY);
+	assert_int_equal(s.users[2].limits.period, STORE_PERIOD_DAY_OF_MONTH);
 	assert_int_equal(s.users[2].limits.expires, 1814399999); /* 2027-06-30T23:59:59Z */
 	server_config_free(&s);
 	client_config_free(&c);
@@ -994,7 +994,7 @@ static void test_users(void **state)
 			     LIMITS_SET_THROTTLE | LIMITS_SET_EXPIRES | LIMITS_SET_EXPIRES_AFTER);
 	assert_int_equal(c.users[1].limits.set, LIMITS_SET_EXPIRES | LIMITS_SET_EXPIRES_AFTER);
 	assert_int_equal(c.users[0].limits.data_limit, 5000);
-	assert_int_equal(c.users[0].limits.period, LIMITS_PERIOD_DAY);
+	assert_int_equal(c.users[0].limits.period, STORE_PERIOD_DAY_OF_MONTH);
 	assert_int_equal(c.users[0].limits.period_day, 15);
 	assert_int_equal(c.users[0].limits.action, LIMITS_ACTION_THROTTLE);
 	assert_int_equal(c.users[0].limits.throttle_rate, 100);
@@ -1005,7 +1005,7 @@ static void test_users(void **state)
 	assert_int_equal(c.users[1].limits.expires, 1798761600);
 	assert_int_equal(c.users[1].limits.expires_after, 3600);
 	assert_int_equal(c.users[1].limits.data_limit, 0);
-	assert_int_equal(c.users[1].limits.period, LIMITS_PERIOD_NONE);
+	assert_int_equal(c.users[1].limits.period, STORE_PERIOD_NONE);
 	server_config_free(&c);
 	config_diag_free(&d);
 

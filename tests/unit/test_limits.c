@@ -86,18 +86,18 @@ static void test_period_parse(void **state)
 {
 	static const char *const bad[] = {"",	    "Daily",  "day:",	 "day:0", "day:32",
 					  "day:01", "day:1x", "day:100", "hourly"};
-	enum limits_period p;
+	enum store_period p;
 	uint8_t d;
 	char buf[16];
 
 	(void)state;
 	assert_int_equal(limits_period_parse("day:15", 6, &p, &d), 0);
-	assert_int_equal(p, LIMITS_PERIOD_DAY);
+	assert_int_equal(p, STORE_PERIOD_DAY_OF_MONTH);
 	assert_int_equal(d, 15);
 	limits_period_format(p, d, buf, sizeof(buf));
 	assert_string_equal(buf, "day:15");
 	assert_int_equal(limits_period_parse("weekly", 6, &p, &d), 0);
-	assert_int_equal(p, LIMITS_PERIOD_WEEKLY);
+	assert_int_equal(p, STORE_PERIOD_WEEKLY);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(limits_period_parse(bad[i], strlen(bad[i]), &p, &d), -EINVAL);
 }
@@ -107,36 +107,41 @@ static void test_period_start(void **state)
 	int64_t t = at("2027-03-17T13:45:00Z"); /* a Wednesday */
 
 	(void)state;
-	assert_int_equal(limits_period_start(LIMITS_PERIOD_NONE, 0, t), 0);
-	assert_int_equal(limits_period_start(LIMITS_PERIOD_DAILY, 0, t),
-			 at("2027-03-17T00:00:00Z"));
-	assert_int_equal(limits_period_start(LIMITS_PERIOD_WEEKLY, 0, t),
-			 at("2027-03-15T00:00:00Z"));
+	assert_int_equal(store_period_floor(STORE_PERIOD_NONE, 0, t),
+			 INT64_MIN); /* no boundary: nothing to roll */
+	assert_int_equal(store_period_floor(STORE_PERIOD_DAILY, 0, t), at("2027-03-17T00:00:00Z"));
+	assert_int_equal(store_period_floor(STORE_PERIOD_WEEKLY, 0, t), at("2027-03-15T00:00:00Z"));
 	/* a Monday starts its own week; a Sunday belongs to the week before */
-	assert_int_equal(limits_period_start(LIMITS_PERIOD_WEEKLY, 0, at("2027-03-15T00:00:00Z")),
+	assert_int_equal(store_period_floor(STORE_PERIOD_WEEKLY, 0, at("2027-03-15T00:00:00Z")),
 			 at("2027-03-15T00:00:00Z"));
-	assert_int_equal(limits_period_start(LIMITS_PERIOD_WEEKLY, 0, at("2027-03-14T23:59:59Z")),
+	assert_int_equal(store_period_floor(STORE_PERIOD_WEEKLY, 0, at("2027-03-14T23:59:59Z")),
 			 at("2027-03-08T00:00:00Z"));
-	assert_int_equal(limits_period_start(LIMITS_PERIOD_MONTHLY, 0, t),
+	assert_int_equal(store_period_floor(STORE_PERIOD_MONTHLY, 0, t),
 			 at("2027-03-01T00:00:00Z"));
 	/* day:15 — on or after the 15th: this month's; before: last month's */
-	assert_int_equal(limits_period_start(LIMITS_PERIOD_DAY, 15, t), at("2027-03-15T00:00:00Z"));
-	assert_int_equal(limits_period_start(LIMITS_PERIOD_DAY, 15, at("2027-03-14T23:59:59Z")),
-			 at("2027-02-15T00:00:00Z"));
-	assert_int_equal(limits_period_start(LIMITS_PERIOD_DAY, 15, at("2027-01-03T00:00:00Z")),
-			 at("2026-12-15T00:00:00Z"));
+	assert_int_equal(store_period_floor(STORE_PERIOD_DAY_OF_MONTH, 15, t),
+			 at("2027-03-15T00:00:00Z"));
+	assert_int_equal(
+	    store_period_floor(STORE_PERIOD_DAY_OF_MONTH, 15, at("2027-03-14T23:59:59Z")),
+	    at("2027-02-15T00:00:00Z"));
+	assert_int_equal(
+	    store_period_floor(STORE_PERIOD_DAY_OF_MONTH, 15, at("2027-01-03T00:00:00Z")),
+	    at("2026-12-15T00:00:00Z"));
 	/* day:31 in February: the last day of the month */
-	assert_int_equal(limits_period_start(LIMITS_PERIOD_DAY, 31, at("2027-03-01T00:00:00Z")),
-			 at("2027-02-28T00:00:00Z"));
-	assert_int_equal(limits_period_start(LIMITS_PERIOD_DAY, 31, at("2028-03-01T00:00:00Z")),
-			 at("2028-02-29T00:00:00Z"));
-	assert_int_equal(limits_period_start(LIMITS_PERIOD_DAY, 31, at("2027-03-31T00:00:01Z")),
-			 at("2027-03-31T00:00:00Z"));
+	assert_int_equal(
+	    store_period_floor(STORE_PERIOD_DAY_OF_MONTH, 31, at("2027-03-01T00:00:00Z")),
+	    at("2027-02-28T00:00:00Z"));
+	assert_int_equal(
+	    store_period_floor(STORE_PERIOD_DAY_OF_MONTH, 31, at("2028-03-01T00:00:00Z")),
+	    at("2028-02-29T00:00:00Z"));
+	assert_int_equal(
+	    store_period_floor(STORE_PERIOD_DAY_OF_MONTH, 31, at("2027-03-31T00:00:01Z")),
+	    at("2027-03-31T00:00:00Z"));
 }
 
 static void test_roll_and_quota(void **state)
 {
-	struct user_limits l = {.data_limit = 1000, .period = LIMITS_PERIOD_DAILY};
+	struct user_limits l = {.data_limit = 1000, .period = STORE_PERIOD_DAILY};
 	struct limits_usage u = {0};
 	int64_t t = at("2027-03-17T13:45:00Z");
 
@@ -171,7 +176,7 @@ static void test_roll_and_quota(void **state)
 	l.rate = 500;
 	assert_int_equal(limits_effective_rate(&l, 50000, LIMITS_THROTTLED), 500);
 	/* no period: never resets */
-	l.period = LIMITS_PERIOD_NONE;
+	l.period = STORE_PERIOD_NONE;
 	assert_false(limits_roll(&u, &l, t + 400 * DAY));
 	assert_int_equal(u.period_bytes, 5000);
 }
