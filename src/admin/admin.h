@@ -37,8 +37,10 @@ int admin_audit(const struct admin_ctx *a, int argc, char **argv);
 /* "1500", "10K", "1.5G", "2T" (binary multiples: K = 1024) into bytes;
  * 0 or -EINVAL (also beyond 2^53). */
 int admin_parse_size(const char *s, long long *ret);
-/* "never" (0), unix seconds, "YYYY-MM-DD" (00:00 UTC) or
- * "YYYY-MM-DDTHH:MM:SSZ"; 0 or -EINVAL. */
+/* "never" (0), unix seconds, "YYYY-MM-DD" (00:00 UTC) or an RFC 3339
+ * date-time with its offset ("2027-01-01T12:30:00Z", "...+02:00"): the
+ * grammar of users.toml's expires (core/limits.h: limits_parse_rfc3339,
+ * the one parser). 0 or -EINVAL. */
 int admin_parse_time(const char *s, long long *ret);
 /* A duration for --expires-after: "never" (0), SECONDS, or N followed by
  * one of s m h d w ("30d"); at most 2^53 seconds. 0 or -EINVAL. */

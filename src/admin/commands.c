@@ -16,6 +16,7 @@
 
 #include "admin/uclient.h"
 #include "api/qr.h"
+#include "core/limits.h"
 #include "crypto/ct.h"
 
 #define TARGET_MAX 512
@@ -62,11 +63,15 @@ int admin_parse_size(const char *s, long long *ret)
 	return 0;
 }
 
+/* One date grammar with users.toml and the server: RFC 3339 is
+ * core/limits' limits_parse_rfc3339; a bare date is its midnight UTC. */
 int admin_parse_time(const char *s, long long *ret)
 {
-	struct tm tm = {0};
+	char full[32];
 	char *end;
 	long long v;
+	int64_t t;
+	size_t len;
 
 	if (!s || !*s)
 		return -EINVAL;
@@ -74,20 +79,23 @@ int admin_parse_time(const char *s, long long *ret)
 		*ret = 0;
 		return 0;
 	}
-	if (strspn(s, "0123456789") == strlen(s)) {
+	len = strlen(s);
+	if (strspn(s, "0123456789") == len) {
 		errno = 0;
 		v = strtoll(s, &end, 10);
-		if (errno || strlen(s) > 12)
+		if (errno || len > 12)
 			return -EINVAL;
 		*ret = v;
 		return 0;
 	}
-	end = strptime(s, "%Y-%m-%d", &tm);
-	if (end && *end == 'T')
-		end = strptime(end, "T%H:%M:%SZ", &tm);
-	if (!end || *end || tm.tm_year < 70 || tm.tm_year > 1100)
+	if (len == 10) { /* YYYY-MM-DD */
+		snprintf(full, sizeof(full), "%sT00:00:00Z", s);
+		s = full;
+		len = strlen(full);
+	}
+	if (limits_parse_rfc3339(s, len, &t) < 0)
 		return -EINVAL;
-	*ret = (long long)timegm(&tm);
+	*ret = (long long)t;
 	return 0;
 }
 

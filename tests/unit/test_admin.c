@@ -129,6 +129,11 @@ static void test_times(void **state)
 	assert_int_equal(v, 1798761600);
 	assert_int_equal(admin_parse_time("2027-01-01T12:30:00Z", &v), 0);
 	assert_int_equal(v, 1798761600 + 12 * 3600 + 30 * 60);
+	/* the same parser as users.toml: offsets and fractions */
+	assert_int_equal(admin_parse_time("2027-01-01T14:30:00.5+02:00", &v), 0);
+	assert_int_equal(v, 1798761600 + 12 * 3600 + 30 * 60);
+	assert_int_equal(admin_parse_time("2027-02-29", &v), -EINVAL);
+	assert_int_equal(admin_parse_time("2028-02-29", &v), 0);
 	assert_int_equal(admin_parse_time("", &v), -EINVAL);
 	assert_int_equal(admin_parse_time("tomorrow", &v), -EINVAL);
 	assert_int_equal(admin_parse_time("2027-13-01", &v), -EINVAL);
