@@ -535,58 +535,83 @@ static int allocate(struct call *c, struct store_user *u)
 	return 0;
 }
 
-/* The IPv6 addresses of every user of the store, for the IPv6 pool:
- * *ret malloc'd, *n of them. 0 or -EIO / -ENOMEM. */
-static int used_ipv6(struct call *c, uint8_t (**ret)[16], size_t *n)
+/* IPv6 addresses in use, growing. */
+struct addrs6 {
+	uint8_t (*v)[16];
+	size_t n, cap;
+};
+
+static int addrs6_push(struct addrs6 *a, const uint8_t ip[16])
+{
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? 2 * a->cap : 256;
+		void *nv = realloc(a->v, cap * sizeof(*a->v));
+		if (!nv)
+			return -ENOMEM;
+		a->v = nv;
+		a->cap = cap;
+	}
+	memcpy(a->v[a->n++], ip, 16);
+	return 0;
+}
+
+static int user_addrs6(struct call *c, struct addrs6 *a)
 {
 	struct store_user *page = malloc(LIST_MAX * sizeof(*page));
 	struct store_user_filter f = {.limit = LIST_MAX, .enabled = -1, .source = -1};
 	struct store_err err;
-	uint8_t(*v)[16] = NULL;
-	size_t got, cap = 0;
+	size_t got;
 	enum store_status st;
+	int r = 0;
 
-	*n = 0;
 	if (!page)
 		return -ENOMEM;
 	do {
 		st = store_user_list(c->api->store, &f, page, &got, &err);
-		for (size_t i = 0; st == STORE_OK && i < got; i++) {
-			if (!page[i].has_ipv6)
-				continue;
-			if (*n == cap) {
-				void *nv = realloc(v, (cap = cap ? 2 * cap : 256) * sizeof(*v));
-				if (!nv) {
-					st = STORE_IO; /* out of memory: no list */
-					break;
-				}
-				v = nv;
-			}
-			memcpy(v[(*n)++], page[i].ipv6, 16);
-		}
+		for (size_t i = 0; st == STORE_OK && r == 0 && i < got; i++)
+			if (page[i].has_ipv6)
+				r = addrs6_push(a, page[i].ipv6);
 		if (got)
 			f.after_id = page[got - 1].id;
-	} while (st == STORE_OK && got == LIST_MAX);
+	} while (st == STORE_OK && r == 0 && got == LIST_MAX);
 	ct_wipe(page, LIST_MAX * sizeof(*page)); /* PSKs */
 	free(page);
-	if (st != STORE_OK) {
-		free(v);
-		return -EIO;
-	}
-	*ret = v;
-	return 0;
+	return r < 0 ? r : st == STORE_OK ? 0 : -EIO;
 }
 
-/* The IPv6 address of a new user that was given none, when IPv6 is on: a
- * free host address inside network.tun_address6, preferably the IPv4
- * host's number (10.8.0.9 -> fd00:8::9). -1 after answering (409 when the
- * IPv6 pool is full). */
+static int device_addrs6(struct call *c, struct addrs6 *a)
+{
+	struct store_device *page = malloc(LIST_MAX * sizeof(*page));
+	struct store_device_filter f = {.limit = LIST_MAX, .enabled = -1};
+	struct store_err err;
+	size_t got;
+	enum store_status st;
+	int r = 0;
+
+	if (!page)
+		return -ENOMEM;
+	do {
+		st = store_device_list(c->api->store, &f, page, &got, &err);
+		for (size_t i = 0; st == STORE_OK && r == 0 && i < got; i++)
+			if (page[i].has_ipv6)
+				r = addrs6_push(a, page[i].ipv6);
+		if (got)
+			f.after_id = page[got - 1].id;
+	} while (st == STORE_OK && r == 0 && got == LIST_MAX);
+	ct_wipe(page, LIST_MAX * sizeof(*page)); /* PSKs */
+	free(page);
+	return r < 0 ? r : st == STORE_OK ? 0 : -EIO;
+}
+
+/* The IPv6 address of a new user or device that was given none, when IPv6
+ * is on: a free host address inside network.tun_address6 (no user's, no
+ * device's), preferably the IPv4 host's number (10.8.0.9 -> fd00:8::9). -1 after answering (409
+ * when the IPv6 pool is full). */
 static int allocate6(struct call *c, struct store_user *u, uint32_t mask)
 {
 	const struct server_config *cfg = c->api->cfg;
 	const struct config_prefix *p4 = &cfg->tun_address;
-	uint8_t(*used)[16] = NULL;
-	size_t n = 0;
+	struct addrs6 used = {0};
 	uint32_t a, host = 0;
 	int r;
 
@@ -596,11 +621,13 @@ static int allocate6(struct call *c, struct store_user *u, uint32_t mask)
 		memcpy(&a, u->ipv4, 4);
 		host = ntohl(a) & ~(p4->len ? ~0u << (32 - p4->len) : 0u);
 	}
-	r = used_ipv6(c, &used, &n);
+	r = user_addrs6(c, &used);
 	if (r == 0)
-		r = addrpool_pick6(&cfg->tun_address6, host, (const uint8_t(*)[16])used, n,
+		r = device_addrs6(c, &used);
+	if (r == 0)
+		r = addrpool_pick6(&cfg->tun_address6, host, (const uint8_t(*)[16])used.v, used.n,
 				   u->ipv6);
-	free(used);
+	free(used.v);
 	if (r == -ENOSPC) {
 		fail(c, 409, "conflict", "ipv6",
 		     "the IPv6 address pool (network.tun_address6) is full");
