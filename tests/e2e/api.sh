@@ -199,6 +199,14 @@ tcp "$ADMIN_TOKEN" PATCH /v1/users/bob '{"note":"over tcp"}'
 expect 200
 tcp "$ADMIN_TOKEN" POST /v1/reload
 expect 200
+# webhooks are off here (tests/e2e/webhooks.sh delivers one): the admin's
+# call is answered, with the documented refusal; a read-only token may not
+tcp "$ADMIN_TOKEN" POST /v1/webhooks/test
+expect_error 409 conflict
+tcp "$RO_TOKEN" POST /v1/webhooks/test
+expect_error 403 forbidden
+api POST /v1/webhooks/test
+expect_error 409 conflict
 from=$(log_lines server)
 tcp "$ADMIN_TOKEN" DELETE /v1/users/alice/sessions
 expect 200

@@ -15,7 +15,8 @@
 #    proven source gives auth.failure with its address and reason; bob (his
 #    own link, cli2) over his data limit gives user.quota_exceeded and
 #    user.disconnected (quota), and his expiry set by a reload user.expired;
-#    POST /v1/webhooks/test on the admin API's socket gives webhook.test;
+#    POST /v1/webhooks/test on the admin API's socket, and over TCP with an
+#    admin token, gives webhook.test;
 # 3. the receiver down: alice's user.disconnected waits in the outbox; the
 #    server is restarted, the receiver comes back: the event, with the same
 #    id, arrives after the restart;
@@ -51,6 +52,7 @@ SRV_HS_PER_IP=10000 # the flood must reach the handshake code, not the limiter
 SRV_EXTRA="
 [api]
 socket = \"$LL_TMP/admin.sock\"
+listen = \"127.0.0.1:8443\"
 
 [webhooks]
 url = \"http://127.0.0.1:$RECV_PORT/hook\"
@@ -168,6 +170,18 @@ tail -n "+$((from + 1))" "$(log_of receiver)" | grep -E 'type=webhook.test'
 code=$(curl -sS -o /dev/null -w '%{http_code}' --unix-socket "$LL_TMP/admin.sock" \
 	http://lostlove/v1/webhooks/test)
 [ "$code" = 405 ] || fail "GET /v1/webhooks/test answered $code, not 405"
+# over TCP with an admin token (made on the socket), as docs/api.md shows
+token=$(curl -sS --unix-socket "$LL_TMP/admin.sock" -H 'Content-Type: application/json' \
+	-d '{"sub":"hooks","role":"admin","ttl":600}' http://lostlove/v1/tokens | jq -r .token)
+[[ $token == *.*.* ]] || fail "no token for the TCP call: $token"
+from=$(log_lines receiver)
+pretty srv curl -H "Authorization: Bearer TOKEN" -X POST http://127.0.0.1:8443/v1/webhooks/test
+code=$(nq srv curl -sS -o "$LL_TMP/api.out" -w '%{http_code}' -H "Authorization: Bearer $token" \
+	-X POST http://127.0.0.1:8443/v1/webhooks/test)
+echo "-> $code $(cat "$LL_TMP/api.out")"
+[ "$code" = 202 ] || fail "POST /v1/webhooks/test over TCP answered $code"
+wait_until 10 bash -c "tail -n +$((from + 1)) '$(log_of receiver)' | grep -Eq '^recv .* status=200 .* type=webhook.test .*\"message\": \"test from token:hooks\"'"
+tail -n "+$((from + 1))" "$(log_of receiver)" | grep -E 'type=webhook.test'
 
 say "3. the receiver down: user.disconnected waits in the outbox across a restart"
 stop receiver
