@@ -55,6 +55,7 @@ struct config_user {
 	struct config_prefix ipv4; /* /32 host address inside the server's tun prefix */
 	struct config_prefix ipv6; /* /128, or unset when IPv6 is off */
 	bool enabled;
+	uint8_t quota_day;	   /* with quota_period = "day_of_month": 1..31; else 0 */
 	struct user_limits limits; /* rate, quota, expiry, devices (core/limits.h) */
 	struct limits_usage usage; /* what the store counted; zero from users.toml */
 };

@@ -258,6 +258,8 @@ static const struct config_option user_options[] = {
     {"user", "quota_period", CONFIG_CUSTOM, CONFIG_RELOADABLE, USR(limits.period),
      CONFIG_AUX(config_user, limits.period_day), .def = "\"none\"", .parse = parse_period,
      .format = format_period},
+    {"user", "quota_day", CONFIG_UINT, CONFIG_RELOADABLE, USR(quota_day), .min = 0, .max = 31,
+     .def = "0"},
     {"user", "quota_action", CONFIG_ENUM, CONFIG_RELOADABLE, USR(limits.action),
      .names = quota_actions, .def = "\"cutoff\""},
     {"user", "throttle_rate", CONFIG_UINT, CONFIG_RELOADABLE, USR(limits.throttle_rate), .min = 0,
@@ -288,8 +290,10 @@ static int parse_period(const struct config_option *o, const struct toml_value *
 	if (toml_get_string(v, &s, &len) != 0)
 		return config_table_fail_type(ret, "a string", v);
 	if (limits_period_parse(s, len, p, day) < 0)
-		return config_table_fail(ret, "must be \"none\", \"daily\", \"weekly\", "
-					      "\"monthly\" or \"day:N\" (N from 1 to 31)");
+		return config_table_fail(ret,
+					 "must be \"none\", \"daily\", \"weekly\", "
+					 "\"monthly\" or \"day_of_month\" (with user.quota_day; "
+					 "\"day:N\" says both)");
 	return 0;
 }
 
@@ -1092,12 +1096,30 @@ static void check_user_limits(struct config_table *t, struct config_user *u)
 	} keys[] = {{"rate_limit", LIMITS_SET_RATE},
 		    {"data_limit", LIMITS_SET_DATA},
 		    {"quota_period", LIMITS_SET_PERIOD},
+		    {"quota_day", LIMITS_SET_PERIOD},
 		    {"quota_action", LIMITS_SET_ACTION},
 		    {"throttle_rate", LIMITS_SET_THROTTLE},
 		    {"expires", LIMITS_SET_EXPIRES},
 		    {"expires_after_first_connect", LIMITS_SET_EXPIRES_AFTER},
 		    {"device_limit", LIMITS_SET_DEVICES}};
 	struct user_limits *l = &u->limits;
+	size_t period = idx(t, "user", "quota_period"), day = idx(t, "user", "quota_day");
+
+	/* the store's vocabulary: "day_of_month" and quota_day; "day:N" is
+	 * an alias (documented) that says both at once */
+	if (l->period == STORE_PERIOD_DAY_OF_MONTH && l->period_day && u->quota_day &&
+	    u->quota_day != l->period_day)
+		config_table_report(t, true, day, "says day %u, user.quota_period \"day:%u\"",
+				    (unsigned)u->quota_day, (unsigned)l->period_day);
+	else if (l->period == STORE_PERIOD_DAY_OF_MONTH && !l->period_day && !u->quota_day)
+		config_table_report(t, true, period,
+				    "\"day_of_month\" needs user.quota_day (1 to 31)");
+	else if (l->period != STORE_PERIOD_DAY_OF_MONTH && u->quota_day)
+		config_table_report(t, true, day, "only with user.quota_period = \"day_of_month\"");
+	if (l->period == STORE_PERIOD_DAY_OF_MONTH && !l->period_day)
+		l->period_day = u->quota_day;
+	if (l->period == STORE_PERIOD_DAY_OF_MONTH)
+		u->quota_day = l->period_day;
 
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
 		if (config_table_is_set(t, idx(t, "user", keys[k].key)))

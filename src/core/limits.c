@@ -57,6 +57,8 @@ int limits_period_parse(const char *s, size_t len, enum store_period *ret, uint8
 		*ret = STORE_PERIOD_WEEKLY;
 	else if (is_word(s, len, "monthly"))
 		*ret = STORE_PERIOD_MONTHLY;
+	else if (is_word(s, len, "day_of_month"))
+		*ret = STORE_PERIOD_DAY_OF_MONTH; /* the day comes from quota_day */
 	else if (len >= 5 && len <= 6 && memcmp(s, "day:", 4) == 0) {
 		for (size_t i = 4; i < len; i++) {
 			if (s[i] < '0' || s[i] > '9')
@@ -74,12 +76,9 @@ int limits_period_parse(const char *s, size_t len, enum store_period *ret, uint8
 
 void limits_period_format(enum store_period p, uint8_t day, char *buf, size_t len)
 {
-	static const char *const names[] = {"none", "daily", "weekly", "monthly"};
-
-	if (p == STORE_PERIOD_DAY_OF_MONTH)
-		snprintf(buf, len, "day:%u", (unsigned)day);
-	else
-		snprintf(buf, len, "%s", (unsigned)p < 4 ? names[p] : "none");
+	(void)day; /* quota_day carries it */
+	snprintf(buf, len, "%s",
+		 (unsigned)p <= STORE_PERIOD_DAY_OF_MONTH ? store_period_name(p) : "none");
 }
 
 /* ---- RFC 3339 and durations ---- */

@@ -68,9 +68,13 @@ struct limits_usage {
 
 /* ---- quota periods ---- */
 
-/* "none", "daily", "weekly", "monthly" or "day:N" (N 1..31). 0 or -EINVAL. */
+/* The store's names (storage/period.h: "none", "daily", "weekly",
+ * "monthly", "day_of_month", whose day is users.toml's quota_day, *ret_day
+ * 0), or the alias "day:N" (N 1..31: day_of_month on day N). 0 or
+ * -EINVAL. */
 int limits_period_parse(const char *s, size_t len, enum store_period *ret, uint8_t *ret_day);
-/* The inverse, into buf (at least 8 bytes). */
+/* The store's name of p, into buf (at least 13 bytes); the day is not
+ * part of it (quota_day). */
 void limits_period_format(enum store_period p, uint8_t day, char *buf, size_t len);
 
 /* ---- expiry and durations ---- */

@@ -901,7 +901,13 @@ static const struct bad_case bad_users[] = {
     /* 21: limits */
     {USER("alice", K_ALICE, "10.8.0.2") "quota_period = \"day:32\"\n",
      "users.toml:6: key 'user.quota_period': must be \"none\", \"daily\", \"weekly\", "
-     "\"monthly\" or \"day:N\" (N from 1 to 31)"},
+     "\"monthly\" or \"day_of_month\" (with user.quota_day; \"day:N\" says both)"},
+    {USER("alice", K_ALICE, "10.8.0.2") "quota_period = \"day_of_month\"\n",
+     "users.toml:6: key 'user.quota_period': \"day_of_month\" needs user.quota_day (1 to 31)"},
+    {USER("alice", K_ALICE, "10.8.0.2") "quota_period = \"monthly\"\nquota_day = 5\n",
+     "users.toml:7: key 'user.quota_day': only with user.quota_period = \"day_of_month\""},
+    {USER("alice", K_ALICE, "10.8.0.2") "quota_period = \"day:5\"\nquota_day = 6\n",
+     "users.toml:7: key 'user.quota_day': says day 6, user.quota_period \"day:5\""},
     /* 22 */
     {USER("alice", K_ALICE, "10.8.0.2") "expires = 2027-01-31T23:59:59\n",
      "users.toml:6: key 'user.expires': must be an RFC 3339 date-time with an offset, e.g. "
@@ -965,6 +971,20 @@ static void test_users(void **state)
 	expect_line(&d, "users.toml:6: key 'user.ipv6': warning: ignored while "
 			"network.enable_ipv6 = false");
 	assert_int_equal(c.users[0].ipv6.family, 0);
+	server_config_free(&c);
+	config_diag_free(&d);
+
+	/* the store's vocabulary: day_of_month with quota_day */
+	assert_int_equal(load_server("",
+				     USER("alice", K_ALICE, "10.8.0.2") "quota_period = "
+									"\"day_of_month\"\n"
+									"quota_day = 31\n",
+				     &c, &d),
+			 0);
+	assert_int_equal(d.errors, 0);
+	assert_int_equal(c.users[0].limits.period, STORE_PERIOD_DAY_OF_MONTH);
+	assert_int_equal(c.users[0].limits.period_day, 31);
+	assert_int_equal(c.users[0].quota_day, 31);
 	server_config_free(&c);
 	config_diag_free(&d);
 

@@ -95,7 +95,10 @@ static void test_period_parse(void **state)
 	assert_int_equal(p, STORE_PERIOD_DAY_OF_MONTH);
 	assert_int_equal(d, 15);
 	limits_period_format(p, d, buf, sizeof(buf));
-	assert_string_equal(buf, "day:15");
+	assert_string_equal(buf, "day_of_month"); /* the day is quota_day's */
+	assert_int_equal(limits_period_parse("day_of_month", 12, &p, &d), 0);
+	assert_int_equal(p, STORE_PERIOD_DAY_OF_MONTH);
+	assert_int_equal(d, 0);
 	assert_int_equal(limits_period_parse("weekly", 6, &p, &d), 0);
 	assert_int_equal(p, STORE_PERIOD_WEEKLY);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
