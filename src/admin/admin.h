@@ -32,6 +32,10 @@ int admin_stats(const struct admin_ctx *a, int argc, char **argv);
 int admin_reload(const struct admin_ctx *a, int argc, char **argv);
 int admin_token(const struct admin_ctx *a, int argc, char **argv);
 int admin_audit(const struct admin_ctx *a, int argc, char **argv);
+int admin_add_device(const struct admin_ctx *a, int argc, char **argv);
+int admin_list_devices(const struct admin_ctx *a, int argc, char **argv);
+int admin_remove_device(const struct admin_ctx *a, int argc, char **argv);
+int admin_show_device(const struct admin_ctx *a, int argc, char **argv);
 
 /* Pure parsers of the command line's values (unit-tested). */
 /* "1500", "10K", "1.5G", "2T" (binary multiples: K = 1024) into bytes;

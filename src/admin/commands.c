@@ -900,3 +900,184 @@ int admin_audit(const struct admin_ctx *a, int argc, char **argv)
 	json_decref(res);
 	return r;
 }
+
+/* ---- devices (docs/api.md, "Devices") ---- */
+
+/* /v1/users/USER/devices[/DEVICE[SUFFIX]] into target. */
+static int device_target(char *target, const char *user, const char *device, const char *suffix)
+{
+	char u[256], d[256];
+
+	if (seg(u, sizeof(u), user) < 0 || (device && seg(d, sizeof(d), device) < 0))
+		return fail("name too long");
+	int n = device ? snprintf(target, TARGET_MAX, "/v1/users/%s/devices/%s%s", u, d, suffix)
+		       : snprintf(target, TARGET_MAX, "/v1/users/%s/devices", u);
+
+	return n < 0 || n >= TARGET_MAX ? fail("name too long") : 0;
+}
+
+/* The device's config, URI and QR code; with --json one document
+ * {"user","device":DEVICE or its name,"config","uri"}. */
+static int show_device_config(const struct admin_ctx *a, const char *user, const char *device,
+			      json_t *dev)
+{
+	struct uclient_resp toml, uri;
+	char target[TARGET_MAX];
+	int r = device_target(target, user, device, "/config?format=toml");
+
+	if (r || (r = call(a, "GET", target, NULL, NULL, &toml)))
+		return r;
+	device_target(target, user, device, "/config?format=uri");
+	if ((r = call(a, "GET", target, NULL, NULL, &uri))) {
+		uclient_resp_free(&toml);
+		return r;
+	}
+	while (uri.len && (uri.body[uri.len - 1] == '\n' || uri.body[uri.len - 1] == '\r'))
+		uri.body[--uri.len] = '\0';
+	if (a->json) {
+		json_t *j = json_pack("{s:s,s:o,s:s,s:s}", "user", user, "device",
+				      dev ? json_incref(dev) : json_string(device), "config",
+				      toml.body, "uri", uri.body);
+		print_json(j);
+		json_decref(j);
+	} else {
+		printf("# client config for device %s of %s: save as /etc/lostlove/client.toml "
+		       "(mode 0600)\n%s",
+		       device, user, toml.body);
+		if (toml.len && toml.body[toml.len - 1] != '\n')
+			putchar('\n');
+		printf("\n# or import this URI:\n%s\n\n", uri.body);
+		print_qr(uri.body);
+	}
+	uclient_resp_free(&toml);
+	uclient_resp_free(&uri);
+	return 0;
+}
+
+/* The lowest "deviceN" (N from 1) the user has no device of. */
+static int free_device_name(const struct admin_ctx *a, const char *user, char *name, size_t cap)
+{
+	char target[TARGET_MAX];
+	json_t *res = NULL, *d;
+	size_t i;
+	int r = device_target(target, user, NULL, "");
+
+	if (r || (r = call(a, "GET", target, NULL, &res, NULL)))
+		return r;
+	for (unsigned n = 1;; n++) {
+		bool taken = false;
+		snprintf(name, cap, "device%u", n);
+		json_array_foreach(json_object_get(res, "devices"), i, d) taken |=
+		    !strcmp(jstr(d, "name"), name);
+		if (!taken)
+			break;
+	}
+	json_decref(res);
+	return 0;
+}
+
+int admin_add_device(const struct admin_ctx *a, int argc, char **argv)
+{
+	json_t *body = json_object(), *res = NULL;
+	const char *user = NULL, *given = NULL, *key = NULL;
+	char name[64] = "", target[TARGET_MAX];
+	int r = 0;
+
+	/* USER [NAME] [--public-key KEY], the option anywhere */
+	for (int i = 1; i < argc && r == 0; i++) {
+		if (!strcmp(argv[i], "--public-key") && i + 1 < argc)
+			key = argv[++i];
+		else if (argv[i][0] == '-')
+			r = fail("%s: unknown option '%s' (USER [NAME] [--public-key KEY])",
+				 argv[0], argv[i]);
+		else if (!user)
+			user = argv[i];
+		else if (!given)
+			given = argv[i];
+		else
+			r = fail("%s: expects USER [NAME] [--public-key KEY]", argv[0]);
+	}
+	if (given && strlen(given) >= sizeof(name))
+		r = r ? r : fail("%s: device name too long", argv[0]);
+	else if (given)
+		snprintf(name, sizeof(name), "%s", given);
+	if (r == 0 && !user)
+		r = fail("%s: expects USER [NAME] [--public-key KEY]", argv[0]);
+	if (r == 0 && !name[0])
+		r = free_device_name(a, user, name, sizeof(name));
+	if (r == 0) {
+		json_object_set_new(body, "name", json_string(name));
+		if (key)
+			json_object_set_new(body, "public_key", json_string(key));
+		r = device_target(target, user, NULL, "");
+	}
+	if (r == 0)
+		r = call(a, "POST", target, body, &res, NULL);
+	if (r == 0 && !a->json)
+		printf("device %s of %s added: %s\n\n", name, user,
+		       jstr(json_object_get(res, "device"), "ipv4"));
+	if (r == 0 && !key) {
+		r = show_device_config(a, user, name, json_object_get(res, "device"));
+		if (r != 0 && device_target(target, user, name, "") == 0) /* never half-done */
+			(void)call(a, "DELETE", target, NULL, NULL, NULL);
+	} else if (r == 0 && a->json)
+		print_json(res);
+	else if (r == 0)
+		printf("the client holds its own private key: give it this server's public key\n");
+	json_decref(body);
+	json_decref(res);
+	return r;
+}
+
+int admin_list_devices(const struct admin_ctx *a, int argc, char **argv)
+{
+	char target[TARGET_MAX], t[32];
+	json_t *res = NULL, *d;
+	size_t i;
+	int r;
+
+	if (argc != 2)
+		return fail("%s: expects one user name (%s USER)", argv[0], argv[0]);
+	r = device_target(target, argv[1], NULL, "");
+	if (r == 0)
+		r = call(a, "GET", target, NULL, &res, NULL);
+	if (r == 0 && a->json) {
+		print_json(res);
+	} else if (r == 0) {
+		long long limit = jint(res, "device_limit");
+		printf("user %s: device_limit %s%lld (its own key is device 0)\n", argv[1],
+		       limit ? "" : "unlimited, ", limit);
+		printf("%-20s %-15s %-39s %s\n", "DEVICE", "IPV4", "IPV6", "CREATED");
+		json_array_foreach(json_object_get(res, "devices"), i, d)
+		    printf("%-20s %-15s %-39s %s\n", jstr(d, "name"), jstr(d, "ipv4"),
+			   jstr(d, "ipv6"), human_time(jint(d, "created_at"), t, sizeof(t)));
+	}
+	json_decref(res);
+	return r;
+}
+
+int admin_remove_device(const struct admin_ctx *a, int argc, char **argv)
+{
+	char target[TARGET_MAX];
+	json_t *res = NULL;
+	int r;
+
+	if (argc != 3)
+		return fail("%s: expects USER DEVICE", argv[0]);
+	r = device_target(target, argv[1], argv[2], "");
+	if (r == 0)
+		r = call(a, "DELETE", target, NULL, &res, NULL);
+	if (r == 0 && a->json)
+		print_json(res);
+	else if (r == 0)
+		printf("device %s of %s removed\n", argv[2], argv[1]);
+	json_decref(res);
+	return r;
+}
+
+int admin_show_device(const struct admin_ctx *a, int argc, char **argv)
+{
+	if (argc != 3)
+		return fail("%s: expects USER DEVICE", argv[0]);
+	return show_device_config(a, argv[1], argv[2], NULL);
+}

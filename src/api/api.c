@@ -1057,6 +1057,16 @@ static void device_create(struct call *c, const char *user)
 
 	if (!o)
 		return;
+	if (!json_object_get(o, "public_key")) {
+		/* as add-user: never a device whose config cannot be exported */
+		char host[256], why[200];
+		if (!export_endpoint(c->api->cfg, host, sizeof(host), why, sizeof(why))) {
+			fail(c, 409, "conflict", NULL,
+			     "no device created: its config could not be exported: %s", why);
+			json_decref(o);
+			return;
+		}
+	}
 	if (find_user(c, user, &u) < 0 || take_device(c, o, &d, &made_key) < 0) {
 		json_decref(o);
 		ct_wipe(&u, sizeof(u));

@@ -108,6 +108,58 @@ api GET /v1/users/alice/devices
 expect 200
 [ "$(jget '.devices | length')" = 2 ] || fail "alice should list 2 devices"
 [ "$(jget .device_limit)" = 2 ] || fail "alice's device_limit: $API_BODY"
+say "lostlove-admin: add-device, list-devices, show-device, remove-device; bad input"
+export LOSTLOVE_ADMIN_SOCKET="$SOCK"
+DB=$(dirname "$LL_TMP/server.key")/lostlove.db
+dump() { sqlite3 "file:$DB?mode=ro" .dump | grep -v '^INSERT INTO audit'; }
+adm() {
+	pretty + lostlove-admin "$@"
+	ADM_OUT=$("$LL_ADMIN" "$@" 2>"$LL_TMP/adm.err") ||
+		fail "lostlove-admin $* failed: $(cat "$LL_TMP/adm.err")"
+	[ ! -s "$LL_TMP/adm.err" ] || fail "lostlove-admin $* wrote to stderr: $(cat "$LL_TMP/adm.err")"
+}
+bad() {
+	local before after st=0
+	before=$(dump)
+	LL_NOTE="(must fail)" pretty + lostlove-admin "$@"
+	"$LL_ADMIN" "$@" >"$LL_TMP/adm.out" 2>"$LL_TMP/adm.err" || st=$?
+	[ "$st" = 1 ] || fail "lostlove-admin $* exited $st, not 1"
+	[ "$(wc -l <"$LL_TMP/adm.err")" = 1 ] || fail "lostlove-admin $*: not one line: $(cat "$LL_TMP/adm.err")"
+	grep -q '^lostlove-admin: ' "$LL_TMP/adm.err" || fail "unprefixed error: $(cat "$LL_TMP/adm.err")"
+	echo "  -> $(cat "$LL_TMP/adm.err")"
+	after=$(dump)
+	[ "$before" = "$after" ] || fail "lostlove-admin $* changed the store"
+}
+adm add-device bob tablet
+grep -q '^\[client\]' <<<"$ADM_OUT" || fail "add-device printed no config"
+grep -q '^lostlove://' <<<"$ADM_OUT" || fail "add-device printed no URI"
+grep -q '▀\|▄\|█' <<<"$ADM_OUT" || fail "add-device printed no QR code"
+adm --json show-device bob tablet
+jq -e '.user == "bob" and .device == "tablet" and (.uri | startswith("lostlove://"))
+	and (.config | contains("private_key"))' <<<"$ADM_OUT" >/dev/null ||
+	fail "show-device --json: $ADM_OUT"
+adm --json add-device bob
+jq -e '.device.name == "device1" and .device.config_available' <<<"$ADM_OUT" >/dev/null ||
+	fail "add-device without a name: $ADM_OUT"
+adm list-devices bob
+grep -q '^tablet ' <<<"$ADM_OUT" && grep -q '^device1 ' <<<"$ADM_OUT" ||
+	fail "list-devices: $ADM_OUT"
+adm --json list-devices bob
+[ "$(jq '.devices | length' <<<"$ADM_OUT")" = 2 ] || fail "list-devices --json: $ADM_OUT"
+bad add-device bob tablet
+grep -q "has a device 'tablet'" "$LL_TMP/adm.err" || fail "the duplicate is not named"
+bad add-device nobody
+bad add-device bob x --public-key notakey
+bad remove-device bob nosuch
+bad show-device bob nosuch
+bad list-devices
+bad set-limits bob --device-limit 1025
+adm set-limits bob --device-limit 1024
+adm remove-device bob tablet
+adm remove-device bob device1
+adm --json list-devices bob
+[ "$(jq '.devices | length' <<<"$ADM_OUT")" = 0 ] || fail "bob's devices are not gone: $ADM_OUT"
+
 say "a read-only token lists devices, cannot add, delete or export one"
 api POST /v1/tokens '{"sub":"dash","role":"read-only"}'
 expect 201
