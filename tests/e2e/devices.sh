@@ -146,6 +146,15 @@ grep -q '^tablet ' <<<"$ADM_OUT" && grep -q '^device1 ' <<<"$ADM_OUT" ||
 	fail "list-devices: $ADM_OUT"
 adm --json list-devices bob
 [ "$(jq '.devices | length' <<<"$ADM_OUT")" = 2 ] || fail "list-devices --json: $ADM_OUT"
+# a device's IPv6 address is taken for a new user too
+api POST /v1/users/bob/devices '{"name":"v6","ipv4":"10.8.0.30","ipv6":"fd00:8::1f"}'
+expect 201
+api POST /v1/users '{"name":"carol","ipv4":"10.8.0.31"}'
+expect 201
+[ "$(jget .user.ipv6)" != fd00:8::1f ] || fail "carol got the device's IPv6 address"
+api DELETE /v1/users/carol
+expect 200
+adm remove-device bob v6
 bad add-device bob tablet
 grep -q "has a device 'tablet'" "$LL_TMP/adm.err" || fail "the duplicate is not named"
 bad add-device nobody
@@ -276,7 +285,7 @@ python3 -c "import sys; sys.exit(0 if $late <= 1.0 else 1)" ||
 wait_for_log client-phone 'the server removed this user' 5
 api GET /v1/users/alice/devices
 [ "$(jget '.devices | length')" = 1 ] || fail "alice should list 1 device now"
-api GET '/v1/audit?limit=20'
+api GET '/v1/audit?limit=100'
 for a in device.create device.config device.delete; do
 	jq -e --arg a "$a" '[.audit[] | select(.action == $a and (.target | startswith("alice/")))] | length > 0' \
 		<<<"$API_BODY" >/dev/null || fail "no $a entry in the audit log"
