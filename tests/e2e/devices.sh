@@ -12,6 +12,7 @@
 #     it (stats "device_limit"), logs it, and the client never connects;
 #   - with the limit reached, the live devices' rekeys (every 5 s) go on;
 #   - device 0 disconnects: laptop now connects, with its own address;
+#     sessions name their device, a kick by session id ends one device's;
 #   - attacker: laptop (alice's key) sends from bob's inner address: dropped
 #     (spoofed), bob's address is not reachable through it;
 #   - DELETE of the phone device: its traffic stops within 1 s (ping's
@@ -246,6 +247,19 @@ log_has "$(log_of client-laptop)" "connected: ${LAPTOP4//./\\.}/" ||
 	fail "laptop did not get its own address $LAPTOP4"
 ping_ok cli2 10.8.0.1 5
 ping_ok cli1 10.8.0.1 3
+
+say "sessions name their device; a kick by session id ends that device's only"
+api GET /v1/users/alice/sessions
+[ "$(jq -r '[.sessions[].device] | sort | join(",")' <<<"$API_BODY")" = laptop,phone ] ||
+	fail "alice's sessions should be the laptop's and the phone's: $API_BODY"
+phone_id=$(jq -r '.sessions[] | select(.device == "phone") | .id' <<<"$API_BODY")
+from=$(log_lines client-phone)
+api DELETE "/v1/sessions/$phone_id"
+expect 200
+[ "$(jget .sessions_ended)" = 1 ] || fail "the kick ended $(jget .sessions_ended) sessions, not 1"
+wait_for_log client-phone 'the server removed this user' 5 "$from"
+ping_ok cli2 10.8.0.1 3
+wait_for_log client-phone '^lostlove-client: connected: ' 15 "$from"
 
 say "attacker: alice's laptop sends from bob's address: dropped"
 start_client bob cli3
