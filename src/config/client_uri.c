@@ -545,9 +545,10 @@ static void parse_uri(struct parse *p, const char *uri, size_t len, char label[C
 		parse_label(hash + 1, (size_t)(end - hash - 1), label);
 		end = hash;
 	}
-	size_t an = strcspn(s, "/?#");
-	if (an > (size_t)(end - s))
-		an = (size_t)(end - s);
+	/* the URI is len bytes, not a C string: scan within them */
+	size_t an = 0;
+	while (s + an < end && s[an] != '/' && s[an] != '?' && s[an] != '#')
+		an++;
 	parse_authority(p, s, an);
 	s += an;
 	if (s < end && *s == '/')
@@ -572,8 +573,24 @@ static int uri_document(const char *uri, size_t len, struct buf *doc, char label
 			struct config_diag *diag)
 {
 	struct parse p = {.diag = diag};
+	char *text = NULL;
 	label[0] = '\0';
+	/* The parser's span checks use C string functions; a URI passed with a
+	 * length need not be terminated (the fuzzer's is not), so it works on a
+	 * terminated copy, wiped after (it holds the private key). */
+	if (len <= CLIENT_URI_MAX) {
+		text = malloc(len + 1);
+		if (!text)
+			return -ENOMEM;
+		memcpy(text, uri, len);
+		text[len] = '\0';
+		uri = text;
+	}
 	parse_uri(&p, uri, len, label);
+	if (text) {
+		ct_wipe(text, len);
+		free(text);
+	}
 	buf_str(doc, "[client]\n");
 	buf_add(doc, p.client.p ? p.client.p : "", p.client.len);
 	buf_str(doc, "\n[obfuscation]\n");
