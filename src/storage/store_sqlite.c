@@ -952,12 +952,21 @@ static enum store_status sq_user_update(struct store *base, int64_t id,
 	return r;
 }
 
-/* Runs a one-row write by id; NOT_FOUND when no row changed. */
-static enum store_status write_by_id(struct sqlite_store *s, sqlite3_stmt *st, int64_t id,
-				     struct store_err *err, const char *what)
+/* Runs a one-row write keyed by id (?1), with an optional second integer
+ * (?2) for the statements that take one; NOT_FOUND when no row changed.
+ * One place for the prepare/bind/step/changes dance of every such write. */
+static enum store_status write_by_id(struct sqlite_store *s, enum stmt_id which, int64_t id,
+				     const int64_t *arg2, struct store_err *err, const char *what)
 {
-	enum store_status r = step_done(s, st, err, what);
+	sqlite3_stmt *st = stmt(s, which, err);
+	enum store_status r;
 
+	if (!st)
+		return ERR_CODE(err);
+	sqlite3_bind_int64(st, 1, id);
+	if (arg2)
+		sqlite3_bind_int64(st, 2, *arg2);
+	r = step_done(s, st, err, what);
 	done(st);
 	if (r == STORE_OK && sqlite3_changes(s->db) == 0)
 		r = fail(err, STORE_NOT_FOUND, "%s: no id %lld", what, (long long)id);
@@ -966,13 +975,7 @@ static enum store_status write_by_id(struct sqlite_store *s, sqlite3_stmt *st, i
 
 static enum store_status sq_user_delete(struct store *base, int64_t id, struct store_err *err)
 {
-	struct sqlite_store *s = S(base);
-	sqlite3_stmt *st = stmt(s, ST_USER_DELETE, err);
-
-	if (!st)
-		return ERR_CODE(err);
-	sqlite3_bind_int64(st, 1, id);
-	return write_by_id(s, st, id, err, "delete user");
+	return write_by_id(S(base), ST_USER_DELETE, id, NULL, err, "delete user");
 }
 
 /* ---- devices ---- */
@@ -1145,13 +1148,7 @@ static enum store_status sq_device_count(struct store *base, int64_t user_id, in
 
 static enum store_status sq_device_delete(struct store *base, int64_t id, struct store_err *err)
 {
-	struct sqlite_store *s = S(base);
-	sqlite3_stmt *st = stmt(s, ST_DEVICE_DELETE, err);
-
-	if (!st)
-		return ERR_CODE(err);
-	sqlite3_bind_int64(st, 1, id);
-	return write_by_id(s, st, id, err, "delete device");
+	return write_by_id(S(base), ST_DEVICE_DELETE, id, NULL, err, "delete device");
 }
 
 static enum store_status sq_key_owner(struct store *base, const uint8_t key[32],
@@ -1237,15 +1234,8 @@ static enum store_status sq_usage_add_by_key(struct store *base,
 static enum store_status sq_usage_reset(struct store *base, int64_t id, int64_t period_start,
 					int64_t now, struct store_err *err)
 {
-	struct sqlite_store *s = S(base);
-	sqlite3_stmt *st = stmt(s, ST_USAGE_RESET, err);
-
 	(void)now;
-	if (!st)
-		return ERR_CODE(err);
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, period_start);
-	return write_by_id(s, st, id, err, "reset usage");
+	return write_by_id(S(base), ST_USAGE_RESET, id, &period_start, err, "reset usage");
 }
 
 /* ---- outbox ---- */
@@ -1346,26 +1336,13 @@ static enum store_status sq_outbox_peek(struct store *base, int64_t now, size_t 
 
 static enum store_status sq_outbox_ack(struct store *base, int64_t id, struct store_err *err)
 {
-	struct sqlite_store *s = S(base);
-	sqlite3_stmt *st = stmt(s, ST_OUTBOX_ACK, err);
-
-	if (!st)
-		return ERR_CODE(err);
-	sqlite3_bind_int64(st, 1, id);
-	return write_by_id(s, st, id, err, "ack event");
+	return write_by_id(S(base), ST_OUTBOX_ACK, id, NULL, err, "ack event");
 }
 
 static enum store_status sq_outbox_failed(struct store *base, int64_t id, int64_t next_try,
 					  struct store_err *err)
 {
-	struct sqlite_store *s = S(base);
-	sqlite3_stmt *st = stmt(s, ST_OUTBOX_FAILED, err);
-
-	if (!st)
-		return ERR_CODE(err);
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, next_try);
-	return write_by_id(s, st, id, err, "event attempt");
+	return write_by_id(S(base), ST_OUTBOX_FAILED, id, &next_try, err, "event attempt");
 }
 
 static enum store_status sq_outbox_count(struct store *base, int64_t *ret, struct store_err *err)
