@@ -451,55 +451,96 @@ static void mark_host(uint8_t *bitmap, size_t bits, const struct config_prefix *
 		bitmap[host / 8] |= (uint8_t)(1u << (host % 8));
 }
 
-/* The pool's host bits the devices of every user hold. */
-static int device_hosts(struct call *c, uint8_t *bitmap, size_t bits, const struct config_prefix *p)
+/* The addresses one user or device holds. */
+struct held {
+	bool has_ipv4, has_ipv6;
+	const uint8_t *ipv4, *ipv6;
+};
+
+typedef int (*held_fn)(void *ctx, const struct held *h);
+
+/* Calls visit with every user's addresses, a page at a time. Stops at the
+ * first nonzero visit and returns it; -ENOMEM, -EIO. */
+static int each_user_held(struct call *c, held_fn visit, void *ctx)
 {
-	struct store_device *page = malloc(LIST_MAX * sizeof(*page));
-	struct store_device_filter f = {.limit = LIST_MAX, .enabled = -1};
+	struct store_user *page = malloc(LIST_MAX * sizeof(*page));
+	struct store_user_filter f = {.limit = LIST_MAX, .enabled = -1, .source = -1};
 	struct store_err err;
-	size_t n;
+	size_t got;
 	enum store_status st;
+	int r = 0;
 
 	if (!page)
 		return -ENOMEM;
 	do {
-		st = store_device_list(c->api->store, &f, page, &n, &err);
-		for (size_t i = 0; st == STORE_OK && i < n; i++)
-			if (page[i].has_ipv4)
-				mark_host(bitmap, bits, p, page[i].ipv4);
-		if (n)
-			f.after_id = page[n - 1].id;
-	} while (st == STORE_OK && n == LIST_MAX);
+		st = store_user_list(c->api->store, &f, page, &got, &err);
+		for (size_t i = 0; st == STORE_OK && r == 0 && i < got; i++)
+			r = visit(ctx, &(struct held){page[i].has_ipv4, page[i].has_ipv6,
+						      page[i].ipv4, page[i].ipv6});
+		if (got)
+			f.after_id = page[got - 1].id;
+	} while (st == STORE_OK && r == 0 && got == LIST_MAX);
 	ct_wipe(page, LIST_MAX * sizeof(*page)); /* PSKs */
 	free(page);
-	return st == STORE_OK ? 0 : -EIO;
+	return r ? r : st == STORE_OK ? 0 : -EIO;
+}
+
+/* The same over the devices of every user. */
+static int each_device_held(struct call *c, held_fn visit, void *ctx)
+{
+	struct store_device *page = malloc(LIST_MAX * sizeof(*page));
+	struct store_device_filter f = {.limit = LIST_MAX, .enabled = -1};
+	struct store_err err;
+	size_t got;
+	enum store_status st;
+	int r = 0;
+
+	if (!page)
+		return -ENOMEM;
+	do {
+		st = store_device_list(c->api->store, &f, page, &got, &err);
+		for (size_t i = 0; st == STORE_OK && r == 0 && i < got; i++)
+			r = visit(ctx, &(struct held){page[i].has_ipv4, page[i].has_ipv6,
+						      page[i].ipv4, page[i].ipv6});
+		if (got)
+			f.after_id = page[got - 1].id;
+	} while (st == STORE_OK && r == 0 && got == LIST_MAX);
+	ct_wipe(page, LIST_MAX * sizeof(*page)); /* PSKs */
+	free(page);
+	return r ? r : st == STORE_OK ? 0 : -EIO;
+}
+
+/* Every address in use: the users', then their devices'. One walk serves
+ * both pools' allocators. */
+static int each_held(struct call *c, held_fn visit, void *ctx)
+{
+	int r = each_user_held(c, visit, ctx);
+
+	return r ? r : each_device_held(c, visit, ctx);
+}
+
+struct host_map {
+	uint8_t *bitmap;
+	size_t bits;
+	const struct config_prefix *p;
+};
+
+static int mark_held4(void *ctx, const struct held *h)
+{
+	const struct host_map *m = ctx;
+
+	if (h->has_ipv4)
+		mark_host(m->bitmap, m->bits, m->p, h->ipv4);
+	return 0;
 }
 
 /* The pool's host bits that are taken, over every user and device of the
  * store. */
 static int used_hosts(struct call *c, uint8_t *bitmap, size_t bits, const struct config_prefix *p)
 {
-	struct store_user *page = malloc(LIST_MAX * sizeof(*page));
-	struct store_user_filter f = {.limit = LIST_MAX, .enabled = -1, .source = -1};
-	struct store_err err;
-	size_t n;
-	enum store_status st;
+	struct host_map m = {bitmap, bits, p};
 
-	if (!page)
-		return -ENOMEM;
-	do {
-		st = store_user_list(c->api->store, &f, page, &n, &err);
-		for (size_t i = 0; st == STORE_OK && i < n; i++)
-			if (page[i].has_ipv4)
-				mark_host(bitmap, bits, p, page[i].ipv4);
-		if (n)
-			f.after_id = page[n - 1].id;
-	} while (st == STORE_OK && n == LIST_MAX);
-	ct_wipe(page, LIST_MAX * sizeof(*page)); /* PSKs */
-	free(page);
-	if (st != STORE_OK)
-		return -EIO;
-	return device_hosts(c, bitmap, bits, p);
+	return each_held(c, mark_held4, &m);
 }
 
 /* The lowest free host address of the IPv4 pool (and the same host in the
@@ -555,52 +596,9 @@ static int addrs6_push(struct addrs6 *a, const uint8_t ip[16])
 	return 0;
 }
 
-static int user_addrs6(struct call *c, struct addrs6 *a)
+static int push_held6(void *ctx, const struct held *h)
 {
-	struct store_user *page = malloc(LIST_MAX * sizeof(*page));
-	struct store_user_filter f = {.limit = LIST_MAX, .enabled = -1, .source = -1};
-	struct store_err err;
-	size_t got;
-	enum store_status st;
-	int r = 0;
-
-	if (!page)
-		return -ENOMEM;
-	do {
-		st = store_user_list(c->api->store, &f, page, &got, &err);
-		for (size_t i = 0; st == STORE_OK && r == 0 && i < got; i++)
-			if (page[i].has_ipv6)
-				r = addrs6_push(a, page[i].ipv6);
-		if (got)
-			f.after_id = page[got - 1].id;
-	} while (st == STORE_OK && r == 0 && got == LIST_MAX);
-	ct_wipe(page, LIST_MAX * sizeof(*page)); /* PSKs */
-	free(page);
-	return r < 0 ? r : st == STORE_OK ? 0 : -EIO;
-}
-
-static int device_addrs6(struct call *c, struct addrs6 *a)
-{
-	struct store_device *page = malloc(LIST_MAX * sizeof(*page));
-	struct store_device_filter f = {.limit = LIST_MAX, .enabled = -1};
-	struct store_err err;
-	size_t got;
-	enum store_status st;
-	int r = 0;
-
-	if (!page)
-		return -ENOMEM;
-	do {
-		st = store_device_list(c->api->store, &f, page, &got, &err);
-		for (size_t i = 0; st == STORE_OK && r == 0 && i < got; i++)
-			if (page[i].has_ipv6)
-				r = addrs6_push(a, page[i].ipv6);
-		if (got)
-			f.after_id = page[got - 1].id;
-	} while (st == STORE_OK && r == 0 && got == LIST_MAX);
-	ct_wipe(page, LIST_MAX * sizeof(*page)); /* PSKs */
-	free(page);
-	return r < 0 ? r : st == STORE_OK ? 0 : -EIO;
+	return h->has_ipv6 ? addrs6_push(ctx, h->ipv6) : 0;
 }
 
 /* The IPv6 address of a new user or device that was given none, when IPv6
@@ -621,9 +619,7 @@ static int allocate6(struct call *c, struct store_user *u, uint32_t mask)
 		memcpy(&a, u->ipv4, 4);
 		host = ntohl(a) & ~(p4->len ? ~0u << (32 - p4->len) : 0u);
 	}
-	r = user_addrs6(c, &used);
-	if (r == 0)
-		r = device_addrs6(c, &used);
+	r = each_held(c, push_held6, &used);
 	if (r == 0)
 		r = addrpool_pick6(&cfg->tun_address6, host, (const uint8_t(*)[16])used.v, used.n,
 				   u->ipv6);
