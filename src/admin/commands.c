@@ -298,52 +298,60 @@ static void print_qr(const char *text)
 
 /* ---- users ---- */
 
-static int fetch_text(const struct admin_ctx *a, const char *name, const char *format,
-		      struct uclient_resp *out)
-{
-	char target[TARGET_MAX], s[256];
+static int user_target(char *target, const char *name, const char *suffix);
 
-	if (seg(s, sizeof(s), name) < 0)
-		return fail("user name too long");
-	snprintf(target, sizeof(target), "/v1/users/%s/config?format=%s", s, format);
-	return call(a, "GET", target, NULL, NULL, out);
-}
-
-/* The client config, its URI and the URI's QR code. With --json one
- * document: {"user":USER,"config","uri"} when user is given (add-user),
- * {"name","config","uri"} otherwise (show-user). */
-static int show_config(const struct admin_ctx *a, const char *name, json_t *user)
+/* The client config at toml_target, the URI at uri_target and the URI's QR
+ * code, for users and devices alike: only who is shown differs. With --json
+ * doc (taken) gains "config" and "uri" and is printed instead. */
+static int show_client(const struct admin_ctx *a, const char *toml_target, const char *uri_target,
+		       const char *who, json_t *doc)
 {
 	struct uclient_resp toml, uri;
-	int r = fetch_text(a, name, "toml", &toml);
+	int r = call(a, "GET", toml_target, NULL, NULL, &toml);
 
-	if (r)
+	if (r) {
+		json_decref(doc);
 		return r;
-	r = fetch_text(a, name, "uri", &uri);
+	}
+	r = call(a, "GET", uri_target, NULL, NULL, &uri);
 	if (r) {
 		uclient_resp_free(&toml);
+		json_decref(doc);
 		return r;
 	}
 	while (uri.len && (uri.body[uri.len - 1] == '\n' || uri.body[uri.len - 1] == '\r'))
 		uri.body[--uri.len] = '\0';
 	if (a->json) {
-		json_t *j = user ? json_pack("{s:O,s:s,s:s}", "user", user, "config", toml.body,
-					     "uri", uri.body)
-				 : json_pack("{s:s,s:s,s:s}", "name", name, "config", toml.body,
-					     "uri", uri.body);
-		print_json(j);
-		json_decref(j);
+		json_object_set_new(doc, "config", json_string(toml.body));
+		json_object_set_new(doc, "uri", json_string(uri.body));
+		print_json(doc);
 	} else {
 		printf("# client config for %s: save as /etc/lostlove/client.toml (mode 0600)\n%s",
-		       name, toml.body);
+		       who, toml.body);
 		if (toml.len && toml.body[toml.len - 1] != '\n')
 			putchar('\n');
 		printf("\n# or import this URI:\n%s\n\n", uri.body);
 		print_qr(uri.body);
 	}
+	json_decref(doc);
 	uclient_resp_free(&toml);
 	uclient_resp_free(&uri);
 	return 0;
+}
+
+/* The user's client config. With --json one document:
+ * {"user":USER,"config","uri"} when user is given (add-user),
+ * {"name","config","uri"} otherwise (show-user). */
+static int show_config(const struct admin_ctx *a, const char *name, json_t *user)
+{
+	char toml[TARGET_MAX], uri[TARGET_MAX];
+	int r = user_target(toml, name, "/config?format=toml");
+
+	if (r || (r = user_target(uri, name, "/config?format=uri")))
+		return r;
+	return show_client(a, toml, uri, name,
+			   user ? json_pack("{s:O}", "user", user)
+				: json_pack("{s:s}", "name", name));
 }
 
 static const struct option limit_opts[] = {
@@ -500,8 +508,6 @@ static void name_last(int argc, char **argv)
 		argv[argc - 1] = name;
 	}
 }
-
-static int user_target(char *target, const char *name, const char *suffix);
 
 /* Deletes a user add-user just created; quiet unless that fails too. */
 static void rollback(const struct admin_ctx *a, const char *name)
@@ -921,37 +927,15 @@ static int device_target(char *target, const char *user, const char *device, con
 static int show_device_config(const struct admin_ctx *a, const char *user, const char *device,
 			      json_t *dev)
 {
-	struct uclient_resp toml, uri;
-	char target[TARGET_MAX];
-	int r = device_target(target, user, device, "/config?format=toml");
+	char toml[TARGET_MAX], uri[TARGET_MAX], who[600];
+	int r = device_target(toml, user, device, "/config?format=toml");
 
-	if (r || (r = call(a, "GET", target, NULL, NULL, &toml)))
+	if (r || (r = device_target(uri, user, device, "/config?format=uri")))
 		return r;
-	device_target(target, user, device, "/config?format=uri");
-	if ((r = call(a, "GET", target, NULL, NULL, &uri))) {
-		uclient_resp_free(&toml);
-		return r;
-	}
-	while (uri.len && (uri.body[uri.len - 1] == '\n' || uri.body[uri.len - 1] == '\r'))
-		uri.body[--uri.len] = '\0';
-	if (a->json) {
-		json_t *j = json_pack("{s:s,s:o,s:s,s:s}", "user", user, "device",
-				      dev ? json_incref(dev) : json_string(device), "config",
-				      toml.body, "uri", uri.body);
-		print_json(j);
-		json_decref(j);
-	} else {
-		printf("# client config for device %s of %s: save as /etc/lostlove/client.toml "
-		       "(mode 0600)\n%s",
-		       device, user, toml.body);
-		if (toml.len && toml.body[toml.len - 1] != '\n')
-			putchar('\n');
-		printf("\n# or import this URI:\n%s\n\n", uri.body);
-		print_qr(uri.body);
-	}
-	uclient_resp_free(&toml);
-	uclient_resp_free(&uri);
-	return 0;
+	snprintf(who, sizeof(who), "device %s of %s", device, user);
+	return show_client(a, toml, uri, who,
+			   json_pack("{s:s,s:o}", "user", user, "device",
+				     dev ? json_incref(dev) : json_string(device)));
 }
 
 /* The lowest "deviceN" (N from 1) the user has no device of. */
