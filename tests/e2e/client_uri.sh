@@ -21,17 +21,11 @@ done
 one_link
 
 say "keys and configuration (stealth_mode standard; the TLS front on the same port)"
-run openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-subj /CN=front.test -keyout "$LL_TMP/front.key" -out "$LL_TMP/front.crt"
-run chgrp "$LL_SERVICE_USER" "$LL_TMP/front.key" "$LL_TMP/front.crt"
-run chmod 640 "$LL_TMP/front.key"
+front_cert
 add_user alice 10.8.0.2 fd00:8::2
 add_user bob 10.8.0.3 fd00:8::3
 SRV_PROTOCOL=both
 SRV_OPEN_PORTS='["tcp/51820"]'
-SRV_SERVER_EXTRA="tls_certificate_file = \"$LL_TMP/front.crt\"
-tls_key_file = \"$LL_TMP/front.key\"
-"
 SRV_EXTRA="[obfuscation]
 enabled = true
 stealth_mode = \"standard\""

@@ -27,16 +27,10 @@ command -v openssl >/dev/null || fail "openssl is needed (scripts/install-deps.s
 behind_server
 
 say "certificate and configuration"
-run openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-subj /CN=front.test -keyout "$LL_TMP/front.key" -out "$LL_TMP/front.crt"
-run chgrp "$LL_SERVICE_USER" "$LL_TMP/front.key" "$LL_TMP/front.crt"
-run chmod 640 "$LL_TMP/front.key"
+front_cert
 add_user alice 10.8.0.2 fd00:8::2
 SRV_PROTOCOL=both
 SRV_EGRESS=s1
-SRV_SERVER_EXTRA="tls_certificate_file = \"$LL_TMP/front.crt\"
-tls_key_file = \"$LL_TMP/front.key\"
-"
 if [ "$LL_STEALTH" != off ]; then
 	SRV_EXTRA="[obfuscation]
 enabled = true

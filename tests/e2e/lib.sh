@@ -597,6 +597,19 @@ one_link() {
 	addr srv s0 198.51.100.1/24
 }
 
+# front_cert: a self-signed certificate for front.test for the server's TLS
+# front, readable by the service user (the front loads it after the server
+# became that user), and the [server] lines naming it (SRV_SERVER_EXTRA).
+front_cert() {
+	run openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj /CN=front.test -keyout "$LL_TMP/front.key" -out "$LL_TMP/front.crt"
+	run chgrp "$LL_SERVICE_USER" "$LL_TMP/front.key" "$LL_TMP/front.crt"
+	run chmod 640 "$LL_TMP/front.key"
+	SRV_SERVER_EXTRA="tls_certificate_file = \"$LL_TMP/front.crt\"
+tls_key_file = \"$LL_TMP/front.key\"
+"
+}
+
 # behind_server: a client reaching a host behind the server, as users do:
 # cli (198.51.100.2, 2001:db8:c::2) - srv (s0 .1 / ::1, s1 203.0.113.1,
 # 2001:db8:1::1) - inet (203.0.113.2, 2001:db8:1::2).

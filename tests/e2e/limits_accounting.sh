@@ -21,12 +21,7 @@ source "$(dirname "$0")/lib.sh" "$@"
 COUNT=${LL_ACCT_PINGS:-200}
 SIZE=1000
 
-say "topology"
-ns_add cli
-ns_add srv
-veth cli c0 srv s0
-addr cli c0 198.51.100.2/24
-addr srv s0 198.51.100.1/24
+one_link
 
 say "keys and configuration (server at debug level)"
 add_user alice 10.8.0.2 fd00:8::2

@@ -41,17 +41,11 @@ addr srv s0 198.51.100.1/24
 addr srv s2 192.0.2.1/24
 
 say "certificate and configuration"
-run openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-subj /CN=front.test -keyout "$LL_TMP/front.key" -out "$LL_TMP/front.crt"
-run chgrp "$LL_SERVICE_USER" "$LL_TMP/front.key" "$LL_TMP/front.crt"
-run chmod 640 "$LL_TMP/front.key"
+front_cert
 add_user alice 10.8.0.2 fd00:8::2
 add_user bob 10.8.0.3 fd00:8::3
 LL_USER_EXTRA[bob]="rate_limit = $RATE"
 SRV_PROTOCOL=both
-SRV_SERVER_EXTRA="tls_certificate_file = \"$LL_TMP/front.crt\"
-tls_key_file = \"$LL_TMP/front.key\"
-"
 # alice takes the server-wide default, bob his own rate_limit (the same)
 SRV_LIMITS_EXTRA="rate_limit_per_user = $RATE"
 write_server_config

@@ -30,20 +30,13 @@ behind_server
 addr cli c0 198.51.100.3/24
 
 say "certificate (self-signed, front.test) and configuration"
-run openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-subj /CN=front.test -keyout "$LL_TMP/front.key" -out "$LL_TMP/front.crt"
-# the front loads them after the server became its service user
-run chgrp "$LL_SERVICE_USER" "$LL_TMP/front.key" "$LL_TMP/front.crt"
-run chmod 640 "$LL_TMP/front.key"
+front_cert
 add_user alice 10.8.0.2 fd00:8::2
 add_user bob 10.8.0.3 fd00:8::3
 SRV_PROTOCOL=both
 SRV_EGRESS=s1
 # the front's port opened to the tunnel on purpose: the loop wall still holds
 SRV_OPEN_PORTS='["tcp/5000-5099", "tcp/51820"]'
-SRV_SERVER_EXTRA="tls_certificate_file = \"$LL_TMP/front.crt\"
-tls_key_file = \"$LL_TMP/front.key\"
-"
 write_server_config
 write_client_config alice 198.51.100.1:51820 '["203.0.113.0/24"]' \
 	'transport = "tls"
