@@ -10,10 +10,7 @@
 
 #include "storage/store_sqlite.h"
 
-static enum store_status fail(struct store_err *err, enum store_status code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static enum store_status fail(struct store_err *err, enum store_status code, const char *fmt, ...)
+enum store_status store_fail(struct store_err *err, enum store_status code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -141,23 +138,24 @@ static enum store_status check_numbers(const struct store_user *u, struct store_
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
 		if (nums[i].v < 0)
-			return fail(err, STORE_INVALID, "%s: must not be negative", nums[i].name);
+			return store_fail(err, STORE_INVALID, "%s: must not be negative",
+					  nums[i].name);
 	return STORE_OK;
 }
 
 static enum store_status check_quota(const struct store_user *u, struct store_err *err)
 {
 	if ((unsigned)u->quota_period > STORE_PERIOD_DAY_OF_MONTH)
-		return fail(err, STORE_INVALID, "quota_period: unknown");
+		return store_fail(err, STORE_INVALID, "quota_period: unknown");
 	if (u->quota_period == STORE_PERIOD_DAY_OF_MONTH && (u->quota_day < 1 || u->quota_day > 31))
-		return fail(err, STORE_INVALID, "quota_day: must be 1..31 for day_of_month");
+		return store_fail(err, STORE_INVALID, "quota_day: must be 1..31 for day_of_month");
 	if (u->quota_period != STORE_PERIOD_DAY_OF_MONTH && u->quota_day != 0)
-		return fail(err, STORE_INVALID, "quota_day: only for day_of_month");
+		return store_fail(err, STORE_INVALID, "quota_day: only for day_of_month");
 	if ((unsigned)u->quota_action > STORE_QUOTA_THROTTLE)
-		return fail(err, STORE_INVALID, "quota_action: unknown");
+		return store_fail(err, STORE_INVALID, "quota_action: unknown");
 	if (u->quota_action == STORE_QUOTA_THROTTLE && u->throttle_rate == 0)
-		return fail(err, STORE_INVALID,
-			    "throttle_rate: must be > 0 with quota_action throttle");
+		return store_fail(err, STORE_INVALID,
+				  "throttle_rate: must be > 0 with quota_action throttle");
 	return STORE_OK;
 }
 
@@ -168,16 +166,17 @@ enum store_status store_user_validate(const struct store_user *u, struct store_e
 	clear_err(err);
 	const char *why = store_user_name_check(u->name);
 	if (why)
-		return fail(err, STORE_INVALID, "name: %s", why);
+		return store_fail(err, STORE_INVALID, "name: %s", why);
 	if (all_zero(u->public_key, 32))
-		return fail(err, STORE_INVALID, "public_key: all zero");
+		return store_fail(err, STORE_INVALID, "public_key: all zero");
 	if (strnlen(u->note, STORE_NOTE_MAX + 1) > STORE_NOTE_MAX)
-		return fail(err, STORE_INVALID, "note: longer than %d bytes", STORE_NOTE_MAX);
+		return store_fail(err, STORE_INVALID, "note: longer than %d bytes", STORE_NOTE_MAX);
 	if ((unsigned)u->source > STORE_SOURCE_TOML)
-		return fail(err, STORE_INVALID, "source: unknown");
+		return store_fail(err, STORE_INVALID, "source: unknown");
 	r = check_numbers(u, err);
 	if (r == STORE_OK && u->device_limit > STORE_DEVICE_LIMIT_MAX)
-		r = fail(err, STORE_INVALID, "device_limit: must be 0..%d", STORE_DEVICE_LIMIT_MAX);
+		r = store_fail(err, STORE_INVALID, "device_limit: must be 0..%d",
+			       STORE_DEVICE_LIMIT_MAX);
 	if (r == STORE_OK)
 		r = check_quota(u, err);
 	return r;
@@ -241,18 +240,19 @@ enum store_status store_open(const char *uri, struct store **ret, struct store_e
 	clear_err(err);
 	*ret = NULL;
 	if (!uri || !*uri)
-		return fail(err, STORE_INVALID, "store: empty database path");
+		return store_fail(err, STORE_INVALID, "store: empty database path");
 	if (has_prefix(uri, "postgres://") || has_prefix(uri, "postgresql://"))
-		return fail(err, STORE_UNSUPPORTED,
-			    "store: PostgreSQL is not built yet: it arrives with the scale-out "
-			    "issue; use a SQLite path");
+		return store_fail(
+		    err, STORE_UNSUPPORTED,
+		    "store: PostgreSQL is not built yet: it arrives with the scale-out "
+		    "issue; use a SQLite path");
 	if (has_prefix(uri, "sqlite:"))
 		uri += strlen("sqlite:");
 	else if (strstr(uri, "://"))
-		return fail(err, STORE_INVALID, "store: unknown database URI scheme in '%.64s'",
-			    uri);
+		return store_fail(err, STORE_INVALID,
+				  "store: unknown database URI scheme in '%.64s'", uri);
 	if (!*uri)
-		return fail(err, STORE_INVALID, "store: empty database path");
+		return store_fail(err, STORE_INVALID, "store: empty database path");
 	return store_sqlite_open(uri, ret, err);
 }
 
@@ -307,7 +307,7 @@ enum store_status store_user_create(struct store *s, struct store_user *u, int64
 	if (r != STORE_OK)
 		return r;
 	if (now < 0)
-		return fail(err, STORE_INVALID, "time: negative");
+		return store_fail(err, STORE_INVALID, "time: negative");
 	return s->ops->user_create(s, u, now, err);
 }
 
@@ -328,7 +328,7 @@ enum store_status store_user_get_by_name(struct store *s, const char *name, stru
 	if (len == 0 || len > STORE_NAME_MAX ||
 	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
 		len)
-		return fail(err, STORE_NOT_FOUND, "no user '%.64s'", name);
+		return store_fail(err, STORE_NOT_FOUND, "no user '%.64s'", name);
 	return s->ops->user_get_by_name(s, name, ret, err);
 }
 
@@ -345,9 +345,9 @@ enum store_status store_user_list(struct store *s, const struct store_user_filte
 	clear_err(err);
 	*n = 0;
 	if (f->limit < 1 || f->limit > STORE_PAGE_MAX)
-		return fail(err, STORE_INVALID, "limit: must be 1..%d", STORE_PAGE_MAX);
+		return store_fail(err, STORE_INVALID, "limit: must be 1..%d", STORE_PAGE_MAX);
 	if (f->after_id < 0)
-		return fail(err, STORE_INVALID, "after: negative");
+		return store_fail(err, STORE_INVALID, "after: negative");
 	if (f->name_contains && strlen(f->name_contains) > STORE_NAME_MAX)
 		return STORE_OK; /* no name contains something longer than a name */
 	return s->ops->user_list(s, f, ret, n, err);
@@ -365,7 +365,7 @@ enum store_status store_user_update(struct store *s, int64_t id, const struct st
 {
 	clear_err(err);
 	if (mask & ~(uint32_t)STORE_F_ALL)
-		return fail(err, STORE_INVALID, "update: unknown field");
+		return store_fail(err, STORE_INVALID, "update: unknown field");
 	return s->ops->user_update(s, id, vals, mask, now, ret, err);
 }
 
@@ -381,9 +381,9 @@ enum store_status store_device_validate(const struct store_device *d, struct sto
 
 	clear_err(err);
 	if ((why = store_user_name_check(d->name)))
-		return fail(err, STORE_INVALID, "device name: %s", why);
+		return store_fail(err, STORE_INVALID, "device name: %s", why);
 	if (all_zero(d->public_key, 32))
-		return fail(err, STORE_INVALID, "public_key: all zero");
+		return store_fail(err, STORE_INVALID, "public_key: all zero");
 	return STORE_OK;
 }
 
@@ -395,7 +395,7 @@ enum store_status store_device_add(struct store *s, struct store_device *d, int6
 	if (r != STORE_OK)
 		return r;
 	if (now < 0)
-		return fail(err, STORE_INVALID, "time: negative");
+		return store_fail(err, STORE_INVALID, "time: negative");
 	return s->ops->device_add(s, d, now, err);
 }
 
@@ -404,7 +404,7 @@ enum store_status store_device_get(struct store *s, int64_t user_id, const char 
 {
 	clear_err(err);
 	if (store_user_name_check(name))
-		return fail(err, STORE_NOT_FOUND, "no device '%.64s'", name);
+		return store_fail(err, STORE_NOT_FOUND, "no device '%.64s'", name);
 	return s->ops->device_get(s, user_id, name, ret, err);
 }
 
@@ -414,9 +414,9 @@ enum store_status store_device_list(struct store *s, const struct store_device_f
 	clear_err(err);
 	*n = 0;
 	if (f->limit < 1 || f->limit > STORE_PAGE_MAX)
-		return fail(err, STORE_INVALID, "limit: must be 1..%d", STORE_PAGE_MAX);
+		return store_fail(err, STORE_INVALID, "limit: must be 1..%d", STORE_PAGE_MAX);
 	if (f->after_id < 0 || f->user_id < 0)
-		return fail(err, STORE_INVALID, "after: negative");
+		return store_fail(err, STORE_INVALID, "after: negative");
 	return s->ops->device_list(s, f, ret, n, err);
 }
 
@@ -450,8 +450,8 @@ enum store_status store_usage_add(struct store *s, const struct store_usage_delt
 		*applied = 0;
 	for (size_t i = 0; i < n; i++)
 		if (d[i].up < 0 || d[i].down < 0)
-			return fail(err, STORE_INVALID, "usage: negative bytes for user %lld",
-				    (long long)d[i].user_id);
+			return store_fail(err, STORE_INVALID, "usage: negative bytes for user %lld",
+					  (long long)d[i].user_id);
 	if (n == 0)
 		return STORE_OK;
 	return s->ops->usage_add(s, d, n, now, applied, err);
@@ -466,7 +466,7 @@ enum store_status store_usage_add_by_key(struct store *s, const struct store_usa
 		*applied = 0;
 	for (size_t i = 0; i < n; i++)
 		if (d[i].up < 0 || d[i].down < 0)
-			return fail(err, STORE_INVALID, "usage: negative bytes");
+			return store_fail(err, STORE_INVALID, "usage: negative bytes");
 	if (n == 0)
 		return STORE_OK;
 	return s->ops->usage_add_by_key(s, d, n, now, applied, err);
@@ -477,7 +477,7 @@ enum store_status store_usage_reset(struct store *s, int64_t id, int64_t period_
 {
 	clear_err(err);
 	if (period_start < 0)
-		return fail(err, STORE_INVALID, "period_start: negative");
+		return store_fail(err, STORE_INVALID, "period_start: negative");
 	return s->ops->usage_reset(s, id, period_start, now, err);
 }
 
@@ -489,13 +489,13 @@ enum store_status store_outbox_enqueue(struct store *s, const char *type, const 
 
 	clear_err(err);
 	if (tl == 0 || tl > STORE_EVENT_TYPE_MAX)
-		return fail(err, STORE_INVALID, "event type: must be 1..%d characters",
-			    STORE_EVENT_TYPE_MAX);
+		return store_fail(err, STORE_INVALID, "event type: must be 1..%d characters",
+				  STORE_EVENT_TYPE_MAX);
 	if (body_len > STORE_EVENT_BODY_MAX || (body_len && !body))
-		return fail(err, STORE_INVALID, "event body: longer than %d bytes",
-			    STORE_EVENT_BODY_MAX);
+		return store_fail(err, STORE_INVALID, "event body: longer than %d bytes",
+				  STORE_EVENT_BODY_MAX);
 	if (max_events < 1)
-		return fail(err, STORE_INVALID, "outbox bound: must be >= 1");
+		return store_fail(err, STORE_INVALID, "outbox bound: must be >= 1");
 	return s->ops->outbox_enqueue(s, type, body ? body : "", body_len, now, max_events, ret_id,
 				      err);
 }
@@ -550,9 +550,9 @@ enum store_status store_audit_append(struct store *s, const struct store_audit *
 	    !field_ok(a->action, STORE_AUDIT_FIELD_MAX) ||
 	    !field_ok(a->target, STORE_AUDIT_FIELD_MAX) ||
 	    !field_ok(a->detail, STORE_AUDIT_DETAIL_MAX))
-		return fail(err, STORE_INVALID, "audit: a field is too long");
+		return store_fail(err, STORE_INVALID, "audit: a field is too long");
 	if (!a->action[0])
-		return fail(err, STORE_INVALID, "audit: empty action");
+		return store_fail(err, STORE_INVALID, "audit: empty action");
 	return s->ops->audit_append(s, a, ret_id, err);
 }
 
@@ -562,9 +562,9 @@ enum store_status store_audit_list(struct store *s, int64_t before_id, size_t li
 	clear_err(err);
 	*n = 0;
 	if (limit < 1 || limit > STORE_PAGE_MAX)
-		return fail(err, STORE_INVALID, "limit: must be 1..%d", STORE_PAGE_MAX);
+		return store_fail(err, STORE_INVALID, "limit: must be 1..%d", STORE_PAGE_MAX);
 	if (before_id < 0)
-		return fail(err, STORE_INVALID, "before: negative");
+		return store_fail(err, STORE_INVALID, "before: negative");
 	return s->ops->audit_list(s, before_id, limit, ret, n, err);
 }
 
@@ -578,7 +578,8 @@ enum store_status store_meta_get(struct store *s, const char *key, char *buf, si
 
 	clear_err(err);
 	if (kl == 0 || kl > META_KEY_MAX)
-		return fail(err, STORE_INVALID, "meta key: must be 1..%d bytes", META_KEY_MAX);
+		return store_fail(err, STORE_INVALID, "meta key: must be 1..%d bytes",
+				  META_KEY_MAX);
 	return s->ops->meta_get(s, key, buf, len, err);
 }
 
@@ -589,8 +590,10 @@ enum store_status store_meta_set(struct store *s, const char *key, const char *v
 
 	clear_err(err);
 	if (kl == 0 || kl > META_KEY_MAX)
-		return fail(err, STORE_INVALID, "meta key: must be 1..%d bytes", META_KEY_MAX);
+		return store_fail(err, STORE_INVALID, "meta key: must be 1..%d bytes",
+				  META_KEY_MAX);
 	if (strnlen(value, META_VALUE_MAX + 1) > META_VALUE_MAX)
-		return fail(err, STORE_INVALID, "meta value: longer than %d bytes", META_VALUE_MAX);
+		return store_fail(err, STORE_INVALID, "meta value: longer than %d bytes",
+				  META_VALUE_MAX);
 	return s->ops->meta_set(s, key, value, err);
 }

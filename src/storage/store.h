@@ -47,6 +47,11 @@ struct store_err {
 /* "NOT_FOUND", ... for logs and the API. */
 const char *store_status_name(enum store_status s);
 
+/* Sets err (if not NULL) to code and a printf-formatted message; returns
+ * code. The one error writer every store module shares. */
+enum store_status store_fail(struct store_err *err, enum store_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* ---- users ---- */
 
 #define STORE_NAME_MAX 63   /* characters; store_user_name_check() */

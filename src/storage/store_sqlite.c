@@ -17,7 +17,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,22 +244,6 @@ static struct sqlite_store *S(struct store *s)
 
 /* ---- errors ---- */
 
-static enum store_status fail(struct store_err *err, enum store_status code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static enum store_status fail(struct store_err *err, enum store_status code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err) {
-		err->code = code;
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 /* The status a failed helper left in err (err may be NULL inside). */
 #define ERR_CODE(err) ((err) ? (err)->code : STORE_IO)
 
@@ -295,7 +278,7 @@ static enum store_status map_rc(int rc)
 static enum store_status db_fail(struct sqlite_store *s, int rc, struct store_err *err,
 				 const char *what)
 {
-	return fail(err, map_rc(rc), "sqlite: %s: %s", what, sqlite3_errmsg(s->db));
+	return store_fail(err, map_rc(rc), "sqlite: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
 /* ---- statements and transactions ---- */
@@ -355,7 +338,7 @@ static enum store_status tx_commit(struct sqlite_store *s, struct store_err *err
 	enum store_status r;
 
 	if (s->depth == 0)
-		return fail(err, STORE_INVALID, "store: commit without a transaction");
+		return store_fail(err, STORE_INVALID, "store: commit without a transaction");
 	r = exec(s, s->depth > 1 ? "RELEASE sp" : "COMMIT", err);
 	if (r != STORE_OK) {
 		tx_rollback(s);
@@ -429,10 +412,10 @@ static enum store_status read_version(struct sqlite_store *s, int64_t *ret, stru
 
 static enum store_status refuse_newer(int64_t v, struct store_err *err)
 {
-	return fail(err, STORE_UNSUPPORTED,
-		    "database schema version %lld is newer than this build knows (%lld): "
-		    "upgrade lostlove, or restore the backup taken before the upgrade",
-		    (long long)v, (long long)N_MIGRATIONS);
+	return store_fail(err, STORE_UNSUPPORTED,
+			  "database schema version %lld is newer than this build knows (%lld): "
+			  "upgrade lostlove, or restore the backup taken before the upgrade",
+			  (long long)v, (long long)N_MIGRATIONS);
 }
 
 /* One migration in one transaction; re-reads the version under the write
@@ -449,8 +432,8 @@ static enum store_status migrate_one(struct sqlite_store *s, int64_t to, struct 
 	if (r == STORE_OK && v >= to)
 		return tx_end(s, STORE_OK, err);
 	if (r == STORE_OK && v != to - 1)
-		r = fail(err, STORE_CORRUPT, "schema version %lld, expected %lld", (long long)v,
-			 (long long)(to - 1));
+		r = store_fail(err, STORE_CORRUPT, "schema version %lld, expected %lld",
+			       (long long)v, (long long)(to - 1));
 	if (r == STORE_OK)
 		r = exec(s, migrations[to - 1], err);
 	snprintf(sql, sizeof(sql), "INSERT INTO schema_version VALUES (%lld)", (long long)to);
@@ -466,7 +449,7 @@ static enum store_status sq_migrate(struct store *base, struct store_err *err)
 	int64_t v;
 
 	if (s->depth)
-		return fail(err, STORE_INVALID, "store: migrate inside a transaction");
+		return store_fail(err, STORE_INVALID, "store: migrate inside a transaction");
 	r = read_version(s, &v, err);
 	if (r != STORE_OK)
 		return r;
@@ -495,8 +478,8 @@ static enum store_status sq_integrity(struct store *base, struct store_err *err)
 	if (rc != SQLITE_ROW)
 		r = db_fail(s, rc, err, "integrity_check");
 	else if (strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0)
-		r = fail(err, STORE_CORRUPT, "integrity_check: %s",
-			 (const char *)sqlite3_column_text(st, 0));
+		r = store_fail(err, STORE_CORRUPT, "integrity_check: %s",
+			       (const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	return r;
 }
@@ -635,8 +618,8 @@ static enum store_status read_user(struct sqlite_store *s, sqlite3_stmt *st, str
 				   struct store_err *err)
 {
 	if (!read_user_fields(st, u))
-		return fail(err, STORE_CORRUPT, "sqlite: user row %lld is malformed",
-			    (long long)sqlite3_column_int64(st, 0));
+		return store_fail(err, STORE_CORRUPT, "sqlite: user row %lld is malformed",
+				  (long long)sqlite3_column_int64(st, 0));
 	(void)s;
 	return STORE_OK;
 }
@@ -651,7 +634,7 @@ static enum store_status get_one(struct sqlite_store *s, sqlite3_stmt *st, struc
 	if (rc == SQLITE_ROW)
 		r = read_user(s, st, ret, err);
 	else if (rc == SQLITE_DONE)
-		r = fail(err, STORE_NOT_FOUND, "no user %s", what);
+		r = store_fail(err, STORE_NOT_FOUND, "no user %s", what);
 	else
 		r = db_fail(s, rc, err, "read user");
 	done(st);
@@ -727,10 +710,10 @@ static enum store_status get_device(struct sqlite_store *s, sqlite3_stmt *st,
 	if (rc == SQLITE_ROW)
 		r = read_device(st, ret)
 			? STORE_OK
-			: fail(err, STORE_CORRUPT, "sqlite: device row %lld is malformed",
-			       (long long)sqlite3_column_int64(st, 0));
+			: store_fail(err, STORE_CORRUPT, "sqlite: device row %lld is malformed",
+				     (long long)sqlite3_column_int64(st, 0));
 	else if (rc == SQLITE_DONE)
-		r = fail(err, STORE_NOT_FOUND, "no device %s", what);
+		r = store_fail(err, STORE_NOT_FOUND, "no device %s", what);
 	else
 		r = db_fail(s, rc, err, "read device");
 	done(st);
@@ -771,19 +754,19 @@ static enum store_status device_clash(struct sqlite_store *s, const char *who, c
 	char owner[STORE_NAME_MAX + 1], a[INET6_ADDRSTRLEN];
 
 	if (device_holding(s, ST_DEVICE_BY_KEY, key, 32, &d, owner, sizeof(owner)))
-		return fail(err, STORE_EXISTS,
-			    "public key of '%s' belongs to device '%s' of user '%s'", who, d.name,
-			    owner);
+		return store_fail(err, STORE_EXISTS,
+				  "public key of '%s' belongs to device '%s' of user '%s'", who,
+				  d.name, owner);
 	if (v4 && inet_ntop(AF_INET, v4, a, sizeof(a)) &&
 	    device_holding(s, ST_DEVICE_BY_IPV4, a, 0, &d, owner, sizeof(owner)))
-		return fail(err, STORE_EXISTS,
-			    "ipv4 %s of '%s' belongs to device '%s' of user '%s'", a, who, d.name,
-			    owner);
+		return store_fail(err, STORE_EXISTS,
+				  "ipv4 %s of '%s' belongs to device '%s' of user '%s'", a, who,
+				  d.name, owner);
 	if (v6 && inet_ntop(AF_INET6, v6, a, sizeof(a)) &&
 	    device_holding(s, ST_DEVICE_BY_IPV6, a, 0, &d, owner, sizeof(owner)))
-		return fail(err, STORE_EXISTS,
-			    "ipv6 %s of '%s' belongs to device '%s' of user '%s'", a, who, d.name,
-			    owner);
+		return store_fail(err, STORE_EXISTS,
+				  "ipv6 %s of '%s' belongs to device '%s' of user '%s'", a, who,
+				  d.name, owner);
 	return STORE_OK;
 }
 
@@ -799,34 +782,35 @@ static enum store_status name_clash(struct sqlite_store *s, const struct store_u
 	if (st) {
 		sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
 		if (get_one(s, st, &other, NULL, "") == STORE_OK && other.id != u->id)
-			return fail(err, STORE_EXISTS, "name '%s' is taken (user id %lld)", u->name,
-				    (long long)other.id);
+			return store_fail(err, STORE_EXISTS, "name '%s' is taken (user id %lld)",
+					  u->name, (long long)other.id);
 	}
 	st = stmt(s, ST_USER_BY_KEY, NULL);
 	if (st) {
 		sqlite3_bind_blob(st, 1, u->public_key, 32, SQLITE_STATIC);
 		if (get_one(s, st, &other, NULL, "") == STORE_OK && other.id != u->id)
-			return fail(err, STORE_EXISTS, "public key of '%s' belongs to user '%s'",
-				    u->name, other.name);
+			return store_fail(err, STORE_EXISTS,
+					  "public key of '%s' belongs to user '%s'", u->name,
+					  other.name);
 	}
 	if (u->has_ipv4 && (st = stmt(s, ST_USER_BY_IPV4, NULL))) {
 		inet_ntop(AF_INET, u->ipv4, a, sizeof(a));
 		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
 		if (get_one(s, st, &other, NULL, "") == STORE_OK && other.id != u->id)
-			return fail(err, STORE_EXISTS, "ipv4 %s of '%s' belongs to user '%s'", a,
-				    u->name, other.name);
+			return store_fail(err, STORE_EXISTS, "ipv4 %s of '%s' belongs to user '%s'",
+					  a, u->name, other.name);
 	}
 	if (u->has_ipv6 && (st = stmt(s, ST_USER_BY_IPV6, NULL))) {
 		inet_ntop(AF_INET6, u->ipv6, a, sizeof(a));
 		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
 		if (get_one(s, st, &other, NULL, "") == STORE_OK && other.id != u->id)
-			return fail(err, STORE_EXISTS, "ipv6 %s of '%s' belongs to user '%s'", a,
-				    u->name, other.name);
+			return store_fail(err, STORE_EXISTS, "ipv6 %s of '%s' belongs to user '%s'",
+					  a, u->name, other.name);
 	}
 	if (device_clash(s, u->name, u->public_key, u->has_ipv4 ? u->ipv4 : NULL,
 			 u->has_ipv6 ? u->ipv6 : NULL, err) != STORE_OK)
 		return STORE_EXISTS;
-	return fail(err, STORE_EXISTS, "user '%s': %s", u->name, sqlite3_errmsg(s->db));
+	return store_fail(err, STORE_EXISTS, "user '%s': %s", u->name, sqlite3_errmsg(s->db));
 }
 
 /* Steps an INSERT/UPDATE of u; a UNIQUE failure is explained. */
@@ -969,7 +953,7 @@ static enum store_status write_by_id(struct sqlite_store *s, enum stmt_id which,
 	r = step_done(s, st, err, what);
 	done(st);
 	if (r == STORE_OK && sqlite3_changes(s->db) == 0)
-		r = fail(err, STORE_NOT_FOUND, "%s: no id %lld", what, (long long)id);
+		r = store_fail(err, STORE_NOT_FOUND, "%s: no id %lld", what, (long long)id);
 	return r;
 }
 
@@ -994,36 +978,36 @@ static enum store_status device_add_clash(struct sqlite_store *s, const struct s
 		sqlite3_bind_int64(st, 1, d->user_id);
 		sqlite3_bind_text(st, 2, d->name, -1, SQLITE_STATIC);
 		if (get_device(s, st, &other, NULL, "") == STORE_OK)
-			return fail(err, STORE_EXISTS, "user '%s' has a device '%s' already", owner,
-				    d->name);
+			return store_fail(err, STORE_EXISTS, "user '%s' has a device '%s' already",
+					  owner, d->name);
 	}
 	if ((st = stmt(s, ST_USER_BY_KEY, NULL))) {
 		sqlite3_bind_blob(st, 1, d->public_key, 32, SQLITE_STATIC);
 		if (get_one(s, st, &u, NULL, "") == STORE_OK)
-			return fail(err, STORE_EXISTS,
-				    "public key of device '%s' belongs to user '%s'", d->name,
-				    u.name);
+			return store_fail(err, STORE_EXISTS,
+					  "public key of device '%s' belongs to user '%s'", d->name,
+					  u.name);
 	}
 	if (d->has_ipv4 && (st = stmt(s, ST_USER_BY_IPV4, NULL))) {
 		inet_ntop(AF_INET, d->ipv4, a, sizeof(a));
 		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
 		if (get_one(s, st, &u, NULL, "") == STORE_OK)
-			return fail(err, STORE_EXISTS,
-				    "ipv4 %s of device '%s' belongs to user '%s'", a, d->name,
-				    u.name);
+			return store_fail(err, STORE_EXISTS,
+					  "ipv4 %s of device '%s' belongs to user '%s'", a, d->name,
+					  u.name);
 	}
 	if (d->has_ipv6 && (st = stmt(s, ST_USER_BY_IPV6, NULL))) {
 		inet_ntop(AF_INET6, d->ipv6, a, sizeof(a));
 		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
 		if (get_one(s, st, &u, NULL, "") == STORE_OK)
-			return fail(err, STORE_EXISTS,
-				    "ipv6 %s of device '%s' belongs to user '%s'", a, d->name,
-				    u.name);
+			return store_fail(err, STORE_EXISTS,
+					  "ipv6 %s of device '%s' belongs to user '%s'", a, d->name,
+					  u.name);
 	}
 	if (device_clash(s, d->name, d->public_key, d->has_ipv4 ? d->ipv4 : NULL,
 			 d->has_ipv6 ? d->ipv6 : NULL, err) != STORE_OK)
 		return STORE_EXISTS;
-	return fail(err, STORE_EXISTS, "device '%s': %s", d->name, sqlite3_errmsg(s->db));
+	return store_fail(err, STORE_EXISTS, "device '%s': %s", d->name, sqlite3_errmsg(s->db));
 }
 
 static enum store_status device_count_in(struct sqlite_store *s, int64_t user_id, int64_t *ret,
@@ -1056,8 +1040,8 @@ static enum store_status device_insert(struct sqlite_store *s, struct store_devi
 	if (r == STORE_OK)
 		r = device_count_in(s, d->user_id, &n, err);
 	if (r == STORE_OK && n >= STORE_DEVICES_MAX)
-		r = fail(err, STORE_INVALID, "user '%s' has %d devices already", u.name,
-			 STORE_DEVICES_MAX);
+		r = store_fail(err, STORE_INVALID, "user '%s' has %d devices already", u.name,
+			       STORE_DEVICES_MAX);
 	if (r != STORE_OK || !(st = stmt(s, ST_DEVICE_INSERT, err)))
 		return r != STORE_OK ? r : ERR_CODE(err);
 	sqlite3_bind_int64(st, 1, d->user_id);
@@ -1131,8 +1115,8 @@ static enum store_status sq_device_list(struct store *base, const struct store_d
 		if (read_device(st, &ret[*n]))
 			(*n)++;
 		else
-			r = fail(err, STORE_CORRUPT, "sqlite: device row %lld is malformed",
-				 (long long)sqlite3_column_int64(st, 0));
+			r = store_fail(err, STORE_CORRUPT, "sqlite: device row %lld is malformed",
+				       (long long)sqlite3_column_int64(st, 0));
 	}
 	if (r == STORE_OK && *n < f->limit && rc != SQLITE_DONE)
 		r = db_fail(s, rc, err, "list devices");
@@ -1255,8 +1239,8 @@ static enum store_status enqueue_in_tx(struct sqlite_store *s, const char *type,
 	if (r != STORE_OK)
 		return r;
 	if (count >= max)
-		return fail(err, STORE_FULL, "outbox: %lld events queued (the bound)",
-			    (long long)count);
+		return store_fail(err, STORE_FULL, "outbox: %lld events queued (the bound)",
+				  (long long)count);
 	st = stmt(s, ST_OUTBOX_INSERT, err);
 	if (!st)
 		return ERR_CODE(err);
@@ -1319,7 +1303,7 @@ static enum store_status sq_outbox_peek(struct store *base, int64_t now, size_t 
 	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (!read_event(st, &ret[*n])) {
 			free(ret[*n].body);
-			r = fail(err, STORE_CORRUPT, "outbox: malformed event");
+			r = store_fail(err, STORE_CORRUPT, "outbox: malformed event");
 			break;
 		}
 		(*n)++;
@@ -1406,7 +1390,7 @@ static enum store_status sq_audit_list(struct store *base, int64_t before_id, si
 	sqlite3_bind_int64(st, 2, (int64_t)limit);
 	while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (!read_audit(st, &ret[*n])) {
-			r = fail(err, STORE_CORRUPT, "audit: malformed record");
+			r = store_fail(err, STORE_CORRUPT, "audit: malformed record");
 			break;
 		}
 		(*n)++;
@@ -1432,11 +1416,11 @@ static enum store_status sq_meta_get(struct store *base, const char *key, char *
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
-		r = fail(err, STORE_NOT_FOUND, "meta: no key '%s'", key);
+		r = store_fail(err, STORE_NOT_FOUND, "meta: no key '%s'", key);
 	else if (rc != SQLITE_ROW)
 		r = db_fail(s, rc, err, "meta get");
 	else if (!read_text(st, 0, buf, len))
-		r = fail(err, STORE_INVALID, "meta: value of '%s' does not fit", key);
+		r = store_fail(err, STORE_INVALID, "meta: value of '%s' does not fit", key);
 	else
 		r = STORE_OK;
 	done(st);
@@ -1523,7 +1507,7 @@ static enum store_status create_private(const char *path, struct store_err *err)
 	}
 	if (errno == EEXIST)
 		return STORE_OK;
-	return fail(err, STORE_IO, "store: cannot create %s: %s", path, strerror(errno));
+	return store_fail(err, STORE_IO, "store: cannot create %s: %s", path, strerror(errno));
 }
 
 static enum store_status pragma(struct sqlite_store *s, const char *sql, const char *want,
@@ -1540,7 +1524,7 @@ static enum store_status pragma(struct sqlite_store *s, const char *sql, const c
 		r = db_fail(s, sqlite3_extended_errcode(s->db), err, sql);
 	else if (want &&
 		 (rc != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(st, 0), want) != 0))
-		r = fail(err, STORE_IO, "sqlite: %s did not answer %s", sql, want);
+		r = store_fail(err, STORE_IO, "sqlite: %s did not answer %s", sql, want);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -1580,14 +1564,14 @@ enum store_status store_sqlite_open(const char *path, struct store **ret, struct
 		return r;
 	s = calloc(1, sizeof(*s));
 	if (!s)
-		return fail(err, STORE_IO, "store: out of memory");
+		return store_fail(err, STORE_IO, "store: out of memory");
 	s->base.ops = &sqlite_ops;
 	rc = sqlite3_open_v2(
 	    path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK)
-		r = fail(err, map_rc(rc) == STORE_CORRUPT ? STORE_CORRUPT : STORE_IO,
-			 "store: cannot open %s: %s", path,
-			 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		r = store_fail(err, map_rc(rc) == STORE_CORRUPT ? STORE_CORRUPT : STORE_IO,
+			       "store: cannot open %s: %s", path,
+			       s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 	else
 		r = configure(s, err);
 	if (r != STORE_OK) {

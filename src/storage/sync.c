@@ -1,26 +1,11 @@
 /* users.toml → store (sync.h). Backend-neutral: only store.h calls. */
 #include "storage/sync.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define ACTOR "users.toml"
-
-static enum store_status fail(struct store_err *err, enum store_status code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static enum store_status fail(struct store_err *err, enum store_status code, const char *fmt, ...)
-{
-	va_list ap;
-
-	err->code = code;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return code;
-}
 
 /* The limit keys a users.toml entry gave: the file owns those fields
  * (core/limits.h); the ones it leaves out keep what the API set. */
@@ -115,7 +100,7 @@ static enum store_status clash(struct store_err *err, const struct store_user *w
 	if (err->code != STORE_EXISTS)
 		return err->code;
 	snprintf(msg, sizeof(msg), "%s", err->msg);
-	return fail(err, STORE_EXISTS, "users.toml user '%s': %s", w->name, msg);
+	return store_fail(err, STORE_EXISTS, "users.toml user '%s': %s", w->name, msg);
 }
 
 static enum store_status sync_one(struct store *s, const struct store_user *w, int64_t now,
@@ -135,10 +120,11 @@ static enum store_status sync_one(struct store *s, const struct store_user *w, i
 	if (r != STORE_OK)
 		return r;
 	if (cur.source != STORE_SOURCE_TOML)
-		return fail(err, STORE_EXISTS,
-			    "users.toml user '%s' clashes with API user '%s' (id %lld): rename "
-			    "one of them",
-			    w->name, cur.name, (long long)cur.id);
+		return store_fail(
+		    err, STORE_EXISTS,
+		    "users.toml user '%s' clashes with API user '%s' (id %lld): rename "
+		    "one of them",
+		    w->name, cur.name, (long long)cur.id);
 	if (same_toml_fields(&cur, &v) && same_limits(&cur, &v, w->file_fields)) {
 		st->unchanged++;
 		return STORE_OK;
@@ -162,13 +148,14 @@ static enum store_status sorted_names(const struct store_user *want, size_t n, c
 	const char **v = calloc(n ? n : 1, sizeof(*v));
 
 	if (!v)
-		return fail(err, STORE_IO, "sync: out of memory");
+		return store_fail(err, STORE_IO, "sync: out of memory");
 	for (size_t i = 0; i < n; i++)
 		v[i] = want[i].name;
 	qsort(v, n, sizeof(*v), cmp_name);
 	for (size_t i = 1; i < n; i++) {
 		if (strcmp(v[i - 1], v[i]) == 0) {
-			fail(err, STORE_INVALID, "users.toml: user '%s' is listed twice", v[i]);
+			store_fail(err, STORE_INVALID, "users.toml: user '%s' is listed twice",
+				   v[i]);
 			free(v);
 			return STORE_INVALID;
 		}
@@ -208,7 +195,7 @@ static enum store_status retire_missing(struct store *s, const char **names, siz
 	size_t got;
 
 	if (!page)
-		return fail(err, STORE_IO, "sync: out of memory");
+		return store_fail(err, STORE_IO, "sync: out of memory");
 	do {
 		r = store_user_list(s, &f, page, &got, err);
 		for (size_t i = 0; r == STORE_OK && i < got; i++) {
