@@ -716,32 +716,45 @@ int admin_set_limits(const struct admin_ctx *a, int argc, char **argv)
 
 /* ---- sessions, stats, the rest ---- */
 
-int admin_sessions(const struct admin_ctx *a, int argc, char **argv)
+/* A command without operands: one call, its answer as JSON (--json) or as
+ * show prints it. */
+static int no_operand_call(const struct admin_ctx *a, int argc, char **argv, const char *method,
+			   const char *target, void (*show)(const json_t *res))
 {
-	json_t *res = NULL, *s;
-	size_t i;
+	json_t *res = NULL;
 	int r;
 
 	if (argc != 1)
 		return fail("%s: takes no arguments", argv[0]);
-	r = call(a, "GET", "/v1/sessions", NULL, &res, NULL);
-	if (r == 0 && a->json) {
+	r = call(a, method, target, NULL, &res, NULL);
+	if (r == 0 && a->json)
 		print_json(res);
-	} else if (r == 0) {
-		printf("%-6s %-20s %-15s %-28s %12s %12s %8s\n", "ID", "USER", "IPV4", "ENDPOINT",
-		       "RX", "TX", "IDLE");
-		json_array_foreach(json_object_get(res, "sessions"), i, s)
-		{
-			char rx[32], tx[32];
-			printf("%-6lld %-20s %-15s %-28s %12s %12s %7llds\n", jint(s, "id"),
-			       jstr(s, "user"), jstr(s, "ipv4"), jstr(s, "endpoint"),
-			       human_bytes(jint(s, "rx_bytes"), rx, sizeof(rx)),
-			       human_bytes(jint(s, "tx_bytes"), tx, sizeof(tx)),
-			       jint(s, "idle_ms") / 1000);
-		}
-	}
+	else if (r == 0)
+		show(res);
 	json_decref(res);
 	return r;
+}
+
+static void print_sessions(const json_t *res)
+{
+	const json_t *s;
+	size_t i;
+
+	printf("%-6s %-20s %-15s %-28s %12s %12s %8s\n", "ID", "USER", "IPV4", "ENDPOINT", "RX",
+	       "TX", "IDLE");
+	json_array_foreach(json_object_get(res, "sessions"), i, s)
+	{
+		char rx[32], tx[32];
+		printf("%-6lld %-20s %-15s %-28s %12s %12s %7llds\n", jint(s, "id"),
+		       jstr(s, "user"), jstr(s, "ipv4"), jstr(s, "endpoint"),
+		       human_bytes(jint(s, "rx_bytes"), rx, sizeof(rx)),
+		       human_bytes(jint(s, "tx_bytes"), tx, sizeof(tx)), jint(s, "idle_ms") / 1000);
+	}
+}
+
+int admin_sessions(const struct admin_ctx *a, int argc, char **argv)
+{
+	return no_operand_call(a, argc, argv, "GET", "/v1/sessions", print_sessions);
 }
 
 int admin_kick(const struct admin_ctx *a, int argc, char **argv)
@@ -820,20 +833,14 @@ int admin_stats(const struct admin_ctx *a, int argc, char **argv)
 	return r;
 }
 
+static void print_reload(const json_t *res)
+{
+	printf("reloaded: %lld user(s) enabled\n", jint(res, "users"));
+}
+
 int admin_reload(const struct admin_ctx *a, int argc, char **argv)
 {
-	json_t *res = NULL;
-	int r;
-
-	if (argc != 1)
-		return fail("%s: takes no arguments", argv[0]);
-	r = call(a, "POST", "/v1/reload", NULL, &res, NULL);
-	if (r == 0 && a->json)
-		print_json(res);
-	else if (r == 0)
-		printf("reloaded: %lld user(s) enabled\n", jint(res, "users"));
-	json_decref(res);
-	return r;
+	return no_operand_call(a, argc, argv, "POST", "/v1/reload", print_reload);
 }
 
 static const struct option token_opts[] = {
@@ -883,28 +890,22 @@ int admin_token(const struct admin_ctx *a, int argc, char **argv)
 	return r;
 }
 
+static void print_audit(const json_t *res)
+{
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(res, "audit"), i, e)
+	{
+		char t[32];
+		printf("%s  %-16s %-14s %-20s %s\n", human_time(jint(e, "at"), t, sizeof(t)),
+		       jstr(e, "actor"), jstr(e, "action"), jstr(e, "target"), jstr(e, "detail"));
+	}
+}
+
 int admin_audit(const struct admin_ctx *a, int argc, char **argv)
 {
-	json_t *res = NULL, *e;
-	size_t i;
-	int r;
-
-	if (argc != 1)
-		return fail("%s: takes no arguments", argv[0]);
-	r = call(a, "GET", "/v1/audit?limit=100", NULL, &res, NULL);
-	if (r == 0 && a->json) {
-		print_json(res);
-	} else if (r == 0) {
-		json_array_foreach(json_object_get(res, "audit"), i, e)
-		{
-			char t[32];
-			printf("%s  %-16s %-14s %-20s %s\n",
-			       human_time(jint(e, "at"), t, sizeof(t)), jstr(e, "actor"),
-			       jstr(e, "action"), jstr(e, "target"), jstr(e, "detail"));
-		}
-	}
-	json_decref(res);
-	return r;
+	return no_operand_call(a, argc, argv, "GET", "/v1/audit?limit=100", print_audit);
 }
 
 /* ---- devices (docs/api.md, "Devices") ---- */
