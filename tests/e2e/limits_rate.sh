@@ -98,15 +98,21 @@ say "bob (his own rate_limit) on UDP"
 measure bob-up cli2
 within bob-up
 
+# usr2_every_second NAME: SIGUSR2 to NAME once a second for SECS + 1 s, in
+# the background ($! is that loop); the relay roams on it, the client rekeys.
+usr2_every_second() {
+	(
+		set +eE
+		trap - ERR
+		for ((i = 0; i < SECS + 1; i++)); do
+			sleep 1
+			kill -USR2 "$(pid_of "$1")"
+		done
+	) &
+}
+
 say "attack: alice roams every second during an upload"
-(
-	set +eE
-	trap - ERR
-	for ((i = 0; i < SECS + 1; i++)); do
-		sleep 1
-		kill -USR2 "$(pid_of relay)"
-	done
-) &
+usr2_every_second relay
 roamer=$!
 measure alice-roaming cli
 wait "$roamer" || true
@@ -116,14 +122,7 @@ moves=$(log_count relay 'upstream now')
 echo "   the relay moved alice's source $moves times"
 
 say "attack: alice rekeys every second (each a new session) during an upload"
-(
-	set +eE
-	trap - ERR
-	for ((i = 0; i < SECS + 1; i++)); do
-		sleep 1
-		kill -USR2 "$(pid_of client-alice)"
-	done
-) &
+usr2_every_second client-alice
 rekeyer=$!
 hs0=$(server_stats | grep -Eo 'handshakes ok [0-9]+' | awk '{print $3}')
 measure alice-rekeying cli
