@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,8 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "util/errbuf.h"
 
 #define LISTEN_BACKLOG	   64
 #define LIMITER_ENTRIES	   4096
@@ -30,19 +31,6 @@ struct req {
 	bool too_big;	/* over the bound: the rest is dropped, the answer is 413 */
 	size_t dropped; /* bytes dropped so far */
 };
-
-static int fail(char *err, size_t err_len, int r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t err_len, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-	return r;
-}
 
 static uint64_t now_ns(void)
 {
@@ -386,19 +374,20 @@ static int listen_tcp(struct httpd *h, char *err, size_t err_len)
 		in6->sin6_port = htons(h->cfg.port);
 		len = sizeof(*in6);
 	} else {
-		return fail(err, err_len, -EINVAL, "'%s' is not a numeric IPv4 or IPv6 address", a);
+		return errbuf_set(err, err_len, -EINVAL,
+				  "'%s' is not a numeric IPv4 or IPv6 address", a);
 	}
 	h->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (h->fd < 0)
-		return fail(err, err_len, -errno, "socket: %s", strerror(errno));
+		return errbuf_set(err, err_len, -errno, "socket: %s", strerror(errno));
 	(void)setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6) /* "::" takes IPv4 too */
 		(void)setsockopt(h->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	if (bind(h->fd, (struct sockaddr *)&ss, len) < 0)
-		return fail(err, err_len, -errno, "bind %s port %u: %s", a, h->cfg.port,
-			    strerror(errno));
+		return errbuf_set(err, err_len, -errno, "bind %s port %u: %s", a, h->cfg.port,
+				  strerror(errno));
 	if (listen(h->fd, LISTEN_BACKLOG) < 0)
-		return fail(err, err_len, -errno, "listen: %s", strerror(errno));
+		return errbuf_set(err, err_len, -errno, "listen: %s", strerror(errno));
 	return 0;
 }
 
@@ -413,24 +402,24 @@ static int clear_stale(const char *path, char *err, size_t err_len)
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT
 			   ? 0
-			   : fail(err, err_len, -errno, "%s: %s", path, strerror(errno));
+			   : errbuf_set(err, err_len, -errno, "%s: %s", path, strerror(errno));
 	if (!S_ISSOCK(st.st_mode))
-		return fail(err, err_len, -EEXIST, "%s exists and is not a socket: not removed",
-			    path);
+		return errbuf_set(err, err_len, -EEXIST,
+				  "%s exists and is not a socket: not removed", path);
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return fail(err, err_len, -errno, "socket: %s", strerror(errno));
+		return errbuf_set(err, err_len, -errno, "socket: %s", strerror(errno));
 	r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
 	r = r == 0 ? -EADDRINUSE : -errno;
 	close(fd);
 	if (r == -EADDRINUSE)
-		return fail(err, err_len, r, "%s: a running server listens there", path);
+		return errbuf_set(err, err_len, r, "%s: a running server listens there", path);
 	if (r != -ECONNREFUSED)
-		return fail(err, err_len, r, "%s: %s", path, strerror(-r));
+		return errbuf_set(err, err_len, r, "%s: %s", path, strerror(-r));
 	if (unlink(path) < 0 && errno != ENOENT)
-		return fail(err, err_len, -errno, "cannot remove stale %s: %s", path,
-			    strerror(errno));
+		return errbuf_set(err, err_len, -errno, "cannot remove stale %s: %s", path,
+				  strerror(errno));
 	return 0;
 }
 
@@ -442,23 +431,23 @@ static int listen_unix(struct httpd *h, char *err, size_t err_len)
 	int r;
 
 	if (n == 0 || n >= sizeof(sun.sun_path) || n >= sizeof(h->unix_path))
-		return fail(err, err_len, -ENAMETOOLONG, "socket path '%s' is empty or too long",
-			    path);
+		return errbuf_set(err, err_len, -ENAMETOOLONG,
+				  "socket path '%s' is empty or too long", path);
 	r = clear_stale(path, err, err_len);
 	if (r < 0)
 		return r;
 	memcpy(sun.sun_path, path, n + 1);
 	h->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (h->fd < 0)
-		return fail(err, err_len, -errno, "socket: %s", strerror(errno));
+		return errbuf_set(err, err_len, -errno, "socket: %s", strerror(errno));
 	if (bind(h->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
-		return fail(err, err_len, -errno, "bind %s: %s", path, strerror(errno));
+		return errbuf_set(err, err_len, -errno, "bind %s: %s", path, strerror(errno));
 	memcpy(h->unix_path, path, n + 1);
 	/* the mode is set before listen: nobody can connect in between */
 	if (chmod(path, h->cfg.unix_mode) < 0)
-		return fail(err, err_len, -errno, "chmod %s: %s", path, strerror(errno));
+		return errbuf_set(err, err_len, -errno, "chmod %s: %s", path, strerror(errno));
 	if (listen(h->fd, LISTEN_BACKLOG) < 0)
-		return fail(err, err_len, -errno, "listen: %s", strerror(errno));
+		return errbuf_set(err, err_len, -errno, "listen: %s", strerror(errno));
 	return 0;
 }
 
@@ -471,7 +460,7 @@ int httpd_listen(struct httpd *h, const struct httpd_config *cfg, char *err, siz
 		r = ratelimit_init(&h->limiter, LIMITER_ENTRIES, cfg->per_ip_per_s,
 				   cfg->burst ? cfg->burst : 1, (uint64_t)now_ns());
 		if (r < 0)
-			return fail(err, err_len, r, "rate limiter: %s", strerror(-r));
+			return errbuf_set(err, err_len, r, "rate limiter: %s", strerror(-r));
 		h->limiter_on = true;
 	}
 	r = cfg->unix_path ? listen_unix(h, err, err_len) : listen_tcp(h, err, err_len);

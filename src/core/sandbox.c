@@ -14,7 +14,6 @@
 #include <pwd.h>
 #include <sched.h>
 #include <seccomp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "util/errbuf.h"
 #include "util/log.h"
 
 /* AddressSanitizer (GCC says so with a macro, clang with a feature). */
@@ -44,19 +44,6 @@
 bool sandbox_is_sanitizer_build(void)
 {
 	return SANITIZER;
-}
-
-static int fail(char *err, size_t err_len, int r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t err_len, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-	return r;
 }
 
 /* ---- whom to become ---- */
@@ -81,15 +68,16 @@ static int lookup_user(const char *table, const char *user, struct passwd *pw, c
 	int r = getpwnam_r(user, pw, buf, len, &found);
 
 	if (r != 0)
-		return fail(err, err_len, -r, "%s.user: cannot look up '%s': %s", table, user,
-			    strerror(r));
+		return errbuf_set(err, err_len, -r, "%s.user: cannot look up '%s': %s", table, user,
+				  strerror(r));
 	if (!found)
-		return fail(err, err_len, -ENOENT,
-			    "%s.user: no user '%s' on this host; create it with '" CREATE_HINT
-			    " %s', or set %s.user = \"root\" to run without dropping privileges",
-			    table, user, user, table);
+		return errbuf_set(
+		    err, err_len, -ENOENT,
+		    "%s.user: no user '%s' on this host; create it with '" CREATE_HINT
+		    " %s', or set %s.user = \"root\" to run without dropping privileges",
+		    table, user, user, table);
 	if (pw->pw_uid == 0)
-		return fail(
+		return errbuf_set(
 		    err, err_len, -EINVAL,
 		    "%s.user: '%s' has uid 0; name an unprivileged user (or \"root\" to run "
 		    "without dropping privileges)",
@@ -104,17 +92,18 @@ static int lookup_group(const char *table, const char *group, gid_t *ret, char *
 	int r = getgrnam_r(group, &gr, buf, sizeof(buf), &found);
 
 	if (r != 0)
-		return fail(err, err_len, -r, "%s.group: cannot look up '%s': %s", table, group,
-			    strerror(r));
+		return errbuf_set(err, err_len, -r, "%s.group: cannot look up '%s': %s", table,
+				  group, strerror(r));
 	if (!found)
-		return fail(err, err_len, -ENOENT,
-			    "%s.group: no group '%s' on this host; create it with 'groupadd "
-			    "--system %s' (useradd --system creates the user's own group)",
-			    table, group, group);
+		return errbuf_set(err, err_len, -ENOENT,
+				  "%s.group: no group '%s' on this host; create it with 'groupadd "
+				  "--system %s' (useradd --system creates the user's own group)",
+				  table, group, group);
 	if (gr.gr_gid == 0)
-		return fail(err, err_len, -EINVAL,
-			    "%s.group: '%s' is gid 0, root's group; name the service's own group",
-			    table, group);
+		return errbuf_set(
+		    err, err_len, -EINVAL,
+		    "%s.group: '%s' is gid 0, root's group; name the service's own group", table,
+		    group);
 	*ret = gr.gr_gid;
 	return 0;
 }
@@ -137,10 +126,11 @@ int sandbox_lookup(const char *table, const char *user, const char *group, struc
 	if (group[0] != '\0')
 		r = lookup_group(table, group, &ret->gid, err, err_len);
 	else if (ret->gid == 0)
-		r = fail(err, err_len, -EINVAL,
-			 "%s.user: '%s' has gid 0 as its group; set %s.group to the service's "
-			 "own group",
-			 table, user, table);
+		r = errbuf_set(
+		    err, err_len, -EINVAL,
+		    "%s.user: '%s' has gid 0 as its group; set %s.group to the service's "
+		    "own group",
+		    table, user, table);
 	ret->drop = r == 0;
 	return r;
 }
@@ -204,27 +194,29 @@ static int limit_bounding(uint64_t caps)
 static int change_ids(const struct sandbox_ids *ids, char *err, size_t err_len)
 {
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-		return fail(err, err_len, -errno, "cannot clear the ambient capabilities: %s",
-			    strerror(errno));
+		return errbuf_set(err, err_len, -errno, "cannot clear the ambient capabilities: %s",
+				  strerror(errno));
 	if (limit_bounding(SANDBOX_CAPS) < 0)
-		return fail(err, err_len, -errno, "cannot limit the bounding set: %s",
-			    strerror(errno));
+		return errbuf_set(err, err_len, -errno, "cannot limit the bounding set: %s",
+				  strerror(errno));
 	if (setgroups(0, NULL) < 0)
-		return fail(err, err_len, -errno, "cannot clear the supplementary groups: %s",
-			    strerror(errno));
+		return errbuf_set(err, err_len, -errno, "cannot clear the supplementary groups: %s",
+				  strerror(errno));
 	if (setresgid(ids->gid, ids->gid, ids->gid) < 0)
-		return fail(err, err_len, -errno, "cannot change to gid %u: %s", (unsigned)ids->gid,
-			    strerror(errno));
+		return errbuf_set(err, err_len, -errno, "cannot change to gid %u: %s",
+				  (unsigned)ids->gid, strerror(errno));
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-		return fail(err, err_len, -errno, "cannot keep capabilities: %s", strerror(errno));
+		return errbuf_set(err, err_len, -errno, "cannot keep capabilities: %s",
+				  strerror(errno));
 	if (setresuid(ids->uid, ids->uid, ids->uid) < 0)
-		return fail(err, err_len, -errno, "cannot change to uid %u: %s", (unsigned)ids->uid,
-			    strerror(errno));
+		return errbuf_set(err, err_len, -errno, "cannot change to uid %u: %s",
+				  (unsigned)ids->uid, strerror(errno));
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
-		return fail(err, err_len, -errno, "cannot reset keep-caps: %s", strerror(errno));
+		return errbuf_set(err, err_len, -errno, "cannot reset keep-caps: %s",
+				  strerror(errno));
 	if (set_caps(SANDBOX_CAPS) < 0)
-		return fail(err, err_len, -errno, "cannot set the capabilities: %s",
-			    strerror(errno));
+		return errbuf_set(err, err_len, -errno, "cannot set the capabilities: %s",
+				  strerror(errno));
 	return 0;
 }
 
@@ -238,13 +230,14 @@ static int check_dropped(const struct sandbox_ids *ids, char *err, size_t err_le
 
 	if (cap_sets(&eff, &prm, &inh) < 0 || eff != SANDBOX_CAPS || prm != SANDBOX_CAPS ||
 	    inh != 0)
-		return fail(err, err_len, -EPERM, "capabilities not as expected after the drop");
+		return errbuf_set(err, err_len, -EPERM,
+				  "capabilities not as expected after the drop");
 	if (getresuid(&ru, &eu, &su) < 0 || ru != ids->uid || eu != ids->uid || su != ids->uid ||
 	    getresgid(&rg, &eg, &sg) < 0 || rg != ids->gid || eg != ids->gid || sg != ids->gid ||
 	    getgroups(0, NULL) != 0)
-		return fail(err, err_len, -EPERM, "ids not as expected after the drop");
+		return errbuf_set(err, err_len, -EPERM, "ids not as expected after the drop");
 	if (setuid(0) == 0 || errno != EPERM)
-		return fail(err, err_len, -EPERM, "root could be regained after the drop");
+		return errbuf_set(err, err_len, -EPERM, "root could be regained after the drop");
 	return 0;
 }
 
@@ -253,19 +246,21 @@ int sandbox_drop(const struct sandbox_ids *ids, char *err, size_t err_len)
 	int n = thread_count(), r;
 
 	if (n != 1)
-		return fail(err, err_len, -EBUSY,
-			    "privileges must be dropped while the process has one thread (it "
-			    "has %d)",
-			    n);
+		return errbuf_set(err, err_len, -EBUSY,
+				  "privileges must be dropped while the process has one thread (it "
+				  "has %d)",
+				  n);
 	r = change_ids(ids, err, err_len);
 	if (r == 0)
 		r = check_dropped(ids, err, err_len);
 	if (r == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		r = fail(err, err_len, -errno, "cannot set no_new_privs: %s", strerror(errno));
+		r = errbuf_set(err, err_len, -errno, "cannot set no_new_privs: %s",
+			       strerror(errno));
 	/* the uid change already cleared it; a sanitizer build needs it back
 	 * for the leak checker's ptrace */
 	if (r == 0 && prctl(PR_SET_DUMPABLE, SANITIZER, 0, 0, 0) < 0)
-		r = fail(err, err_len, -errno, "cannot set the dumpable flag: %s", strerror(errno));
+		r = errbuf_set(err, err_len, -errno, "cannot set the dumpable flag: %s",
+			       strerror(errno));
 	return r;
 }
 
@@ -540,12 +535,13 @@ int sandbox_filter_with(enum sandbox_profile profile, unsigned extras, char *err
 	int r;
 
 	if (!ctx)
-		return fail(err, err_len, -ENOMEM, "cannot create the system-call filter");
+		return errbuf_set(err, err_len, -ENOMEM, "cannot create the system-call filter");
 	r = build(ctx, profile, extras);
 	if (r < 0)
-		fail(err, err_len, r, "cannot build the system-call filter: %s", strerror(-r));
+		errbuf_set(err, err_len, r, "cannot build the system-call filter: %s",
+			   strerror(-r));
 	else if ((r = seccomp_load(ctx)) < 0)
-		fail(err, err_len, r, "cannot load the system-call filter: %s", strerror(-r));
+		errbuf_set(err, err_len, r, "cannot load the system-call filter: %s", strerror(-r));
 	seccomp_release(ctx);
 	return r;
 }

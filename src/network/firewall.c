@@ -68,6 +68,8 @@
 
 #include <nftables/libnftables.h>
 
+#include "util/errbuf.h"
+
 #define TABLE	       FIREWALL_FAMILY " " FIREWALL_TABLE
 #define PROC_NET       "/proc/sys/net/"
 #define IP6_CONF       "ipv6/conf"
@@ -82,19 +84,6 @@ static const char script_remove[] = "table " TABLE "\ndelete table " TABLE "\n";
 
 #define CLIENT_TABLE FIREWALL_FAMILY " " FIREWALL_CLIENT_TABLE
 static const char client_remove[] = "table " CLIENT_TABLE "\ndelete table " CLIENT_TABLE "\n";
-
-__attribute__((format(printf, 4, 5))) static int set_error(char *err, size_t err_len, int code,
-							   const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && err_len) {
-		va_start(ap, fmt);
-		vsnprintf(err, err_len, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 /* Kernel interface names, restricted to characters that need no quoting
  * in nft and cannot end a string: nothing can be injected into a script. */
@@ -128,8 +117,8 @@ static int check_ifname(const char *what, const char *name, char *err, size_t er
 		    c > 0x20 && c < 0x7f && c != '"' && c != '\\' ? "%c" : "\\x%02x", c);
 	}
 	shown[n] = '\0';
-	return set_error(err, err_len, -EINVAL,
-			 "%s \"%s\": 1 to 15 characters of [A-Za-z0-9_.-] expected", what, shown);
+	return errbuf_set(err, err_len, -EINVAL,
+			  "%s \"%s\": 1 to 15 characters of [A-Za-z0-9_.-] expected", what, shown);
 }
 
 /* What the input chain needs: the server's port, the resolvers, the ports
@@ -137,25 +126,25 @@ static int check_ifname(const char *what, const char *name, char *err, size_t er
 static int check_input(const struct firewall_spec *spec, char *err, size_t err_len)
 {
 	if (spec->port == 0)
-		return set_error(err, err_len, -EINVAL, "server port 0: 1..65535 expected");
+		return errbuf_set(err, err_len, -EINVAL, "server port 0: 1..65535 expected");
 	if (spec->n_dns > FIREWALL_MAX_DNS)
-		return set_error(err, err_len, -EINVAL, "%u DNS servers: at most %d expected",
-				 spec->n_dns, FIREWALL_MAX_DNS);
+		return errbuf_set(err, err_len, -EINVAL, "%u DNS servers: at most %d expected",
+				  spec->n_dns, FIREWALL_MAX_DNS);
 	for (unsigned i = 0; i < spec->n_dns; i++)
 		if (spec->dns[i].family != AF_INET && spec->dns[i].family != AF_INET6)
-			return set_error(err, err_len, -EINVAL, "DNS server %u: address family %d",
-					 i + 1, spec->dns[i].family);
+			return errbuf_set(err, err_len, -EINVAL, "DNS server %u: address family %d",
+					  i + 1, spec->dns[i].family);
 	if (spec->n_open_ports > FIREWALL_MAX_PORTS)
-		return set_error(err, err_len, -EINVAL, "%u open ports: at most %d expected",
-				 spec->n_open_ports, FIREWALL_MAX_PORTS);
+		return errbuf_set(err, err_len, -EINVAL, "%u open ports: at most %d expected",
+				  spec->n_open_ports, FIREWALL_MAX_PORTS);
 	for (unsigned i = 0; i < spec->n_open_ports; i++) {
 		const struct firewall_ports *p = &spec->open_ports[i];
 		if ((p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) || p->lo == 0 ||
 		    p->lo > p->hi)
-			return set_error(err, err_len, -EINVAL,
-					 "open port %u: protocol %u, ports %u-%u: tcp or udp and "
-					 "1 <= first <= last expected",
-					 i + 1, p->proto, p->lo, p->hi);
+			return errbuf_set(err, err_len, -EINVAL,
+					  "open port %u: protocol %u, ports %u-%u: tcp or udp and "
+					  "1 <= first <= last expected",
+					  i + 1, p->proto, p->lo, p->hi);
 	}
 	return 0;
 }
@@ -169,14 +158,14 @@ static int check_spec(const struct firewall_spec *spec, char *err, size_t err_le
 	if (r < 0)
 		return r;
 	if (!strncmp(spec->tun_name, spec->egress_interface, FIREWALL_IFNAME_SIZE))
-		return set_error(err, err_len, -EINVAL, "egress interface \"%s\" is the TUN device",
-				 spec->tun_name);
+		return errbuf_set(err, err_len, -EINVAL,
+				  "egress interface \"%s\" is the TUN device", spec->tun_name);
 	if (spec->pool4_len < 1 || spec->pool4_len > 32)
-		return set_error(err, err_len, -EINVAL,
-				 "IPv4 pool prefix length %u: 1..32 expected", spec->pool4_len);
+		return errbuf_set(err, err_len, -EINVAL,
+				  "IPv4 pool prefix length %u: 1..32 expected", spec->pool4_len);
 	if (spec->has_pool6 && (spec->pool6_len < 1 || spec->pool6_len > 128))
-		return set_error(err, err_len, -EINVAL,
-				 "IPv6 pool prefix length %u: 1..128 expected", spec->pool6_len);
+		return errbuf_set(err, err_len, -EINVAL,
+				  "IPv6 pool prefix length %u: 1..128 expected", spec->pool6_len);
 	return check_input(spec, err, err_len);
 }
 
@@ -327,7 +316,7 @@ int firewall_render(const struct firewall_spec *spec, char *out, size_t out_len,
 	if (r < 0)
 		return r;
 	if (spec->egress_interface[0] == '\0')
-		return set_error(err, err_len, -EINVAL, "egress interface not resolved");
+		return errbuf_set(err, err_len, -EINVAL, "egress interface not resolved");
 	format_prefix(pool4, sizeof(pool4), AF_INET, spec->pool4, spec->pool4_len);
 	if (spec->has_pool6)
 		format_prefix(pool6, sizeof(pool6), AF_INET6, spec->pool6, spec->pool6_len);
@@ -338,7 +327,7 @@ int firewall_render(const struct firewall_spec *spec, char *out, size_t out_len,
 	put_postrouting(&t, spec, pool4, pool6);
 	put(&t, "}\n");
 	if (t.overflow)
-		return set_error(err, err_len, -ENOSPC, "ruleset longer than %zu bytes", out_len);
+		return errbuf_set(err, err_len, -ENOSPC, "ruleset longer than %zu bytes", out_len);
 	return 0;
 }
 
@@ -412,12 +401,12 @@ static int resolve_egress(struct firewall_spec *spec, char *err, size_t err_len)
 	if (r < 0 && spec->has_pool6)
 		r = default_route(ROUTE6, default_route6, name);
 	if (r == -ENOENT)
-		return set_error(err, err_len, -ENETUNREACH,
-				 "no default route to take the egress interface from: set "
-				 "egress_interface");
+		return errbuf_set(err, err_len, -ENETUNREACH,
+				  "no default route to take the egress interface from: set "
+				  "egress_interface");
 	if (r < 0)
-		return set_error(err, err_len, r, "reading the routes in /proc/net: %s",
-				 strerror(-r));
+		return errbuf_set(err, err_len, r, "reading the routes in /proc/net: %s",
+				  strerror(-r));
 	return check_ifname("egress interface of the default route", name, err, err_len);
 }
 
@@ -429,8 +418,9 @@ static int check_exists(const char *what, const char *name, char *err, size_t er
 		return 0;
 	e = errno;
 	if (e == ENODEV)
-		return set_error(err, err_len, -ENODEV, "%s \"%s\": no such interface", what, name);
-	return set_error(err, err_len, -e, "%s \"%s\": %s", what, name, strerror(e));
+		return errbuf_set(err, err_len, -ENODEV, "%s \"%s\": no such interface", what,
+				  name);
+	return errbuf_set(err, err_len, -e, "%s \"%s\": %s", what, name, strerror(e));
 }
 
 /* Copies the first line of libnftables' error text (the "Error: ..." one). */
@@ -439,9 +429,9 @@ static void copy_nft_error(const char *text, char *err, size_t err_len)
 	size_t n = text ? strcspn(text, "\n") : 0;
 
 	if (n == 0)
-		set_error(err, err_len, 0, "nft: command failed without a message");
+		errbuf_set(err, err_len, 0, "nft: command failed without a message");
 	else
-		set_error(err, err_len, 0, "nft: %.*s", (int)n, text);
+		errbuf_set(err, err_len, 0, "nft: %.*s", (int)n, text);
 }
 
 /* libnftables reports a missing privilege as a generic failure, with the
@@ -462,12 +452,12 @@ static int nft_apply(const char *script, char *err, size_t err_len)
 	int r = 0;
 
 	if (!has_net_admin())
-		return set_error(err, err_len, -EPERM, "nft: CAP_NET_ADMIN needed");
+		return errbuf_set(err, err_len, -EPERM, "nft: CAP_NET_ADMIN needed");
 	nft = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!nft)
-		return set_error(err, err_len, -ENOMEM, "nft: cannot create a context");
+		return errbuf_set(err, err_len, -ENOMEM, "nft: cannot create a context");
 	if (nft_ctx_buffer_output(nft) != 0 || nft_ctx_buffer_error(nft) != 0) {
-		r = set_error(err, err_len, -ENOMEM, "nft: cannot buffer output");
+		r = errbuf_set(err, err_len, -ENOMEM, "nft: cannot buffer output");
 		goto free_ctx;
 	}
 	if (nft_run_cmd_from_buffer(nft, script) != 0) {
@@ -556,7 +546,7 @@ static int undo_to(struct firewall *fw, size_t keep, char *err, size_t err_len)
 		const struct firewall_sysctl *u = &fw->undo[--fw->n_undo];
 		int e = sysctl_write(u->path, u->value);
 		if (e < 0 && e != -ENOENT && r == 0)
-			r = set_error(err, err_len, e, PROC_NET "%s: %s", u->path, strerror(-e));
+			r = errbuf_set(err, err_len, e, PROC_NET "%s: %s", u->path, strerror(-e));
 	}
 	if (fw->n_undo == 0) {
 		free(fw->undo);
@@ -586,7 +576,7 @@ static int change(struct sysctl_ctx *c, const char *rel, char from, char to)
 	if (r == 0)
 		r = sysctl_write(rel, to);
 	if (r < 0)
-		return set_error(c->err, c->err_len, r, PROC_NET "%s: %s", rel, strerror(-r));
+		return errbuf_set(c->err, c->err_len, r, PROC_NET "%s: %s", rel, strerror(-r));
 	return 0;
 }
 
@@ -598,8 +588,8 @@ static int change_conf(struct sysctl_ctx *c, const char *family, const char *ifn
 
 	/* interface names come from a directory listing: check, never cut */
 	if (n < 0 || (size_t)n >= sizeof(rel))
-		return set_error(c->err, c->err_len, -ENAMETOOLONG,
-				 PROC_NET "%s/conf/%s: name too long", family, ifname);
+		return errbuf_set(c->err, c->err_len, -ENAMETOOLONG,
+				  PROC_NET "%s/conf/%s: name too long", family, ifname);
 	return change(c, rel, from, to);
 }
 
@@ -644,8 +634,8 @@ static int each_conf6(struct sysctl_ctx *c, int (*step)(struct sysctl_ctx *, con
 		return r;
 	dir = opendir(PROC_NET IP6_CONF);
 	if (!dir)
-		return set_error(c->err, c->err_len, -errno, PROC_NET IP6_CONF ": %s",
-				 strerror(errno));
+		return errbuf_set(c->err, c->err_len, -errno, PROC_NET IP6_CONF ": %s",
+				  strerror(errno));
 	while (r == 0 && (e = readdir(dir))) {
 		if (!ifname_is_valid(e->d_name) || !strcmp(e->d_name, "all") ||
 		    !strcmp(e->d_name, "default"))
@@ -754,8 +744,8 @@ int firewall_client_setup(uint32_t mark, char *err, size_t err_len)
 	int r = firewall_client_render(mark, script, sizeof(script));
 
 	if (r < 0)
-		return set_error(err, err_len, r, "client ruleset longer than %zu bytes",
-				 sizeof(script));
+		return errbuf_set(err, err_len, r, "client ruleset longer than %zu bytes",
+				  sizeof(script));
 	return nft_apply(script, err, err_len);
 }
 
