@@ -220,30 +220,40 @@ static void put_real(struct prom_buf *b, double v)
 	puts_(b, "\n");
 }
 
-void prom_sample(struct prom_buf *b, const char *name, const struct prom_label *labels,
-		 size_t n_labels, uint64_t value)
+/* A series the exposition can carry: a valid metric name and labels (a
+ * bad one is reported by invalid()/labels_valid() and writes nothing). */
+static bool series_valid(struct prom_buf *b, const char *name, const struct prom_label *labels,
+			 size_t n_labels)
 {
 	if (!prom_valid_metric_name(name)) {
 		invalid(b, name);
-		return;
+		return false;
 	}
-	if (!labels_valid(b, labels, n_labels))
-		return;
+	return labels_valid(b, labels, n_labels);
+}
+
+/* Writes a plain sample's name and labels; false (nothing written) if invalid. */
+static bool sample_begin(struct prom_buf *b, const char *name, const struct prom_label *labels,
+			 size_t n_labels)
+{
+	if (!series_valid(b, name, labels, n_labels))
+		return false;
 	put_series(b, name, "", labels, n_labels, NULL);
-	put_u64(b, value);
+	return true;
+}
+
+void prom_sample(struct prom_buf *b, const char *name, const struct prom_label *labels,
+		 size_t n_labels, uint64_t value)
+{
+	if (sample_begin(b, name, labels, n_labels))
+		put_u64(b, value);
 }
 
 void prom_sample_real(struct prom_buf *b, const char *name, const struct prom_label *labels,
 		      size_t n_labels, double value)
 {
-	if (!prom_valid_metric_name(name)) {
-		invalid(b, name);
-		return;
-	}
-	if (!labels_valid(b, labels, n_labels))
-		return;
-	put_series(b, name, "", labels, n_labels, NULL);
-	put_real(b, value);
+	if (sample_begin(b, name, labels, n_labels))
+		put_real(b, value);
 }
 
 void prom_histogram(struct prom_buf *b, const char *name, const struct prom_label *labels,
@@ -253,11 +263,7 @@ void prom_histogram(struct prom_buf *b, const char *name, const struct prom_labe
 	char le[PROM_REAL_MAX];
 	uint64_t total = 0;
 
-	if (!prom_valid_metric_name(name)) {
-		invalid(b, name);
-		return;
-	}
-	if (!labels_valid(b, labels, n_labels))
+	if (!series_valid(b, name, labels, n_labels))
 		return;
 	for (size_t i = 0; i < n_bounds; i++) {
 		if (!isfinite(bounds[i]) || (i > 0 && !(bounds[i] > bounds[i - 1]))) {
