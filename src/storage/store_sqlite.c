@@ -770,43 +770,60 @@ static enum store_status device_clash(struct sqlite_store *s, const char *who, c
 	return STORE_OK;
 }
 
+/* Whether a user other than self (0: none; ids start at 1) holds v: a
+ * 32-byte key for ST_USER_BY_KEY, else text (a name or an address). */
+static bool user_holding(struct sqlite_store *s, enum stmt_id id, const void *v, int64_t self,
+			 struct store_user *u)
+{
+	sqlite3_stmt *st = stmt(s, id, NULL);
+
+	if (!st)
+		return false;
+	if (id == ST_USER_BY_KEY)
+		sqlite3_bind_blob(st, 1, v, 32, SQLITE_STATIC);
+	else
+		sqlite3_bind_text(st, 1, v, -1, SQLITE_STATIC);
+	return get_one(s, st, u, NULL, "") == STORE_OK && u->id != self;
+}
+
+/* Which user other than self holds key or an address (v4/v6 may be
+ * NULL); who names the claimant in the message ("'bob'", "device 'phone'").
+ * The user-side twin of device_clash, for users and devices alike. */
+static enum store_status user_clash(struct sqlite_store *s, const char *who, int64_t self,
+				    const uint8_t *key, const uint8_t *v4, const uint8_t *v6,
+				    struct store_err *err)
+{
+	struct store_user o;
+	char a[INET6_ADDRSTRLEN];
+
+	if (user_holding(s, ST_USER_BY_KEY, key, self, &o))
+		return store_fail(err, STORE_EXISTS, "public key of %s belongs to user '%s'", who,
+				  o.name);
+	if (v4 && inet_ntop(AF_INET, v4, a, sizeof(a)) &&
+	    user_holding(s, ST_USER_BY_IPV4, a, self, &o))
+		return store_fail(err, STORE_EXISTS, "ipv4 %s of %s belongs to user '%s'", a, who,
+				  o.name);
+	if (v6 && inet_ntop(AF_INET6, v6, a, sizeof(a)) &&
+	    user_holding(s, ST_USER_BY_IPV6, a, self, &o))
+		return store_fail(err, STORE_EXISTS, "ipv6 %s of %s belongs to user '%s'", a, who,
+				  o.name);
+	return STORE_OK;
+}
+
 /* After a UNIQUE failure: which field clashed, and with whom. */
 static enum store_status name_clash(struct sqlite_store *s, const struct store_user *u,
 				    struct store_err *err)
 {
 	struct store_user other;
-	sqlite3_stmt *st;
-	char a[INET6_ADDRSTRLEN];
+	char who[STORE_NAME_MAX + 3];
 
-	st = stmt(s, ST_USER_BY_NAME, NULL);
-	if (st) {
-		sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
-		if (get_one(s, st, &other, NULL, "") == STORE_OK && other.id != u->id)
-			return store_fail(err, STORE_EXISTS, "name '%s' is taken (user id %lld)",
-					  u->name, (long long)other.id);
-	}
-	st = stmt(s, ST_USER_BY_KEY, NULL);
-	if (st) {
-		sqlite3_bind_blob(st, 1, u->public_key, 32, SQLITE_STATIC);
-		if (get_one(s, st, &other, NULL, "") == STORE_OK && other.id != u->id)
-			return store_fail(err, STORE_EXISTS,
-					  "public key of '%s' belongs to user '%s'", u->name,
-					  other.name);
-	}
-	if (u->has_ipv4 && (st = stmt(s, ST_USER_BY_IPV4, NULL))) {
-		inet_ntop(AF_INET, u->ipv4, a, sizeof(a));
-		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-		if (get_one(s, st, &other, NULL, "") == STORE_OK && other.id != u->id)
-			return store_fail(err, STORE_EXISTS, "ipv4 %s of '%s' belongs to user '%s'",
-					  a, u->name, other.name);
-	}
-	if (u->has_ipv6 && (st = stmt(s, ST_USER_BY_IPV6, NULL))) {
-		inet_ntop(AF_INET6, u->ipv6, a, sizeof(a));
-		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-		if (get_one(s, st, &other, NULL, "") == STORE_OK && other.id != u->id)
-			return store_fail(err, STORE_EXISTS, "ipv6 %s of '%s' belongs to user '%s'",
-					  a, u->name, other.name);
-	}
+	if (user_holding(s, ST_USER_BY_NAME, u->name, u->id, &other))
+		return store_fail(err, STORE_EXISTS, "name '%s' is taken (user id %lld)", u->name,
+				  (long long)other.id);
+	snprintf(who, sizeof(who), "'%s'", u->name);
+	if (user_clash(s, who, u->id, u->public_key, u->has_ipv4 ? u->ipv4 : NULL,
+		       u->has_ipv6 ? u->ipv6 : NULL, err) != STORE_OK)
+		return STORE_EXISTS;
 	if (device_clash(s, u->name, u->public_key, u->has_ipv4 ? u->ipv4 : NULL,
 			 u->has_ipv6 ? u->ipv6 : NULL, err) != STORE_OK)
 		return STORE_EXISTS;
@@ -970,9 +987,8 @@ static enum store_status device_add_clash(struct sqlite_store *s, const struct s
 					  const char *owner, struct store_err *err)
 {
 	struct store_device other;
-	struct store_user u;
 	sqlite3_stmt *st = stmt(s, ST_DEVICE_GET, NULL);
-	char a[INET6_ADDRSTRLEN];
+	char who[STORE_NAME_MAX + 10];
 
 	if (st) {
 		sqlite3_bind_int64(st, 1, d->user_id);
@@ -981,29 +997,10 @@ static enum store_status device_add_clash(struct sqlite_store *s, const struct s
 			return store_fail(err, STORE_EXISTS, "user '%s' has a device '%s' already",
 					  owner, d->name);
 	}
-	if ((st = stmt(s, ST_USER_BY_KEY, NULL))) {
-		sqlite3_bind_blob(st, 1, d->public_key, 32, SQLITE_STATIC);
-		if (get_one(s, st, &u, NULL, "") == STORE_OK)
-			return store_fail(err, STORE_EXISTS,
-					  "public key of device '%s' belongs to user '%s'", d->name,
-					  u.name);
-	}
-	if (d->has_ipv4 && (st = stmt(s, ST_USER_BY_IPV4, NULL))) {
-		inet_ntop(AF_INET, d->ipv4, a, sizeof(a));
-		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-		if (get_one(s, st, &u, NULL, "") == STORE_OK)
-			return store_fail(err, STORE_EXISTS,
-					  "ipv4 %s of device '%s' belongs to user '%s'", a, d->name,
-					  u.name);
-	}
-	if (d->has_ipv6 && (st = stmt(s, ST_USER_BY_IPV6, NULL))) {
-		inet_ntop(AF_INET6, d->ipv6, a, sizeof(a));
-		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-		if (get_one(s, st, &u, NULL, "") == STORE_OK)
-			return store_fail(err, STORE_EXISTS,
-					  "ipv6 %s of device '%s' belongs to user '%s'", a, d->name,
-					  u.name);
-	}
+	snprintf(who, sizeof(who), "device '%s'", d->name);
+	if (user_clash(s, who, 0, d->public_key, d->has_ipv4 ? d->ipv4 : NULL,
+		       d->has_ipv6 ? d->ipv6 : NULL, err) != STORE_OK)
+		return STORE_EXISTS;
 	if (device_clash(s, d->name, d->public_key, d->has_ipv4 ? d->ipv4 : NULL,
 			 d->has_ipv6 ? d->ipv6 : NULL, err) != STORE_OK)
 		return STORE_EXISTS;

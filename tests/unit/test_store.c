@@ -287,15 +287,17 @@ static void test_device_uniqueness(void **state)
 	mk_device(&x, a.id, "other", 12);
 	memcpy(x.public_key, b.public_key, 32);
 	assert_int_equal(store_device_add(f->s, &x, 200, &err), STORE_EXISTS);
-	assert_non_null(strstr(err.msg, "belongs to user 'bob'"));
+	assert_non_null(strstr(err.msg, "public key of device 'other' belongs to user 'bob'"));
 	mk_device(&x, a.id, "other", 12);
 	memcpy(x.ipv4, b.ipv4, 4);
 	assert_int_equal(store_device_add(f->s, &x, 200, &err), STORE_EXISTS);
-	assert_non_null(strstr(err.msg, "belongs to user 'bob'"));
+	assert_non_null(strstr(err.msg, "of device 'other' belongs to user 'bob'"));
+	assert_non_null(strstr(err.msg, "ipv4 "));
 	mk_device(&x, a.id, "other", 12);
 	memcpy(x.ipv6, b.ipv6, 16);
 	assert_int_equal(store_device_add(f->s, &x, 200, &err), STORE_EXISTS);
-	assert_non_null(strstr(err.msg, "belongs to user 'bob'"));
+	assert_non_null(strstr(err.msg, "of device 'other' belongs to user 'bob'"));
+	assert_non_null(strstr(err.msg, "ipv6 "));
 
 	/* user vs device: a new user, and an update, taking the device's */
 	mk_user(&c, "carol", 3);
