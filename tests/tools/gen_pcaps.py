@@ -28,6 +28,11 @@ writes, deterministically (fixed seeds), one pcap per control:
   randflows.pcap    1000 flows of 30 uniformly random payloads (40-400 bytes, none of the
                     forbidden sizes, alternating directions) to UDP 443: the base rate of
                     nDPI labels on random bytes.
+  edge25.pcap       three flows of 30 random payloads to UDP 443, as a flow first seen
+                    mid-session: 11 alternating, 10 up, then down; an RTP-looking packet
+                    (0xa0, payload type 99) from the server at position 24, 25 or 26.
+                    ndpiReader, which dissects a UDP flow's first 25 packets, says RTP,
+                    RTP, Unknown; ndpi_flows -m 24 must say the same.
   iphygiene.pcap    three packets one way: DSCP AF41 (WireGuard's handshake marking),
                     then TTL 63 without DF, then ECN ECT(1): pcap_stats must flag each.
   tlsintls.pcap     a TLS connection whose first application records after the outer
@@ -267,6 +272,22 @@ def randflows(path):
     p.close()
 
 
+def edge25(path):
+    r = random.Random(11)
+    p = Pcap(path)
+    for sport, rtp_at in ((21001, 24), (21002, 25), (21003, 26)):
+        for i in range(1, 31):
+            up = i % 2 == 1 if i <= 11 else i <= 21
+            payload = b"\x11" + rnd(r, 199)
+            if i == rtp_at:
+                payload = b"\xa0\x63" + payload[2:]
+            if up:
+                p.udp(CLIENT, sport, SERVER, 443, payload)
+            else:
+                p.udp(SERVER, 443, CLIENT, sport, payload)
+    p.close()
+
+
 def stream(path, seed, shape):
     r = random.Random(seed)
     p = Pcap(path)
@@ -300,6 +321,7 @@ def main():
     iphygiene(os.path.join(out, "iphygiene.pcap"))
     https(os.path.join(out, "https.pcap"))
     randflows(os.path.join(out, "randflows.pcap"))
+    edge25(os.path.join(out, "edge25.pcap"))
     stream(os.path.join(out, "random.pcap"), 6, random_payload)
     stream(os.path.join(out, "constant.pcap"), 7, constant_header)
 

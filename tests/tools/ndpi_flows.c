@@ -4,9 +4,11 @@
  *
  * Every packet of every flow is fed to ndpi_detection_process_packet (nDPI
  * decides itself when it is done), or with -m only a flow's first PACKETS
- * packets, both directions: ndpiReader stops after 24 on UDP (its
- * max_num_udp_dissected_pkts), and a dissector's loose match can come
- * later. At the end, a flow nDPI has not classified is handed to
+ * packets and one more, both directions: ndpiReader stops on UDP when a
+ * flow's count, this packet included, exceeds 24 (its
+ * max_num_udp_dissected_pkts), but still dissects that 25th packet, and a
+ * dissector's loose match can come later (an RTP-looking first byte at
+ * packet 25 is one). At the end, a flow nDPI has not classified is handed to
  * ndpi_detection_giveup, with guessing (by port and by the dissectors'
  * partial matches) unless -d is given, like ndpiReader's -d. One line per
  * flow:
@@ -133,8 +135,11 @@ static void on_packet(const struct capture_pkt *pkt, void *ctx)
 	}
 	f->packets[dir]++;
 	f->bytes[dir] += pkt->payload_len;
-	if (r->max_packets && f->packets[0] + f->packets[1] > r->max_packets)
-		return; /* like ndpiReader: a flow's verdict is made on its first packets */
+	/* like ndpiReader: a flow's verdict is made on its first packets, the
+	 * one that crosses the limit included (reader_util.c counts the packet,
+	 * tests "> max", dissects it, then gives up) */
+	if (r->max_packets && f->packets[0] + f->packets[1] > r->max_packets + 1)
+		return;
 	/* Every packet, as ndpiReader: nDPI itself decides when it is done
 	 * (and keeps dissecting where extra dissection is possible). */
 	s->proto = ndpi_detection_process_packet(r->ndpi, s->flow, pkt->l3,
@@ -211,7 +216,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: ndpi_flows [-d] [-m PACKETS] [-p SERVER_PORT] FILE.pcap\n"
 			"  -d  no guessing for undetected flows (ndpiReader -d)\n"
-			"  -m  dissect only each flow's first PACKETS packets (0: all)\n"
+			"  -m  dissect PACKETS+1 per flow, as ndpiReader (0: all)\n"
 			"  -p  the side with this port is printed second\n");
 	exit(2);
 }
