@@ -90,7 +90,7 @@ if grep -Eq ' proto=([^ ]*\.)?(WireGuard|OpenVPN|Tor|TINC|CiscoVPN|HotspotShield
 fi
 [ "$(grep -c '^flow .* proto=Unknown ' <<<"$out")" -ge 900 ] ||
 	fail "nDPI labels more than 10 % of random flows: $labels"
-# flow by flow against ndpiReader, which dissects a UDP flow's first 24
+# flow by flow against ndpiReader, which dissects a UDP flow's first 25
 # packets only (ndpi_flows -m 24); with every packet nDPI labels a few more
 for d in "" -d; do
 	mine=$("$tools/ndpi_flows" $d -m 24 "$tmp/randflows.pcap" | grep '^flow ' |

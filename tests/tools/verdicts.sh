@@ -86,7 +86,7 @@ fv_fold() {
 		}' | sort | paste -sd+ | sed 's/^$/-/'
 }
 
-# fv_ndpi MODE CAP PCAP: nDPI 4.2 on every packet and on the first 24 of
+# fv_ndpi MODE CAP PCAP: nDPI 4.2 on every packet and on the first 25 of
 # each flow (as ndpiReader), with guessing and without (-d): the label
 # sets of first and rebound flows; any VPN label is collected in
 # $FV_TMP/vpn.
