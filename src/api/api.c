@@ -26,8 +26,8 @@
 #include "api/httpd.h"
 #include "api/json.h"
 #include "api/jwt.h"
-#include "core/keyfile.h"
-#include "core/srvcmd.h"
+#include "server/keyfile.h"
+#include "server/srvcmd.h"
 #include "crypto/ct.h"
 #include "crypto/hmac.h"
 #include "crypto/keyenc.h"
@@ -326,7 +326,7 @@ static int take_addr(struct call *c, const json_t *o, const char *key, struct st
 }
 
 /* A public key the handshake can use: not one of the low-order points
- * (whose shared secret is all zero; core/users.c would refuse the whole
+ * (whose shared secret is all zero; server/users.c would refuse the whole
  * table). */
 static bool key_usable(const uint8_t pub[32])
 {

@@ -8,7 +8,7 @@
  * thread; handlers run there. They use the store through the API's own
  * connection (one mutex: the two listeners share it), and ask the control
  * thread for what only it may touch (sessions, the handshake's user table)
- * through the command channel (core/cmdq.h), waiting at most
+ * through the command channel (server/cmdq.h), waiting at most
  * API_CMD_TIMEOUT_MS (503 beyond). A change to the users is written to the
  * store, then the control thread reloads its table from the store, so a
  * new user can connect as soon as the answer arrives and a removed or
@@ -18,14 +18,14 @@
  * socket the caller's uid from SO_PEERCRED, over TCP the token's sub),
  * what, when.
  *
- * Lifecycle, driven by the server (core/server.h, struct server_addon):
+ * Lifecycle, driven by the server (server/server.h, struct server_addon):
  * api_open as root before the sandbox (the socket may live in /run, the
  * group change needs root), api_start after it, api_stop first at
  * shutdown. */
 #ifndef LL_API_API_H
 #define LL_API_API_H
 
-#include "core/server.h"
+#include "server/server.h"
 
 #define API_CMD_TIMEOUT_MS 5000
 

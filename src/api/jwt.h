@@ -12,7 +12,7 @@
  * Pure: the time is an argument, the jti comes from the caller's struct rng.
  * The secret is 32 bytes; the server keeps it in a key file in the format
  * and mode (0600, created on first use) of its private key, read with
- * core/keyfile.h's keyfile_load_or_create. */
+ * server/keyfile.h's keyfile_load_or_create. */
 #ifndef LL_API_JWT_H
 #define LL_API_JWT_H
 

@@ -1,12 +1,12 @@
 /* lostlove-client: parse the command line, load the configuration, run
- * the client (core/client.c) in the foreground. */
+ * the client (client/client.c) in the foreground. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd/args.h"
 #include "config/client_uri.h"
 #include "crypto/ct.h"
-#include "core/client.h"
+#include "client/client.h"
 #include "config/config.h"
 #include "util/log.h"
 

@@ -1,12 +1,12 @@
 /* lostlove-server: parse the command line, load the configuration, run
- * the daemon (core/server.c) in the foreground. */
+ * the daemon (server/server.c) in the foreground. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "api/api.h"
 #include "cmd/args.h"
 #include "config/config.h"
-#include "core/server.h"
+#include "server/server.h"
 #include "util/log.h"
 
 #define PROG "lostlove-server"

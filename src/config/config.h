@@ -120,7 +120,7 @@ struct server_config {
 	uint32_t buffer_pool_size;
 	uint32_t buffer_size;
 	/* [monitoring] */
-	bool enable_metrics;	  /* /metrics (core/monitor.c) */
+	bool enable_metrics;	  /* /metrics (server/monitor.c) */
 	char metrics_address[64]; /* numeric; loopback by default */
 	uint16_t metrics_port;
 	uint32_t metrics_users; /* users with a series of their own; the rest: "other" */

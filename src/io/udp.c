@@ -101,7 +101,7 @@ const char *udp_endpoint_str(const struct udp_endpoint *ep, char buf[static UDP_
 		inet_ntop(AF_INET, &ep->in4.sin_addr, ip, sizeof(ip));
 		snprintf(buf, UDP_ENDPOINT_STR_MAX, "%s:%u", ip, ntohs(ep->in4.sin_port));
 	} else if (ep->sa.sa_family != AF_INET6) {
-		/* not an IP path: a stream of the TCP front (core/stream.h) */
+		/* not an IP path: a stream of the TCP front (dataplane/stream.h) */
 		uint64_t id;
 		memcpy(&id, &ep->in6.sin6_addr, sizeof(id));
 		snprintf(buf, UDP_ENDPOINT_STR_MAX, "stream#%llu", (unsigned long long)id);

@@ -217,7 +217,7 @@ static void format_prefix(char *out, size_t out_len, int family, const uint8_t *
 /* The routing-loop wall: a port the server listens on for clients' outer
  * packets is never reached from inside the tunnel: the UDP port, and the
  * TLS front's TCP port (a stream path through the tunnel would loop as a
- * UDP one would; core/stream.c refuses it too). */
+ * UDP one would; dataplane/stream.c refuses it too). */
 static void put_loop_wall(struct text *t, const char *tun, const char *proto, uint16_t port)
 {
 	put(t, "\t\tiifname \"%s\" %s dport %u counter drop\n", tun, proto, port);

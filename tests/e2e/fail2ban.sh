@@ -150,7 +150,7 @@ regex "$LL_TMP/crafted.log"
 [ "$MATCHED" = 0 ] || fail "the filter matched $MATCHED crafted lines: $(hosts "$LL_TMP/crafted.log")"
 
 say "policy refusals of a known user (expired, over quota, a device too many) are not banned"
-# the server's exact line for them (core/accounting.c; limits_quota.sh
+# the server's exact line for them (server/accounting.c; limits_quota.sh
 # sees it from the real server); beside them attacker lines, which must
 # still match: the filter is not simply broken
 cat >"$LL_TMP/policy.log" <<-'EOF'

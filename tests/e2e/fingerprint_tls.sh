@@ -91,7 +91,7 @@ for ifc in c0 c1; do
 	wait_for_log "tcpdump-$ifc" "listening on $ifc" 10
 done
 
-# The ClientHello lostlove-client sends (src/core/client_ws.c: Chrome's
+# The ClientHello lostlove-client sends (src/client/client_ws.c: Chrome's
 # offer as far as OpenSSL 3.0 can say it), made by openssl s_client so that
 # nginx, which never meets the client, can be asked the same question. Its own JA3 differs from the client's
 # (OpenSSL adds and orders extensions per call site): the offer, not the

@@ -23,7 +23,7 @@ PORTS=64
 FLOOD=2000     # initiations
 FLOOD_RATE=400 # per second: 5 s of flood
 WAIT_MS=1500   # udpjunk listens this long after its last send
-BURST=5        # HS_LIMIT_BURST in src/core/server.c
+BURST=5        # HS_LIMIT_BURST in src/server/server.c
 
 attack_setup
 SRV_WORKERS=4

@@ -72,8 +72,8 @@ scrape s0
 echo "   $(grep -vc '^#' "$LL_TMP/s0.prom") samples, $(grep -c '^# TYPE' "$LL_TMP/s0.prom") families"
 # every reason the workers count (worker.c's names), none left out
 reasons=$(sed -nE 's/^ *\[WORKER_DROP_[A-Z0-9_]+\] = "([a-z0-9_]+)",$/\1/p' \
-	"$(dirname "$0")/../../src/core/worker.c" | grep -vx none)
-[ "$(wc -w <<<"$reasons")" -ge 25 ] || fail "cannot read the drop reasons from src/core/worker.c"
+	"$(dirname "$0")/../../src/dataplane/worker.c" | grep -vx none)
+[ "$(wc -w <<<"$reasons")" -ge 25 ] || fail "cannot read the drop reasons from src/dataplane/worker.c"
 for reason in $reasons; do
 	value s0 "lostlove_drops_total{reason=\"$reason\"}" >/dev/null
 done

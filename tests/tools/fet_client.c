@@ -1,7 +1,7 @@
 /* P1-T1 on LostLove's own TLS client (research/censorship.md; docs/obfuscation.md
  * "How we test it"): the GFW's fully-encrypted-traffic rule judges only the
  * first data packet a client sends on a connection, so this opens N
- * connections with the client's real connection code (core/client_ws.c, the
+ * connections with the client's real connection code (client/client_ws.c, the
  * same SSL_CTX, ClientHello options and upgrade path as lostlove-client) to a
  * loopback listener, reads what each sends first — its first TLS record —
  * and requires every one to be exempt, under the paper's Ex4 threshold and
@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/client_ws.h"
+#include "client/client_ws.h"
 #include "fet.h"
 #include "front/upgrade.h"
 #include "io/udp.h"

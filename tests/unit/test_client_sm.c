@@ -1,4 +1,4 @@
-/* The client's state machine (core/client_sm.c), driven through its
+/* The client's state machine (client/client_sm.c), driven through its
  * timers as a numbered script: connect, retransmit, give up and back off
  * (doubling to 30 s, with jitter), keepalives, rekey by time and on the
  * transport's request, socket renewal with a new handshake when the
@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "core/client_sm.h"
+#include "client/client_sm.h"
 
 #define MS UINT64_C(1000000)
 #define S  UINT64_C(1000000000)

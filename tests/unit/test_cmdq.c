@@ -1,4 +1,4 @@
-/* The command channel (core/cmdq.c): an answered call hands back status
+/* The command channel (server/cmdq.c): an answered call hands back status
  * and result; a full queue refuses at once; a caller that times out never
  * sees a late answer and leaks nothing (whether its command was still
  * queued or already taken); close answers the queued commands and refuses
@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/cmdq.h"
+#include "server/cmdq.h"
 
 static bool is_readable(int fd)
 {

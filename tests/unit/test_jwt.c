@@ -17,7 +17,7 @@
 
 #include "crypto/b64url.h"
 #include "api/jwt.h"
-#include "core/keyfile.h"
+#include "server/keyfile.h"
 #include "crypto/hmac.h"
 
 static uint8_t secret[32];

@@ -1,4 +1,4 @@
-/* The /metrics text (core/metrics.c) from a made-up snapshot: every drop
+/* The /metrics text (server/metrics.c) from a made-up snapshot: every drop
  * reason and handshake result has its sample, the histogram's buckets are
  * cumulative with +Inf = _count and the sum in seconds, the per-user
  * series and the "(other)" one, the censorship families add up what they
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/metrics.h"
+#include "server/metrics.h"
 
 static struct metrics_snapshot snap(void)
 {

@@ -1,4 +1,4 @@
-/* Packet buffer pool (core/pool.c): sizes and alignment, exhaustion,
+/* Packet buffer pool (dataplane/pool.c): sizes and alignment, exhaustion,
  * LIFO reuse, and a randomized get/put run against a naive set. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/pool.h"
+#include "dataplane/pool.h"
 
 static void test_init_invalid(void **state)
 {

@@ -1,4 +1,4 @@
-/* Bounded MPSC queue (core/queue.c): FIFO order across wrap-around, a
+/* Bounded MPSC queue (dataplane/queue.c): FIFO order across wrap-around, a
  * full queue refusing, the wake eventfd, and several producer threads
  * against one consumer losing and duplicating nothing. */
 #include <setjmp.h>
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/queue.h"
+#include "dataplane/queue.h"
 
 struct item {
 	uint32_t producer, seq;

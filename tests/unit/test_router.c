@@ -1,4 +1,4 @@
-/* Inner-IP router (network/router.c): a numbered table of packets from a
+/* Inner-IP router (dataplane/router.c): a numbered table of packets from a
  * client that owns 10.8.0.2 and fd00:8::2, to the host, to other clients
  * (with client_to_client on and off), with spoofed sources and broken
  * headers. */
@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "network/router.h"
+#include "dataplane/router.h"
 
 static const uint8_t other4[4] = {10, 8, 0, 3};
 static const uint8_t other6[16] = {0xfd, 0, 0, 8, [15] = 3};

@@ -1,4 +1,4 @@
-/* Server sessions and their RCU tables (core/session.c): lookups by
+/* Server sessions and their RCU tables (dataplane/session.c): lookups by
  * index and by inner address, address take-over by a newer session,
  * removal, and the per-session open path: confirmation by the first
  * packet only, the migration rule (the newest packet moves the endpoint;
@@ -18,7 +18,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "core/session.h"
+#include "dataplane/session.h"
 
 #define NOW UINT64_C(5000000000)
 

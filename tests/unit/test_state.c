@@ -1,4 +1,4 @@
-/* Persistent handshake timestamps (core/state.c): a missing file is
+/* Persistent handshake timestamps (server/state.c): a missing file is
  * empty, timestamps only grow, the file round-trips (and keeps keys of
  * every user), saving is atomic (no temporary file left), malformed
  * files are refused with their line number, a symlink planted at the
@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/state.h"
+#include "server/state.h"
 
 static char dir[] = "/tmp/ll-test-state-XXXXXX";
 static char path[sizeof(dir) + 16];

@@ -1,4 +1,4 @@
-/* Stream paths (core/stream.h) without a front: a stream is an endpoint
+/* Stream paths (dataplane/stream.h) without a front: a stream is an endpoint
  * no IP address can be mistaken for, every stream its own path, and what
  * is sealed for a stream that is gone is dropped and counted, never
  * blocking or crashing the sealer. (The connection side runs in the
@@ -12,10 +12,10 @@
 #include <cmocka.h>
 
 #include "auth/ratelimit.h"
-#include "core/queue.h"
-#include "core/stream.h"
+#include "dataplane/queue.h"
+#include "dataplane/stream.h"
 #include "crypto/rng.h"
-#include "network/router.h"
+#include "dataplane/router.h"
 #include "protocol/cookie.h"
 
 static void test_endpoint(void **state)

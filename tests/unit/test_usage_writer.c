@@ -1,4 +1,4 @@
-/* The usage writer (core/usage_writer.h) over a real SQLite store wrapped
+/* The usage writer (server/usage_writer.h) over a real SQLite store wrapped
  * to fail or stall on demand: failed writes are retried and nothing is
  * lost (batches merged while the store refuses), a period reset in a
  * newer batch discards the older bytes as the store would, the sink
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/usage_writer.h"
+#include "server/usage_writer.h"
 #include "storage/store.h"
 
 /* ---- a store that fails its first N increments, or stalls ---- */

@@ -1,5 +1,5 @@
 /* The server's handshake user table and its private key file
- * (core/users.c, core/keyfile.c): disabled users left out, lookup by
+ * (server/users.c, server/keyfile.c): disabled users left out, lookup by
  * key, duplicate keys refused with both names, timestamps restored from
  * the state; a missing key file created 0600 and read back the same, a
  * malformed one refused; the table built from the user store: its enabled
@@ -17,9 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/keyfile.h"
-#include "core/state.h"
-#include "core/users.h"
+#include "server/keyfile.h"
+#include "server/state.h"
+#include "server/users.h"
 #include "crypto/x25519.h"
 #include "storage/store.h"
 

@@ -1,0 +1,98 @@
+/* The send path: packets the host routes into the TUN device, read from
+ * the worker's queue, sealed in place for the session that owns the
+ * destination address, and queued in the send batch (flushed once per
+ * loop turn).
+ *
+ * Buffer layout: the packet is read at TRANSPORT_HEADER_LEN, leaving
+ * room for the header in front and for padding and tags behind, so
+ * transport_seal works in place. */
+#include "dataplane/tx.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#include <urcu/urcu-memb.h>
+
+#include "dataplane/session.h"
+#include "dataplane/worker.h"
+#include "crypto/cipher.h"
+#include "dataplane/router.h"
+
+#define PACKETS_PER_CALL 64
+#define TAIL_ROOM	 (15 + CIPHER_MAX_OVERHEAD) /* padding to 16, tags */
+
+static enum worker_drop tx_one(struct worker *w, uint8_t *buf, size_t len)
+{
+	const uint8_t *src, *dst;
+	int alen = router_addrs(buf + TRANSPORT_HEADER_LEN, len, &src, &dst);
+	struct session *s;
+	struct udp_endpoint to;
+	struct udp_local from;
+	size_t out_len;
+	enum transport_result r;
+	enum worker_drop d;
+	unsigned chaff;
+
+	if (alen < 0)
+		return WORKER_DROP_MALFORMED;
+	s = session_find_addr(w->shared->sessions, dst, (size_t)alen);
+	if (!s)
+		return WORKER_DROP_NO_SESSION;
+	s = session_current(s); /* a confirmed replacement seals from now on */
+	if (!session_may_send(s))
+		return WORKER_DROP_UNCONFIRMED;
+	if (!session_path_budget(s, len))
+		return WORKER_DROP_PATH_LIMIT;
+	d = worker_drop_of_charge(session_charge(s, false, len, w->now_ns));
+	if (d != WORKER_DROP_NONE)
+		return d; /* before sealing: no work spent on it */
+	/* decided on the plaintext (sealing is in place), sent after it */
+	chaff = session_chaff_due(s, buf + TRANSPORT_HEADER_LEN, len, false, w->now_ns);
+	r = session_seal(s, buf, w->shared->buf_size, len, w->now_ns, &to, &from, &out_len);
+	if (r == TRANSPORT_E_EXPIRED || r == TRANSPORT_E_EXHAUSTED)
+		return WORKER_DROP_EXPIRED;
+	if (r != TRANSPORT_OK && r != TRANSPORT_OK_REKEY)
+		return WORKER_DROP_SEAL;
+	w->tun_buf = NULL;
+	worker_send(w, buf, out_len, &to, &from, s->index);
+	worker_chaff(w, s, chaff);
+	return WORKER_DROP_NONE;
+}
+
+/* A buffer to read into, flushing the send batch to free some if the
+ * pool ran dry. */
+static uint8_t *spare(struct worker *w)
+{
+	if (!w->tun_buf)
+		w->tun_buf = pool_get(&w->pool);
+	if (!w->tun_buf) {
+		worker_flush(w);
+		w->tun_buf = pool_get(&w->pool);
+	}
+	return w->tun_buf;
+}
+
+void tx_tun_ready(struct worker *w)
+{
+	size_t room = w->shared->buf_size - TRANSPORT_HEADER_LEN - TAIL_ROOM;
+	int i;
+
+	w->now_ns = loop_now_ns();
+	urcu_memb_read_lock();
+	for (i = 0; i < PACKETS_PER_CALL; i++) {
+		uint8_t *buf = spare(w);
+		ssize_t n;
+
+		if (!buf) {
+			worker_drop(w, WORKER_DROP_NO_BUFFER);
+			break;
+		}
+		n = read(w->tun_fd, buf + TRANSPORT_HEADER_LEN, room);
+		if (n <= 0)
+			break;
+		worker_drop(w, tx_one(w, buf, (size_t)n));
+	}
+	urcu_memb_read_unlock();
+	if (i > 0) /* a wake-up with nothing to read is no batch */
+		worker_batch_time(w, WORKER_BATCH_TUN_TX, loop_now_ns() - w->now_ns);
+}
