@@ -56,6 +56,7 @@
 #include "crypto/rng.h"
 #include "front/upgrade.h"
 #include "io/loop.h"
+#include "io/rtnl.h"
 #include "io/tun.h"
 #include "io/udp.h"
 #include "network/dns.h"
@@ -1453,6 +1454,25 @@ static void on_tick(struct loop *l, void *ctx)
 	transports_tick(c, now);
 }
 
+/* SIGUSR1, second line: the queues packets wait in outside the client,
+ * as the server's statistics give them: the TUN device's ring and the
+ * UDP socket's buffers, with what the kernel dropped for want of room. */
+static void log_queues(const struct client *c)
+{
+	struct rtnl_link_queue q = {0};
+	struct udp_queue u = {0};
+	unsigned ifindex = if_nametoindex(c->tun_name);
+
+	if (ifindex)
+		(void)rtnl_link_queue((int)ifindex, &q);
+	if (c->udp_fd >= 0)
+		(void)udp_queue_info(c->udp_fd, &u);
+	log_info(LOG_GROUP_CORE,
+		 "queues: tun txqueuelen %" PRIu32 " tx_dropped %" PRIu64 " rx_dropped %" PRIu64
+		 ", udp rcvbuf %" PRIu32 " sndbuf %" PRIu32 " drops %" PRIu32,
+		 q.txqlen, q.tx_dropped, q.rx_dropped, u.rcvbuf, u.sndbuf, u.drops);
+}
+
 /* SIGUSR1: one line of counters. */
 static void log_stats(const struct client *c)
 {
@@ -1464,6 +1484,7 @@ static void log_stats(const struct client *c)
 		 c->rx_packets, c->prev_packets, c->late_prev_packets, c->drops, c->probes_answered,
 		 c->configs, c->cover_sent, c->chaff_sent, c->on_tls ? "tls" : "udp",
 		 c->switches_tls, c->switches_udp);
+	log_queues(c);
 }
 
 static void on_signal(struct loop *l, struct loop_op *op, int res)

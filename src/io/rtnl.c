@@ -75,6 +75,74 @@ int rtnl_link_set(int ifindex, uint32_t mtu, bool up)
 	return request(nlh);
 }
 
+/* IFLA_TXQLEN: on a TUN device, the length of each queue's ring of
+ * packets waiting for the reader (the kernel drops, as tx_dropped, what
+ * finds it full). */
+int rtnl_link_txqlen(int ifindex, uint32_t txqlen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = put_header(buf, RTM_NEWLINK, 0);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	mnl_attr_put_u32(nlh, IFLA_TXQLEN, txqlen);
+	return request(nlh);
+}
+
+static int link_attr(const struct nlattr *a, void *data)
+{
+	struct rtnl_link_queue *q = data;
+
+	if (mnl_attr_get_type(a) == IFLA_TXQLEN && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+		q->txqlen = mnl_attr_get_u32(a);
+	if (mnl_attr_get_type(a) == IFLA_STATS64 &&
+	    mnl_attr_get_payload_len(a) >= sizeof(struct rtnl_link_stats64)) {
+		struct rtnl_link_stats64 st;
+
+		memcpy(&st, mnl_attr_get_payload(a), sizeof(st));
+		q->tx_dropped = st.tx_dropped;
+		q->rx_dropped = st.rx_dropped;
+	}
+	return MNL_CB_OK;
+}
+
+static int link_cb(const struct nlmsghdr *nlh, void *data)
+{
+	if (nlh->nlmsg_type != RTM_NEWLINK)
+		return MNL_CB_OK;
+	return mnl_attr_parse(nlh, sizeof(struct ifinfomsg), link_attr, data);
+}
+
+int rtnl_link_queue(int ifindex, struct rtnl_link_queue *ret)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = put_header(buf, RTM_GETLINK, NLM_F_REQUEST);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	unsigned portid;
+	ssize_t n;
+	int r = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!nl)
+		return -errno;
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	nlh->nlmsg_seq = (unsigned)time(NULL);
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		r = -errno;
+	portid = mnl_socket_get_portid(nl);
+	n = r == 0 ? mnl_socket_recvfrom(nl, buf, sizeof(buf)) : 0;
+	if (r == 0 && n < 0)
+		r = -errno;
+	if (r == 0 && mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, portid, link_cb, ret) < 0)
+		r = errno ? -errno : -EIO;
+	mnl_socket_close(nl);
+	return r;
+}
+
 int rtnl_link_no_ipv6_ll(int ifindex)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];

@@ -22,6 +22,15 @@ int rtnl_link_set(int ifindex, uint32_t mtu, bool up);
  * the link is down. A tunnel numbered by us needs none, and without one
  * the kernel sends no router solicitations through it. */
 int rtnl_link_no_ipv6_ll(int ifindex);
+/* The link's transmit queue length (txqueuelen). */
+int rtnl_link_txqlen(int ifindex, uint32_t txqlen);
+/* A link's queue length and its drop counters, as "ip -s link" shows
+ * them (for the statistics line; one request, not per packet). */
+struct rtnl_link_queue {
+	uint32_t txqlen;
+	uint64_t tx_dropped, rx_dropped;
+};
+int rtnl_link_queue(int ifindex, struct rtnl_link_queue *ret);
 int rtnl_addr(bool add, int ifindex, int family, const uint8_t *addr, uint8_t prefix_len);
 
 /* A route to dst/dst_len through ifindex in table (RT_TABLE_MAIN = 254). */

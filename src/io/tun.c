@@ -68,6 +68,8 @@ int tun_configure(const char *name, const struct tun_config *c)
 		return ifindex;
 	r = rtnl_link_set(ifindex, c->mtu, false);
 	if (r == 0)
+		r = rtnl_link_txqlen(ifindex, TUN_TXQUEUELEN);
+	if (r == 0)
 		(void)rtnl_link_no_ipv6_ll(ifindex);
 	if (r == 0)
 		r = rtnl_link_set(ifindex, 0, true);

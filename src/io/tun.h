@@ -28,6 +28,16 @@ enum tun_flags {
  * and close-on-exec. The device's actual name goes to ret_name. */
 int tun_open(const char *name, unsigned flags, char ret_name[static IFNAMSIZ], int *ret_fd);
 
+/* The TUN device's txqueuelen: each queue's ring of packets the host
+ * routed into the device and the daemon has not read yet. A full ring
+ * drops (tx_dropped). The kernel's default, 500, is 0.7 MB of 1420-byte
+ * packets: less than one TCP flow's receive window (net.ipv4.tcp_rmem's
+ * 6 MB), so a single bulk flow through the tunnel overflowed it about
+ * 500 times a second, each a retransmit (docs/performance.md, "Loss inside
+ * the tunnel and the fair queue"). 8192 holds 11 MB: TCP's window, not the
+ * ring, bounds what waits. Memory is spent only while packets wait. */
+#define TUN_TXQUEUELEN 8192
+
 struct tun_config {
 	uint32_t mtu;
 	bool has_addr4, has_addr6;
@@ -35,7 +45,8 @@ struct tun_config {
 	uint8_t addr6[16], prefix6;
 };
 
-/* Sets the MTU and the addresses, then brings the link up. */
+/* Sets the MTU, the txqueuelen (TUN_TXQUEUELEN) and the addresses, then
+ * brings the link up. */
 int tun_configure(const char *name, const struct tun_config *c);
 /* Removes the addresses of c (the link stays). */
 int tun_unconfigure(const char *name, const struct tun_config *c);

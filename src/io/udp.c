@@ -149,6 +149,20 @@ static void set_buffers(int fd, int bytes)
 		(void)set_int(fd, SOL_SOCKET, SO_SNDBUF, bytes);
 }
 
+int udp_queue_info(int fd, struct udp_queue *ret)
+{
+	uint32_t mem[SK_MEMINFO_VARS] = {0};
+	socklen_t len = sizeof(mem);
+
+	memset(ret, 0, sizeof(*ret));
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0)
+		return -errno;
+	ret->rcvbuf = mem[SK_MEMINFO_RCVBUF];
+	ret->sndbuf = mem[SK_MEMINFO_SNDBUF];
+	ret->drops = mem[SK_MEMINFO_DROPS];
+	return 0;
+}
+
 static bool is_wildcard(const struct udp_endpoint *ep)
 {
 	if (ep->sa.sa_family == AF_INET)

@@ -55,6 +55,14 @@ struct udp_options {
 	int buffer_bytes; /* SO_RCVBUF/SO_SNDBUF, 0 = system default */
 };
 
+/* A socket's buffer sizes (bytes, as the kernel doubled them) and the
+ * datagrams it dropped on receive for want of room (SO_MEMINFO: the
+ * "drops" of /proc/net/udp, for the statistics line). */
+struct udp_queue {
+	uint32_t rcvbuf, sndbuf, drops;
+};
+int udp_queue_info(int fd, struct udp_queue *ret);
+
 /* A non-blocking, close-on-exec socket bound to bind_to; an IPv6 wildcard
  * ("::") is dual stack. */
 int udp_open(const struct udp_endpoint *bind_to, const struct udp_options *o, int *ret_fd);

@@ -49,6 +49,7 @@
 #include "crypto/rng.h"
 #include "crypto/x25519.h"
 #include "io/loop.h"
+#include "io/rtnl.h"
 #include "io/tun.h"
 #include "protocol/control.h"
 #include "storage/sync.h"
@@ -1503,6 +1504,30 @@ static void append_webhooks(struct server *srv, char *line, size_t cap, size_t *
 		       webhook_drop_name((enum webhook_drop)d), st.dropped[d]);
 }
 
+/* The queues packets wait in outside the workers: the TUN device's rings
+ * (txqueuelen, and what the kernel dropped for want of room: tx toward
+ * the workers, rx from their writes) and the UDP sockets' buffers (and
+ * the datagrams the kernel dropped for want of room in them, summed over
+ * the workers). One netlink request and a getsockopt per worker. */
+static void append_queues(const struct server *srv, char *line, size_t cap, size_t *pos)
+{
+	struct rtnl_link_queue q = {0};
+	struct udp_queue u = {0}, sum = {0};
+
+	(void)rtnl_link_queue((int)srv->shared.tun_ifindex, &q);
+	for (unsigned i = 0; i < srv->n_workers; i++) {
+		if (udp_queue_info(srv->workers[i].udp_fd, &u) < 0)
+			continue;
+		sum.rcvbuf = u.rcvbuf;
+		sum.sndbuf = u.sndbuf;
+		sum.drops += u.drops;
+	}
+	append(line, cap, pos,
+	       "; queues: tun txqueuelen %" PRIu32 " tx_dropped %" PRIu64 " rx_dropped %" PRIu64
+	       ", udp rcvbuf %" PRIu32 " sndbuf %" PRIu32 " drops %" PRIu32,
+	       q.txqlen, q.tx_dropped, q.rx_dropped, sum.rcvbuf, sum.sndbuf, sum.drops);
+}
+
 void server_log_stats(struct server *srv)
 {
 	struct worker_stats st = {0};
@@ -1527,6 +1552,7 @@ void server_log_stats(struct server *srv)
 		if (st.drops[d])
 			append(line, sizeof(line), &pos, " %s=%" PRIu64,
 			       worker_drop_name((enum worker_drop)d), st.drops[d]);
+	append_queues(srv, line, sizeof(line), &pos);
 	append_failures(srv, line, sizeof(line), &pos);
 	if (srv->streams)
 		append_streams(srv, line, sizeof(line), &pos);
