@@ -78,6 +78,7 @@
 #                   /opt/wg-modern/wireguard-go; the path is skipped with
 #                   a note when it is absent)
 #   BENCH_NO_WRITE=1  print only, leave bench/RESULTS.md alone
+#   BENCH_ESTIMATE_ONLY=1  print what would run and the estimate, run nothing
 LL_NAME=tunnel-bench
 ROOT=$(realpath "$(dirname "$0")/..")
 BUILD=${1:-$ROOT/build-bench-tun}
@@ -677,7 +678,7 @@ report() {
 		    a, b = med(p, m), med(UP, m)
 		    if a is None or b is None:
 		        return "—"
-		    return "%.0f vs %.0f %s" % (a, b, "✓" if a <= b else "✗")
+		    return "%.1f vs %.1f %s" % (a, b, "✓" if a <= b else "✗")
 
 		targets = [p for p in ("lostlove-balanced", "lostlove-balanced-uring") if med(p, "tcp_up") is not None]
 		if targets:
@@ -798,12 +799,6 @@ write_results() {
 
 # ---- main ----
 
-behind_server
-enable_forwarding srv
-n inet ip route add 10.0.0.0/8 via 203.0.113.1      # the tunnels' client addresses
-n inet ip route add 198.51.100.0/24 via 203.0.113.1 # the raw path's
-spawn iperf3 inet iperf3 -s
-wait_until 5 tcp_listening inet 5201
 add_user alice 10.8.0.2 fd00:8::2
 
 say "what runs"
@@ -835,6 +830,14 @@ done
 est=$((est * RUNS))
 echo "   ${#RUN_PATHS[@]} paths × $RUNS runs × ${SECONDS_PER_RUN} s per iperf3 run:" \
 	"about $((est / 60)) min $((est % 60)) s (load average now: $LOAD_START)"
+[ "${BENCH_ESTIMATE_ONLY:-0}" = 1 ] && exit 0
+
+behind_server
+enable_forwarding srv
+n inet ip route add 10.0.0.0/8 via 203.0.113.1      # the tunnels' client addresses
+n inet ip route add 198.51.100.0/24 via 203.0.113.1 # the raw path's
+spawn iperf3 inet iperf3 -s
+wait_until 5 tcp_listening inet 5201
 
 for ((run = 1; run <= RUNS; run++)); do
 	order=("${RUN_PATHS[@]}")
