@@ -255,7 +255,7 @@ static int super_l4(const struct offload_hdr *h, const uint8_t *pkt, size_t len,
 }
 
 static int super_check(const struct offload_hdr *h, const uint8_t *pkt, size_t len, size_t out_cap,
-		       size_t max_out, struct super *s)
+		       struct super *s)
 {
 	uint8_t type = h->gso_type & (uint8_t)~OFFLOAD_GSO_ECN, proto = 0;
 	int r;
@@ -277,8 +277,6 @@ static int super_check(const struct offload_hdr *h, const uint8_t *pkt, size_t l
 	    s->hdrs + (h->gso_size < s->payload ? h->gso_size : s->payload) > out_cap)
 		return -OFFLOAD_DROP_GSO_SIZE;
 	s->nseg = (s->payload + h->gso_size - 1) / h->gso_size;
-	if (s->nseg > max_out)
-		return -OFFLOAD_DROP_TOO_MANY;
 	return 0;
 }
 
@@ -315,26 +313,34 @@ static void segment_fix(const struct super *s, uint8_t *o, size_t seglen, size_t
 	sum_store(l4 + (s->tcp ? 16 : 6), c);
 }
 
-int offload_segment(const struct offload_hdr *h, const uint8_t *pkt, size_t len,
+int offload_segment(const struct offload_hdr *h, const uint8_t *pkt, size_t len, size_t first,
 		    uint8_t *const *out, size_t out_cap, size_t *out_len, size_t max_out)
 {
 	struct super s;
-	size_t gso = h->gso_size;
-	int r = super_check(h, pkt, len, out_cap, max_out, &s);
+	size_t gso = h->gso_size, n;
+	int r = super_check(h, pkt, len, out_cap, &s);
 
 	if (r)
 		return r;
-	for (size_t i = 0; i < s.nseg; i++) {
-		size_t off = s.hdrs + i * gso;
+	if (first >= s.nseg)
+		return 0;
+	n = s.nseg - first < max_out ? s.nseg - first : max_out;
+	for (size_t k = 0; k < n; k++) {
+		size_t i = first + k, off = s.hdrs + i * gso;
 		size_t plen = len - off < gso ? len - off : gso;
-		uint8_t *o = out[i];
+		uint8_t *o = out[k];
 
 		memcpy(o, pkt, s.hdrs);
 		memcpy(o + s.hdrs, pkt + off, plen);
-		out_len[i] = s.hdrs + plen;
+		out_len[k] = s.hdrs + plen;
 		segment_fix(&s, o, s.hdrs + plen, i, gso);
 	}
-	return (int)s.nseg;
+	return (int)n;
+}
+
+size_t offload_segments_max(const struct offload_hdr *h, size_t len)
+{
+	return h->gso_size ? (len + h->gso_size - 1) / h->gso_size : 0;
 }
 
 /* ---- coalescing ---- */

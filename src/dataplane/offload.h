@@ -81,14 +81,22 @@ int offload_plain(const struct offload_hdr *h, uint8_t *pkt, size_t len);
 
 /* A super-packet (gso_type TCPV4, TCPV6 or UDP_L4): checks the header
  * against the packet and cuts it into segments of at most gso_size bytes
- * of payload, each written whole into out[i] (out_cap bytes each) with
- * its length in out_len[i]: IPv4 total length, an ID one more per
- * segment, header checksum; IPv6 payload length; TCP sequence advanced,
- * FIN and PSH only on the last segment, CWR only on the first; UDP
- * length; the TCP or UDP checksum computed in full. Returns the number of
- * segments (1..max_out) or -enum offload_drop; pkt is not changed. */
-int offload_segment(const struct offload_hdr *h, const uint8_t *pkt, size_t len,
+ * of payload: IPv4 total length, an ID one more per segment, header
+ * checksum; IPv6 payload length; TCP sequence advanced, FIN and PSH only
+ * on the last segment, CWR only on the first; UDP length; the TCP or UDP
+ * checksum computed in full. Segments first, first + 1, ... are written
+ * whole into out[0..max_out) (out_cap bytes each), their lengths into
+ * out_len; a caller with fewer buffers than segments (a small MSS makes
+ * over a thousand of 64 KiB) calls again with first advanced. Returns the
+ * number written (0: first is past the last) or -enum offload_drop; pkt
+ * is not changed. */
+int offload_segment(const struct offload_hdr *h, const uint8_t *pkt, size_t len, size_t first,
 		    uint8_t *const *out, size_t out_cap, size_t *out_len, size_t max_out);
+
+/* How many segments offload_segment would make of a super-packet of len
+ * bytes: an upper bound the caller can size its buffers by, before the
+ * header is checked (0 for gso_size 0). */
+size_t offload_segments_max(const struct offload_hdr *h, size_t len);
 
 /* Coalescing (GRO) for the TUN write. Packets are added one by one as
  * they are opened (offload_gro_add: the bytes must stay where they are

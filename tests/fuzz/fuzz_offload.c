@@ -85,7 +85,7 @@ static void first_packet(const uint8_t *hdrb, const uint8_t *in, size_t len)
 		free(copy);
 		return;
 	}
-	n = offload_segment(&h, copy, len, outp, CAP, outlen, NOUT);
+	n = offload_segment(&h, copy, len, 0, outp, CAP, outlen, NOUT);
 	if (memcmp(copy, in, len) != 0)
 		abort(); /* the super-packet is read only */
 	free(copy);
@@ -138,7 +138,7 @@ static void check_writes(uint8_t **saved, const size_t *lens, size_t n)
 			continue;
 		}
 		if (len > OFFLOAD_MAX_PACKET ||
-		    offload_segment(&h, flat, len, outp, CAP, outlen, NOUT) != (int)count)
+		    offload_segment(&h, flat, len, 0, outp, CAP, outlen, NOUT) != (int)count)
 			abort();
 		for (size_t i = 0; i < count; i++) {
 			check_segment(outp[i], outlen[i]);

@@ -213,7 +213,7 @@ static void test_hdr_roundtrip(void **state)
 	assert_memory_equal(&h, &r, sizeof(h));
 	assert_int_equal(buf[0], 1);
 	assert_int_equal(buf[1], 0x81);
-	assert_string_equal(offload_drop_name(OFFLOAD_DROP_TOO_MANY), "vnet_segments");
+	assert_string_equal(offload_drop_name(OFFLOAD_DROP_GSO_SIZE), "vnet_gso_size");
 	assert_string_equal(offload_drop_name(OFFLOAD_DROP_COUNT), "?");
 }
 
@@ -312,7 +312,7 @@ static void test_udp_zero_csum(void **state)
 		h.gso_size = 1000;
 		out[0] = outmem[0];
 		put16(pkt + l4 + 6, ref_fold(ref_pseudo(pkt, len - l4)));
-		assert_int_equal(offload_segment(&h, pkt, len, out, 2048, outl, 1), 1);
+		assert_int_equal(offload_segment(&h, pkt, len, 0, out, 2048, outl, 1), 1);
 		assert_int_equal(get16(out[0] + l4 + 6), 0xffff);
 		assert_true(ref_l4_ok(out[0], outl[0]));
 	}
@@ -405,7 +405,7 @@ static void test_segment_kinds(void **state)
 			if (!udp)
 				h.gso_type |= OFFLOAD_GSO_ECN;
 			memcpy(pkt2, pkt, len);
-			n = offload_segment(&h, pkt, len, outp, 2048, outlen, NOUT);
+			n = offload_segment(&h, pkt, len, 0, outp, 2048, outlen, NOUT);
 			check_segments(&s, 1200, n);
 			assert_memory_equal(pkt, pkt2, len); /* input untouched */
 		}
@@ -422,29 +422,80 @@ static void test_segment_edges(void **state)
 	outs_init();
 	s.plen = 4 * 1000;
 	len = build_super(pkt, s, &h, 1000);
-	check_segments(&s, 1000, offload_segment(&h, pkt, len, outp, 2048, outlen, NOUT));
+	check_segments(&s, 1000, offload_segment(&h, pkt, len, 0, outp, 2048, outlen, NOUT));
 	s.plen = 999;
 	len = build_super(pkt, s, &h, 1000);
-	check_segments(&s, 1000, offload_segment(&h, pkt, len, outp, 2048, outlen, NOUT));
+	check_segments(&s, 1000, offload_segment(&h, pkt, len, 0, outp, 2048, outlen, NOUT));
 	s.plen = 2500;
 	s.ihl_extra = 2;
 	len = build_super(pkt, s, &h, 1000);
-	check_segments(&s, 1000, offload_segment(&h, pkt, len, outp, 2048, outlen, NOUT));
+	check_segments(&s, 1000, offload_segment(&h, pkt, len, 0, outp, 2048, outlen, NOUT));
 	s = base();
 	s.optlen = 0;
 	s.plen = 65535 - 40;
 	len = build_super(pkt, s, &h, 1448);
 	assert_int_equal(len, 65535);
-	check_segments(&s, 1448, offload_segment(&h, pkt, len, outp, 2048, outlen, NOUT));
+	check_segments(&s, 1448, offload_segment(&h, pkt, len, 0, outp, 2048, outlen, NOUT));
 	/* the buffers: exactly enough, one too few, a segment too large */
 	s = base();
 	s.plen = 3000;
 	len = build_super(pkt, s, &h, 1000);
-	assert_int_equal(offload_segment(&h, pkt, len, outp, 1052, outlen, 3), 3);
-	assert_int_equal(offload_segment(&h, pkt, len, outp, 1052, outlen, 2),
-			 -OFFLOAD_DROP_TOO_MANY);
-	assert_int_equal(offload_segment(&h, pkt, len, outp, 1051, outlen, 3),
+	assert_int_equal(offload_segment(&h, pkt, len, 0, outp, 1052, outlen, 3), 3);
+	assert_int_equal(offload_segment(&h, pkt, len, 0, outp, 1051, outlen, 3),
 			 -OFFLOAD_DROP_GSO_SIZE);
+	assert_int_equal(offload_segments_max(&h, len), 4); /* an upper bound: 3052 / 1000 */
+}
+
+/* Fewer buffers than segments: in chunks, the same segments. The
+ * smallest MSS Linux sends (48) makes 1,365 of a 64 KiB super-packet. */
+static void test_segment_chunks(void **state)
+{
+	static uint8_t whole[4][2048];
+	size_t whole_len[4], len;
+	struct offload_hdr h;
+	struct spec s = base();
+	uint32_t seq;
+	size_t total = 0, first;
+	int n;
+	(void)state;
+
+	outs_init();
+	s.plen = 3500;
+	len = build_super(pkt, s, &h, 1000);
+	assert_int_equal(offload_segment(&h, pkt, len, 0, outp, 2048, outlen, NOUT), 4);
+	for (int i = 0; i < 4; i++) {
+		memcpy(whole[i], outp[i], outlen[i]);
+		whole_len[i] = outlen[i];
+	}
+	assert_int_equal(offload_segment(&h, pkt, len, 0, outp, 2048, outlen, 3), 3);
+	assert_int_equal(offload_segment(&h, pkt, len, 3, outp + 3, 2048, outlen + 3, 3), 1);
+	assert_int_equal(offload_segment(&h, pkt, len, 4, outp, 2048, outlen, 3), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(outlen[i], whole_len[i]);
+		assert_memory_equal(outp[i], whole[i], whole_len[i]);
+	}
+
+	s.optlen = 0;
+	s.plen = 65535 - 40;
+	s.flags = ACK | PSH;
+	len = build_super(pkt, s, &h, 48);
+	seq = s.seq;
+	for (first = 0; (n = offload_segment(&h, pkt, len, first, outp, 2048, outlen, NOUT)) > 0;
+	     first += (size_t)n)
+		for (int i = 0; i < n; i++) {
+			uint8_t *t = outp[i] + 20;
+
+			assert_true(ref_ip_ok(outp[i]));
+			assert_true(ref_l4_ok(outp[i], outlen[i]));
+			assert_int_equal(get16(outp[i] + 4), (uint16_t)(s.id + first + (size_t)i));
+			assert_int_equal(get32(t + 4), seq);
+			assert_int_equal(t[13] & PSH, first + (size_t)i == 1364 ? PSH : 0);
+			seq += (uint32_t)(outlen[i] - 40);
+			total += outlen[i] - 40;
+		}
+	assert_int_equal(n, 0);
+	assert_int_equal(first, 1365);
+	assert_int_equal(total, s.plen);
 }
 
 /* Everything the kernel would never hand us, one change at a time. */
@@ -458,7 +509,7 @@ static void test_segment_refused(void **state)
 	outs_init();
 	s.plen = 3000;
 #define TRY(expect)                                                                                \
-	assert_int_equal(offload_segment(&h, pkt, len, outp, 2048, outlen, NOUT), expect)
+	assert_int_equal(offload_segment(&h, pkt, len, 0, outp, 2048, outlen, NOUT), expect)
 #define RESET()                                                                                    \
 	do {                                                                                       \
 		len = build_super(pkt, s, &good, 1000);                                            \
@@ -493,8 +544,8 @@ static void test_segment_refused(void **state)
 	TRY(-OFFLOAD_DROP_GSO_SIZE);
 	h = good;
 	TRY(3);
-	h.gso_size = 1;
-	TRY(-OFFLOAD_DROP_TOO_MANY);
+	h.gso_size = 1; /* many segments: the first NOUT */
+	TRY(NOUT);
 	/* the packet */
 	h = good;
 	TRY(3);
@@ -625,7 +676,7 @@ static void check_super(int w, const struct spec *sp, int first, int n)
 		assert_int_equal(get16(pkt + 4), len - 40);
 	else
 		assert_int_equal(get16(pkt + 2), len);
-	got = offload_segment(&h, pkt, len, outp, 2048, outlen, NOUT);
+	got = offload_segment(&h, pkt, len, 0, outp, 2048, outlen, NOUT);
 	assert_int_equal(got, n);
 	for (int i = 0; i < n; i++) {
 		build(pkt2, &sp[first + i]);
@@ -983,7 +1034,7 @@ static void test_roundtrip(void **state)
 			s.flags = ACK | PSH;
 			s.plen = 30 * 1300 + 17;
 			len = build_super(pkt, s, &h, 1300);
-			n = offload_segment(&h, pkt, len, outp, 2048, outlen, NOUT);
+			n = offload_segment(&h, pkt, len, 0, outp, 2048, outlen, NOUT);
 			assert_int_equal(n, 31);
 			offload_gro_init(&G, 1);
 			for (int i = 0; i < n; i++) {
@@ -998,7 +1049,7 @@ static void test_roundtrip(void **state)
 			len = flatten(&G, 0, &h);
 			assert_int_equal(len, superlen);
 			memcpy(pkt, flat, len);
-			assert_int_equal(offload_segment(&h, pkt, len, outp, 2048, outlen, NOUT),
+			assert_int_equal(offload_segment(&h, pkt, len, 0, outp, 2048, outlen, NOUT),
 					 n);
 			for (int i = 0; i < n; i++) {
 				assert_int_equal(outlen[i], firstlen[i]);
@@ -1012,12 +1063,13 @@ static void test_roundtrip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_hdr_roundtrip), cmocka_unit_test(test_plain_csum),
-	    cmocka_unit_test(test_udp_zero_csum), cmocka_unit_test(test_segment_kinds),
-	    cmocka_unit_test(test_segment_edges), cmocka_unit_test(test_segment_refused),
-	    cmocka_unit_test(test_gro_merge),	  cmocka_unit_test(test_gro_run_ends),
-	    cmocka_unit_test(test_gro_rules),	  cmocka_unit_test(test_gro_order),
-	    cmocka_unit_test(test_gro_full),	  cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_hdr_roundtrip),   cmocka_unit_test(test_plain_csum),
+	    cmocka_unit_test(test_udp_zero_csum),   cmocka_unit_test(test_segment_kinds),
+	    cmocka_unit_test(test_segment_edges),   cmocka_unit_test(test_segment_chunks),
+	    cmocka_unit_test(test_segment_refused), cmocka_unit_test(test_gro_merge),
+	    cmocka_unit_test(test_gro_run_ends),    cmocka_unit_test(test_gro_rules),
+	    cmocka_unit_test(test_gro_order),	    cmocka_unit_test(test_gro_full),
+	    cmocka_unit_test(test_roundtrip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
