@@ -117,6 +117,7 @@ struct server_config {
 	uint32_t front_keepalive_timeout_s; /* nginx keepalive_timeout */
 	/* [performance] */
 	bool zero_copy, io_uring; /* accepted, not applied: epoll + batched syscalls */
+	bool tun_offload;	  /* IFF_VNET_HDR: TSO/USO reads, GRO writes (io/tun.h) */
 	uint32_t buffer_pool_size;
 	uint32_t buffer_size;
 	/* [monitoring] */

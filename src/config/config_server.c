@@ -173,6 +173,7 @@ static const struct config_option server_options[] = {
      .warn = NOT_YET_EPOLL},
     {"performance", "io_uring", CONFIG_BOOL, 0, SRV(io_uring), .def = "false",
      .warn = NOT_YET_EPOLL},
+    {"performance", "tun_offload", CONFIG_BOOL, 0, SRV(tun_offload), .def = "true"},
     {"performance", "buffer_pool_size", CONFIG_UINT, 0, SRV(buffer_pool_size), .min = 64,
      .max = 1000000, .def = "4096"},
     {"performance", "buffer_size", CONFIG_UINT, 0, SRV(buffer_size), .min = 1500, .max = 65536},

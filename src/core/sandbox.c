@@ -306,9 +306,10 @@ static const struct call_group groups[] = {
     /* clocks: the vDSO's fallbacks (a clock source it cannot read) */
     GROUP(BOTH, SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday)),
     /* the event loops: epoll, eventfd/signalfd/TUN reads and writes,
-     * logging to stderr */
+     * logging to stderr; with TUN offloads a read is a readv (header,
+     * buffer, overflow) and a coalesced write a writev */
     GROUP(BOTH, SCMP_SYS(epoll_wait), SCMP_SYS(epoll_ctl), SCMP_SYS(read), SCMP_SYS(write),
-	  SCMP_SYS(close), SCMP_SYS(fcntl)),
+	  SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(close), SCMP_SYS(fcntl)),
     /* datagrams; netlink (libnftables, rtnetlink; sockets: add_sockets) */
     GROUP(BOTH, SCMP_SYS(recvmmsg), SCMP_SYS(sendmmsg), SCMP_SYS(recvmsg), SCMP_SYS(sendmsg),
 	  SCMP_SYS(recvfrom), SCMP_SYS(sendto), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt),
@@ -460,8 +461,9 @@ static int add_prctl(scmp_filter_ctx ctx, enum sandbox_profile p)
  * write per packet, a recvmmsg/sendmmsg per batch, the loop's wait): the
  * filter runs on every system call, so these are tested first. */
 static const int hot[] = {
-    SCMP_SYS(read),	  SCMP_SYS(write),   SCMP_SYS(recvmmsg), SCMP_SYS(sendmmsg),
-    SCMP_SYS(epoll_wait), SCMP_SYS(sendmsg), SCMP_SYS(futex),
+    SCMP_SYS(read),	SCMP_SYS(write),      SCMP_SYS(recvmmsg),
+    SCMP_SYS(sendmmsg), SCMP_SYS(epoll_wait), SCMP_SYS(sendmsg),
+    SCMP_SYS(futex),	SCMP_SYS(readv),      SCMP_SYS(writev),
 };
 
 /* A binary tree over the syscall numbers (libseccomp >= 2.5) rather than

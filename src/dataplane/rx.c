@@ -105,8 +105,17 @@ static enum worker_drop forward(struct worker *w, const uint8_t *pkt, struct ses
 	return WORKER_DROP_NONE;
 }
 
-static enum worker_drop to_tun(struct worker *w, const uint8_t *ip, size_t len)
+/* With offloads the packet waits, in place, for the batch's end
+ * (worker_tun_flush), to be merged with the next of its flow. */
+static enum worker_drop to_tun(struct worker *w, uint8_t *ip, size_t len)
 {
+	if (w->gro) {
+		if (offload_gro_add(w->gro, ip, len) < 0) {
+			worker_tun_flush(w);
+			(void)offload_gro_add(w->gro, ip, len); /* an empty batch takes it */
+		}
+		return WORKER_DROP_NONE;
+	}
 	if (write(w->tun_fd, ip, len) != (ssize_t)len)
 		return WORKER_DROP_TUN_WRITE;
 	return WORKER_DROP_NONE;
@@ -484,6 +493,7 @@ void rx_udp_ready(struct worker *w)
 		for (unsigned i = 0; i < (unsigned)n; i++)
 			rx_message(w, i);
 		urcu_memb_read_unlock();
+		worker_tun_flush(w); /* before the slots are received into again */
 		worker_batch_time(w, WORKER_BATCH_UDP_RX, loop_now_ns() - w->now_ns);
 		if (n < UDP_BATCH)
 			return;
@@ -567,6 +577,7 @@ void rx_stream_ready(struct worker *w)
 		for (size_t i = 0; i < n; i++)
 			worker_drop(w, rx_stream_one(w, &w->stream_buf[i]));
 		urcu_memb_read_unlock();
+		worker_tun_flush(w);
 		if (n < WORKER_STREAM_BATCH)
 			return;
 	}

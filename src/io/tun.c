@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -26,6 +27,8 @@ int tun_open(const char *name, unsigned flags, char ret_name[static IFNAMSIZ], i
 		ifr.ifr_flags |= IFF_MULTI_QUEUE;
 	if (flags & TUN_EXCLUSIVE)
 		ifr.ifr_flags |= IFF_TUN_EXCL;
+	if (flags & TUN_VNET_HDR)
+		ifr.ifr_flags |= IFF_VNET_HDR;
 	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		int r = -errno;
@@ -36,6 +39,50 @@ int tun_open(const char *name, unsigned flags, char ret_name[static IFNAMSIZ], i
 	ret_name[IFNAMSIZ - 1] = '\0';
 	*ret_fd = fd;
 	return 0;
+}
+
+/* Linux 6.2; older headers lack them */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6 0x40
+#endif
+
+int tun_set_offload(int fd)
+{
+	static const struct {
+		unsigned kernel, ours;
+	} tries[] = {
+	    {TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6,
+	     TUN_OFFLOAD_CSUM | TUN_OFFLOAD_TSO4 | TUN_OFFLOAD_TSO6 | TUN_OFFLOAD_USO4 |
+		 TUN_OFFLOAD_USO6},
+	    {TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
+	     TUN_OFFLOAD_CSUM | TUN_OFFLOAD_TSO4 | TUN_OFFLOAD_TSO6},
+	};
+	int r = -EINVAL;
+
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)tries[i].kernel) == 0)
+			return (int)tries[i].ours;
+		r = -errno;
+	}
+	return r;
+}
+
+void tun_offload_str(unsigned set, char *buf, size_t len)
+{
+	static const char *const names[] = {"csum", "tso4", "tso6", "uso4", "uso6"};
+	size_t pos = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (unsigned i = 0; i < 5 && pos < len; i++)
+		if (set & (1u << i)) {
+			int n = snprintf(buf + pos, len - pos, "%s%s", pos ? " " : "", names[i]);
+
+			pos = n < 0 ? len : pos + (size_t)n;
+		}
 }
 
 static int ifindex_of(const char *name)

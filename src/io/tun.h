@@ -12,6 +12,7 @@
 
 #include <net/if.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* tun_open flags. TUN_EXCLUSIVE creates the device and fails with
@@ -21,6 +22,7 @@
 enum tun_flags {
 	TUN_MULTI_QUEUE = 1 << 0, /* IFF_MULTI_QUEUE */
 	TUN_EXCLUSIVE = 1 << 1,	  /* a new device, or -EBUSY */
+	TUN_VNET_HDR = 1 << 2,	  /* IFF_VNET_HDR: a virtio-net header before every packet */
 };
 
 /* Opens (creating if needed) a queue of the device name ("" = let the
@@ -37,6 +39,25 @@ int tun_open(const char *name, unsigned flags, char ret_name[static IFNAMSIZ], i
  * the tunnel and the fair queue"). 8192 holds 11 MB: TCP's window, not the
  * ring, bounds what waits. Memory is spent only while packets wait. */
 #define TUN_TXQUEUELEN 8192
+
+/* TUN offloads (dataplane/offload.h does the packets). With TUN_VNET_HDR
+ * every read and write starts with a struct virtio_net_hdr; the flag is
+ * the device's, so every queue of it must be opened with it. */
+enum tun_offload {
+	TUN_OFFLOAD_CSUM = 1 << 0, /* TUN_F_CSUM: we complete partial checksums */
+	TUN_OFFLOAD_TSO4 = 1 << 1, /* TUN_F_TSO4: TCP/IPv4 super-packets */
+	TUN_OFFLOAD_TSO6 = 1 << 2, /* TUN_F_TSO6 */
+	TUN_OFFLOAD_USO4 = 1 << 3, /* TUN_F_USO4 (Linux 6.2): UDP super-packets */
+	TUN_OFFLOAD_USO6 = 1 << 4, /* TUN_F_USO6 */
+};
+
+/* Asks the device of fd (opened with TUN_VNET_HDR) for checksum, TSO and
+ * USO offloads, then without USO (older kernels refuse the unknown bits).
+ * Returns the enum tun_offload set taken, or -errno when both are
+ * refused (then the caller opens the device without the header). */
+int tun_set_offload(int fd);
+/* "csum tso4 tso6 uso4 uso6", the set's names. */
+void tun_offload_str(unsigned set, char *buf, size_t len);
 
 struct tun_config {
 	uint32_t mtu;

@@ -342,13 +342,44 @@ static void tun_config_of(const struct server_config *cfg, struct tun_config *t)
 	t->prefix6 = cfg->tun_address6.len;
 }
 
+/* The offloads (performance.tun_offload): the device is created with
+ * IFF_VNET_HDR and asked for checksum, TSO and USO offloads; if it takes
+ * none, it is closed (it goes away with its only queue) and created again
+ * without the header. Chosen once, logged once. */
+static int open_tun_offload(struct server *srv)
+{
+	const unsigned flags = TUN_MULTI_QUEUE | TUN_EXCLUSIVE;
+	char what[64] = "off (performance.tun_offload = false)";
+	int r, set;
+
+	if (!srv->cfg->tun_offload)
+		goto plain;
+	r = tun_open(srv->cfg->tun_name, flags | TUN_VNET_HDR, srv->tun_name, &srv->tun_fd);
+	if (r < 0)
+		return r;
+	set = tun_set_offload(srv->tun_fd);
+	if (set >= 0) {
+		srv->shared.tun_vnet = true;
+		srv->shared.tun_uso = (set & (TUN_OFFLOAD_USO4 | TUN_OFFLOAD_USO6)) ==
+				      (TUN_OFFLOAD_USO4 | TUN_OFFLOAD_USO6);
+		tun_offload_str((unsigned)set, what, sizeof(what));
+		log_info(LOG_GROUP_TUN, "tun offload: %s", what);
+		return 0;
+	}
+	snprintf(what, sizeof(what), "off (TUNSETOFFLOAD: %s)", strerror(-set));
+	close(srv->tun_fd);
+	srv->tun_fd = -1;
+plain:
+	log_info(LOG_GROUP_TUN, "tun offload: %s", what);
+	return tun_open(srv->cfg->tun_name, flags, srv->tun_name, &srv->tun_fd);
+}
+
 /* A new device (IFF_TUN_EXCL): a device of that name already there is
  * another server's (or another program's), never shared. */
 static int open_tun(struct server *srv)
 {
 	struct tun_config t;
-	int r = tun_open(srv->cfg->tun_name, TUN_MULTI_QUEUE | TUN_EXCLUSIVE, srv->tun_name,
-			 &srv->tun_fd);
+	int r = open_tun_offload(srv);
 
 	if (r == -EBUSY) {
 		log_error(LOG_GROUP_TUN,
@@ -498,7 +529,9 @@ static int tun_queue(struct server *srv, unsigned i, int *ret_fd)
 		srv->tun_fd = -1;
 		return 0;
 	}
-	r = tun_open(srv->tun_name, TUN_MULTI_QUEUE, name, ret_fd);
+	/* IFF_VNET_HDR is the device's: every queue asks for it, or clears it */
+	r = tun_open(srv->tun_name, TUN_MULTI_QUEUE | (srv->shared.tun_vnet ? TUN_VNET_HDR : 0),
+		     name, ret_fd);
 	if (r < 0)
 		log_error(LOG_GROUP_TUN, "cannot attach TUN queue %u: %s", i, strerror(-r));
 	return r;
@@ -1528,6 +1561,26 @@ static void append_queues(const struct server *srv, char *line, size_t cap, size
 	       q.txqlen, q.tx_dropped, q.rx_dropped, sum.rcvbuf, sum.sndbuf, sum.drops);
 }
 
+/* TUN offloads: super-packets read and their segments, super-packets
+ * written and the packets merged into them, packets written alone for a
+ * bad checksum, refused headers by reason. */
+static void append_offload(const struct server *srv, const struct worker_stats *st, char *line,
+			   size_t cap, size_t *pos)
+{
+	if (!srv->shared.tun_vnet) {
+		append(line, cap, pos, "; offload: off");
+		return;
+	}
+	append(line, cap, pos,
+	       "; offload: tso_read %" PRIu64 " segments %" PRIu64 " gro_written %" PRIu64
+	       " merged %" PRIu64 " csum_bad %" PRIu64,
+	       st->tun_supers, st->tun_segments, st->gro_supers, st->gro_merged, st->gro_csum_bad);
+	for (int d = OFFLOAD_DROP_NONE + 1; d < OFFLOAD_DROP_COUNT; d++)
+		if (st->offload_drops[d])
+			append(line, cap, pos, " %s=%" PRIu64,
+			       offload_drop_name((enum offload_drop)d), st->offload_drops[d]);
+}
+
 void server_log_stats(struct server *srv)
 {
 	struct worker_stats st = {0};
@@ -1553,6 +1606,7 @@ void server_log_stats(struct server *srv)
 			append(line, sizeof(line), &pos, " %s=%" PRIu64,
 			       worker_drop_name((enum worker_drop)d), st.drops[d]);
 	append_queues(srv, line, sizeof(line), &pos);
+	append_offload(srv, &st, line, sizeof(line), &pos);
 	append_failures(srv, line, sizeof(line), &pos);
 	if (srv->streams)
 		append_streams(srv, line, sizeof(line), &pos);

@@ -368,6 +368,7 @@ static void test_server_defaults(void **state)
 	assert_false(c.obfuscation_enabled);
 	assert_int_equal(c.buffer_pool_size, 4096);
 	assert_int_equal(c.buffer_size, 2048);
+	assert_true(c.tun_offload);
 	assert_int_equal(c.log_level, LOG_INFO);
 	assert_int_equal(c.rate_limit_per_user, 0);
 	assert_int_equal(c.connection_timeout_s, 300);
@@ -415,9 +416,11 @@ static void test_server_derived(void **state)
 	(void)state;
 	assert_int_equal(load_server("[network]\nmtu = 9000\nenable_ipv6 = false\n"
 				     "dns = [\"1.1.1.1\", \"2606:4700::1111\"]\n"
-				     "[crypto]\nmode = \"maximum_security\"\nqrl_enabled = false\n",
+				     "[crypto]\nmode = \"maximum_security\"\nqrl_enabled = false\n"
+				     "[performance]\ntun_offload = false\n",
 				     NULL, &c, &d),
 			 0);
+	assert_false(c.tun_offload);
 	assert_int_equal(c.buffer_size, 9000 + 48);
 	assert_true(c.hse_enabled);
 	assert_int_equal(c.kem, KEM_OFF);
