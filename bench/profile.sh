@@ -35,7 +35,9 @@
 # PROFILE_MODE (crypto mode, default balanced), PROFILE_FREQ (samples per
 # second, default 1999), PROFILE_OUT (output directory, default
 # BUILD_DIR/profile-YYYYmmdd-HHMMSS), PROFILE_TOP (symbols per report in
-# summary.txt, default 25).
+# summary.txt, default 25), PROFILE_LABEL (what summary.txt says was
+# profiled; default this tree's commit: set it when BUILD_DIR was built
+# from another tree, e.g. an older commit's `git archive`).
 LL_NAME=profile
 ROOT=$(realpath "$(dirname "$0")/..")
 BUILD=${1:-$ROOT/build-bench-prof}
@@ -49,8 +51,9 @@ command -v iperf3 >/dev/null || apt-get install -y --no-install-recommends iperf
 if [ ! -d "$BUILD" ]; then
 	meson setup "$BUILD" "$ROOT" --buildtype=release -Dc_args=-fno-omit-frame-pointer
 fi
-ninja -C "$BUILD" src/lostlove-server src/lostlove-client src/lostlove-admin tests/e2e/relay \
-	tests/e2e/udpjunk >/dev/null 2>&1 || ninja -C "$BUILD" >/dev/null
+# the daemons and what lib.sh needs; everything when those targets moved
+ninja -C "$BUILD" src/cmd/lostlove-server src/cmd/lostlove-client src/cmd/lostlove-admin \
+	tests/e2e/relay tests/e2e/udpjunk >/dev/null 2>&1 || ninja -C "$BUILD" >/dev/null
 
 source "$ROOT/tests/e2e/lib.sh" "$BUILD"
 
@@ -125,7 +128,7 @@ stop_clean server
 stop iperf3
 
 # top FILE N: the first N symbol lines of a flat report, headers dropped.
-top() { grep -E '^ +[0-9.]+%' "$1" | head -n "$2"; }
+top() { awk -v n="$2" '/^ +[0-9.]+%/ {print; if (++c >= n) exit}' "$1"; }
 
 # entry_points DATA: the share of the samples under each of the data path's
 # system calls and its own seal/open (perf's "children": the function and
@@ -137,7 +140,7 @@ entry_points() {
 }
 
 {
-	echo "bench/profile.sh: LostLove $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)," \
+	echo "bench/profile.sh: LostLove ${PROFILE_LABEL:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)}," \
 		"mode $MODE, single-stream TCP through the tunnel, $SECS s recorded per direction"
 	echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(nproc) CPUs, Linux $(uname -r)"
 	echo "load: $(uptime)"
