@@ -69,29 +69,39 @@ if grep -Eo 'vnet_[a-z_]+=[0-9]+' <<<"$LL_STATS"; then
 fi
 echo "offload counters: tso_read $tso segments $segs gro_written $gro merged $merged"
 
-# udp_burst DST BIND: 3,000 datagrams of 1,000 bytes from the client to the
-# server host; every one that arrives must be one that was sent, whole (a
-# super-packet handed on unsegmented, or cut wrong, would not be)
+# udp_burst FROM TO DST [gso]: 3,000 datagrams of 1,000 bytes from namespace
+# FROM to TO (listening on DST); every one that arrives must be one that was
+# sent, whole: a super-packet handed on unsegmented, or cut wrong, or a
+# checksum completed wrong (the receiving kernel drops those) would not be
 UDPB="$(dirname "$0")/udp_burst.py"
 udp_burst() {
-	local dst=$1 bind=$2 out="$LL_TMP/udp-$1.out" pid intact
+	local from=$1 to=$2 dst=$3 out="$LL_TMP/udp-$2-$3.out" pid intact
 	rm -f "$out"
-	ip netns exec "${LL_PREFIX}srv" python3 "$UDPB" recv "$bind" 5201 3000 1000 >"$out" 2>&1 &
+	ip netns exec "$LL_PREFIX$to" python3 "$UDPB" recv "$dst" 5201 3000 1000 >"$out" 2>&1 &
 	pid=$!
 	wait_until 5 grep -q listening "$out"
-	n cli python3 "$UDPB" send "$dst" 5201 3000 1000
+	n "$from" python3 "$UDPB" send "$dst" 5201 3000 1000 ${4:-}
 	wait "$pid" || fail "UDP to $dst: datagrams arrived that were not sent: $(cat "$out")"
 	intact=$(awk '/^intact/ {print $2}' "$out")
-	echo "   UDP to $dst: $intact of 3000 datagrams arrived intact"
+	echo "   UDP $from -> $dst ${4:-}: $intact of 3000 datagrams arrived intact"
 	[ "$intact" -ge 2000 ] || fail "UDP to $dst: only $intact of 3000 datagrams arrived"
 }
-say "UDP bursts to the server host (merged when the device took USO)"
-udp_burst 10.8.0.1 10.8.0.1
-udp_burst fd00:8::1 fd00:8::1
+say "UDP: bursts to the server host (merged when the device took USO), and back"
+udp_burst cli srv 10.8.0.1
+udp_burst cli srv fd00:8::1
+server_stats >/dev/null
+tso_before=$(offload_counter tso_read)
+# from the server host: partial checksums completed (plain datagrams), and
+# with UDP_SEGMENT, USO super-packets cut (when the device took USO)
+udp_burst srv cli 10.8.0.2
+udp_burst srv cli fd00:8::2 gso
+udp_burst srv cli 10.8.0.2 gso
 server_stats
 if log_has "$(log_of server)" '^lostlove-server: tun offload: .*uso4 uso6'; then
 	[ "$(offload_counter gro_written)" -gt "$gro" ] ||
 		fail "USO taken, yet no UDP super-packet was written (gro_written stayed $gro)"
+	[ "$(offload_counter tso_read)" -gt "$tso_before" ] ||
+		fail "USO taken, yet no UDP super-packet was read (tso_read stayed $tso_before)"
 fi
 [ "$(offload_counter csum_bad)" = 0 ] || fail "UDP datagrams with a bad checksum"
 stop_clean client-alice
