@@ -300,7 +300,7 @@ tcp_single() {
 	record "$name" "$run" "lping_${dir}_loss" "$loss"
 	record "$name" "$run" "lping_${dir}_avg" "$avg"
 	record "$name" "$run" "lping_${dir}_p99" "$p99"
-	printf '   %-26s TCP %-4s %6.0f Mbit/s  retr/10s %-6s cpu %-5s s/GB  ping under load: loss %s %%, avg %s ms, p99 %s ms\n' \
+	printf '   %-30s TCP %-4s %6.0f Mbit/s  retr/10s %-6s cpu %-5s s/GB  ping under load: loss %s %%, avg %s ms, p99 %s ms\n' \
 		"$name" "$dir" "$mbit" "$retr" "$cpu" "$loss" "$avg" "$p99"
 }
 
@@ -315,7 +315,7 @@ measure_once() {
 	fi
 	read -r loss avg p99 < <(ping_figures 100)
 	record "$name" "$run" rtt_idle "$avg"
-	printf '   %-26s ping idle avg %s ms (loss %s %%)\n' "$name" "$avg" "$loss"
+	printf '   %-30s ping idle avg %s ms (loss %s %%)\n' "$name" "$avg" "$loss"
 	tcp_single "$name" "$run" up "${pids[@]}"
 	tcp_single "$name" "$run" down "${pids[@]}"
 	st=0
@@ -323,7 +323,7 @@ measure_once() {
 	if [ "$st" = 0 ] && out=$(tcp_figures "$json" 2>&1); then
 		read -r mbit bytes retr <<<"$out"
 		record "$name" "$run" tcp_p4 "$mbit"
-		printf '   %-26s TCP up×4 %6.0f Mbit/s\n' "$name" "$mbit"
+		printf '   %-30s TCP up×4 %6.0f Mbit/s\n' "$name" "$mbit"
 	else
 		failed "$name" "$run" "TCP up×4: iperf3 failed (status $st): $(iperf_error "$json")"
 	fi
@@ -333,7 +333,7 @@ measure_once() {
 		read -r mbit loss <<<"$out"
 		record "$name" "$run" udp_mbit "$mbit"
 		record "$name" "$run" udp_loss "$loss"
-		printf '   %-26s UDP 500M offered: %6.0f Mbit/s delivered, loss %s %%\n' "$name" "$mbit" "$loss"
+		printf '   %-30s UDP 500M offered: %6.0f Mbit/s delivered, loss %s %%\n' "$name" "$mbit" "$loss"
 	else
 		failed "$name" "$run" "UDP 500M: iperf3 failed (status $st): $(iperf_error "$json")"
 	fi
