@@ -385,18 +385,26 @@ stealth_mode = \"$LLP_STEALTH\"
 [performance]
 io_uring = $uring"
 	write_server_config
-	write_client_config alice 198.51.100.1:51820 '["203.0.113.0/24"]' "$client_extra
+	local uring_client="" uring_table=""
+	case ${CLIENT_URING_KEY:-} in
+	client) uring_client="io_uring = $uring" ;;
+	performance) uring_table="[performance]
+io_uring = $uring" ;;
+	esac
+	write_client_config alice 198.51.100.1:51820 '["203.0.113.0/24"]' "$uring_client
+$client_extra
 [obfuscation]
 stealth_mode = \"$LLP_STEALTH\"
-${CLIENT_URING_KEY:+[performance]
-io_uring = $uring}"
+$uring_table"
 }
 
 # uring_check: whether this build has the io_uring backend, asked of the
 # binaries' own configuration check (never assumed): a server.toml with
 # [performance] io_uring = true must load without an error or a
 # "not yet supported" warning on that key. Sets URING_MISSING (why not;
-# empty when it has it) and CLIENT_URING_KEY (the client takes the key too).
+# empty when it has it) and CLIENT_URING_KEY (where the client takes the
+# key: "performance" for a [performance] table, "client" for [client];
+# empty when its configuration check refuses both).
 uring_check() {
 	local out st=0
 	lostlove_spec balanced
@@ -410,13 +418,15 @@ uring_check() {
 		return 0
 	fi
 	# the client's key, where it has one: only then is it set there
-	CLIENT_URING_KEY=1
-	lostlove_configs true >/dev/null
-	st=0
-	out=$("$LL_CLIENT" --check-config -c "$LL_TMP/alice.toml" 2>&1) || st=$?
-	if [ "$st" != 0 ] || grep -Ei 'io_uring|performance' <<<"$out" >/dev/null; then
-		CLIENT_URING_KEY=""
-	fi
+	local where
+	for where in performance client; do
+		CLIENT_URING_KEY=$where
+		lostlove_configs true >/dev/null
+		st=0
+		out=$("$LL_CLIENT" --check-config -c "$LL_TMP/alice.toml" 2>&1) || st=$?
+		[ "$st" = 0 ] && ! grep -Ei 'io_uring|performance' <<<"$out" >/dev/null && return 0
+	done
+	CLIENT_URING_KEY=""
 }
 
 lostlove_up() {
