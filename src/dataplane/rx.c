@@ -109,16 +109,7 @@ static enum worker_drop forward(struct worker *w, const uint8_t *pkt, struct ses
  * (worker_tun_flush), to be merged with the next of its flow. */
 static enum worker_drop to_tun(struct worker *w, uint8_t *ip, size_t len)
 {
-	if (w->gro) {
-		if (offload_gro_add(w->gro, ip, len) < 0) {
-			worker_tun_flush(w);
-			(void)offload_gro_add(w->gro, ip, len); /* an empty batch takes it */
-		}
-		return WORKER_DROP_NONE;
-	}
-	if (write(w->tun_fd, ip, len) != (ssize_t)len)
-		return WORKER_DROP_TUN_WRITE;
-	return WORKER_DROP_NONE;
+	return tunio_write(&w->tun, ip, len) ? WORKER_DROP_NONE : WORKER_DROP_TUN_WRITE;
 }
 
 static enum worker_drop rx_ip(struct worker *w, uint8_t *pkt, struct session *s, size_t len)

@@ -87,127 +87,80 @@ static uint8_t *spare(struct worker *w)
 	return w->tun_buf;
 }
 
-static void offload_drop(struct worker *w, int r)
+size_t worker_tun_room(size_t buf_size)
 {
-	if (r < 0 && -r < OFFLOAD_DROP_COUNT)
-		worker_count(&w->stats.offload_drops[-r], 1);
+	return buf_size - TRANSPORT_HEADER_LEN - TAIL_ROOM;
 }
 
-/* Segments of a super-packet (contiguous in w->tun_scratch) into pool
- * buffers, SEGMENTS_PER_ROUND at a time, each sealed and queued as a
- * packet read alone would be: the send batch makes them one GSO run. */
-#define SEGMENTS_PER_ROUND 64
-static void tx_super(struct worker *w, const struct offload_hdr *h, size_t len, size_t room)
+/* The segments of a super-packet: pool buffers, each sealed and queued as
+ * a packet read alone would be (the send batch makes them one GSO run). */
+static uint8_t *sink_get(void *ctx)
 {
-	uint8_t *bufs[SEGMENTS_PER_ROUND], *outs[SEGMENTS_PER_ROUND];
-	size_t lens[SEGMENTS_PER_ROUND], first = 0, want = offload_segments_max(h, len);
-	int n;
-
-	worker_count(&w->stats.tun_supers, 1);
-	do {
-		size_t k = want - first < SEGMENTS_PER_ROUND ? want - first : SEGMENTS_PER_ROUND;
-		size_t got = 0;
-
-		while (got < k && (bufs[got] = get_buffer(w)) != NULL) {
-			outs[got] = bufs[got] + TRANSPORT_HEADER_LEN;
-			got++;
-		}
-		n = got ? offload_segment(h, w->tun_scratch, len, first, outs, room, lens, got) : 0;
-		if (got == 0)
-			worker_drop(w, WORKER_DROP_NO_BUFFER);
-		offload_drop(w, n);
-		for (size_t i = 0; i < got; i++) {
-			enum worker_drop d = WORKER_DROP_NO_BUFFER; /* not used */
-
-			if ((int)i < n) {
-				d = tx_one(w, bufs[i], lens[i]);
-				worker_drop(w, d);
-			}
-			if (d != WORKER_DROP_NONE)
-				pool_put(&w->pool, bufs[i]);
-		}
-		if (n > 0) {
-			worker_count(&w->stats.tun_segments, (uint64_t)n);
-			first += (size_t)n;
-		}
-	} while (n > 0 && first < want);
+	return get_buffer(ctx);
 }
 
-/* One read from a TUN device with IFF_VNET_HDR: the header, then the
- * packet into buf (as without offloads) and, if it is longer, on into
- * the scratch area right behind where buf's part will be copied, so a
- * super-packet is whole there with one copy of its head. */
-static enum worker_drop tx_read_vnet(struct worker *w, uint8_t *buf, size_t room, bool *more)
+static void sink_put(void *ctx, uint8_t *buf)
 {
-	uint8_t vnet[OFFLOAD_VNET_HDR_LEN];
-	struct iovec iov[3] = {
-	    {vnet, sizeof(vnet)},
-	    {buf + TRANSPORT_HEADER_LEN, room},
-	    {w->tun_scratch + room, WORKER_TUN_SCRATCH},
-	};
+	struct worker *w = ctx;
+
+	pool_put(&w->pool, buf);
+}
+
+static bool sink_emit(void *ctx, uint8_t *buf, size_t len)
+{
+	struct worker *w = ctx;
+	enum worker_drop d = tx_one(w, buf, len);
+
+	worker_drop(w, d);
+	return d == WORKER_DROP_NONE;
+}
+
+/* One TUN read (tunio.h): a packet in buf, sealed in place, or a
+ * super-packet cut into pool buffers. false: nothing more to read. */
+static bool tx_read(struct worker *w, uint8_t *buf)
+{
+	const struct tunio_sink sink = {sink_get, sink_put, sink_emit, w, TRANSPORT_HEADER_LEN};
 	struct offload_hdr h;
-	ssize_t n = readv(w->tun_fd, iov, 3);
 	enum worker_drop d;
 	size_t len;
-	int r;
 
-	*more = n > 0;
-	if (n <= 0)
-		return WORKER_DROP_NONE;
-	if ((size_t)n < sizeof(vnet)) {
-		offload_drop(w, -OFFLOAD_DROP_SHORT);
-		return WORKER_DROP_NONE;
-	}
-	len = (size_t)n - sizeof(vnet);
-	offload_hdr_read(&h, vnet);
-	if (h.gso_type == OFFLOAD_GSO_NONE) {
-		if (len > room)
-			return WORKER_DROP_TRUNCATED;
-		r = offload_plain(&h, buf + TRANSPORT_HEADER_LEN, len);
-		offload_drop(w, r);
-		if (r < 0)
-			return WORKER_DROP_NONE;
+	switch (tunio_read(&w->tun, buf + TRANSPORT_HEADER_LEN, &len, &h)) {
+	case TUNIO_EMPTY:
+		return false;
+	case TUNIO_PLAIN:
 		d = tx_one(w, buf, len);
 		if (d == WORKER_DROP_NONE)
 			w->tun_buf = NULL; /* queued: the next read takes another */
-		return d;
+		worker_drop(w, d);
+		break;
+	case TUNIO_SUPER:
+		if (tunio_segments(&w->tun, &h, len, &sink) == 0)
+			worker_drop(w, WORKER_DROP_NO_BUFFER);
+		break;
+	case TUNIO_TOO_LONG:
+		worker_drop(w, WORKER_DROP_TRUNCATED);
+		break;
+	case TUNIO_REFUSED:
+		break; /* counted by reason */
 	}
-	memcpy(w->tun_scratch, buf + TRANSPORT_HEADER_LEN, len < room ? len : room);
-	tx_super(w, &h, len, room);
-	return WORKER_DROP_NONE;
+	return true;
 }
 
 void tx_tun_ready(struct worker *w)
 {
-	size_t room = w->shared->buf_size - TRANSPORT_HEADER_LEN - TAIL_ROOM;
 	int i;
 
 	w->now_ns = loop_now_ns();
 	urcu_memb_read_lock();
 	for (i = 0; i < PACKETS_PER_CALL; i++) {
 		uint8_t *buf = spare(w);
-		enum worker_drop d;
-		ssize_t n;
 
 		if (!buf) {
 			worker_drop(w, WORKER_DROP_NO_BUFFER);
 			break;
 		}
-		if (w->shared->tun_vnet) {
-			bool more;
-
-			worker_drop(w, tx_read_vnet(w, buf, room, &more));
-			if (!more)
-				break;
-			continue;
-		}
-		n = read(w->tun_fd, buf + TRANSPORT_HEADER_LEN, room);
-		if (n <= 0)
+		if (!tx_read(w, buf))
 			break;
-		d = tx_one(w, buf, (size_t)n);
-		if (d == WORKER_DROP_NONE)
-			w->tun_buf = NULL; /* queued: the next read takes another */
-		worker_drop(w, d);
 	}
 	urcu_memb_read_unlock();
 	if (i > 0) /* a wake-up with nothing to read is no batch */

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <urcu/urcu-memb.h>
@@ -93,17 +92,6 @@ static int fill_rx_slots(struct worker *w)
 	return 0;
 }
 
-/* The TUN read's overflow and the coalescer (about 100 KiB), once. */
-static int init_offload(struct worker *w)
-{
-	w->tun_scratch = malloc(w->shared->buf_size + WORKER_TUN_SCRATCH);
-	w->gro = malloc(sizeof(*w->gro));
-	if (!w->tun_scratch || !w->gro)
-		return -ENOMEM;
-	offload_gro_init(w->gro, w->shared->tun_uso);
-	return 0;
-}
-
 static int init_loop(struct worker *w)
 {
 	int r;
@@ -155,8 +143,9 @@ int worker_init(struct worker *w, unsigned id, const struct worker_shared *share
 	r = pool_init(&w->pool, shared->pool_count, shared->buf_size);
 	if (r == 0)
 		r = fill_rx_slots(w);
-	if (r == 0 && shared->tun_vnet)
-		r = init_offload(w);
+	if (r == 0)
+		r = tunio_init(&w->tun, tun_fd, shared->tun_offload,
+			       worker_tun_room(shared->buf_size), &w->stats.tunio);
 	if (r == 0 && shared->stream_inboxes) {
 		w->stream_buf = calloc(WORKER_STREAM_BATCH, sizeof(*w->stream_buf));
 		r = w->stream_buf ? 0 : -ENOMEM;
@@ -211,8 +200,7 @@ void worker_done(struct worker *w)
 	pool_done(&w->pool);
 	free(w->rx_area);
 	free(w->stream_buf);
-	free(w->tun_scratch);
-	free(w->gro);
+	tunio_done(&w->tun);
 	if (w->udp_fd >= 0)
 		close(w->udp_fd);
 	if (w->tun_fd >= 0)
@@ -270,34 +258,9 @@ void worker_flush(struct worker *w)
 	b->n = 0;
 }
 
-/* A write that fails drops every packet in it: the TUN queue is full
- * (the txqueuelen ring toward the host) or the kernel refused the
- * super-packet's header. */
 void worker_tun_flush(struct worker *w)
 {
-	struct offload_gro *g = w->gro;
-	size_t supers = 0, merged = 0, dropped = 0;
-
-	if (!g || g->n == 0)
-		return;
-	offload_gro_finish(g);
-	for (unsigned i = 0; i < g->nwrites; i++) {
-		const struct offload_gro_write *wr = &g->writes[i];
-		ssize_t n = writev(w->tun_fd, &g->iov[wr->iov_first], wr->niov);
-
-		if (n != (ssize_t)(OFFLOAD_VNET_HDR_LEN + wr->len)) {
-			dropped += wr->niov - 1u;
-		} else if (wr->niov > 2) {
-			supers++;
-			merged += wr->niov - 2u;
-		}
-	}
-	worker_count(&w->stats.drops[WORKER_DROP_TUN_WRITE], dropped);
-	worker_count(&w->stats.gro_supers, supers);
-	worker_count(&w->stats.gro_merged, merged);
-	worker_count(&w->stats.gro_csum_bad, g->csum_bad);
-	g->csum_bad = 0;
-	offload_gro_reset(g);
+	worker_count(&w->stats.drops[WORKER_DROP_TUN_WRITE], tunio_flush(&w->tun));
 }
 
 void worker_send(struct worker *w, uint8_t *buf, size_t len, const struct udp_endpoint *to,

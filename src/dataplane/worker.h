@@ -28,8 +28,8 @@
 
 #include "auth/ratelimit.h"
 #include "server/accounting.h"
-#include "dataplane/offload.h"
 #include "dataplane/pool.h"
+#include "dataplane/tunio.h"
 #include "io/loop.h"
 #include "io/udp.h"
 #include "dataplane/router.h"
@@ -104,15 +104,10 @@ struct worker_stats {
 	uint64_t tx_packets, tx_bytes; /* datagrams sent */
 	uint64_t initiations;	       /* handshake initiations with a valid mac1 */
 	uint64_t handshakes_queued, cookie_replies;
-	uint64_t roams;	      /* a session's endpoint moved to a new path */
-	uint64_t src_refused; /* datagrams sent from any address: their source was gone */
-	uint64_t chaff;	      /* handshake chaff sent (stealth maximum, handshake_chaff) */
-	/* TUN offloads (dataplane/offload.h): super-packets read and the
-	 * segments cut from them, super-packets written and the packets
-	 * merged into them, packets written alone for a bad checksum, and
-	 * what was refused on reading, by reason */
-	uint64_t tun_supers, tun_segments, gro_supers, gro_merged, gro_csum_bad;
-	uint64_t offload_drops[OFFLOAD_DROP_COUNT];
+	uint64_t roams;		  /* a session's endpoint moved to a new path */
+	uint64_t src_refused;	  /* datagrams sent from any address: their source was gone */
+	uint64_t chaff;		  /* handshake chaff sent (stealth maximum, handshake_chaff) */
+	struct tunio_stats tunio; /* TUN offloads (dataplane/tunio.h) */
 	uint64_t batch_hist[WORKER_BATCH_PATHS][WORKER_BATCH_BUCKETS + 1];
 	uint64_t batch_ns[WORKER_BATCH_PATHS]; /* sum of the batches' times */
 };
@@ -122,9 +117,6 @@ struct worker_stats {
 /* A receive slot: the UDP socket has UDP_GRO, so one message may carry a
  * run of datagrams of up to 64 KiB. UDP_BATCH slots: 2 MiB per worker. */
 #define WORKER_RX_BUF 65536
-/* A TUN read with IFF_VNET_HDR: up to 64 KiB of IPv4 or IPv6 packet (its
- * payload length excludes the 40-byte IPv6 header). */
-#define WORKER_TUN_SCRATCH (65535 + 40)
 /* Stream packets taken from the inbox per turn. */
 #define WORKER_STREAM_BATCH 16
 
@@ -137,8 +129,7 @@ struct worker_shared {
 	size_t pool_count;	   /* buffers per worker */
 	size_t max_transport;	   /* longest transport datagram the MTU allows */
 	uint16_t mtu;		   /* of the TUN device: no padding beyond it */
-	bool tun_vnet;		   /* the TUN device has IFF_VNET_HDR (offloads taken) */
-	bool tun_uso;		   /* and USO: UDP packets are coalesced too */
+	int tun_offload;	   /* the enum tun_offload set the TUN device took (0: none) */
 	uint32_t tun_ifindex;	   /* datagrams that arrive through it are refused */
 	struct router_pools pools; /* so are datagrams from a client address */
 	/* The handshake guards, one for all workers: per-IP buckets for
@@ -173,11 +164,7 @@ struct worker {
 	uint8_t *rx_area;	     /* the receive slots, WORKER_RX_BUF bytes each */
 	uint8_t *rx_bufs[UDP_BATCH]; /* into rx_area */
 	uint8_t *tun_buf;	     /* spare for the next TUN read, or NULL */
-	/* with shared->tun_vnet: what does not fit tun_buf of a TUN read
-	 * (a super-packet, WORKER_TUN_SCRATCH bytes past buf_size), and the
-	 * packets opened for the TUN, coalesced at the end of each batch */
-	uint8_t *tun_scratch;
-	struct offload_gro *gro;
+	struct tunio tun;	     /* tun_fd's reads and writes (offloads) */
 	struct udp_batch rx, tx;
 	uint32_t tx_index[UDP_BATCH];  /* tx datagram i's session (index), 0 = none */
 	struct cookie_checker cookies; /* this worker's view of shared->cookie */
@@ -186,6 +173,10 @@ struct worker {
 	uint64_t now_ns; /* monotonic, sampled once per batch */
 	uint64_t send_error_logged_ns, roam_logged_ns;
 };
+
+/* The bytes of a pool buffer of buf_size a TUN read may fill: the
+ * transport header in front, padding and tags behind. */
+size_t worker_tun_room(size_t buf_size);
 
 /* Takes ownership of udp_fd and tun_fd (closed by worker_done, also on
  * failure). */
@@ -243,7 +234,7 @@ struct session;
 void worker_chaff(struct worker *w, struct session *s, unsigned n);
 /* Sends the batch now. */
 void worker_flush(struct worker *w);
-/* Writes the packets queued for the TUN device (shared->tun_vnet), merged
+/* Writes the packets queued for the TUN device (with offloads), merged
  * where they may be: one writev per super-packet. */
 void worker_tun_flush(struct worker *w);
 /* Wakes the control thread (a session to look at). */

@@ -39,6 +39,7 @@
 #include "core/sandbox.h"
 #include "server/srvcmd.h"
 #include "dataplane/stream.h"
+#include "dataplane/tunio.h"
 #include "front/front.h"
 #include "front/upgrade.h"
 #include "server/timers.h"
@@ -342,36 +343,18 @@ static void tun_config_of(const struct server_config *cfg, struct tun_config *t)
 	t->prefix6 = cfg->tun_address6.len;
 }
 
-/* The offloads (performance.tun_offload): the device is created with
- * IFF_VNET_HDR and asked for checksum, TSO and USO offloads; if it takes
- * none, it is closed (it goes away with its only queue) and created again
- * without the header. Chosen once, logged once. */
+/* The offloads (performance.tun_offload, dataplane/tunio.h): chosen
+ * once, logged once. */
 static int open_tun_offload(struct server *srv)
 {
-	const unsigned flags = TUN_MULTI_QUEUE | TUN_EXCLUSIVE;
-	char what[64] = "off (performance.tun_offload = false)";
-	int r, set;
+	char what[64];
+	int r =
+	    tunio_open(srv->cfg->tun_name, TUN_MULTI_QUEUE | TUN_EXCLUSIVE, srv->cfg->tun_offload,
+		       srv->tun_name, &srv->tun_fd, &srv->shared.tun_offload, what, sizeof(what));
 
-	if (!srv->cfg->tun_offload)
-		goto plain;
-	r = tun_open(srv->cfg->tun_name, flags | TUN_VNET_HDR, srv->tun_name, &srv->tun_fd);
-	if (r < 0)
-		return r;
-	set = tun_set_offload(srv->tun_fd);
-	if (set >= 0) {
-		srv->shared.tun_vnet = true;
-		srv->shared.tun_uso = (set & (TUN_OFFLOAD_USO4 | TUN_OFFLOAD_USO6)) ==
-				      (TUN_OFFLOAD_USO4 | TUN_OFFLOAD_USO6);
-		tun_offload_str((unsigned)set, what, sizeof(what));
+	if (r == 0)
 		log_info(LOG_GROUP_TUN, "tun offload: %s", what);
-		return 0;
-	}
-	snprintf(what, sizeof(what), "off (TUNSETOFFLOAD: %s)", strerror(-set));
-	close(srv->tun_fd);
-	srv->tun_fd = -1;
-plain:
-	log_info(LOG_GROUP_TUN, "tun offload: %s", what);
-	return tun_open(srv->cfg->tun_name, flags, srv->tun_name, &srv->tun_fd);
+	return r;
 }
 
 /* A new device (IFF_TUN_EXCL): a device of that name already there is
@@ -530,7 +513,7 @@ static int tun_queue(struct server *srv, unsigned i, int *ret_fd)
 		return 0;
 	}
 	/* IFF_VNET_HDR is the device's: every queue asks for it, or clears it */
-	r = tun_open(srv->tun_name, TUN_MULTI_QUEUE | (srv->shared.tun_vnet ? TUN_VNET_HDR : 0),
+	r = tun_open(srv->tun_name, TUN_MULTI_QUEUE | (srv->shared.tun_offload ? TUN_VNET_HDR : 0),
 		     name, ret_fd);
 	if (r < 0)
 		log_error(LOG_GROUP_TUN, "cannot attach TUN queue %u: %s", i, strerror(-r));
@@ -1567,18 +1550,20 @@ static void append_queues(const struct server *srv, char *line, size_t cap, size
 static void append_offload(const struct server *srv, const struct worker_stats *st, char *line,
 			   size_t cap, size_t *pos)
 {
-	if (!srv->shared.tun_vnet) {
+	const struct tunio_stats *t = &st->tunio;
+
+	if (!srv->shared.tun_offload) {
 		append(line, cap, pos, "; offload: off");
 		return;
 	}
 	append(line, cap, pos,
 	       "; offload: tso_read %" PRIu64 " segments %" PRIu64 " gro_written %" PRIu64
 	       " merged %" PRIu64 " csum_bad %" PRIu64,
-	       st->tun_supers, st->tun_segments, st->gro_supers, st->gro_merged, st->gro_csum_bad);
+	       t->supers, t->segments, t->gro_supers, t->gro_merged, t->csum_bad);
 	for (int d = OFFLOAD_DROP_NONE + 1; d < OFFLOAD_DROP_COUNT; d++)
-		if (st->offload_drops[d])
+		if (t->drops[d])
 			append(line, cap, pos, " %s=%" PRIu64,
-			       offload_drop_name((enum offload_drop)d), st->offload_drops[d]);
+			       offload_drop_name((enum offload_drop)d), t->drops[d]);
 }
 
 void server_log_stats(struct server *srv)
