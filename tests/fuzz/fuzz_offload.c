@@ -53,8 +53,10 @@ static void check_segment(const uint8_t *p, size_t len)
 }
 
 /* Clears what segmentation may legitimately write otherwise: the checksum
- * fields (0 and 0xffff are the same sum) and, with DF, the IPv4 ID (a run
- * with a fixed ID comes back numbered, as from the kernel's GSO). */
+ * fields (0 and 0xffff are the same sum); with DF, the IPv4 ID (a run with
+ * a fixed ID comes back numbered, as from the kernel's GSO); the TCP
+ * urgent pointer, which the kernel's GRO does not compare either (without
+ * URG, which never merges, it means nothing). */
 static void mask_csums(uint8_t *p, size_t len)
 {
 	size_t l4 = p[0] >> 4 == 6 ? 40 : (size_t)(p[0] & 15) * 4;
@@ -68,6 +70,8 @@ static void mask_csums(uint8_t *p, size_t len)
 	}
 	if (at + 2 <= len)
 		p[at] = p[at + 1] = 0;
+	if (proto == 6 && at + 4 <= len)
+		p[at + 2] = p[at + 3] = 0;
 }
 
 static void first_packet(const uint8_t *hdrb, const uint8_t *in, size_t len)
