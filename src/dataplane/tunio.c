@@ -86,11 +86,7 @@ static enum tunio_read refused(struct tunio *t, int r)
 enum tunio_read tunio_read(struct tunio *t, uint8_t *buf, size_t *len, struct offload_hdr *h)
 {
 	uint8_t vnet[OFFLOAD_VNET_HDR_LEN];
-	struct iovec iov[3] = {
-	    {vnet, sizeof(vnet)},
-	    {buf, t->room},
-	    {t->scratch + t->room, TUNIO_SCRATCH},
-	};
+	struct iovec iov[3];
 	ssize_t n;
 	int r;
 
@@ -99,6 +95,9 @@ enum tunio_read tunio_read(struct tunio *t, uint8_t *buf, size_t *len, struct of
 		*len = n > 0 ? (size_t)n : 0;
 		return n > 0 ? TUNIO_PLAIN : TUNIO_EMPTY;
 	}
+	iov[0] = (struct iovec){vnet, sizeof(vnet)};
+	iov[1] = (struct iovec){buf, t->room};
+	iov[2] = (struct iovec){t->scratch + t->room, TUNIO_SCRATCH};
 	n = readv(t->fd, iov, 3);
 	if (n <= 0)
 		return TUNIO_EMPTY;
@@ -112,7 +111,11 @@ enum tunio_read tunio_read(struct tunio *t, uint8_t *buf, size_t *len, struct of
 		r = offload_plain(h, buf, *len);
 		return r < 0 ? refused(t, r) : TUNIO_PLAIN;
 	}
-	memcpy(t->scratch, buf, *len < t->room ? *len : t->room);
+	t->super = buf;
+	if (*len > t->room) {
+		memcpy(t->scratch, buf, t->room);
+		t->super = t->scratch;
+	}
 	count(&t->st->supers, 1);
 	return TUNIO_SUPER;
 }
@@ -136,7 +139,7 @@ size_t tunio_segments(struct tunio *t, const struct offload_hdr *h, size_t len,
 			outs[got] = bufs[got] + s->off;
 			got++;
 		}
-		n = got ? offload_segment(h, t->scratch, len, first, outs, t->room, lens, got) : 0;
+		n = got ? offload_segment(h, t->super, len, first, outs, t->room, lens, got) : 0;
 		if (n < 0)
 			(void)refused(t, n);
 		for (size_t i = 0; i < got; i++)

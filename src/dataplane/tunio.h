@@ -35,8 +35,9 @@ struct tunio_stats {
 struct tunio {
 	int fd; /* not owned */
 	bool vnet, uso;
-	size_t room;	  /* bytes a caller's buffer takes from a read */
-	uint8_t *scratch; /* room + TUNIO_SCRATCH, with vnet */
+	size_t room;	      /* bytes a caller's buffer takes from a read */
+	uint8_t *scratch;     /* room + TUNIO_SCRATCH, with vnet */
+	const uint8_t *super; /* the last super-packet read: in buf if it fit, else scratch */
 	struct offload_gro *gro;
 	struct tunio_stats *st;
 };
@@ -56,13 +57,15 @@ void tunio_done(struct tunio *t);
 enum tunio_read {
 	TUNIO_EMPTY,	/* nothing to read (or an error) */
 	TUNIO_PLAIN,	/* a packet of *len bytes in buf */
-	TUNIO_SUPER,	/* a super-packet of *len bytes in the scratch area: tunio_segments */
+	TUNIO_SUPER,	/* a super-packet of *len bytes (t->super): tunio_segments */
 	TUNIO_REFUSED,	/* counted in st->drops */
 	TUNIO_TOO_LONG, /* a plain packet longer than room */
 };
 
 /* One read into buf (room bytes) and, with vnet, on into the scratch
- * area; *h gets the super-packet's header. */
+ * area; *h gets the super-packet's header. A super-packet that fit buf is
+ * left there (buf must then stay until tunio_segments), else it is made
+ * whole in the scratch area. */
 enum tunio_read tunio_read(struct tunio *t, uint8_t *buf, size_t *len, struct offload_hdr *h);
 
 /* Cuts the super-packet (tunio_read said TUNIO_SUPER) into buffers from
