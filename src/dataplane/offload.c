@@ -345,10 +345,11 @@ size_t offload_segments_max(const struct offload_hdr *h, size_t len)
 
 /* ---- coalescing ---- */
 
-void offload_gro_init(struct offload_gro *g, bool udp)
+void offload_gro_init(struct offload_gro *g, bool udp, uint32_t seed)
 {
 	memset(g, 0, sizeof(*g));
 	g->udp = udp;
+	g->seed = seed;
 	g->gen = 1;
 }
 
@@ -436,10 +437,10 @@ static bool is_tcp(enum gro_kind k)
 
 /* A flow: addresses, ports, and IPv6's flow label (a packet with another
  * label is another flow to ipv6_gro_receive). */
-static uint32_t gro_hash(const struct offload_gro_pkt *p)
+static uint32_t gro_hash(const struct offload_gro *g, const struct offload_gro_pkt *p)
 {
 	const uint8_t *d = p->data;
-	uint32_t h = 2166136261u ^ p->kind, w;
+	uint32_t h = 2166136261u ^ g->seed ^ p->kind, w;
 	size_t n = is_v6(p->kind) ? 32 : 8;
 	const uint8_t *a = d + (is_v6(p->kind) ? 8 : 12);
 
@@ -452,6 +453,11 @@ static uint32_t gro_hash(const struct offload_gro_pkt *p)
 	h = (h ^ w) * 16777619u;
 	if (is_v6(p->kind))
 		h = (h ^ (be32_load(d) & 0xfffff)) * 16777619u;
+	/* every bit into the low ones the table uses (murmur3's finalizer) */
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
 	return h ^ (h >> 16);
 }
 
@@ -617,7 +623,7 @@ int offload_gro_add(struct offload_gro *g, uint8_t *data, size_t len)
 		p->kind = (uint8_t)gro_l4(p, (enum gro_kind)p->kind, &cand);
 	if (p->kind == GRO_PASS)
 		return 0;
-	p->hash = gro_hash(p);
+	p->hash = gro_hash(g, p);
 	s = gro_slot(g, p, &found);
 	if (found) {
 		struct offload_gro_pkt *h = &g->pkts[g->table[s]];

@@ -142,6 +142,7 @@ struct offload_gro_write {
 struct offload_gro {
 	bool udp; /* merge UDP too (the device took USO) */
 	uint16_t n, nwrites;
+	uint32_t seed; /* of the flow hash */
 	uint32_t gen;
 	/* counters since init, for the stats line */
 	uint64_t merged;   /* packets that went into another's super-packet */
@@ -154,8 +155,11 @@ struct offload_gro {
 	uint32_t table_gen[OFFLOAD_GRO_TABLE];
 };
 
-/* udp: whether UDP packets may be merged (TUN_F_USO4/6 taken). */
-void offload_gro_init(struct offload_gro *g, bool udp);
+/* udp: whether UDP packets may be merged (TUN_F_USO4/6 taken); seed:
+ * random bytes for the flow table's hash, so that a peer cannot choose
+ * flows that all land in one run of slots (each packet would then search
+ * the whole table). */
+void offload_gro_init(struct offload_gro *g, bool udp, uint32_t seed);
 /* Starts a new batch (after the writes of the last are done). */
 void offload_gro_reset(struct offload_gro *g);
 /* Adds a packet; -1 when the batch is full (finish, write, reset first).

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -43,6 +44,17 @@ int tunio_open(const char *name, unsigned flags, bool offload, char ret_name[sta
 	return tun_open(name, flags, ret_name, ret_fd);
 }
 
+/* The coalescer's hash seed: from the system's generator, or (it failed:
+ * a worse seed beats none) the address of a stack variable and the pid. */
+static uint32_t seed(void)
+{
+	uint32_t s = 0;
+
+	if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s))
+		s = (uint32_t)(uintptr_t)&s ^ (uint32_t)getpid();
+	return s;
+}
+
 int tunio_init(struct tunio *t, int fd, int set, size_t room, struct tunio_stats *st)
 {
 	const int uso = TUN_OFFLOAD_USO4 | TUN_OFFLOAD_USO6;
@@ -61,7 +73,7 @@ int tunio_init(struct tunio *t, int fd, int set, size_t room, struct tunio_stats
 		tunio_done(t);
 		return -ENOMEM;
 	}
-	offload_gro_init(t->gro, t->uso);
+	offload_gro_init(t->gro, t->uso, seed());
 	return 0;
 }
 

@@ -166,7 +166,7 @@ static void coalesce(uint8_t opts, const uint8_t *data, size_t size)
 	size_t n = 0, len;
 	const uint8_t *p;
 
-	offload_gro_init(&g, opts & 1);
+	offload_gro_init(&g, opts & 1, 0x5eed);
 	while (n < 256 && (len = take(&data, &size, &p)) != (size_t)-1) {
 		pkts[n] = malloc(len ? len : 1);
 		saved[n] = malloc(len ? len : 1);

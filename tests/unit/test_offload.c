@@ -625,7 +625,7 @@ static size_t flatten(const struct offload_gro *g, int w, struct offload_hdr *h)
 /* Packets built from specs into bufs, added, finished. */
 static void gro_run(const struct spec *specs, int n, int udp)
 {
-	offload_gro_init(&G, udp);
+	offload_gro_init(&G, udp, 0x5eed);
 	for (int i = 0; i < n; i++) {
 		lens[i] = build(bufs[i], &specs[i]);
 		assert_int_equal(offload_gro_add(&G, bufs[i], lens[i]), 0);
@@ -972,7 +972,7 @@ static void test_gro_order(void **state)
 	check_alone(1, 1);
 
 	/* junk and short packets pass alone, in order */
-	offload_gro_init(&G, 1);
+	offload_gro_init(&G, 1, 0x5eed);
 	memset(bufs[0], 0x45, 64);
 	memset(bufs[1], 0x60, 64);
 	lens[0] = 64;
@@ -987,6 +987,40 @@ static void test_gro_order(void **state)
 		check_alone(i, i);
 }
 
+/* 512 flows, two packets each, the second ones after all the first ones:
+ * the table at its fullest (half its slots), every flow merged, whatever
+ * the seed. */
+static void test_gro_many_flows(void **state)
+{
+	static uint8_t many[1024][200];
+	const uint32_t seeds[] = {0, 1, 0x5eed, 0xffffffffu};
+	(void)state;
+
+	for (size_t k = 0; k < sizeof(seeds) / sizeof(seeds[0]); k++) {
+		offload_gro_init(&G, 0, seeds[k]);
+		for (int i = 0; i < 1024; i++) {
+			struct spec s = base();
+			size_t len;
+
+			s.plen = 100;
+			s.optlen = 0;
+			s.sport = (uint16_t)(10000 + i % 512);
+			s.seq = 1000 + (uint32_t)(i / 512) * 100;
+			s.id = (uint16_t)(100 + i / 512);
+			len = build(many[i], &s);
+			assert_int_equal(offload_gro_add(&G, many[i], len), 0);
+		}
+		offload_gro_finish(&G);
+		assert_int_equal(G.nwrites, 512);
+		for (int w = 0; w < 512; w++) {
+			assert_int_equal(G.writes[w].niov, 3);
+			assert_ptr_equal(G.iov[G.writes[w].iov_first + 1].iov_base, many[w]);
+			assert_ptr_equal(G.iov[G.writes[w].iov_first + 2].iov_base,
+					 many[w + 512] + 40);
+		}
+	}
+}
+
 /* A full batch refuses more; reset starts over (and the table forgets). */
 static void test_gro_full(void **state)
 {
@@ -995,7 +1029,7 @@ static void test_gro_full(void **state)
 	size_t len = build(one, &s);
 	(void)state;
 
-	offload_gro_init(&G, 0);
+	offload_gro_init(&G, 0, 0x5eed);
 	for (int i = 0; i < OFFLOAD_GRO_MAX; i++)
 		assert_int_equal(offload_gro_add(&G, one, len), 0);
 	assert_int_equal(offload_gro_add(&G, one, len), -1);
@@ -1036,7 +1070,7 @@ static void test_roundtrip(void **state)
 			len = build_super(pkt, s, &h, 1300);
 			n = offload_segment(&h, pkt, len, 0, outp, 2048, outlen, NOUT);
 			assert_int_equal(n, 31);
-			offload_gro_init(&G, 1);
+			offload_gro_init(&G, 1, 0x5eed);
 			for (int i = 0; i < n; i++) {
 				memcpy(first[i], outp[i], outlen[i]);
 				firstlen[i] = outlen[i];
@@ -1069,7 +1103,7 @@ int main(void)
 	    cmocka_unit_test(test_segment_refused), cmocka_unit_test(test_gro_merge),
 	    cmocka_unit_test(test_gro_run_ends),    cmocka_unit_test(test_gro_rules),
 	    cmocka_unit_test(test_gro_order),	    cmocka_unit_test(test_gro_full),
-	    cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_gro_many_flows),  cmocka_unit_test(test_roundtrip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
