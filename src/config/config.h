@@ -120,6 +120,7 @@ struct server_config {
 	bool tun_offload;	  /* IFF_VNET_HDR: TSO/USO reads, GRO writes (io/tun.h) */
 	uint32_t buffer_pool_size;
 	uint32_t buffer_size;
+	bool fair_queue; /* each worker's fq_codel between TUN and UDP (dataplane/fq.h) */
 	/* [monitoring] */
 	bool enable_metrics;	  /* /metrics (server/monitor.c) */
 	char metrics_address[64]; /* numeric; loopback by default */

@@ -177,6 +177,7 @@ static const struct config_option server_options[] = {
     {"performance", "buffer_pool_size", CONFIG_UINT, 0, SRV(buffer_pool_size), .min = 64,
      .max = 1000000, .def = "4096"},
     {"performance", "buffer_size", CONFIG_UINT, 0, SRV(buffer_size), .min = 1500, .max = 65536},
+    {"performance", "fair_queue", CONFIG_BOOL, 0, SRV(fair_queue), .def = "true"},
 
     {"monitoring", "enable_metrics", CONFIG_BOOL, 0, SRV(enable_metrics), .def = "false"},
     {"monitoring", "metrics_address", CONFIG_STRING, 0, SRV(metrics_address), .min = 1, .max = 63,

@@ -9,6 +9,8 @@
 #include "dataplane/tx.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -22,7 +24,13 @@
 #include "dataplane/router.h"
 
 #define PACKETS_PER_CALL 64
-#define TAIL_ROOM	 (15 + CIPHER_MAX_OVERHEAD) /* padding to 16, tags */
+/* With the fair queue: read ahead of what is sealed, so the standing
+ * queue of a bulk flow moves from the TUN device's ring (a FIFO we cannot
+ * reorder) into the fair queue, where a sparse flow's packet overtakes
+ * it and CoDel keeps it short. */
+#define FQ_READS_PER_CALL  128
+#define FQ_SERVED_PER_TURN 64
+#define TAIL_ROOM	   (15 + CIPHER_MAX_OVERHEAD) /* padding to 16, tags */
 
 static enum worker_drop tx_one(struct worker *w, uint8_t *buf, size_t len)
 {
@@ -87,6 +95,71 @@ static uint8_t *spare(struct worker *w)
 	return w->tun_buf;
 }
 
+/* The packet just read into the spare buffer: into the fair queue, or
+ * sealed and queued at once (on a drop the spare stays for the next read). */
+static void tx_take(struct worker *w, uint8_t *buf, size_t n)
+{
+	enum worker_drop d;
+
+	if (w->shared->fair_queue) {
+		w->tun_buf = NULL;
+		fq_enqueue(&w->fq, buf, TRANSPORT_HEADER_LEN, (uint16_t)n, w->now_ns);
+		return;
+	}
+	d = tx_one(w, buf, n);
+	if (d == WORKER_DROP_NONE)
+		w->tun_buf = NULL; /* in the send batch now */
+	worker_drop(w, d);
+}
+
+static void set_counter(uint64_t *counter, uint64_t v)
+{
+	__atomic_store_n(counter, v, __ATOMIC_RELAXED);
+}
+
+/* While the fair queue holds packets the loop must turn even when
+ * nothing is readable: the UDP socket's POLLOUT (ready while its send
+ * buffer has room, so the queue also waits for a full buffer rather than
+ * losing packets to EAGAIN). */
+static void want_pollout(struct worker *w, bool on)
+{
+	if (w->fq_pollout == on)
+		return;
+	w->udp_op.events = on ? (POLLIN | POLLOUT) : 0;
+	if (loop_modify(w->loop, &w->udp_op) == 0)
+		w->fq_pollout = on;
+}
+
+void tx_fq_serve(struct worker *w)
+{
+	struct fq *q = &w->fq;
+	uint8_t *buf;
+	uint16_t off, len;
+
+	if (!w->shared->fair_queue)
+		return;
+	if (fq_backlog(q)) {
+		w->now_ns = loop_now_ns();
+		urcu_memb_read_lock();
+		for (unsigned i = 0; i < FQ_SERVED_PER_TURN; i++) {
+			enum worker_drop d;
+
+			if (!fq_dequeue(q, w->now_ns, &buf, &off, &len))
+				break;
+			d = tx_one(w, buf, len);
+			if (d != WORKER_DROP_NONE)
+				pool_put(&w->pool, buf);
+			worker_drop(w, d);
+		}
+		urcu_memb_read_unlock();
+	}
+	set_counter(&w->stats.drops[WORKER_DROP_FQ_OVERLIMIT], q->stats.drops[FQ_DROP_OVERLIMIT]);
+	set_counter(&w->stats.drops[WORKER_DROP_FQ_CODEL], q->stats.drops[FQ_DROP_CODEL]);
+	set_counter(&w->stats.fq_marked, q->stats.ecn_marked);
+	set_counter(&w->stats.fq_backlog, fq_backlog(q));
+	want_pollout(w, fq_backlog(q) > 0);
+}
+
 size_t worker_tun_room(size_t buf_size)
 {
 	return buf_size - TRANSPORT_HEADER_LEN - TAIL_ROOM;
@@ -109,7 +182,13 @@ static void sink_put(void *ctx, uint8_t *buf)
 static bool sink_emit(void *ctx, uint8_t *buf, size_t len)
 {
 	struct worker *w = ctx;
-	enum worker_drop d = tx_one(w, buf, len);
+	enum worker_drop d;
+
+	if (w->shared->fair_queue) { /* each segment a packet of its flow */
+		fq_enqueue(&w->fq, buf, TRANSPORT_HEADER_LEN, (uint16_t)len, w->now_ns);
+		return true;
+	}
+	d = tx_one(w, buf, len);
 
 	worker_drop(w, d);
 	return d == WORKER_DROP_NONE;
@@ -121,17 +200,13 @@ static bool tx_read(struct worker *w, uint8_t *buf)
 {
 	const struct tunio_sink sink = {sink_get, sink_put, sink_emit, w, TRANSPORT_HEADER_LEN};
 	struct offload_hdr h;
-	enum worker_drop d;
 	size_t len;
 
 	switch (tunio_read(&w->tun, buf + TRANSPORT_HEADER_LEN, &len, &h)) {
 	case TUNIO_EMPTY:
 		return false;
 	case TUNIO_PLAIN:
-		d = tx_one(w, buf, len);
-		if (d == WORKER_DROP_NONE)
-			w->tun_buf = NULL; /* queued: the next read takes another */
-		worker_drop(w, d);
+		tx_take(w, buf, len);
 		break;
 	case TUNIO_SUPER:
 		if (tunio_segments(&w->tun, &h, len, &sink) == 0)
@@ -148,11 +223,11 @@ static bool tx_read(struct worker *w, uint8_t *buf)
 
 void tx_tun_ready(struct worker *w)
 {
-	int i;
+	int i, reads = w->shared->fair_queue ? FQ_READS_PER_CALL : PACKETS_PER_CALL;
 
 	w->now_ns = loop_now_ns();
 	urcu_memb_read_lock();
-	for (i = 0; i < PACKETS_PER_CALL; i++) {
+	for (i = 0; i < reads; i++) {
 		uint8_t *buf = spare(w);
 
 		if (!buf) {

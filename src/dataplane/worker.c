@@ -3,6 +3,7 @@
 #include "dataplane/worker.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,6 +48,8 @@ static const char *const drop_names[WORKER_DROP_COUNT] = {
     [WORKER_DROP_STREAM] = "stream",
     [WORKER_DROP_RATE_LIMIT] = "user_rate",
     [WORKER_DROP_QUOTA] = "user_quota",
+    [WORKER_DROP_FQ_OVERLIMIT] = "fq_overlimit",
+    [WORKER_DROP_FQ_CODEL] = "fq_codel",
 };
 
 const char *worker_drop_name(enum worker_drop d)
@@ -57,8 +60,10 @@ const char *worker_drop_name(enum worker_drop d)
 static void on_udp(struct loop *l, struct loop_op *op, int res)
 {
 	(void)l;
-	(void)res;
-	rx_udp_ready(op->ctx);
+	/* POLLOUT alone: the loop turning for the fair queue (served in
+	 * on_flush), nothing to receive */
+	if (res < 0 || (res & POLLIN) || !(res & POLLOUT))
+		rx_udp_ready(op->ctx);
 }
 
 static void on_tun(struct loop *l, struct loop_op *op, int res)
@@ -78,7 +83,31 @@ static void on_stream(struct loop *l, struct loop_op *op, int res)
 static void on_flush(struct loop *l, void *ctx)
 {
 	(void)l;
+	tx_fq_serve(ctx);
 	worker_flush(ctx);
+}
+
+static void fq_release(void *ctx, uint8_t *buf)
+{
+	pool_put(ctx, buf);
+}
+
+/* The fair queue holds most of the pool: what is left is the send batch,
+ * a spare and the receive path's client-to-client copies. */
+static int init_fq(struct worker *w)
+{
+	const struct worker_shared *sh = w->shared;
+	struct fq_params p = {.flows = 1024,
+			      .limit = (uint32_t)(sh->pool_count - 4 * UDP_BATCH),
+			      .quantum = sh->mtu ? sh->mtu : 1500,
+			      .target_ns = FQ_TARGET_NS,
+			      .interval_ns = FQ_INTERVAL_NS,
+			      .ecn = true,
+			      .key = {sh->fq_key[0], sh->fq_key[1]},
+			      .release = fq_release,
+			      .ctx = &w->pool};
+
+	return sh->fair_queue ? fq_init(&w->fq, &p) : 0;
 }
 
 static int fill_rx_slots(struct worker *w)
@@ -153,6 +182,8 @@ int worker_init(struct worker *w, unsigned id, const struct worker_shared *share
 	if (r == 0)
 		r = init_guards(w);
 	if (r == 0)
+		r = init_fq(w);
+	if (r == 0)
 		r = init_loop(w);
 	if (r < 0)
 		worker_done(w);
@@ -197,6 +228,7 @@ void worker_done(struct worker *w)
 	loop_free(w->loop);
 	cookie_checker_done(&w->cookies);
 	stealth_ctx_done(&w->stealth);
+	fq_done(&w->fq); /* its packets back to the pool first */
 	pool_done(&w->pool);
 	free(w->rx_area);
 	free(w->stream_buf);

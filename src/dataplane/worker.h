@@ -29,6 +29,7 @@
 #include "auth/ratelimit.h"
 #include "server/accounting.h"
 #include "dataplane/pool.h"
+#include "dataplane/fq.h"
 #include "dataplane/tunio.h"
 #include "io/loop.h"
 #include "io/udp.h"
@@ -74,6 +75,8 @@ enum worker_drop {
 	WORKER_DROP_STREAM,	   /* for a stream path that is closed or full */
 	WORKER_DROP_RATE_LIMIT,	   /* over its user's rate (core/limits.h: a policer) */
 	WORKER_DROP_QUOTA,	   /* its user's data limit is spent (cut off at the next tick) */
+	WORKER_DROP_FQ_OVERLIMIT,  /* fair queue full: from its fattest flow (dataplane/fq.h) */
+	WORKER_DROP_FQ_CODEL,	   /* waited in the fair queue too long (CoDel), not ECN-capable */
 	WORKER_DROP_COUNT,
 };
 
@@ -108,6 +111,8 @@ struct worker_stats {
 	uint64_t src_refused;	  /* datagrams sent from any address: their source was gone */
 	uint64_t chaff;		  /* handshake chaff sent (stealth maximum, handshake_chaff) */
 	struct tunio_stats tunio; /* TUN offloads (dataplane/tunio.h) */
+	uint64_t fq_backlog;	  /* packets in the fair queue now (summed: over the workers) */
+	uint64_t fq_marked;	  /* packets CoDel marked CE instead of dropping */
 	uint64_t batch_hist[WORKER_BATCH_PATHS][WORKER_BATCH_BUCKETS + 1];
 	uint64_t batch_ns[WORKER_BATCH_PATHS]; /* sum of the batches' times */
 };
@@ -148,6 +153,11 @@ struct worker_shared {
 	 * stream_pkt). */
 	struct stream_hub *streams;
 	struct queue *stream_inboxes;
+	/* The fair queue between the TUN device and the UDP socket
+	 * (docs/dataplane.md, "The fair queue"): on or off, and its hash key,
+	 * random per server. */
+	bool fair_queue;
+	uint64_t fq_key[2];
 };
 
 struct worker {
@@ -166,6 +176,8 @@ struct worker {
 	uint8_t *tun_buf;	     /* spare for the next TUN read, or NULL */
 	struct tunio tun;	     /* tun_fd's reads and writes (offloads) */
 	struct udp_batch rx, tx;
+	struct fq fq;	 /* when shared->fair_queue: TUN packets waiting to be sealed */
+	bool fq_pollout; /* udp_op asks for POLLOUT: the loop turns while fq has packets */
 	uint32_t tx_index[UDP_BATCH];  /* tx datagram i's session (index), 0 = none */
 	struct cookie_checker cookies; /* this worker's view of shared->cookie */
 	struct stealth_ctx stealth;    /* when shared->stealth is on */

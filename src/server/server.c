@@ -447,6 +447,11 @@ static int init_shared(struct server *srv)
 	sh->cookie_limit = &srv->cookie_limit;
 	sh->cookie = &srv->cookie;
 	memcpy(sh->server_pub, srv->pub, 32);
+	sh->fair_queue = cfg->fair_queue;
+	if (rng_fill(&rng_system, (uint8_t *)sh->fq_key, sizeof(sh->fq_key)) < 0) {
+		log_error(LOG_GROUP_CORE, "cannot key the fair queue: no random bytes");
+		return -EIO;
+	}
 	loop_guard_of(srv, sh);
 	if (init_stealth(srv) < 0) {
 		log_error(LOG_GROUP_CORE, "cannot set up stealth framing");
@@ -1529,6 +1534,7 @@ static void append_queues(const struct server *srv, char *line, size_t cap, size
 {
 	struct rtnl_link_queue q = {0};
 	struct udp_queue u = {0}, sum = {0};
+	struct worker_stats st = {0};
 
 	(void)rtnl_link_queue((int)srv->shared.tun_ifindex, &q);
 	for (unsigned i = 0; i < srv->n_workers; i++) {
@@ -1542,6 +1548,15 @@ static void append_queues(const struct server *srv, char *line, size_t cap, size
 	       "; queues: tun txqueuelen %" PRIu32 " tx_dropped %" PRIu64 " rx_dropped %" PRIu64
 	       ", udp rcvbuf %" PRIu32 " sndbuf %" PRIu32 " drops %" PRIu32,
 	       q.txqlen, q.tx_dropped, q.rx_dropped, sum.rcvbuf, sum.sndbuf, sum.drops);
+	if (!srv->shared.fair_queue)
+		return;
+	for (unsigned i = 0; i < srv->n_workers; i++)
+		worker_stats_add(&srv->workers[i], &st);
+	append(line, cap, pos,
+	       ", fair queue backlog %" PRIu64 " ecn_marked %" PRIu64
+	       " (drops fq_overlimit=%" PRIu64 " fq_codel=%" PRIu64 ")",
+	       st.fq_backlog, st.fq_marked, st.drops[WORKER_DROP_FQ_OVERLIMIT],
+	       st.drops[WORKER_DROP_FQ_CODEL]);
 }
 
 /* TUN offloads: super-packets read and their segments, super-packets

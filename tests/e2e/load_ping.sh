@@ -7,7 +7,8 @@
 #     the TUN device's 500-packet ring overflowed at the sending end);
 #   - the sending end's TUN device dropped nothing (tx_dropped 0 in the
 #     daemon's "queues:" statistics; it dropped ~500 a second before);
-#   - both daemons report their queues (txqueuelen, drops, socket buffers).
+#   - both daemons report their queues (txqueuelen, drops, socket buffers),
+#     the server its fair queue too (backlog, ECN marks, fq drops by name).
 # Loss is a fact, not a speed: no throughput or RTT is asserted here
 # (bench/tunnel.sh measures those).
 #
@@ -98,6 +99,8 @@ under_load up
 under_load down
 
 say "the statistics name the queues"
+grep -qE 'fair queue backlog [0-9]+ ecn_marked [0-9]+ \(drops fq_overlimit=[0-9]+ fq_codel=[0-9]+\)' <<<"$LL_STATS" ||
+	fail "no fair queue in the server's stats: $LL_STATS"
 for line in "$LL_STATS" "$LL_CQ"; do
 	[ "$(field "$line" txqueuelen)" = 8192 ] || fail "txqueuelen is not 8192 in: $line"
 	grep -qE 'udp rcvbuf [0-9]+ sndbuf [0-9]+ drops [0-9]+' <<<"$line" ||
