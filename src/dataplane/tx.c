@@ -221,9 +221,20 @@ static bool tx_read(struct worker *w, uint8_t *buf)
 	return true;
 }
 
+/* How many packets to read ahead into the fair queue: no more than it
+ * has room for. Reading a packet only for the queue to drop it costs a
+ * read and a copy; left in the TUN device's ring, an overload (an
+ * unresponsive UDP flood) is dropped there for free. */
+static int fq_reads(const struct worker *w)
+{
+	uint32_t room = w->fq.p.limit - fq_backlog(&w->fq);
+
+	return room < FQ_READS_PER_CALL ? (int)room : FQ_READS_PER_CALL;
+}
+
 void tx_tun_ready(struct worker *w)
 {
-	int i, reads = w->shared->fair_queue ? FQ_READS_PER_CALL : PACKETS_PER_CALL;
+	int i, reads = w->shared->fair_queue ? fq_reads(w) : PACKETS_PER_CALL;
 
 	w->now_ns = loop_now_ns();
 	urcu_memb_read_lock();
