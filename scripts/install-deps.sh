@@ -8,7 +8,7 @@ packages=(
 	libssl-dev libcmocka-dev libjansson-dev libcurl4-openssl-dev
 	valgrind clang libclang-rt-14-dev clang-format
 	python3 python3-cryptography
-	libnftables-dev liburcu-dev libmnl-dev libcap-ng-dev libseccomp-dev
+	libnftables-dev liburcu-dev libmnl-dev libcap-ng-dev libseccomp-dev liburing-dev
 	iproute2 nftables iputils-ping netcat-openbsd socat procps kmod zlib1g-dev iperf3
 	libndpi-dev libndpi-bin libpcap-dev tshark tcpdump nginx curl openssl
 	libqrencode-dev libmicrohttpd-dev zbar-tools

@@ -51,15 +51,36 @@ static void on_stop(struct loop *l, struct loop_op *op, int res)
 	__atomic_store_n(&l->stopping, 1, __ATOMIC_RELAXED);
 }
 
+/* io_uring when asked for and the kernel allows it, else epoll. */
+static int pick_backend(struct loop *l, bool uring, int *refused)
+{
+	if (refused)
+		*refused = 0;
+	if (uring) {
+		l->backend = &loop_uring_backend;
+		l->be = l->backend->create();
+		if (l->be)
+			return 0;
+		if (refused)
+			*refused = errno;
+	}
+	l->backend = &loop_epoll_backend;
+	l->be = l->backend->create();
+	return l->be ? 0 : -errno;
+}
+
 struct loop *loop_new(void)
+{
+	return loop_new_backend(false, NULL);
+}
+
+struct loop *loop_new_backend(bool uring, int *refused)
 {
 	struct loop *l = calloc(1, sizeof(*l));
 
 	if (!l)
 		return NULL;
-	l->backend = &loop_epoll_backend;
-	l->be = l->backend->create();
-	if (!l->be)
+	if (pick_backend(l, uring, refused) < 0)
 		goto err_free;
 	l->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (l->stop_fd < 0)

@@ -23,12 +23,14 @@
  * (before sleeping again): the place to send what the completions queued,
  * once per turn (Redis beforeSleep, Knot udp_queue).
  *
- * The backend lives in its own file (loop_epoll.c) behind struct
- * loop_backend; the core never calls epoll. Threads: a loop is used by the
- * thread that runs it; only loop_stop may be called from another thread. */
+ * The backend lives in its own file (loop_epoll.c, loop_uring.c) behind
+ * struct loop_backend; the core never calls epoll or io_uring. Both are
+ * level-triggered: an fd with input left behind completes again next turn. Threads: a loop is used
+ * by the thread that runs it; only loop_stop may be called from another thread. */
 #ifndef LL_IO_LOOP_H
 #define LL_IO_LOOP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,14 +57,20 @@ struct loop_op {
 	size_t len;
 	loop_done_fn done;
 	void *ctx;
-	unsigned events; /* LOOP_OP_POLL: POLLIN | POLLOUT; 0 = POLLIN; LOOP_POLL_NONE */
-	int armed;	 /* set by the loop */
+	unsigned events;  /* LOOP_OP_POLL: POLLIN | POLLOUT; 0 = POLLIN; LOOP_POLL_NONE */
+	int armed;	  /* set by the loop */
+	unsigned be_slot; /* the backend's name for it (io_uring) */
 };
 
-/* NULL on failure (errno set). */
+/* NULL on failure (errno set). epoll. */
 struct loop *loop_new(void);
+/* io_uring if `uring` and the kernel lets this process have a ring, else
+ * epoll; *refused (may be NULL) gets the errno io_uring was refused with
+ * (EPERM: io_uring_disabled or a container's seccomp; ENOSYS: no io_uring)
+ * or 0. The caller logs the choice (a library does not log). */
+struct loop *loop_new_backend(bool uring, int *refused);
 void loop_free(struct loop *l);
-/* Name of the backend in use ("epoll"). */
+/* Name of the backend in use ("epoll", "io_uring"). */
 const char *loop_backend_name(const struct loop *l);
 
 int loop_submit(struct loop *l, struct loop_op *op);

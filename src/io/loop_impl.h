@@ -1,5 +1,5 @@
 /* What an event loop backend provides to the core (loop.c). Private to
- * src/io: one file per backend (loop_epoll.c; io_uring to come). */
+ * src/io: one file per backend (loop_epoll.c, loop_uring.c). */
 #ifndef LL_IO_LOOP_IMPL_H
 #define LL_IO_LOOP_IMPL_H
 
@@ -26,5 +26,6 @@ struct loop_backend {
 };
 
 extern const struct loop_backend loop_epoll_backend;
+extern const struct loop_backend loop_uring_backend;
 
 #endif
