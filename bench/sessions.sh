@@ -57,8 +57,8 @@ fi
 if [ ! -d "$BUILD" ]; then
 	meson setup "$BUILD" "$ROOT" --buildtype=release
 fi
-[ -f "$BUILD/build.ninja" ] && ninja -C "$BUILD" src/cmd/lostlove-server src/cmd/lostlove-admin \
-	bench/bench-loadgen tests/e2e/udpjunk >/dev/null
+[ -f "$BUILD/build.ninja" ] && ninja -C "$BUILD" src/cmd/lostlove-server src/cmd/lostlove-client src/cmd/lostlove-admin \
+	tests/e2e/relay bench/bench-loadgen tests/e2e/udpjunk >/dev/null
 
 source "$ROOT/tests/e2e/lib.sh" "$BUILD"
 
@@ -98,6 +98,12 @@ ticks() {
 status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 # rollup_kb PID FIELD: a field of /proc/PID/smaps_rollup (Rss, Anonymous), in kB.
 rollup_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/smaps_rollup"; }
+
+# perf_top FILE: the symbols with the most self time in a perf recording.
+perf_top() {
+	perf report -i "$1" --stdio --no-children --sort symbol --percent-limit 1.5 2>/dev/null |
+		grep -E '^ +[0-9]' | head -n 25
+}
 
 sink_rx() { nq sink cat /sys/class/net/k1/statistics/rx_packets; }
 
@@ -186,6 +192,16 @@ for k in range(int(sys.argv[1])):
 	SRV_HS_PER_IP=20 # the default
 	SRV_LOG=info
 	write_server_config
+	if [ -n "${STATE_DIR:-}" ]; then
+		# the key, and so lostlove.state and the store beside it, in STATE_DIR
+		STATE_HOME=$(mktemp -d "$STATE_DIR/lostlove-sessions.XXXXXX")
+		chgrp "$LL_SERVICE_USER" "$STATE_HOME"
+		chmod 1770 "$STATE_HOME"
+		cp -p "$LL_TMP/server.key" "$STATE_HOME/server.key"
+		sed -i "s#^\(\s*private_key_file = \).*#\1\"$STATE_HOME/server.key\"#" "$LL_TMP/server.toml"
+		trap 'status=$?; rm -rf "$STATE_HOME"; (exit $status); cleanup' EXIT
+		echo "   state file and store in $STATE_HOME ($(stat -f -c %T "$STATE_HOME"))"
+	fi
 	pretty + "$LG" users --count "$N" ">" users.toml
 	"$LG" users --count "$N" >"$LL_TMP/users.toml"
 	local t0
@@ -236,6 +252,18 @@ data() {
 	echo "   drops after:  $(sed -n 's/.*drops:\([^;]*\);.*/\1/p' <<<"$LL_STATS")"
 }
 
+# profile_data SESSIONS: the same load again for 6 s under perf (not
+# during the measured run: sampling costs the server CPU too).
+profile_data() {
+	local out="$LL_TMP/perf-data-$1" perf_pid
+	[ "${PERF:-1}" = 1 ] && command -v perf >/dev/null || return 0
+	perf record -q -g -p "$SRV_PID" -o "$out.data" -- sleep 4 >/dev/null 2>&1 &
+	perf_pid=$!
+	lg data "$DATA_PPS" 6 "$1" --within 60
+	wait "$perf_pid" || true
+	perf_top "$out.data" >"$out.txt"
+}
+
 # sweep: handshakes at increasing offered rates.
 sweep() {
 	local r c0 c1 a0 a1 count ctl all perf_pid=""
@@ -261,8 +289,7 @@ sweep() {
 			>>"$LL_TMP/sweep"
 		if [ -n "$perf_pid" ]; then
 			wait "$perf_pid" || true
-			perf report -i "$LL_TMP/perf.data" --stdio --no-children --sort symbol \
-				--percent-limit 1.5 2>/dev/null | grep -E '^ +[0-9]' | head -n 25 >"$LL_TMP/perf.txt"
+			perf_top "$LL_TMP/perf.data" >"$LL_TMP/perf.txt"
 		fi
 		# completions no longer follow the offer: stop climbing
 		if awk -v s="$(field window_sent_per_s)" -v d="$(field window_done_per_s)" \
@@ -315,7 +342,6 @@ attack_flood() {
 # ---- the table ----
 
 report() {
-	local per1 perN
 	echo "| step | figure |"
 	echo "|---|---|"
 	echo "| server start with $N users | $START_S s to \"ready\" |"
@@ -326,19 +352,27 @@ report() {
 	while IFS='|' read -r label ctl all; do
 		echo "| idle, $label: control thread / whole server | $ctl % / $all % of a CPU |"
 	done <"$LL_TMP/idle"
-	while IFS='|' read -r label sent got cpu lgcpu; do
+	echo "| establishing $((N - 1)) sessions | $ESTABLISH |"
+	[ -f "$LL_TMP/data" ] && while IFS='|' read -r label sent got cpu lgcpu; do
 		echo "| $DATA_PPS pkt/s × $DATA_SECONDS s, $label | sent $sent, delivered $got, server CPU $cpu s = $(awk -v c="$cpu" -v n="$got" 'BEGIN {printf "%.2f", n ? 1e6 * c / n : 0}') µs per delivered packet |"
 	done <"$LL_TMP/data"
+	local f
+	for f in "$LL_TMP"/perf-data-*.txt; do
+		[ -s "$f" ] || continue
+		echo
+		echo "Server, data at $DATA_PPS pkt/s over ${f##*perf-data-} session(s) (perf, every thread, self time, symbols ≥ 1.5 %):" | sed 's/\.txt / /'
+		echo
+		echo '```'
+		cat "$f"
+		echo '```'
+	done
+	[ -f "$LL_TMP/sweep" ] || return 0
 	echo
 	echo "| offered /s | sent /s | completed /s | sent | completed | lost | replaced | cookies | p50 ms | p99 ms | control thread % | server % | loadgen % |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 	while read -r r s d sent done lost repl ck p50 p99 ctl all lgc; do
 		echo "| $r | $s | $d | $sent | $done | $lost | $repl | $ck | $p50 | $p99 | $ctl | $all | $lgc |"
 	done <"$LL_TMP/sweep"
-	echo
-	echo "- per-IP limit: $ONE_ADDR"
-	echo "- flood ($FLOOD_RATE bogus initiations/s with valid mac1 from 256 ports of one address, 20,000 junk datagrams/s, 10 s): $FLOOD_HS; $FLOOD_STATS"
-	echo "- $FLOOD_PING"
 	if [ -s "$LL_TMP/perf.txt" ]; then
 		echo
 		echo "Control thread at the last step (perf, self time, symbols ≥ 1.5 %):"
@@ -347,6 +381,11 @@ report() {
 		cat "$LL_TMP/perf.txt"
 		echo '```'
 	fi
+	[ -n "${ONE_ADDR:-}" ] || return 0
+	echo
+	echo "- per-IP limit: $ONE_ADDR"
+	echo "- flood ($FLOOD_RATE bogus initiations/s with valid mac1 from 256 ports of one address, 20,000 junk datagrams/s, 10 s): $FLOOD_HS; $FLOOD_STATS"
+	echo "- $FLOOD_PING"
 }
 
 machine() {
@@ -358,7 +397,8 @@ machine() {
 	echo "- machine: $(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(nproc) CPUs," \
 		"Linux $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "- LostLove $commit, build type $buildtype, worker_threads = ${WORKERS:-0}, balanced," \
-		"hybrid handshakes (qrl_enabled), stealth off, firewall none; state file and store in /tmp"
+		"hybrid handshakes (qrl_enabled), stealth off, firewall none;" \
+		"state file and store on $(stat -f -c %T "${STATE_HOME:-$LL_TMP}") (${STATE_DIR:-/tmp})"
 	echo "- command: \`bench/sessions.sh\` (SESSIONS=$N ADDRS=$A RATES=\"$RATES\" STEP_SECONDS=$STEP_SECONDS" \
 		"DATA_PPS=$DATA_PPS DATA_SECONDS=$DATA_SECONDS SIZE=$SIZE)"
 	echo "- load average (1/5/15 min) at the start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -367,24 +407,24 @@ machine() {
 write_results() {
 	local file="$ROOT/bench/RESULTS.md" section="$LL_TMP/section.md"
 	{
-		echo "<!-- bench/sessions.sh: begin (this section is rewritten by each run) -->"
-		echo "## 10,000 sessions (bench/sessions.sh)"
+		echo "<!-- bench/sessions.sh $VARIANT: begin (this section is rewritten by each run) -->"
+		echo "## 10,000 sessions (bench/sessions.sh), state file on $VARIANT"
 		echo
 		machine
 		echo
 		cat "$TABLE"
 		echo
 		echo "What the figures mean, and what limits each: docs/performance.md, \"10,000 sessions\"."
-		echo "<!-- bench/sessions.sh: end -->"
+		echo "<!-- bench/sessions.sh $VARIANT: end -->"
 	} >"$section"
 	cat "$section"
 	[ "${RECORD:-0}" = 1 ] || return 0
-	if grep -q '<!-- bench/sessions.sh: begin' "$file"; then
-		python3 - "$file" "$section" <<-'EOF'
+	if grep -q "<!-- bench/sessions.sh $VARIANT: begin" "$file"; then
+		python3 - "$file" "$section" "$VARIANT" <<-'EOF'
 			import re, sys
-			path, sec = sys.argv[1], open(sys.argv[2]).read().rstrip("\n")
+			path, sec, v = sys.argv[1], open(sys.argv[2]).read().rstrip("\n"), re.escape(sys.argv[3])
 			text = open(path).read()
-			text = re.sub(r"<!-- bench/sessions.sh: begin.*?<!-- bench/sessions.sh: end -->", lambda m: sec, text, flags=re.S)
+			text = re.sub(r"<!-- bench/sessions.sh " + v + r": begin.*?<!-- bench/sessions.sh " + v + r": end -->", lambda m: sec, text, flags=re.S)
 			open(path, "w").write(text)
 		EOF
 	else
@@ -394,6 +434,10 @@ write_results() {
 }
 
 # ---- main ----
+
+# STEPS (default: all of them) picks what runs after the sessions are up.
+STEPS=${STEPS:-data sweep attacks}
+step() { [[ " $STEPS " == *" $1 "* ]]; }
 
 setup
 say "memory and idle cost"
@@ -406,31 +450,46 @@ sleep 1
 memory "1 session"
 idle_ctl "1 session"
 
-say "per-packet cost, 1 session"
-data "1 session" 1
+if step data; then
+	say "per-packet cost, 1 session"
+	data "1 session" 1
+	profile_data 1
+fi
 
 say "$((N - 1)) more sessions at $ESTABLISH_RATE/s"
 lg hs $((N - 1)) "$ESTABLISH_RATE" --within $((N / ESTABLISH_RATE + 120))
-
+ESTABLISH="$(field done) of $(field sent) completed at $ESTABLISH_RATE/s offered (lost $(field lost), cookies $(field cookies), p99 $(field lat_p99_ms) ms)"
 lg stats
-[ "$(field established)" = "$N" ] || echo "   WARNING: only $(field established) of $N sessions established"
+if [ "$(field established)" != "$N" ]; then
+	# the rest, slowly: every figure below is for N sessions
+	lg hs "$N" 100 --within $((N / 100 + 120))
+	lg stats
+	[ "$(field established)" = "$N" ] || fail "only $(field established) of $N sessions established"
+fi
 sleep 2
 memory "$N sessions"
 idle_ctl "$N sessions"
 
-say "per-packet cost, $N sessions"
-data "$N sessions" "$N"
+if step data; then
+	say "per-packet cost, $N sessions"
+	data "$N sessions" "$N"
+	profile_data "$N"
+fi
 
-say "handshake rate: $RATES /s offered, $STEP_SECONDS s each"
-sweep
+if step sweep; then
+	say "handshake rate: $RATES /s offered, $STEP_SECONDS s each"
+	sweep
+fi
 
-say "attack: one address over its handshake limit"
-attack_one_address
-
-say "attack: a flood beside the $N sessions"
-attack_flood
+if step attacks; then
+	say "attack: one address over its handshake limit"
+	attack_one_address
+	say "attack: a flood beside the $N sessions"
+	attack_flood
+fi
 
 alive server || fail "the server died"
+VARIANT=$([ "$(stat -f -c %T "${STATE_HOME:-$LL_TMP}")" = tmpfs ] && echo tmpfs || echo disk)
 say "results"
 report >"$TABLE"
 write_results
