@@ -6,6 +6,9 @@
  * from protocol/handshake (X25519 + ML-KEM-768, mac1, mac2 after a cookie
  * reply), the key confirmation (an empty transport packet) once message 2
  * is consumed, keepalives, and transport packets sealed with its own keys.
+ * After a rekey it keeps the previous session for receiving (10 s) and,
+ * while packets still come under it, confirms the new one again once a
+ * second, as the client does.
  * Stealth framing is not done: the sessions measure the server's session
  * handling, not the masks (bench/tunnel.sh measures those).
  *
@@ -78,6 +81,7 @@
 #define LG_MAX_SECONDS	 3600
 #define LG_HS_TIMEOUT_NS (5 * LL_NS_PER_S) /* as the client's retry (LL_REKEY_TIMEOUT) */
 #define LG_PKT_MAX	 2048
+#define LG_PREV_KEEP_NS	 (10 * LL_NS_PER_S) /* as the client's longest wait for the switch */
 #define LG_NO_SESSION	 UINT32_MAX
 #define LG_STDIN	 (UINT32_MAX - 1)
 
@@ -96,8 +100,12 @@ struct lg_session {
 	uint64_t hs_sent_ns; /* when the handshake in flight started; 0 = none */
 	uint64_t last_tx_ns;
 	uint32_t ping_round; /* the last ping round this session's reply came for */
+	bool has_prev;
+	uint64_t prev_until_ns; /* the replaced session receives until then */
+	uint64_t confirm_ns;	/* our last key confirmation */
 	struct handshake_initiator hs;
 	struct transport t;
+	struct transport prev; /* as lostlove-client: kept for receiving after a rekey */
 };
 
 /* One command's counters; zeroed when it starts. */
@@ -127,7 +135,8 @@ struct lg {
 	uint32_t ping_round;
 	struct lg_phase ph;
 	/* totals since start */
-	unsigned long established, rx, rx_keepalive, rx_stale, rx_bad, tx_keepalive, send_errors;
+	unsigned long established, rx, rx_keepalive, rx_prev, rx_stale, rx_bad, tx_keepalive,
+	    send_errors;
 	char line[256];
 	size_t line_len;
 	bool quit;
@@ -480,10 +489,16 @@ static void on_response(struct lg *g, struct lg_session *s, const uint8_t *msg, 
 		return;
 	}
 	limits_of(&params, &limits);
-	if (s->has_t)
-		transport_done(&s->t);
-	else
+	if (s->has_prev)
+		transport_done(&s->prev);
+	s->has_prev = s->has_t;
+	if (s->has_t) {
+		s->prev = s->t;
+		s->prev_until_ns = now + LG_PREV_KEEP_NS;
+		memset(&s->t, 0, sizeof(s->t));
+	} else {
 		g->established++;
+	}
 	s->has_t = transport_init(&s->t, &keys, &limits, now) == 0;
 	memset(&keys, 0, sizeof(keys));
 	if (!s->has_t) {
@@ -494,6 +509,7 @@ static void on_response(struct lg *g, struct lg_session *s, const uint8_t *msg, 
 		memcpy(s->addr4, params.addr4, 4);
 	hs_done(g, s, now);
 	send_keepalive(g, s, now); /* key confirmation: the server sends nothing before */
+	s->confirm_ns = now;
 }
 
 static void on_cookie(struct lg *g, unsigned long i, const uint8_t *msg, size_t len, uint64_t now)
@@ -527,13 +543,26 @@ static void on_icmp(struct lg *g, struct lg_session *s, unsigned long i, const u
 static void on_transport(struct lg *g, unsigned long i, uint8_t *pkt, size_t len, uint64_t now)
 {
 	struct lg_session *s = &g->s[i];
+	struct transport *t = NULL;
+	uint32_t index = le32_load(pkt + TRANSPORT_OFF_RECEIVER);
 	size_t plain_len, inner;
 
-	if (!s->has_t || le32_load(pkt + TRANSPORT_OFF_RECEIVER) != s->t.local_index) {
-		g->rx_stale++; /* under a session this one replaced */
+	if (s->has_t && index == s->t.local_index) {
+		t = &s->t;
+	} else if (s->has_prev && index == s->prev.local_index && now < s->prev_until_ns) {
+		/* the server has not switched yet: our confirmation was lost?
+		 * As the client does, confirm again, once a second at most */
+		t = &s->prev;
+		g->rx_prev++;
+		if (now - s->confirm_ns >= LL_NS_PER_S) {
+			send_keepalive(g, s, now);
+			s->confirm_ns = now;
+		}
+	} else {
+		g->rx_stale++; /* under a session no longer kept */
 		return;
 	}
-	if (transport_open(&s->t, pkt, len, &plain_len, now) != TRANSPORT_OK) {
+	if (transport_open(t, pkt, len, &plain_len, now) != TRANSPORT_OK) {
 		g->rx_bad++;
 		return;
 	}
@@ -736,9 +765,9 @@ static void print_stats(struct lg *g)
 	for (unsigned long i = 0; i < g->n; i++)
 		in_flight += g->s[i].hs_sent_ns != 0;
 	printf("result stats sessions=%lu established=%lu in_flight=%lu rx=%lu rx_keepalive=%lu "
-	       "rx_stale=%lu rx_bad=%lu tx_keepalive=%lu send_errors=%lu\n",
-	       g->n, g->established, in_flight, g->rx, g->rx_keepalive, g->rx_stale, g->rx_bad,
-	       g->tx_keepalive, g->send_errors);
+	       "rx_prev=%lu rx_stale=%lu rx_bad=%lu tx_keepalive=%lu send_errors=%lu\n",
+	       g->n, g->established, in_flight, g->rx, g->rx_keepalive, g->rx_prev, g->rx_stale,
+	       g->rx_bad, g->tx_keepalive, g->send_errors);
 }
 
 static void command(struct lg *g, char *line)
@@ -819,6 +848,10 @@ static void sweep(struct lg *g, uint64_t now)
 		}
 		if (keepalives && s->has_t && now - s->last_tx_ns >= g->keepalive_ns)
 			send_keepalive(g, s, now);
+		if (s->has_prev && now >= s->prev_until_ns) {
+			transport_done(&s->prev);
+			s->has_prev = false;
+		}
 	}
 }
 
