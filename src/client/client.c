@@ -50,6 +50,7 @@
 
 #include "client/client_sm.h"
 #include "client/client_ws.h"
+#include "dataplane/drop.h"
 #include "dataplane/pool.h"
 #include "core/sandbox.h"
 #include "crypto/ct.h"
@@ -125,7 +126,7 @@ struct client {
 	struct route_state routes;
 	bool dns_applied;
 	int status;
-	uint64_t drops;
+	uint64_t drops[DP_DROP_COUNT]; /* by reason (dataplane/drop.h) */
 	/* statistics (SIGUSR1) */
 	uint64_t rx_packets, prev_packets, late_prev_packets, probes_answered, configs;
 	uint64_t cover_sent, cover_credit; /* stealth maximum's cover traffic */
@@ -157,6 +158,11 @@ static void fatal(struct client *c, const char *what, int err)
 	log_error(LOG_GROUP_CORE, "%s: %s", what, strerror(-err));
 	c->status = 1;
 	loop_stop(c->loop);
+}
+
+static void drop(struct client *c, enum dp_drop d)
+{
+	c->drops[d]++;
 }
 
 /* Session indices and jitter. Without the system's random generator no
@@ -580,7 +586,7 @@ static bool seal(struct client *c, uint8_t *buf, size_t cap, size_t plain_len, s
 	enum transport_result r;
 
 	if (!c->has_cur) {
-		c->drops++;
+		drop(c, DP_DROP_NO_SESSION);
 		return false;
 	}
 	r = seal_with(c, &c->cur, &c->cur_st, buf, cap, plain_len, ret_len, now);
@@ -589,7 +595,7 @@ static bool seal(struct client *c, uint8_t *buf, size_t cap, size_t plain_len, s
 		return false;
 	}
 	if (r != TRANSPORT_OK && r != TRANSPORT_OK_REKEY) {
-		c->drops++;
+		drop(c, DP_DROP_SEAL);
 		return false;
 	}
 	if (r == TRANSPORT_OK_REKEY && client_sm_want_rekey(&c->sm, now))
@@ -629,7 +635,7 @@ static void flush(struct client *c)
 			failed += send_on(c, b->iov[i].iov_base, b->iov[i].iov_len, true) < 0;
 		for (unsigned i = 0; i < b->n; i++)
 			pool_put(&c->pool, b->iov[i].iov_base);
-		c->drops += failed;
+		c->drops[DP_DROP_STREAM] += failed;
 		b->n = 0;
 		return;
 	}
@@ -637,7 +643,7 @@ static void flush(struct client *c)
 		failed = udp_send_batch(c->udp_fd, b, &err);
 	for (unsigned i = 0; i < b->n; i++)
 		pool_put(&c->pool, b->iov[i].iov_base);
-	c->drops += failed;
+	c->drops[DP_DROP_UDP_SEND] += failed;
 	if (failed < b->n)
 		client_sm_sent(&c->sm, loop_now_ns());
 	b->n = 0;
@@ -925,6 +931,7 @@ static void on_response(struct client *c, const uint8_t *msg, size_t len)
 	int r;
 
 	if (hr != HS_OK) {
+		drop(c, DP_DROP_HANDSHAKE);
 		log_debug(LOG_GROUP_HS, "handshake response refused: %s",
 			  handshake_result_name(hr));
 		goto out;
@@ -952,7 +959,7 @@ out:
 static void on_cookie(struct client *c, const uint8_t *msg, size_t len)
 {
 	if (handshake_consume_cookie(&c->hs, msg, len, loop_now_ns()) != HS_OK) {
-		c->drops++;
+		drop(c, DP_DROP_HANDSHAKE);
 		return;
 	}
 	log_debug(LOG_GROUP_HS, "cookie received: the server is under load");
@@ -1014,7 +1021,7 @@ static void send_path_reply(struct client *c, struct transport *t, const struct 
 		r = seal_with(c, t, &c->prev_st, c->msg, sizeof(c->msg), plain, &len,
 			      loop_now_ns());
 	if (r != TRANSPORT_OK && r != TRANSPORT_OK_REKEY) {
-		c->drops++;
+		drop(c, DP_DROP_SEAL);
 		return;
 	}
 	after_send(c, send_on(c, c->msg, len, c->rx_tls));
@@ -1039,7 +1046,7 @@ static void on_path_reply(struct client *c, const struct control_msg *m)
 {
 	if (c->rx_tls || !c->udp_probe_ns ||
 	    !ct_memeq(m->challenge, c->udp_challenge, sizeof(c->udp_challenge))) {
-		c->drops++;
+		drop(c, DP_DROP_PATH);
 		return;
 	}
 	if (c->on_tls && c->cfg->transport == CLIENT_TRANSPORT_AUTO)
@@ -1056,7 +1063,7 @@ static void on_config(struct client *c, const struct control_msg *m)
 
 	if (params_decode(&p, m->config, m->config_len) < 0 || p.mode != c->cur.tx.cipher.mode ||
 	    !same_addresses(c, &p)) {
-		c->drops++;
+		drop(c, DP_DROP_CONTROL);
 		return;
 	}
 	c->configs++;
@@ -1075,7 +1082,7 @@ static void on_control(struct client *c, struct transport *t, const uint8_t *msg
 	struct control_msg m;
 
 	if (control_decode(&m, msg, len) < 0) {
-		c->drops++;
+		drop(c, DP_DROP_CONTROL);
 		return;
 	}
 	switch (m.type) {
@@ -1086,7 +1093,7 @@ static void on_control(struct client *c, struct transport *t, const uint8_t *msg
 		if (t == &c->cur)
 			on_config(c, &m);
 		else
-			c->drops++;
+			drop(c, DP_DROP_CONTROL);
 		break;
 	case CONTROL_PATH_PROBE:
 		/* the server checks we receive where our packets come from; the
@@ -1100,7 +1107,7 @@ static void on_control(struct client *c, struct transport *t, const uint8_t *msg
 		on_path_reply(c, &m);
 		break;
 	default:
-		c->drops++;
+		drop(c, DP_DROP_CONTROL);
 	}
 }
 
@@ -1117,14 +1124,14 @@ static void deliver(struct client *c, struct transport *t, const uint8_t *plain,
 		/* chaff back to the server before the host can answer */
 		chaff = t == &c->cur ? chaff_due(c, plain, inner, true) : 0;
 		if (c->tun_fd < 0 || write(c->tun_fd, plain, inner) != (ssize_t)inner)
-			c->drops++;
+			drop(c, DP_DROP_TUN_WRITE);
 		queue_chaff(c, chaff);
 		break;
 	case PLAIN_CONTROL:
 		on_control(c, t, plain, inner);
 		break;
 	default:
-		c->drops++;
+		drop(c, DP_DROP_PLAINTEXT);
 	}
 }
 
@@ -1155,18 +1162,26 @@ static void on_transport(struct client *c, uint8_t *pkt, size_t len)
 	struct transport *t;
 	size_t plain_len;
 
-	if (len < TRANSPORT_HEADER_LEN)
-		goto drop;
+	enum dp_drop d;
+
+	if (len < TRANSPORT_HEADER_LEN) {
+		drop(c, DP_DROP_MALFORMED);
+		return;
+	}
 	t = session_for(c, le32_load(pkt + TRANSPORT_OFF_RECEIVER), now);
-	if (!t || transport_open(t, pkt, len, &plain_len, now) != TRANSPORT_OK)
-		goto drop;
+	if (!t) {
+		drop(c, DP_DROP_UNKNOWN_INDEX);
+		return;
+	}
+	d = dp_drop_of_transport(transport_open(t, pkt, len, &plain_len, now));
+	if (d != DP_DROP_NONE) {
+		drop(c, d);
+		return;
+	}
 	client_sm_received(&c->sm, now);
 	c->rx_packets++;
 	note_session(c, t, now);
 	deliver(c, t, pkt + TRANSPORT_HEADER_LEN, plain_len);
-	return;
-drop:
-	c->drops++;
 }
 
 /* The stealth state of the session t is (cur or prev). */
@@ -1188,12 +1203,12 @@ static void on_stealth_datagram(struct client *c, uint8_t *buf, size_t len)
 			if (stealth_rx_unmask(&stealth_of(c, t)->rx, buf, len, hdr) == 0)
 				on_transport(c, buf, len);
 			else
-				c->drops++;
+				drop(c, DP_DROP_STEALTH);
 			return;
 		}
 	}
 	if (stealth_hs_unwrap(&c->stealth_ctx, buf, len, &msg_len) < 0) {
-		c->drops++;
+		drop(c, DP_DROP_STEALTH);
 		return;
 	}
 	buf += STEALTH_HS_OVERHEAD;
@@ -1202,7 +1217,7 @@ static void on_stealth_datagram(struct client *c, uint8_t *buf, size_t len)
 	else if (buf[0] == MSG_COOKIE_REPLY)
 		on_cookie(c, buf, msg_len);
 	else
-		c->drops++;
+		drop(c, DP_DROP_BAD_TYPE);
 }
 
 static void on_datagram(struct client *c, uint8_t *buf, size_t len)
@@ -1212,7 +1227,7 @@ static void on_datagram(struct client *c, uint8_t *buf, size_t len)
 		return;
 	}
 	if (len < MSG_HEADER_LEN) {
-		c->drops++;
+		drop(c, DP_DROP_MALFORMED);
 		return;
 	}
 	switch (buf[0]) {
@@ -1226,7 +1241,7 @@ static void on_datagram(struct client *c, uint8_t *buf, size_t len)
 		on_transport(c, buf, len);
 		break;
 	default:
-		c->drops++;
+		drop(c, DP_DROP_BAD_TYPE);
 	}
 }
 
@@ -1237,7 +1252,7 @@ static void on_message(struct client *c, unsigned i)
 	size_t len = c->rx.msgs[i].msg_len, seg = udp_batch_segment(&c->rx, i);
 
 	if (udp_batch_truncated(&c->rx, i)) {
-		c->drops++;
+		drop(c, DP_DROP_TRUNCATED);
 		return;
 	}
 	for (size_t off = 0; off < len; off += seg)
@@ -1473,17 +1488,26 @@ static void log_queues(const struct client *c)
 		 q.txqlen, q.tx_dropped, q.rx_dropped, u.rcvbuf, u.sndbuf, u.drops);
 }
 
-/* SIGUSR1: one line of counters. */
+/* SIGUSR1: one line of counters; the drops by reason as the server's
+ * line lists them (dataplane/drop.h). */
 static void log_stats(const struct client *c)
 {
+	char reasons[DP_DROP_COUNT * 32] = "";
+	size_t pos = 0;
+	uint64_t drops = 0;
+
+	for (int d = DP_DROP_NONE + 1; d < DP_DROP_COUNT; d++)
+		drops += c->drops[d];
+	dp_drop_format(c->drops, reasons, sizeof(reasons), &pos);
 	log_info(LOG_GROUP_CORE,
 		 "stats: rx %" PRIu64 " pkt (under the previous session %" PRIu64
 		 ", of which after the switch %" PRIu64 "), drops %" PRIu64
 		 ", path probes answered %" PRIu64 ", configs %" PRIu64 ", cover %" PRIu64
-		 ", chaff %" PRIu64 ", transport %s, switches to tls %" PRIu64 ", to udp %" PRIu64,
-		 c->rx_packets, c->prev_packets, c->late_prev_packets, c->drops, c->probes_answered,
+		 ", chaff %" PRIu64 ", transport %s, switches to tls %" PRIu64 ", to udp %" PRIu64
+		 "; drops:%s",
+		 c->rx_packets, c->prev_packets, c->late_prev_packets, drops, c->probes_answered,
 		 c->configs, c->cover_sent, c->chaff_sent, c->on_tls ? "tls" : "udp",
-		 c->switches_tls, c->switches_udp);
+		 c->switches_tls, c->switches_udp, reasons);
 	log_queues(c);
 }
 

@@ -15,7 +15,7 @@
  * message, which must be an init; anything else is dropped as
  * stealth_undecodable. Nothing is answered but a genuine init.
  *
- * Each step returns WORKER_DROP_NONE or why it dropped the packet; rx_one
+ * Each step returns DP_DROP_NONE or why it dropped the packet; rx_one
  * counts it. Nothing is logged per packet. The whole batch runs inside
  * one RCU read-side critical section, so the sessions found stay valid
  * until the batch is done. */
@@ -40,29 +40,6 @@
 
 #define BATCHES_PER_CALL 8
 
-static enum worker_drop drop_of_transport(enum transport_result r)
-{
-	switch (r) {
-	case TRANSPORT_OK:
-	case TRANSPORT_OK_REKEY:
-		return WORKER_DROP_NONE;
-	case TRANSPORT_E_AUTH:
-		return WORKER_DROP_AUTH;
-	case TRANSPORT_E_REPLAY:
-		return WORKER_DROP_REPLAY;
-	case TRANSPORT_E_EXPIRED:
-	case TRANSPORT_E_EXHAUSTED:
-		return WORKER_DROP_EXPIRED;
-	case TRANSPORT_E_INDEX:
-		return WORKER_DROP_UNKNOWN_INDEX;
-	case TRANSPORT_E_INTERNAL:
-	case TRANSPORT_E_SPACE:
-		return WORKER_DROP_SEAL;
-	default:
-		return WORKER_DROP_MALFORMED;
-	}
-}
-
 static void *find_client(void *ctx, const uint8_t *addr, size_t len)
 {
 	return session_find_addr(ctx, addr, len);
@@ -72,67 +49,66 @@ static void *find_client(void *ctx, const uint8_t *addr, size_t len)
  * client: copied into a pool buffer, sealed there and queued. (The
  * receive buffer cannot be handed on: on a GRO socket it holds the
  * datagrams that follow this one.) */
-static enum worker_drop forward(struct worker *w, const uint8_t *pkt, struct session *dst,
-				size_t len)
+static enum dp_drop forward(struct worker *w, const uint8_t *pkt, struct session *dst, size_t len)
 {
 	uint8_t *buf;
 	struct udp_endpoint to;
 	struct udp_local src;
 	size_t out_len;
-	enum worker_drop d;
+	enum dp_drop d;
 
 	dst = session_current(dst);
 	if (!session_may_send(dst))
-		return WORKER_DROP_UNCONFIRMED;
+		return DP_DROP_UNCONFIRMED;
 	if (!session_path_budget(dst, len))
-		return WORKER_DROP_PATH_LIMIT;
+		return DP_DROP_PATH_LIMIT;
 	if (TRANSPORT_HEADER_LEN + len > w->shared->buf_size)
-		return WORKER_DROP_MALFORMED;
+		return DP_DROP_MALFORMED;
 	d = worker_drop_of_charge(session_charge(dst, false, len, w->now_ns));
-	if (d != WORKER_DROP_NONE)
+	if (d != DP_DROP_NONE)
 		return d;
 	buf = pool_get(&w->pool);
 	if (!buf)
-		return WORKER_DROP_NO_BUFFER;
+		return DP_DROP_NO_BUFFER;
 	memcpy(buf + TRANSPORT_HEADER_LEN, pkt + TRANSPORT_HEADER_LEN, len);
-	d = drop_of_transport(
+	d = dp_drop_of_transport(
 	    session_seal(dst, buf, w->shared->buf_size, len, w->now_ns, &to, &src, &out_len));
-	if (d != WORKER_DROP_NONE) {
+	if (d != DP_DROP_NONE) {
 		pool_put(&w->pool, buf);
 		return d;
 	}
 	worker_send(w, buf, out_len, &to, &src, dst->index);
-	return WORKER_DROP_NONE;
+	return DP_DROP_NONE;
 }
 
 /* With offloads the packet waits, in place, for the batch's end
  * (worker_tun_flush), to be merged with the next of its flow. */
-static enum worker_drop to_tun(struct worker *w, uint8_t *ip, size_t len)
+static enum dp_drop to_tun(struct worker *w, uint8_t *ip, size_t len)
 {
-	return tunio_write(&w->tun, ip, len) ? WORKER_DROP_NONE : WORKER_DROP_TUN_WRITE;
+	return tunio_write(&w->tun, ip, len) ? DP_DROP_NONE : DP_DROP_TUN_WRITE;
 }
 
-static enum worker_drop rx_ip(struct worker *w, uint8_t *pkt, struct session *s, size_t len)
+static enum dp_drop rx_ip(struct worker *w, uint8_t *pkt, struct session *s, size_t len)
 {
 	uint8_t *ip = pkt + TRANSPORT_HEADER_LEN;
 	void *dst = NULL;
 
 	enum router_verdict v = router_from_client(&s->addrs, ip, len, w->shared->client_to_client,
 						   find_client, w->shared->sessions, &dst);
-	enum worker_drop over;
+	enum dp_drop over;
 
 	/* the sender's policer and data limit, on what it may send anywhere
 	 * (the user's uplink): over either, dropped, as a policer does */
 	over = v == ROUTER_TO_TUN || v == ROUTER_TO_CLIENT
 		   ? worker_drop_of_charge(session_charge(s, true, len, w->now_ns))
-		   : WORKER_DROP_NONE;
-	if (over != WORKER_DROP_NONE)
+		   : DP_DROP_NONE;
+	if (over != DP_DROP_NONE)
 		return over;
 	switch (v) {
 	case ROUTER_TO_TUN: {
 		/* chaff back to the client before the host can answer */
 		unsigned chaff = session_chaff_due(s, ip, len, true, w->now_ns);
-		enum worker_drop d = to_tun(w, ip, len);
+		enum dp_drop d = to_tun(w, ip, len);
 
 		worker_chaff(w, s, chaff);
 		return d;
@@ -140,38 +116,37 @@ static enum worker_drop rx_ip(struct worker *w, uint8_t *pkt, struct session *s,
 	case ROUTER_TO_CLIENT:
 		return forward(w, pkt, dst, len);
 	case ROUTER_DROP_SPOOFED:
-		return WORKER_DROP_SPOOFED;
+		return DP_DROP_SPOOFED;
 	case ROUTER_DROP_C2C:
-		return WORKER_DROP_C2C;
+		return DP_DROP_C2C;
 	default:
-		return WORKER_DROP_PLAINTEXT;
+		return DP_DROP_PLAINTEXT;
 	}
 }
 
 /* Seals a control message for s and sends it to (to, from): the path it
  * concerns, not necessarily the session's endpoint. Path messages are
  * the same size both ways, so an answer never outgrows its question. */
-static enum worker_drop send_control(struct worker *w, struct session *s,
-				     const struct control_msg *m, const struct udp_endpoint *to,
-				     const struct udp_local *from)
+static enum dp_drop send_control(struct worker *w, struct session *s, const struct control_msg *m,
+				 const struct udp_endpoint *to, const struct udp_local *from)
 {
 	uint8_t *buf = pool_get(&w->pool);
 	struct udp_endpoint ignored_to;
 	struct udp_local ignored_src;
 	size_t len, out_len;
-	enum worker_drop d = WORKER_DROP_SEAL;
+	enum dp_drop d = DP_DROP_SEAL;
 
 	if (!buf)
-		return WORKER_DROP_NO_BUFFER;
+		return DP_DROP_NO_BUFFER;
 	if (control_encode(m, buf + TRANSPORT_HEADER_LEN, 64, &len) == 0)
-		d = drop_of_transport(session_seal(s, buf, w->shared->buf_size, len, w->now_ns,
-						   &ignored_to, &ignored_src, &out_len));
-	if (d != WORKER_DROP_NONE) {
+		d = dp_drop_of_transport(session_seal(s, buf, w->shared->buf_size, len, w->now_ns,
+						      &ignored_to, &ignored_src, &out_len));
+	if (d != DP_DROP_NONE) {
 		pool_put(&w->pool, buf);
 		return d;
 	}
 	worker_send(w, buf, out_len, to, from, s->index);
-	return WORKER_DROP_NONE;
+	return DP_DROP_NONE;
 }
 
 /* An authenticated packet moved the endpoint to an unvalidated path:
@@ -202,74 +177,71 @@ static void log_roam(struct worker *w, const struct session *s, const struct udp
  * (nothing more is sealed with the session; the control thread ends it),
  * a path probe (answered on the path it came by) and a path reply
  * (validates the path if it answers our probe of it). */
-static enum worker_drop rx_control(struct worker *w, struct session *s, const uint8_t *msg,
-				   size_t len, const struct udp_endpoint *from,
-				   const struct udp_local *to)
+static enum dp_drop rx_control(struct worker *w, struct session *s, const uint8_t *msg, size_t len,
+			       const struct udp_endpoint *from, const struct udp_local *to)
 {
 	struct control_msg m;
 
 	if (control_decode(&m, msg, len) < 0)
-		return WORKER_DROP_CONTROL;
+		return DP_DROP_CONTROL;
 	switch (m.type) {
 	case CONTROL_DISCONNECT:
 		__atomic_store_n(&s->leaving, 1, __ATOMIC_RELAXED);
 		worker_notify(w);
-		return WORKER_DROP_NONE;
+		return DP_DROP_NONE;
 	case CONTROL_PATH_PROBE:
 		m.type = CONTROL_PATH_REPLY;
 		return send_control(w, s, &m, from, to);
 	case CONTROL_PATH_REPLY:
-		return session_probe_answered(s, m.challenge, from, to, w->now_ns)
-			   ? WORKER_DROP_NONE
-			   : WORKER_DROP_PATH;
+		return session_probe_answered(s, m.challenge, from, to, w->now_ns) ? DP_DROP_NONE
+										   : DP_DROP_PATH;
 	default:
-		return WORKER_DROP_CONTROL; /* CONFIG goes only to clients */
+		return DP_DROP_CONTROL; /* CONFIG goes only to clients */
 	}
 }
 
-static enum worker_drop rx_plain(struct worker *w, uint8_t *pkt, struct session *s,
-				 size_t plain_len, const struct udp_endpoint *from,
-				 const struct udp_local *to)
+static enum dp_drop rx_plain(struct worker *w, uint8_t *pkt, struct session *s, size_t plain_len,
+			     const struct udp_endpoint *from, const struct udp_local *to)
 {
 	const uint8_t *plain = pkt + TRANSPORT_HEADER_LEN;
 	size_t inner_len;
 
 	switch (control_classify(plain, plain_len, &inner_len)) {
 	case PLAIN_KEEPALIVE:
-		return WORKER_DROP_NONE;
+		return DP_DROP_NONE;
 	case PLAIN_IPV4:
 	case PLAIN_IPV6:
 		return rx_ip(w, pkt, s, inner_len);
 	case PLAIN_CONTROL:
 		return rx_control(w, s, plain, inner_len, from, to);
 	default:
-		return WORKER_DROP_PLAINTEXT;
+		return DP_DROP_PLAINTEXT;
 	}
 }
 
 /* hdr: with stealth, the header bytes 0..7 stealth_peek unmasked (the
  * packet's own are still masked); NULL without. */
-static enum worker_drop rx_transport(struct worker *w, uint8_t *pkt, size_t len, const uint8_t *hdr,
-				     const struct udp_endpoint *from, const struct udp_local *to)
+static enum dp_drop rx_transport(struct worker *w, uint8_t *pkt, size_t len, const uint8_t *hdr,
+				 const struct udp_endpoint *from, const struct udp_local *to)
 {
 	struct session *s;
 	unsigned event;
-	enum worker_drop d;
+	enum dp_drop d;
 	size_t plain_len;
 
 	if (len < TRANSPORT_HEADER_LEN)
-		return WORKER_DROP_MALFORMED;
+		return DP_DROP_MALFORMED;
 	/* before the session's lock and the AEAD: nothing this long is ours */
 	if (len > w->shared->max_transport)
-		return WORKER_DROP_OVERSIZED;
+		return DP_DROP_OVERSIZED;
 	s = session_find_index(w->shared->sessions,
 			       le32_load((hdr ? hdr : pkt) + TRANSPORT_OFF_RECEIVER));
 	if (!s)
-		return WORKER_DROP_UNKNOWN_INDEX;
-	d = drop_of_transport(
+		return DP_DROP_UNKNOWN_INDEX;
+	d = dp_drop_of_transport(
 	    hdr ? session_open_masked(s, pkt, len, hdr, from, to, w->now_ns, &plain_len, &event)
 		: session_open(s, pkt, len, from, to, w->now_ns, &plain_len, &event));
-	if (d != WORKER_DROP_NONE)
+	if (d != DP_DROP_NONE)
 		return d;
 	if (event & SESSION_RX_CONFIRMED)
 		worker_notify(w);
@@ -299,27 +271,27 @@ static size_t frame_cookie(struct worker *w, uint8_t *buf, size_t wire_len)
 
 /* A cookie reply (52 bytes, smaller than any message 1: no
  * amplification), at most so many per source address and port. */
-static enum worker_drop send_cookie(struct worker *w, const uint8_t *msg, size_t len,
-				    size_t wire_len, const struct udp_endpoint *from,
-				    const struct udp_local *to, const uint8_t *key, size_t key_len)
+static enum dp_drop send_cookie(struct worker *w, const uint8_t *msg, size_t len, size_t wire_len,
+				const struct udp_endpoint *from, const struct udp_local *to,
+				const uint8_t *key, size_t key_len)
 {
 	size_t out_len = COOKIE_REPLY_LEN;
 	uint8_t *buf;
 
 	if (!ratelimit_allow(w->shared->cookie_limit, key, key_len, w->now_ns))
-		return WORKER_DROP_COOKIE_LIMIT;
+		return DP_DROP_COOKIE_LIMIT;
 	buf = pool_get(&w->pool);
 	if (!buf)
-		return WORKER_DROP_NO_BUFFER;
+		return DP_DROP_NO_BUFFER;
 	if (cookie_reply_create(&w->cookies, buf, msg, len, le32_load(msg + INIT_OFF_SENDER), key,
 				key_len, &rng_system) < 0 ||
 	    (w->shared->stealth && !(out_len = frame_cookie(w, buf, wire_len)))) {
 		pool_put(&w->pool, buf);
-		return WORKER_DROP_SEAL;
+		return DP_DROP_SEAL;
 	}
 	worker_count(&w->stats.cookie_replies, 1);
 	worker_send(w, buf, out_len, from, to, 0);
-	return WORKER_DROP_NONE;
+	return DP_DROP_NONE;
 }
 
 static bool under_load(const struct queue *q)
@@ -328,20 +300,20 @@ static bool under_load(const struct queue *q)
 }
 
 /* Hands a message 1 (item filled but for the message) to admission. */
-static enum worker_drop push_handshake(struct worker *w, struct hs_item *item, const uint8_t *msg,
-				       size_t len)
+static enum dp_drop push_handshake(struct worker *w, struct hs_item *item, const uint8_t *msg,
+				   size_t len)
 {
 	item->len = (uint16_t)len;
 	memcpy(item->msg, msg, len);
 	if (queue_push(w->shared->hs_queue, item) < 0)
-		return WORKER_DROP_HS_QUEUE_FULL;
+		return DP_DROP_HS_QUEUE_FULL;
 	worker_count(&w->stats.handshakes_queued, 1);
-	return WORKER_DROP_NONE;
+	return DP_DROP_NONE;
 }
 
-static enum worker_drop queue_handshake(struct worker *w, const uint8_t *msg, size_t len,
-					size_t wire_len, const struct udp_endpoint *from,
-					const struct udp_local *to, bool proven)
+static enum dp_drop queue_handshake(struct worker *w, const uint8_t *msg, size_t len,
+				    size_t wire_len, const struct udp_endpoint *from,
+				    const struct udp_local *to, bool proven)
 {
 	struct hs_item item;
 
@@ -369,8 +341,8 @@ static enum worker_drop queue_handshake(struct worker *w, const uint8_t *msg, si
  * at the penalty's second replay, or from another address (mac2 bad),
  * it would get an answer. Over its budget, such a source is dropped
  * silently instead (docs/protocol.md §12.5). */
-static enum worker_drop rx_init(struct worker *w, const uint8_t *msg, size_t len, size_t wire_len,
-				const struct udp_endpoint *from, const struct udp_local *to)
+static enum dp_drop rx_init(struct worker *w, const uint8_t *msg, size_t len, size_t wire_len,
+			    const struct udp_endpoint *from, const struct udp_local *to)
 {
 	const struct worker_shared *sh = w->shared;
 	uint8_t key[UDP_ENDPOINT_KEY_MAX];
@@ -378,19 +350,19 @@ static enum worker_drop rx_init(struct worker *w, const uint8_t *msg, size_t len
 	enum cookie_mac_state macs;
 
 	if (len != INIT_LEN_KEM && len != INIT_LEN_CLASSIC)
-		return WORKER_DROP_MALFORMED;
+		return DP_DROP_MALFORMED;
 	macs = cookie_validate(&w->cookies, msg, len, key, key_len);
 	if (macs == COOKIE_MAC_INVALID)
-		return WORKER_DROP_MAC1;
+		return DP_DROP_MAC1;
 	worker_count(&w->stats.initiations, 1);
 	if (macs == COOKIE_MAC2_OK)
 		return ratelimit_allow(sh->hs_proven, key, key_len - 2, w->now_ns)
 			   ? queue_handshake(w, msg, len, wire_len, from, to, true)
-			   : WORKER_DROP_RATELIMIT;
+			   : DP_DROP_RATELIMIT;
 	if (sh->stealth && !under_load(sh->hs_queue))
 		return ratelimit_allow(sh->hs_unproven, key, key_len - 2, w->now_ns)
 			   ? queue_handshake(w, msg, len, wire_len, from, to, false)
-			   : WORKER_DROP_RATELIMIT;
+			   : DP_DROP_RATELIMIT;
 	if (macs == COOKIE_MAC2_BAD || under_load(sh->hs_queue) ||
 	    !ratelimit_allow(sh->hs_unproven, key, key_len - 2, w->now_ns))
 		return send_cookie(w, msg, len, wire_len, from, to, key, key_len);
@@ -399,8 +371,8 @@ static enum worker_drop rx_init(struct worker *w, const uint8_t *msg, size_t len
 
 /* A stealth datagram (see the top of the file): a transport packet of a
  * known session, or a handshake-class message that is an init. */
-static enum worker_drop rx_stealth(struct worker *w, uint8_t *pkt, size_t len,
-				   const struct udp_endpoint *from, const struct udp_local *to)
+static enum dp_drop rx_stealth(struct worker *w, uint8_t *pkt, size_t len,
+			       const struct udp_endpoint *from, const struct udp_local *to)
 {
 	uint8_t hdr[8];
 	size_t msg_len;
@@ -410,26 +382,26 @@ static enum worker_drop rx_stealth(struct worker *w, uint8_t *pkt, size_t len,
 		return rx_transport(w, pkt, len, hdr, from, to);
 	if (stealth_hs_unwrap(&w->stealth, pkt, len, &msg_len) < 0 ||
 	    pkt[STEALTH_HS_OVERHEAD] != MSG_HANDSHAKE_INIT)
-		return WORKER_DROP_STEALTH;
+		return DP_DROP_STEALTH;
 	return rx_init(w, pkt + STEALTH_HS_OVERHEAD, msg_len, len, from, to);
 }
 
 /* A datagram from the client at from, sent to our local address to
  * (family 0 when the socket is bound to one address). */
-static enum worker_drop rx_one(struct worker *w, uint8_t *pkt, size_t len,
-			       const struct udp_endpoint *from, const struct udp_local *to)
+static enum dp_drop rx_one(struct worker *w, uint8_t *pkt, size_t len,
+			   const struct udp_endpoint *from, const struct udp_local *to)
 {
 	if (w->shared->stealth)
 		return rx_stealth(w, pkt, len, from, to);
 	if (len < MSG_HEADER_LEN)
-		return WORKER_DROP_MALFORMED;
+		return DP_DROP_MALFORMED;
 	switch (pkt[0]) {
 	case MSG_TRANSPORT:
 		return rx_transport(w, pkt, len, NULL, from, to);
 	case MSG_HANDSHAKE_INIT:
 		return rx_init(w, pkt, len, len, from, to);
 	default:
-		return WORKER_DROP_BAD_TYPE;
+		return DP_DROP_BAD_TYPE;
 	}
 }
 
@@ -460,12 +432,11 @@ static void rx_message(struct worker *w, unsigned i)
 	size_t len = b->msgs[i].msg_len, seg = udp_batch_segment(b, i);
 
 	if (udp_batch_truncated(b, i)) {
-		worker_drop(w, WORKER_DROP_TRUNCATED);
+		worker_drop(w, DP_DROP_TRUNCATED);
 		return;
 	}
 	if (is_tunnelled(w, i)) {
-		worker_count(&w->stats.drops[WORKER_DROP_TUNNELLED],
-			     seg ? (len + seg - 1) / seg : 1);
+		worker_count(&w->stats.drops[DP_DROP_TUNNELLED], seg ? (len + seg - 1) / seg : 1);
 		return;
 	}
 	for (size_t off = 0; off < len; off += seg)
@@ -495,20 +466,20 @@ void rx_udp_ready(struct worker *w)
  * guards, mac1 and the proven (a TCP connection proves its address)
  * per-IP budget, then the handshake queue tagged with the stream, whose
  * answer goes back on it. */
-static enum worker_drop stream_init(struct worker *w, const uint8_t *msg, size_t len,
-				    size_t wire_len, const struct stream_pkt *p)
+static enum dp_drop stream_init(struct worker *w, const uint8_t *msg, size_t len, size_t wire_len,
+				const struct stream_pkt *p)
 {
 	uint8_t key[UDP_ENDPOINT_KEY_MAX];
 	size_t key_len = udp_endpoint_key(&p->peer, key);
 	struct hs_item item;
 
 	if (len != INIT_LEN_KEM && len != INIT_LEN_CLASSIC)
-		return WORKER_DROP_MALFORMED;
+		return DP_DROP_MALFORMED;
 	if (cookie_validate(&w->cookies, msg, len, key, key_len) == COOKIE_MAC_INVALID)
-		return WORKER_DROP_MAC1;
+		return DP_DROP_MAC1;
 	worker_count(&w->stats.initiations, 1);
 	if (!ratelimit_allow(w->shared->hs_proven, key, key_len - 2, w->now_ns))
-		return WORKER_DROP_RATELIMIT;
+		return DP_DROP_RATELIMIT;
 	memset(&item, 0, sizeof(item));
 	item.proven = true;
 	item.stream = p->id;
@@ -519,7 +490,7 @@ static enum worker_drop stream_init(struct worker *w, const uint8_t *msg, size_t
 
 /* One frame's message, in the session's wire format as on UDP: a
  * transport packet, or a message 1 (rekey); nothing else. */
-static enum worker_drop rx_stream_one(struct worker *w, struct stream_pkt *p)
+static enum dp_drop rx_stream_one(struct worker *w, struct stream_pkt *p)
 {
 	static const struct udp_local no_local;
 	struct udp_endpoint from;
@@ -534,18 +505,18 @@ static enum worker_drop rx_stream_one(struct worker *w, struct stream_pkt *p)
 			return rx_transport(w, p->data, p->len, hdr, &from, &no_local);
 		if (stealth_hs_unwrap(&w->stealth, p->data, p->len, &msg_len) < 0 ||
 		    p->data[STEALTH_HS_OVERHEAD] != MSG_HANDSHAKE_INIT)
-			return WORKER_DROP_STEALTH;
+			return DP_DROP_STEALTH;
 		return stream_init(w, p->data + STEALTH_HS_OVERHEAD, msg_len, p->len, p);
 	}
 	if (p->len < MSG_HEADER_LEN)
-		return WORKER_DROP_MALFORMED;
+		return DP_DROP_MALFORMED;
 	switch (p->data[0]) {
 	case MSG_TRANSPORT:
 		return rx_transport(w, p->data, p->len, NULL, &from, &no_local);
 	case MSG_HANDSHAKE_INIT:
 		return stream_init(w, p->data, p->len, p->len, p);
 	default:
-		return WORKER_DROP_BAD_TYPE;
+		return DP_DROP_BAD_TYPE;
 	}
 }
 

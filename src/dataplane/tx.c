@@ -32,7 +32,7 @@
 #define FQ_SERVED_PER_TURN 64
 #define TAIL_ROOM	   (15 + CIPHER_MAX_OVERHEAD) /* padding to 16, tags */
 
-static enum worker_drop tx_one(struct worker *w, uint8_t *buf, size_t len)
+static enum dp_drop tx_one(struct worker *w, uint8_t *buf, size_t len)
 {
 	const uint8_t *src, *dst;
 	int alen = router_addrs(buf + TRANSPORT_HEADER_LEN, len, &src, &dst);
@@ -41,32 +41,32 @@ static enum worker_drop tx_one(struct worker *w, uint8_t *buf, size_t len)
 	struct udp_local from;
 	size_t out_len;
 	enum transport_result r;
-	enum worker_drop d;
+	enum dp_drop d;
 	unsigned chaff;
 
 	if (alen < 0)
-		return WORKER_DROP_MALFORMED;
+		return DP_DROP_MALFORMED;
 	s = session_find_addr(w->shared->sessions, dst, (size_t)alen);
 	if (!s)
-		return WORKER_DROP_NO_SESSION;
+		return DP_DROP_NO_SESSION;
 	s = session_current(s); /* a confirmed replacement seals from now on */
 	if (!session_may_send(s))
-		return WORKER_DROP_UNCONFIRMED;
+		return DP_DROP_UNCONFIRMED;
 	if (!session_path_budget(s, len))
-		return WORKER_DROP_PATH_LIMIT;
+		return DP_DROP_PATH_LIMIT;
 	d = worker_drop_of_charge(session_charge(s, false, len, w->now_ns));
-	if (d != WORKER_DROP_NONE)
+	if (d != DP_DROP_NONE)
 		return d; /* before sealing: no work spent on it */
 	/* decided on the plaintext (sealing is in place), sent after it */
 	chaff = session_chaff_due(s, buf + TRANSPORT_HEADER_LEN, len, false, w->now_ns);
 	r = session_seal(s, buf, w->shared->buf_size, len, w->now_ns, &to, &from, &out_len);
 	if (r == TRANSPORT_E_EXPIRED || r == TRANSPORT_E_EXHAUSTED)
-		return WORKER_DROP_EXPIRED;
+		return DP_DROP_EXPIRED;
 	if (r != TRANSPORT_OK && r != TRANSPORT_OK_REKEY)
-		return WORKER_DROP_SEAL;
+		return DP_DROP_SEAL;
 	worker_send(w, buf, out_len, &to, &from, s->index);
 	worker_chaff(w, s, chaff);
-	return WORKER_DROP_NONE;
+	return DP_DROP_NONE;
 }
 
 /* A pool buffer, flushing the send batch to free some if the pool ran
@@ -99,7 +99,7 @@ static uint8_t *spare(struct worker *w)
  * sealed and queued at once (on a drop the spare stays for the next read). */
 static void tx_take(struct worker *w, uint8_t *buf, size_t n)
 {
-	enum worker_drop d;
+	enum dp_drop d;
 
 	if (w->shared->fair_queue) {
 		w->tun_buf = NULL;
@@ -107,7 +107,7 @@ static void tx_take(struct worker *w, uint8_t *buf, size_t n)
 		return;
 	}
 	d = tx_one(w, buf, n);
-	if (d == WORKER_DROP_NONE)
+	if (d == DP_DROP_NONE)
 		w->tun_buf = NULL; /* in the send batch now */
 	worker_drop(w, d);
 }
@@ -142,19 +142,19 @@ void tx_fq_serve(struct worker *w)
 		w->now_ns = loop_now_ns();
 		urcu_memb_read_lock();
 		for (unsigned i = 0; i < FQ_SERVED_PER_TURN; i++) {
-			enum worker_drop d;
+			enum dp_drop d;
 
 			if (!fq_dequeue(q, w->now_ns, &buf, &off, &len))
 				break;
 			d = tx_one(w, buf, len);
-			if (d != WORKER_DROP_NONE)
+			if (d != DP_DROP_NONE)
 				pool_put(&w->pool, buf);
 			worker_drop(w, d);
 		}
 		urcu_memb_read_unlock();
 	}
-	set_counter(&w->stats.drops[WORKER_DROP_FQ_OVERLIMIT], q->stats.drops[FQ_DROP_OVERLIMIT]);
-	set_counter(&w->stats.drops[WORKER_DROP_FQ_CODEL], q->stats.drops[FQ_DROP_CODEL]);
+	set_counter(&w->stats.drops[DP_DROP_FQ_OVERLIMIT], q->stats.drops[FQ_DROP_OVERLIMIT]);
+	set_counter(&w->stats.drops[DP_DROP_FQ_CODEL], q->stats.drops[FQ_DROP_CODEL]);
 	set_counter(&w->stats.fq_marked, q->stats.ecn_marked);
 	set_counter(&w->stats.fq_backlog, fq_backlog(q));
 	want_pollout(w, fq_backlog(q) > 0);
@@ -182,7 +182,7 @@ static void sink_put(void *ctx, uint8_t *buf)
 static bool sink_emit(void *ctx, uint8_t *buf, size_t len)
 {
 	struct worker *w = ctx;
-	enum worker_drop d;
+	enum dp_drop d;
 
 	if (w->shared->fair_queue) { /* each segment a packet of its flow */
 		fq_enqueue(&w->fq, buf, TRANSPORT_HEADER_LEN, (uint16_t)len, w->now_ns);
@@ -191,7 +191,7 @@ static bool sink_emit(void *ctx, uint8_t *buf, size_t len)
 	d = tx_one(w, buf, len);
 
 	worker_drop(w, d);
-	return d == WORKER_DROP_NONE;
+	return d == DP_DROP_NONE;
 }
 
 /* One TUN read (tunio.h): a packet in buf, sealed in place, or a
@@ -210,10 +210,10 @@ static bool tx_read(struct worker *w, uint8_t *buf)
 		break;
 	case TUNIO_SUPER:
 		if (tunio_segments(&w->tun, &h, len, &sink) == 0)
-			worker_drop(w, WORKER_DROP_NO_BUFFER);
+			worker_drop(w, DP_DROP_NO_BUFFER);
 		break;
 	case TUNIO_TOO_LONG:
-		worker_drop(w, WORKER_DROP_TRUNCATED);
+		worker_drop(w, DP_DROP_TRUNCATED);
 		break;
 	case TUNIO_REFUSED:
 		break; /* counted by reason */
@@ -242,7 +242,7 @@ void tx_tun_ready(struct worker *w)
 		uint8_t *buf = spare(w);
 
 		if (!buf) {
-			worker_drop(w, WORKER_DROP_NO_BUFFER);
+			worker_drop(w, DP_DROP_NO_BUFFER);
 			break;
 		}
 		if (!tx_read(w, buf))

@@ -17,46 +17,6 @@
 #include "dataplane/tx.h"
 #include "util/log.h"
 
-static const char *const drop_names[WORKER_DROP_COUNT] = {
-    [WORKER_DROP_NONE] = "none",
-    [WORKER_DROP_TRUNCATED] = "truncated",
-    [WORKER_DROP_TUNNELLED] = "tunnelled",
-    [WORKER_DROP_OVERSIZED] = "oversized",
-    [WORKER_DROP_BAD_TYPE] = "bad_type",
-    [WORKER_DROP_MALFORMED] = "malformed",
-    [WORKER_DROP_MAC1] = "mac1",
-    [WORKER_DROP_RATELIMIT] = "ratelimit",
-    [WORKER_DROP_COOKIE_LIMIT] = "cookie_limit",
-    [WORKER_DROP_HS_QUEUE_FULL] = "hs_queue_full",
-    [WORKER_DROP_UNKNOWN_INDEX] = "unknown_index",
-    [WORKER_DROP_AUTH] = "auth",
-    [WORKER_DROP_REPLAY] = "replay",
-    [WORKER_DROP_EXPIRED] = "expired",
-    [WORKER_DROP_PLAINTEXT] = "plaintext",
-    [WORKER_DROP_CONTROL] = "control",
-    [WORKER_DROP_PATH] = "path_reply",
-    [WORKER_DROP_PATH_LIMIT] = "path_limit",
-    [WORKER_DROP_SPOOFED] = "spoofed",
-    [WORKER_DROP_C2C] = "client_to_client",
-    [WORKER_DROP_NO_SESSION] = "no_session",
-    [WORKER_DROP_UNCONFIRMED] = "unconfirmed",
-    [WORKER_DROP_TUN_WRITE] = "tun_write",
-    [WORKER_DROP_UDP_SEND] = "udp_send",
-    [WORKER_DROP_NO_BUFFER] = "no_buffer",
-    [WORKER_DROP_SEAL] = "seal",
-    [WORKER_DROP_STEALTH] = "stealth_undecodable",
-    [WORKER_DROP_STREAM] = "stream",
-    [WORKER_DROP_RATE_LIMIT] = "user_rate",
-    [WORKER_DROP_QUOTA] = "user_quota",
-    [WORKER_DROP_FQ_OVERLIMIT] = "fq_overlimit",
-    [WORKER_DROP_FQ_CODEL] = "fq_codel",
-};
-
-const char *worker_drop_name(enum worker_drop d)
-{
-	return (unsigned)d < WORKER_DROP_COUNT ? drop_names[d] : "unknown";
-}
-
 static void on_udp(struct loop *l, struct loop_op *op, int res)
 {
 	(void)l;
@@ -280,7 +240,7 @@ void worker_flush(struct worker *w)
 	}
 	worker_count(&w->stats.tx_packets, b->n - failed);
 	worker_count(&w->stats.tx_bytes, bytes);
-	worker_count(&w->stats.drops[WORKER_DROP_UDP_SEND], failed);
+	worker_count(&w->stats.drops[DP_DROP_UDP_SEND], failed);
 	if (failed && log_is_enabled(LOG_GROUP_UDP, LOG_LEVEL_DEBUG) &&
 	    w->now_ns - w->send_error_logged_ns >= LL_NS_PER_S) {
 		w->send_error_logged_ns = w->now_ns; /* one line a second at most */
@@ -292,7 +252,7 @@ void worker_flush(struct worker *w)
 
 void worker_tun_flush(struct worker *w)
 {
-	worker_count(&w->stats.drops[WORKER_DROP_TUN_WRITE], tunio_flush(&w->tun));
+	worker_count(&w->stats.drops[DP_DROP_TUN_WRITE], tunio_flush(&w->tun));
 }
 
 void worker_send(struct worker *w, uint8_t *buf, size_t len, const struct udp_endpoint *to,
@@ -300,7 +260,7 @@ void worker_send(struct worker *w, uint8_t *buf, size_t len, const struct udp_en
 {
 	if (stream_is(to)) { /* a WebSocket path: the front thread writes it */
 		if (stream_send(w->shared->streams, stream_id_of(to), buf, len) < 0) {
-			worker_drop(w, WORKER_DROP_STREAM);
+			worker_drop(w, DP_DROP_STREAM);
 		} else {
 			worker_count(&w->stats.tx_packets, 1);
 			worker_count(&w->stats.tx_bytes, len);
@@ -327,7 +287,7 @@ void worker_chaff(struct worker *w, struct session *s, unsigned n)
 		enum transport_result r;
 
 		if (!buf) {
-			worker_drop(w, WORKER_DROP_NO_BUFFER);
+			worker_drop(w, DP_DROP_NO_BUFFER);
 			return;
 		}
 		r = session_seal_cover(s, buf, w->shared->buf_size, w->now_ns, &to, &from, &len);

@@ -28,6 +28,7 @@
 
 #include "auth/ratelimit.h"
 #include "server/accounting.h"
+#include "dataplane/drop.h"
 #include "dataplane/pool.h"
 #include "dataplane/fq.h"
 #include "dataplane/tunio.h"
@@ -41,46 +42,6 @@ struct queue;
 struct session_table;
 struct stream_hub;
 struct stream_pkt;
-
-/* Why a packet was dropped; one counter each. The packet paths return
- * WORKER_DROP_NONE or the reason, and the caller counts it. */
-enum worker_drop {
-	WORKER_DROP_NONE = 0,	   /* not dropped */
-	WORKER_DROP_TRUNCATED,	   /* datagram larger than a buffer */
-	WORKER_DROP_TUNNELLED,	   /* came through the tunnel: TUN ifindex or a pool source */
-	WORKER_DROP_OVERSIZED,	   /* transport datagram longer than the MTU allows */
-	WORKER_DROP_BAD_TYPE,	   /* unknown or unexpected message type */
-	WORKER_DROP_MALFORMED,	   /* wrong length or header */
-	WORKER_DROP_MAC1,	   /* handshake without a valid mac1 */
-	WORKER_DROP_RATELIMIT,	   /* per-IP handshake limit of a proven (mac2) source */
-	WORKER_DROP_COOKIE_LIMIT,  /* per-source limit of cookie replies */
-	WORKER_DROP_HS_QUEUE_FULL, /* control thread behind */
-	WORKER_DROP_UNKNOWN_INDEX, /* no session has this receiver index */
-	WORKER_DROP_AUTH,	   /* AEAD failure */
-	WORKER_DROP_REPLAY,	   /* counter seen or too old */
-	WORKER_DROP_EXPIRED,	   /* key past reject-after-time / counter limit */
-	WORKER_DROP_PLAINTEXT,	   /* plaintext neither IP, control nor keepalive */
-	WORKER_DROP_CONTROL,	   /* control message malformed or not for a server */
-	WORKER_DROP_PATH,	   /* path reply answering no outstanding probe */
-	WORKER_DROP_PATH_LIMIT,	   /* 3x what an unvalidated path sent us already went there */
-	WORKER_DROP_SPOOFED,	   /* inner source is not the client's address */
-	WORKER_DROP_C2C,	   /* to another client, client_to_client off */
-	WORKER_DROP_NO_SESSION,	   /* TUN packet to an address no client holds */
-	WORKER_DROP_UNCONFIRMED,   /* session not confirmed yet, or its client left */
-	WORKER_DROP_TUN_WRITE,	   /* TUN queue full or write error */
-	WORKER_DROP_UDP_SEND,	   /* sendmmsg refused it */
-	WORKER_DROP_NO_BUFFER,	   /* pool empty */
-	WORKER_DROP_SEAL,	   /* seal failed (internal) */
-	WORKER_DROP_STEALTH,	   /* stealth: neither a transport packet nor a handshake */
-	WORKER_DROP_STREAM,	   /* for a stream path that is closed or full */
-	WORKER_DROP_RATE_LIMIT,	   /* over its user's rate (core/limits.h: a policer) */
-	WORKER_DROP_QUOTA,	   /* its user's data limit is spent (cut off at the next tick) */
-	WORKER_DROP_FQ_OVERLIMIT,  /* fair queue full: from its fattest flow (dataplane/fq.h) */
-	WORKER_DROP_FQ_CODEL,	   /* waited in the fair queue too long (CoDel), not ECN-capable */
-	WORKER_DROP_COUNT,
-};
-
-const char *worker_drop_name(enum worker_drop d);
 
 /* How long a worker takes over one batch, per path (the processing-time
  * histogram of /metrics): one more clock reading per batch (the vDSO,
@@ -102,7 +63,7 @@ enum worker_batch_path {
 	}
 
 struct worker_stats {
-	uint64_t drops[WORKER_DROP_COUNT];
+	uint64_t drops[DP_DROP_COUNT];
 	uint64_t rx_packets, rx_bytes; /* transport packets opened */
 	uint64_t tx_packets, tx_bytes; /* datagrams sent */
 	uint64_t initiations;	       /* handshake initiations with a valid mac1 */
@@ -221,16 +182,16 @@ static inline void worker_batch_time(struct worker *w, enum worker_batch_path pa
 }
 
 /* The drop reason of session_charge's verdict (server/accounting.h). */
-static inline enum worker_drop worker_drop_of_charge(enum acct_verdict v)
+static inline enum dp_drop worker_drop_of_charge(enum acct_verdict v)
 {
-	return v == ACCT_OVER_RATE    ? WORKER_DROP_RATE_LIMIT
-	       : v == ACCT_OVER_QUOTA ? WORKER_DROP_QUOTA
-				      : WORKER_DROP_NONE;
+	return v == ACCT_OVER_RATE    ? DP_DROP_RATE_LIMIT
+	       : v == ACCT_OVER_QUOTA ? DP_DROP_QUOTA
+				      : DP_DROP_NONE;
 }
 
-static inline void worker_drop(struct worker *w, enum worker_drop d)
+static inline void worker_drop(struct worker *w, enum dp_drop d)
 {
-	if (d != WORKER_DROP_NONE)
+	if (d != DP_DROP_NONE)
 		worker_count(&w->stats.drops[d], 1);
 }
 

@@ -68,8 +68,8 @@ static void traffic(struct prom_buf *b, const struct metrics_snapshot *s)
 	labelled(b, "lostlove_bytes_total", "direction", "tx", s->w.tx_bytes);
 	prom_family(b, "lostlove_drops_total", PROM_COUNTER,
 		    "Packets dropped by the workers, by reason (docs/metrics.md).");
-	for (int d = WORKER_DROP_NONE + 1; d < WORKER_DROP_COUNT; d++)
-		labelled(b, "lostlove_drops_total", "reason", worker_drop_name((enum worker_drop)d),
+	for (int d = DP_DROP_NONE + 1; d < DP_DROP_COUNT; d++)
+		labelled(b, "lostlove_drops_total", "reason", dp_drop_name((enum dp_drop)d),
 			 s->w.drops[d]);
 	single(b, "lostlove_roams_total", PROM_COUNTER, "Session endpoints moved to a new path.",
 	       s->w.roams);
@@ -145,7 +145,7 @@ static void censorship(struct prom_buf *b, const struct metrics_snapshot *s)
 		    "valid mac1: not ours, or a probe), handshake (message 1 refused after mac1), "
 		    "upgrade (a WebSocket upgrade token refused).");
 	labelled(b, "lostlove_invalid_handshakes_total", "stage", "mac1",
-		 s->w.drops[WORKER_DROP_MAC1] + s->streams[STREAM_C_MAC1]);
+		 s->w.drops[DP_DROP_MAC1] + s->streams[STREAM_C_MAC1]);
 	labelled(b, "lostlove_invalid_handshakes_total", "stage", "handshake", hs_bad);
 	labelled(b, "lostlove_invalid_handshakes_total", "stage", "upgrade", up_bad);
 	prom_family(b, "lostlove_replays_total", PROM_COUNTER,
@@ -153,7 +153,7 @@ static void censorship(struct prom_buf *b, const struct metrics_snapshot *s)
 		    "upgrade nonce already seen), transport (a packet counter already seen).");
 	labelled(b, "lostlove_replays_total", "kind", "handshake", s->hs_results[HS_E_REPLAY]);
 	labelled(b, "lostlove_replays_total", "kind", "upgrade", s->upgrades[UPGRADE_E_REPLAY]);
-	labelled(b, "lostlove_replays_total", "kind", "transport", s->w.drops[WORKER_DROP_REPLAY]);
+	labelled(b, "lostlove_replays_total", "kind", "transport", s->w.drops[DP_DROP_REPLAY]);
 	prom_family(
 	    b, "lostlove_probes_answered_total", PROM_COUNTER,
 	    "TCP connections that were not a tunnel and were answered as the cover site: by "
@@ -163,7 +163,7 @@ static void censorship(struct prom_buf *b, const struct metrics_snapshot *s)
 	single(b, "lostlove_stealth_drops_total", PROM_COUNTER,
 	       "Datagrams that were neither a stealth transport packet nor a stealth handshake "
 	       "(stealth on): silence is the answer.",
-	       s->w.drops[WORKER_DROP_STEALTH]);
+	       s->w.drops[DP_DROP_STEALTH]);
 }
 
 static void front(struct prom_buf *b, const struct metrics_snapshot *s)

@@ -1555,8 +1555,8 @@ static void append_queues(const struct server *srv, char *line, size_t cap, size
 	append(line, cap, pos,
 	       ", fair queue backlog %" PRIu64 " ecn_marked %" PRIu64
 	       " (drops fq_overlimit=%" PRIu64 " fq_codel=%" PRIu64 ")",
-	       st.fq_backlog, st.fq_marked, st.drops[WORKER_DROP_FQ_OVERLIMIT],
-	       st.drops[WORKER_DROP_FQ_CODEL]);
+	       st.fq_backlog, st.fq_marked, st.drops[DP_DROP_FQ_OVERLIMIT],
+	       st.drops[DP_DROP_FQ_CODEL]);
 }
 
 /* TUN offloads: super-packets read and their segments, super-packets
@@ -1601,10 +1601,7 @@ void server_log_stats(struct server *srv)
 	       st.tx_bytes, srv->hs_results[HS_OK], failed, st.cookie_replies, srv->hs_refused_full,
 	       st.src_refused + srv->src_refused, st.roams, srv->path_reverts, srv->cover_sent,
 	       st.chaff);
-	for (int d = WORKER_DROP_NONE + 1; d < WORKER_DROP_COUNT; d++)
-		if (st.drops[d])
-			append(line, sizeof(line), &pos, " %s=%" PRIu64,
-			       worker_drop_name((enum worker_drop)d), st.drops[d]);
+	dp_drop_format(st.drops, line, sizeof(line), &pos);
 	append_queues(srv, line, sizeof(line), &pos);
 	append_offload(srv, &st, line, sizeof(line), &pos);
 	append_failures(srv, line, sizeof(line), &pos);

@@ -160,7 +160,7 @@ static void stats_cmd(struct server *srv, struct cmdq_cmd *c)
 	for (int i = HS_OK + 1; i < SERVER_HS_RESULTS; i++)
 		r->handshakes_failed += srv->hs_results[i];
 	r->handshakes_refused_full = srv->hs_refused_full;
-	for (int d = WORKER_DROP_NONE + 1; d < WORKER_DROP_COUNT; d++)
+	for (int d = DP_DROP_NONE + 1; d < DP_DROP_COUNT; d++)
 		r->drops += st.drops[d];
 	pthread_mutex_lock(&srv->cmds.lock);
 	r->cmd_timeouts = srv->cmds.timeouts;

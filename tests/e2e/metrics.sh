@@ -70,10 +70,10 @@ value() {
 say "the first scrape: promtool accepts it; every drop reason is listed"
 scrape s0
 echo "   $(grep -vc '^#' "$LL_TMP/s0.prom") samples, $(grep -c '^# TYPE' "$LL_TMP/s0.prom") families"
-# every reason the workers count (worker.c's names), none left out
-reasons=$(sed -nE 's/^ *\[WORKER_DROP_[A-Z0-9_]+\] = "([a-z0-9_]+)",$/\1/p' \
-	"$(dirname "$0")/../../src/dataplane/worker.c" | grep -vx none)
-[ "$(wc -w <<<"$reasons")" -ge 25 ] || fail "cannot read the drop reasons from src/dataplane/worker.c"
+# every reason the workers count (drop.c's names), none left out
+reasons=$(sed -nE 's/^ *\[DP_DROP_[A-Z0-9_]+\] = "([a-z0-9_]+)",$/\1/p' \
+	"$(dirname "$0")/../../src/dataplane/drop.c" | grep -vx none)
+[ "$(wc -w <<<"$reasons")" -ge 25 ] || fail "cannot read the drop reasons from src/dataplane/drop.c"
 for reason in $reasons; do
 	value s0 "lostlove_drops_total{reason=\"$reason\"}" >/dev/null
 done

@@ -28,7 +28,7 @@ static struct metrics_snapshot snap(void)
 	s.sessions = 3;
 	for (int r = 0; r < SERVER_HS_RESULTS; r++)
 		s.hs_results[r] = 10 + (uint64_t)r;
-	for (int d = 0; d < WORKER_DROP_COUNT; d++)
+	for (int d = 0; d < DP_DROP_COUNT; d++)
 		s.w.drops[d] = 1000 + (uint64_t)d;
 	s.w.rx_packets = 7;
 	s.w.rx_bytes = 7000;
@@ -129,9 +129,9 @@ static void test_everything_listed(void **state)
 	assert_non_null(text);
 	assert_int_equal(strlen(text), len);
 	well_formed(text);
-	for (int d = WORKER_DROP_NONE + 1; d < WORKER_DROP_COUNT; d++) {
+	for (int d = DP_DROP_NONE + 1; d < DP_DROP_COUNT; d++) {
 		snprintf(series, sizeof(series), "lostlove_drops_total{reason=\"%s\"}",
-			 worker_drop_name((enum worker_drop)d));
+			 dp_drop_name((enum dp_drop)d));
 		expect(text, series, 1000 + d);
 	}
 	assert_null(strstr(text, "reason=\"none\""));
@@ -217,15 +217,15 @@ static void test_censorship(void **state)
 		if (r != UPGRADE_E_INTERNAL && r != UPGRADE_E_REPLAY)
 			up_bad += 100 + r;
 	expect(text, "lostlove_invalid_handshakes_total{stage=\"mac1\"}",
-	       1000 + WORKER_DROP_MAC1 + 200 + STREAM_C_MAC1);
+	       1000 + DP_DROP_MAC1 + 200 + STREAM_C_MAC1);
 	expect(text, "lostlove_invalid_handshakes_total{stage=\"handshake\"}", hs_bad);
 	expect(text, "lostlove_invalid_handshakes_total{stage=\"upgrade\"}", up_bad);
 	expect(text, "lostlove_replays_total{kind=\"handshake\"}", 10 + HS_E_REPLAY);
 	expect(text, "lostlove_replays_total{kind=\"upgrade\"}", 100 + UPGRADE_E_REPLAY);
-	expect(text, "lostlove_replays_total{kind=\"transport\"}", 1000 + WORKER_DROP_REPLAY);
+	expect(text, "lostlove_replays_total{kind=\"transport\"}", 1000 + DP_DROP_REPLAY);
 	expect(text, "lostlove_probes_answered_total{by=\"fallback\"}", 31);
 	expect(text, "lostlove_probes_answered_total{by=\"mimic\"}", 32);
-	expect(text, "lostlove_stealth_drops_total", 1000 + WORKER_DROP_STEALTH);
+	expect(text, "lostlove_stealth_drops_total", 1000 + DP_DROP_STEALTH);
 	free(text);
 	/* without a front: no front families, the probes at zero */
 	s = snap();
