@@ -27,7 +27,7 @@
 
 #include <urcu/urcu-memb.h>
 
-#include "server/admission.h"
+#include "dataplane/hsq.h"
 #include "dataplane/queue.h"
 #include "dataplane/session.h"
 #include "dataplane/stream.h"

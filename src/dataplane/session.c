@@ -2,7 +2,7 @@
  * session.h. */
 #include "dataplane/session.h"
 
-#include "server/accounting.h"
+#include "dataplane/acct.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -52,7 +52,7 @@
 #include <urcu/urcu-memb.h> /* the flavor comes before the hash table */
 #include <urcu/rculfhash.h>
 
-#include "server/accounting.h"
+#include "dataplane/acct.h"
 #include "io/udp.h"
 #include "dataplane/router.h"
 #include "obfuscation/shaper.h"

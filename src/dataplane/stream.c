@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "auth/ratelimit.h"
-#include "server/admission.h"
+#include "dataplane/hsq.h"
 #include "dataplane/queue.h"
 #include "crypto/ct.h"
 #include "crypto/rng.h"

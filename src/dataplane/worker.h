@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #include "auth/ratelimit.h"
-#include "server/accounting.h"
+#include "dataplane/acct.h"
 #include "dataplane/drop.h"
 #include "dataplane/pool.h"
 #include "dataplane/fq.h"
@@ -88,7 +88,7 @@ struct worker_stats {
 
 struct worker_shared {
 	struct session_table *sessions;
-	struct queue *hs_queue; /* of struct hs_item (admission.h) */
+	struct queue *hs_queue; /* of struct hs_item (dataplane/hsq.h) */
 	int notify_fd;		/* eventfd of the control thread */
 	bool client_to_client;
 	size_t buf_size;	   /* bytes per pool buffer */

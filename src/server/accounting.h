@@ -29,6 +29,9 @@
  * server/usage_writer.h (a thread with its own store connection: a failed
  * write is retried, never dropped; shutdown drains it).
  *
+ * The struct the workers charge, and what they do with it, is
+ * dataplane/acct.h (the data path includes nothing of server/).
+ *
  * Lifetime. The control thread creates and frees accts; a user removed by
  * a reload has its sessions ended first, then its acct is freed after an
  * RCU grace period queued after theirs (liburcu runs a thread's call_rcu
@@ -43,37 +46,9 @@
 
 #include "config/config.h"
 #include "core/limits.h"
+#include "dataplane/acct.h"
 
 #define ACCT_FLUSH_S 10 /* usage batches leave at least this often */
-
-struct acct {
-	/* the data path's: one cache line per policer */
-	struct limits_bucket up __attribute__((aligned(64)));
-	struct limits_bucket down __attribute__((aligned(64)));
-	/* atomic: bytes left in the period before a cut-off, spent by the
-	 * workers packet by packet (exact, not a tick late); ACCT_UNLIMITED
-	 * when there is no data limit or the action is a throttle */
-	int64_t budget __attribute__((aligned(64)));
-	/* atomic: bytes of sessions freed since the last fold */
-	uint64_t tail_up __attribute__((aligned(64)));
-	uint64_t tail_down;
-	struct rcu_head rcu;
-	/* control thread */
-	uint8_t key[32];
-	char name[CONFIG_NAME_MAX];
-	struct user_limits limits;
-	struct limits_usage usage;
-	uint64_t flush_up, flush_down; /* counted since the last flush */
-	uint64_t mon_up, mon_down;     /* counted since the last credit to /metrics */
-	int32_t mon_slot;	       /* its series in the metrics ledger (metrics.h) */
-	int64_t flushed_period;	       /* usage.period_start as the last flush said it */
-	int64_t flushed_first;	       /* usage.first_connect as the last flush said it */
-	enum limits_state state;
-	uint64_t rate;	       /* what the policers apply now (0: none) */
-	uint64_t budget_limit; /* the data_limit the budget was set for (0: none) */
-	int64_t budget_period; /* and the period start */
-	bool refusal_logged;
-};
 
 /* One user's usage in a flush batch. */
 struct usage_record {
@@ -92,29 +67,6 @@ struct usage_record {
  * control thread: it must not block for long (hand the batch to a
  * writer). */
 typedef void (*usage_sink_fn)(void *ctx, const struct usage_record *v, size_t n, bool final);
-
-#define ACCT_UNLIMITED INT64_MAX
-
-/* What the data path decides for a packet (session_charge). */
-enum acct_verdict { ACCT_PASS = 0, ACCT_OVER_RATE, ACCT_OVER_QUOTA };
-
-/* Spends len bytes of the user's period budget: false once it is spent
- * (the packet that empties it passes). A relaxed load when there is no
- * budget, one atomic subtraction when there is. Any thread. */
-static inline bool acct_spend(struct acct *a, size_t len)
-{
-	if (__atomic_load_n(&a->budget, __ATOMIC_RELAXED) == ACCT_UNLIMITED)
-		return true;
-	return __atomic_sub_fetch(&a->budget, (int64_t)len, __ATOMIC_RELAXED) + (int64_t)len > 0;
-}
-
-/* For session.c's free callback: bytes a worker counted after the last
- * fold. Any thread. */
-static inline void acct_add_tail(struct acct *a, uint64_t up, uint64_t down)
-{
-	__atomic_fetch_add(&a->tail_up, up, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&a->tail_down, down, __ATOMIC_RELAXED);
-}
 
 struct server;
 struct session;

@@ -11,28 +11,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "io/udp.h"
-#include "protocol/messages.h"
+#include "dataplane/hsq.h"
 
 struct server;
-
-/* What a worker hands to the control thread. */
-struct hs_item {
-	struct udp_endpoint from;
-	struct udp_local to; /* the local address it came to: answers leave from it */
-	uint16_t worker;     /* whose socket answers */
-	/* 0: it came by UDP. Otherwise the stream (dataplane/stream.h) that
-	 * carried it, in its upgrade request or as a frame; from is then the
-	 * connection's peer, for the limiter and the log, and msg may also be
-	 * a transport packet joining an existing session. */
-	uint64_t stream;
-	uint16_t len;
-	uint16_t wire_len; /* of the datagram (stealth: answers are no longer) */
-	bool proven;	   /* a valid mac2: the sender receives at its address */
-	bool join;	   /* stream: msg is a transport packet joining its session */
-	bool answered;	   /* admission's: a stream's request was answered */
-	uint8_t msg[INIT_LEN_KEM];
-};
 
 /* Takes the waiting handshakes off the queue, at most one batch; returns
  * how many it took (the caller comes back while the queue is not empty). */

@@ -1237,7 +1237,7 @@ static int setup(struct server *srv)
 	if (r == 0)
 		r = load_users(srv);
 	if (r == 0)
-		r = queue_init(&srv->hs_queue, HS_QUEUE_LEN, sizeof(struct hs_item));
+		r = hsq_init(&srv->hs_queue, HS_QUEUE_LEN);
 	if (r == 0)
 		r = cmdq_init(&srv->cmds, CMDQ_LEN);
 	if (r == 0)
