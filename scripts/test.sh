@@ -67,7 +67,9 @@ scripts/install-deps.sh
 say "1. plain build: unit + constant-time tests"
 setup build -Dtest_hooks=true
 run_meson_tests build --no-suite e2e
-run_meson_tests build --suite e2e --num-processes "$E2E_JOBS"
+# the e2e suite once per event-loop backend (tests/e2e/lib.sh, LL_IO_URING):
+# io_uring here, epoll in the ASan run below
+LL_IO_URING=1 run_meson_tests build --suite e2e --num-processes "$E2E_JOBS"
 
 say "1b. release build (-O3 -Werror: optimiser-only warnings)"
 if setup build-release --buildtype=release; then
@@ -81,7 +83,7 @@ setup build-asan -Dtest_hooks=true -Db_sanitize=address,undefined -Db_lundef=fal
 run_meson_tests build-asan --suite unit
 # the daemons themselves under the sanitizers: lib.sh fails a scenario on any
 # sanitizer report in their logs (smaller transfers keep the stage short)
-LL_E2E_MB=40 run_meson_tests build-asan --suite e2e --num-processes "$E2E_JOBS"
+LL_IO_URING=0 LL_E2E_MB=40 run_meson_tests build-asan --suite e2e --num-processes "$E2E_JOBS"
 
 say "3. valgrind memcheck (leaks, invalid accesses)"
 run_meson_tests build --suite unit --timeout-multiplier 4 \

@@ -116,8 +116,9 @@ struct server_config {
 	uint32_t front_header_timeout_s;    /* nginx client_header_timeout */
 	uint32_t front_keepalive_timeout_s; /* nginx keepalive_timeout */
 	/* [performance] */
-	bool zero_copy, io_uring; /* accepted, not applied: epoll + batched syscalls */
-	bool tun_offload;	  /* IFF_VNET_HDR: TSO/USO reads, GRO writes (io/tun.h) */
+	bool zero_copy;	  /* accepted, not applied: sends are copied */
+	bool io_uring;	  /* the workers' event loop (epoll if refused) */
+	bool tun_offload; /* IFF_VNET_HDR: TSO/USO reads, GRO writes (io/tun.h) */
 	uint32_t buffer_pool_size;
 	uint32_t buffer_size;
 	bool fair_queue; /* each worker's fq_codel between TUN and UDP (dataplane/fq.h) */

@@ -88,7 +88,8 @@ static const struct config_name quota_actions[] = {
     {"cutoff", LIMITS_ACTION_CUTOFF}, {"throttle", LIMITS_ACTION_THROTTLE}, {NULL, 0}};
 static const struct config_name disguises[] = {{"nginx", DISGUISE_NGINX}, {NULL, 0}};
 
-#define NOT_YET_EPOLL "not yet supported: epoll with batched syscalls (recvmmsg/sendmmsg) is used"
+#define NOT_YET_ZERO_COPY                                                                          \
+	"not yet supported: datagrams are copied into the kernel (sendmmsg with UDP_SEGMENT runs)"
 
 /* The one declaration of every server option. No option is reloadable yet:
  * a reload re-reads users.toml only (config.h). Defaults are TOML text; a
@@ -170,9 +171,8 @@ static const struct config_option server_options[] = {
      .min = 1, .max = 3600, .def = "75"},
 
     {"performance", "zero_copy", CONFIG_BOOL, 0, SRV(zero_copy), .def = "false",
-     .warn = NOT_YET_EPOLL},
-    {"performance", "io_uring", CONFIG_BOOL, 0, SRV(io_uring), .def = "false",
-     .warn = NOT_YET_EPOLL},
+     .warn = NOT_YET_ZERO_COPY},
+    {"performance", "io_uring", CONFIG_BOOL, 0, SRV(io_uring), .def = "false"},
     {"performance", "tun_offload", CONFIG_BOOL, 0, SRV(tun_offload), .def = "true"},
     {"performance", "buffer_pool_size", CONFIG_UINT, 0, SRV(buffer_pool_size), .min = 64,
      .max = 1000000, .def = "4096"},

@@ -366,6 +366,14 @@ static const struct call_group groups[] = {
 static const struct call_group resolver_group =
     GROUP(SRV, SCMP_SYS(socketpair), SCMP_SYS(uname), SCMP_SYS(ppoll), SCMP_SYS(writev));
 
+/* The io_uring event loop (io/loop_uring.c): its rings are made before
+ * the filter, restricted to poll, read and cancel, and enabled by the
+ * thread that runs each (io_uring_register ENABLE_RINGS, once), then
+ * waited on (io_uring_enter). No io_uring_setup: no new, unrestricted
+ * ring after the drop. Only with SANDBOX_IO_URING. */
+static const struct call_group uring_group =
+    GROUP(BOTH, SCMP_SYS(io_uring_enter), SCMP_SYS(io_uring_register));
+
 #if SANITIZER
 /* AddressSanitizer's runtime (found the same way: the ASan build under a
  * logging filter, over the e2e suite and a deliberate use after free):
@@ -519,6 +527,8 @@ static int build(scmp_filter_ctx ctx, enum sandbox_profile p, unsigned extras)
 		r = add_ioctls(ctx, p);
 	if (r == 0 && p == SANDBOX_SERVER && (extras & SANDBOX_RESOLVER))
 		r = add_resolver(ctx);
+	if (r == 0 && (extras & SANDBOX_IO_URING))
+		r = add_group(ctx, &uring_group);
 	if (r == 0)
 		r = add_prctl(ctx, p);
 	if (r == 0)

@@ -79,6 +79,9 @@ int sandbox_filter(enum sandbox_profile profile, char *err, size_t err_len);
 /* The same with extras: SANDBOX_RESOLVER (server) adds what a name lookup
  * needs, for a webhook URL that names a host (sandbox.c, resolver_group). */
 #define SANDBOX_RESOLVER 1u
+/* SANDBOX_IO_URING (both): io_uring_enter and io_uring_register for the
+ * rings made before the filter (io/loop_uring.c); no io_uring_setup. */
+#define SANDBOX_IO_URING 2u
 int sandbox_filter_with(enum sandbox_profile profile, unsigned extras, char *err, size_t err_len);
 
 /* Whether this is a sanitizer build (dumpable, more system calls). */

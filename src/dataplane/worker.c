@@ -85,7 +85,7 @@ static int init_loop(struct worker *w)
 {
 	int r;
 
-	w->loop = loop_new();
+	w->loop = loop_new_backend(w->shared->io_uring, &w->uring_refused);
 	if (!w->loop)
 		return -errno;
 	w->udp_op =

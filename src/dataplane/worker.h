@@ -91,6 +91,7 @@ struct worker_shared {
 	struct queue *hs_queue; /* of struct hs_item (dataplane/hsq.h) */
 	int notify_fd;		/* eventfd of the control thread */
 	bool client_to_client;
+	bool io_uring;		   /* the worker loops on io_uring if the kernel allows */
 	size_t buf_size;	   /* bytes per pool buffer */
 	size_t pool_count;	   /* buffers per worker */
 	size_t max_transport;	   /* longest transport datagram the MTU allows */
@@ -127,6 +128,7 @@ struct worker {
 	pthread_t thread;
 	bool started;
 	struct loop *loop;
+	int uring_refused;  /* errno io_uring was refused with, or 0 */
 	int udp_fd, tun_fd; /* owned */
 	struct loop_op udp_op, tun_op, stream_op;
 	uint64_t stream_wake;

@@ -726,6 +726,25 @@ static void stop_streams(struct server *srv)
 	srv->stream_inboxes = srv->shared.stream_inboxes = NULL;
 }
 
+/* Whether the workers loop on io_uring (all or none: one kernel, one
+ * answer), said once at start. */
+static bool workers_on_uring(const struct server *srv)
+{
+	return srv->n_workers && strcmp(loop_backend_name(srv->workers[0].loop), "io_uring") == 0;
+}
+
+static void log_event_loop(const struct server *srv)
+{
+	int refused = srv->n_workers ? srv->workers[0].uring_refused : 0;
+
+	if (refused)
+		log_warn(LOG_GROUP_IO, "event loop: epoll (io_uring refused: %s)",
+			 strerror(refused));
+	else
+		log_info(LOG_GROUP_IO, "event loop: %s",
+			 workers_on_uring(srv) ? "io_uring" : "epoll");
+}
+
 static int open_workers(struct server *srv)
 {
 	int r = 0;
@@ -741,10 +760,13 @@ static int open_workers(struct server *srv)
 		r = init_guards(srv);
 	if (r == 0 && srv->cfg->protocol != PROTOCOL_UDP)
 		r = init_streams(srv);
+	srv->shared.io_uring = srv->cfg->io_uring;
 	for (unsigned i = 0; i < srv->n_workers && r == 0; i++)
 		r = open_worker(srv, i);
 	if (r == 0)
 		r = check_port(srv);
+	if (r == 0)
+		log_event_loop(srv);
 	return r;
 }
 
@@ -1044,8 +1066,10 @@ static int enter_sandbox(struct server *srv, const struct sandbox_ids *ids)
 	}
 	r = check_access(srv);
 	if (r == 0)
-		r = sandbox_filter_with(SANDBOX_SERVER, resolver_extras(srv->cfg), err,
-					sizeof(err));
+		r = sandbox_filter_with(SANDBOX_SERVER,
+					resolver_extras(srv->cfg) |
+					    (workers_on_uring(srv) ? SANDBOX_IO_URING : 0),
+					err, sizeof(err));
 	if (r < 0 && r != -EACCES)
 		log_error(LOG_GROUP_CORE, "%s", err);
 	if (r == 0)

@@ -459,6 +459,13 @@ write_server_config() {
 	local api_default=""
 	[[ "$SRV_EXTRA" == *"[api]"* ]] || api_default="[api]
 socket = \"\""
+	# LL_IO_URING=1 or 0 (scripts/test.sh: one e2e run each): the
+	# workers' event loop; unset: the default
+	local perf=""
+	if [ -n "${LL_IO_URING:-}" ] && [[ "$SRV_EXTRA" != *"[performance]"* ]]; then
+		perf="[performance]
+io_uring = $([ "$LL_IO_URING" = 1 ] && echo true || echo false)"
+	fi
 	cat >"$LL_TMP/server.toml" <<-EOF
 		[server]
 		bind_address = "$SRV_BIND"
@@ -496,6 +503,7 @@ socket = \"\""
 		handshakes_per_ip_per_s = $SRV_HS_PER_IP
 		$SRV_LIMITS_EXTRA
 
+		$perf
 		$api_default
 		[monitoring]
 		log_level = "$SRV_LOG"
@@ -531,6 +539,22 @@ start_server() {
 	[ -f "$LL_TMP/$name.log" ] && from=$(wc -l <"$LL_TMP/$name.log")
 	spawn "$name" "$ns" "$LL_SERVER" -c "$LL_TMP/server.toml"
 	wait_for_log "$name" '^lostlove-server: ready: udp ' 20 "$from"
+	check_event_loop "$name" "$from"
+}
+
+# check_event_loop NAME FROM: with LL_IO_URING set (and the info line
+# logged), the server's workers run the backend asked for: a refused
+# io_uring fails the run rather than testing epoll twice.
+check_event_loop() {
+	local want
+	case "${LL_IO_URING:-}" in
+	1) want='event loop: io_uring$' ;;
+	0) want='event loop: epoll$' ;;
+	*) return 0 ;;
+	esac
+	[[ "$SRV_LOG" == info || "$SRV_LOG" == debug ]] || return 0
+	[[ "$SRV_EXTRA" != *"[performance]"* ]] || return 0
+	log_has "$(log_of "$1")" "$want" "$2" || fail "server $1: no '$want' in its log"
 }
 
 # start_client NAME NS: the client of user NAME in namespace NS, waits until

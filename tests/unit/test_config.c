@@ -192,10 +192,8 @@ static void test_reference(void **state)
 	d = (struct config_diag){0};
 	assert_int_equal(server_config_load(at("server.toml"), &c, &d), 0);
 	static const char *const want[] = {
-	    "server.toml:31: key 'performance.zero_copy': warning: not yet supported: epoll with "
-	    "batched syscalls (recvmmsg/sendmmsg) is used",
-	    "server.toml:32: key 'performance.io_uring': warning: not yet supported: epoll with "
-	    "batched syscalls (recvmmsg/sendmmsg) is used",
+	    "server.toml:31: key 'performance.zero_copy': warning: not yet supported: datagrams "
+	    "are copied into the kernel (sendmmsg with UDP_SEGMENT runs)",
 	    "server.toml:43: key 'limits.max_streams_per_connection': warning: ignored: a TLS "
 	    "connection carries one session and a session uses one path at a time (UDP or one "
 	    "connection), so the limit is 1 by construction; a user's concurrent sessions (one "
@@ -1259,7 +1257,7 @@ static void test_dump_reference(void **state)
 	copy_in(tu_source_path("../shared/reference/server.toml"), "server.toml");
 	assert_int_equal(server_config_load(at("server.toml"), &c, &d), 0);
 	char *text = dump_server(&c);
-	assert_non_null(strstr(text, "\nzero_copy = true  # not yet supported: epoll"));
+	assert_non_null(strstr(text, "\nzero_copy = true  # not yet supported: datagrams"));
 	assert_non_null(strstr(text, "\nmetrics_port = 9090\n"));
 	struct toml_value *root = toml_parse(text, strlen(text), NULL);
 	assert_non_null(root);

@@ -48,6 +48,7 @@
 #include "api/httpd.h"
 #include "api/webhook.h"
 #include "core/sandbox.h"
+#include "io/loop.h"
 #include "storage/store.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -540,6 +541,64 @@ static void test_webhook_under_filter(void **state)
 	expect_sigsys(in_child(do_webhook_name_plain), "a host name without SANDBOX_RESOLVER");
 }
 
+/* ---- the io_uring event loop ---- */
+
+/* A loop on io_uring made before the filter (as the server's workers'),
+ * run under it: with SANDBOX_IO_URING it turns (enable, enter); a new
+ * ring (io_uring_setup) is still refused: SIGSYS. */
+static void on_uring_tick(struct loop *l, void *ctx)
+{
+	(void)ctx;
+	loop_stop(l);
+}
+
+static int uring_child(unsigned extras, bool new_ring)
+{
+	char err[256];
+	int refused = -1;
+	struct loop *l = loop_new_backend(true, &refused);
+
+	if (!l || refused != 0 || strcmp(loop_backend_name(l), "io_uring") != 0)
+		return 60;
+	if (sandbox_filter_with(SANDBOX_SERVER, extras, err, sizeof(err)) < 0)
+		return 61;
+	if (new_ring) {
+		struct loop *l2 = loop_new_backend(true, &refused); /* dies here */
+		loop_free(l2);
+		return 62;
+	}
+	loop_set_tick(l, 1, on_uring_tick, NULL);
+	if (loop_run(l) != 0)
+		return 63;
+	loop_free(l);
+	return 0;
+}
+
+static int do_uring_allowed(void)
+{
+	return uring_child(SANDBOX_IO_URING, false);
+}
+
+static int do_uring_new_ring(void)
+{
+	return uring_child(SANDBOX_IO_URING, true);
+}
+
+static int do_uring_plain(void)
+{
+	return uring_child(0, false);
+}
+
+static void test_uring_under_filter(void **state)
+{
+	(void)state;
+	if (RUNNING_ON_VALGRIND)
+		skip(); /* valgrind 3.19 does not model the ring */
+	expect_exit0(in_child(do_uring_allowed), "an io_uring loop with SANDBOX_IO_URING");
+	expect_sigsys(in_child(do_uring_new_ring), "io_uring_setup after the filter");
+	expect_sigsys(in_child(do_uring_plain), "an io_uring loop without SANDBOX_IO_URING");
+}
+
 /* ---- the service user ---- */
 
 static void test_lookup(void **state)
@@ -681,6 +740,7 @@ int main(void)
 	    cmocka_unit_test(test_httpd_under_filter),
 	    cmocka_unit_test(test_client_name_lookup),
 	    cmocka_unit_test(test_webhook_under_filter),
+	    cmocka_unit_test(test_uring_under_filter),
 	    cmocka_unit_test(test_lookup),
 	    cmocka_unit_test(test_drop),
 	};
