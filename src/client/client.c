@@ -51,6 +51,7 @@
 #include "client/client_sm.h"
 #include "client/client_ws.h"
 #include "dataplane/drop.h"
+#include "dataplane/rxcut.h"
 #include "dataplane/pool.h"
 #include "core/sandbox.h"
 #include "crypto/ct.h"
@@ -1249,14 +1250,16 @@ static void on_datagram(struct client *c, uint8_t *buf, size_t len)
  * sender, each udp_batch_segment() long but the last. */
 static void on_message(struct client *c, unsigned i)
 {
-	size_t len = c->rx.msgs[i].msg_len, seg = udp_batch_segment(&c->rx, i);
+	struct dp_rxcut cut = dp_rxcut_of(&c->rx, i, c->rx_bufs[i]);
+	uint8_t *pkt;
+	size_t len;
 
 	if (udp_batch_truncated(&c->rx, i)) {
 		drop(c, DP_DROP_TRUNCATED);
 		return;
 	}
-	for (size_t off = 0; off < len; off += seg)
-		on_datagram(c, c->rx_bufs[i] + off, len - off < seg ? len - off : seg);
+	while (dp_rxcut_next(&cut, &pkt, &len))
+		on_datagram(c, pkt, len);
 }
 
 static void on_udp(struct loop *l, struct loop_op *op, int res)

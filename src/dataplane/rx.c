@@ -34,6 +34,7 @@
 #include "dataplane/worker.h"
 #include "crypto/rng.h"
 #include "dataplane/router.h"
+#include "dataplane/rxcut.h"
 #include "protocol/control.h"
 #include "util/endian.h"
 #include "util/log.h"
@@ -429,19 +430,21 @@ static bool is_tunnelled(const struct worker *w, unsigned i)
 static void rx_message(struct worker *w, unsigned i)
 {
 	const struct udp_batch *b = &w->rx;
-	size_t len = b->msgs[i].msg_len, seg = udp_batch_segment(b, i);
+	struct dp_rxcut cut = dp_rxcut_of(b, i, w->rx_bufs[i]);
+	uint8_t *pkt;
+	size_t len;
 
 	if (udp_batch_truncated(b, i)) {
 		worker_drop(w, DP_DROP_TRUNCATED);
 		return;
 	}
 	if (is_tunnelled(w, i)) {
-		worker_count(&w->stats.drops[DP_DROP_TUNNELLED], seg ? (len + seg - 1) / seg : 1);
+		worker_count(&w->stats.drops[DP_DROP_TUNNELLED],
+			     dp_rxcut_count(&cut) ? dp_rxcut_count(&cut) : 1);
 		return;
 	}
-	for (size_t off = 0; off < len; off += seg)
-		worker_drop(w, rx_one(w, w->rx_bufs[i] + off, len - off < seg ? len - off : seg,
-				      &b->peers[i], &b->locals[i]));
+	while (dp_rxcut_next(&cut, &pkt, &len))
+		worker_drop(w, rx_one(w, pkt, len, &b->peers[i], &b->locals[i]));
 }
 
 void rx_udp_ready(struct worker *w)
